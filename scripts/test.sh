@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Set up .venv (test extra, torch==2.13.0, Graphviz) and run the checks:
+# ruff, then pytest. Extra arguments go to pytest: bash scripts/test.sh -k matmul
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+bash scripts/setup_env.sh test
+
+status=0
+
+echo "==> ruff check ." >&2
+if ! .venv/bin/ruff check .; then
+    echo "FAILED: ruff check reported problems (see above)" >&2
+    status=1
+fi
+
+# --- docs: `mkdocs build --strict` goes here (needs the `docs` extra) ----------
+# TODO(docs issue): bash scripts/setup_env.sh docs && .venv/bin/mkdocs build --strict
+# ------------------------------------------------------------------------------
+
+echo "==> pytest $*" >&2
+set +e
+.venv/bin/python -m pytest "$@"
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+    echo "FAILED: pytest collected no tests (exit code 5); a run with no tests is a failure" >&2
+    status=1
+elif [ "$rc" -ne 0 ]; then
+    echo "FAILED: pytest exited with code $rc" >&2
+    status=1
+fi
+
+exit "$status"

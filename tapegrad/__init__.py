@@ -1,0 +1,75 @@
+"""tapegrad: a PyTorch-shaped autograd engine small enough to read.
+
+Start with `tapegrad.tensor`, call ops on it, then ``.backward()``; every op is recorded on
+a tape (see `tapegrad.autograd`) that backward walks in reverse. `tapegrad.Scalar` is the
+micrograd-style one-number version of the same idea.
+"""
+
+from tapegrad import autograd, dtypes, ops  # noqa: F401 - ops installs the Tensor methods
+from tapegrad.autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from tapegrad.creation import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from tapegrad.device import device
+from tapegrad.dtypes import (
+    bool_ as bool,  # noqa: A001 - torch.bool
+)
+from tapegrad.dtypes import (
+    double,
+    dtype,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    set_default_dtype,
+    short,
+    uint8,
+)
+from tapegrad.dtypes import float_ as float  # noqa: A001 - torch.float
+from tapegrad.dtypes import int_ as int  # noqa: A001 - torch.int
+from tapegrad.ops.activation import *  # noqa: F403
+from tapegrad.ops.arithmetic import *  # noqa: F403
+from tapegrad.ops.elementwise import *  # noqa: F403
+from tapegrad.ops.indexing import *  # noqa: F403
+from tapegrad.ops.joining import *  # noqa: F403
+from tapegrad.ops.linalg import *  # noqa: F403
+from tapegrad.ops.reduction import *  # noqa: F403
+from tapegrad.ops.scatter import *  # noqa: F403
+from tapegrad.ops.shape import *  # noqa: F403
+from tapegrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from tapegrad.scalar import Scalar
+from tapegrad.tensor import Size, Tensor
+
+__version__ = "0.1.0"

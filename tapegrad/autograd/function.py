@@ -1,0 +1,437 @@
+"""`Function`: an op with a forward and a backward, and `Node`: its entry on the tape.
+
+Every differentiable op in tapegrad, built-in or yours, is a `Function`::
+
+    class Exp(Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x.exp()              # runs with recording switched off
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, grad_y):   # one gradient per forward output
+            (y,) = ctx.saved_tensors
+            return grad_y * y        # one gradient per forward input
+
+    y = Exp.apply(x)
+
+``apply`` runs ``forward`` with recording off, and if grad mode is on and an input
+requires grad it *records* the call: it creates a `Node` (the same object ``forward`` saw
+as ``ctx``), gives it the next sequence number (its position on the tape), links it to the
+nodes that produced the inputs (``next_functions``) and marks the outputs with
+``grad_fn = node``. Backward later walks these nodes in reverse sequence order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import traceback
+from typing import Any
+
+from tapegrad.autograd import anomaly, scope
+from tapegrad.autograd.grad_mode import _state
+from tapegrad.autograd.variable import Variable, check_inference_for_record
+from tapegrad.dtypes import _BY_NUMPY
+
+# One counter for the whole process: a node's sequence number is its position on the
+# tape. Every node is created after the nodes of its inputs, so decreasing sequence
+# number is always a valid order for backward (a reverse topological order).
+_sequence = itertools.count()
+
+
+def next_sequence_number() -> int:
+    return next(_sequence)
+
+
+def _describe(t: Variable) -> str:
+    kind = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool",
+            "float16": "Half", "int32": "Int"}.get(t.dtype.name, t.dtype.name)
+    return f"[tapegrad.{kind}Tensor {list(t.shape)}]"
+
+
+class SavedTensor:
+    """A tensor saved for backward, remembering its version at the time it was saved.
+
+    Unpacking checks the version (an in-place change since saving would make the
+    gradient wrong) and that the graph has not been freed. An op's own output is stored
+    as its array, not as the tensor object, because the tensor points back at the node
+    (``grad_fn``) and a node pointing at it would make a reference cycle.
+    """
+
+    __slots__ = ("_tensor", "_data", "_version_counter", "_saved_version", "_output_nr",
+                 "_cls", "_producer")
+
+    def __init__(self, t: Variable, node: Node, is_output: bool) -> None:
+        check_inference_for_record(t)
+        self._version_counter = t._version_counter
+        self._saved_version = t._version_counter.value
+        if is_output:
+            self._tensor = None
+            self._data = t._data
+            self._output_nr = t._output_nr
+            self._cls = type(t)
+            self._producer = node.name()
+        else:
+            self._tensor = t
+            self._producer = None
+
+    def unpack(self, node: Node) -> Variable:
+        if self._version_counter.value != self._saved_version:
+            t = self._tensor
+            producer = self._producer
+            if t is not None and t._grad_fn is not None:
+                producer = t._grad_fn.name()
+            which = "" if producer is None else (
+                f", which is output {self._output_nr if t is None else t._output_nr} "
+                f"of {producer},"
+            )
+            hint = (
+                "Hint: the backtrace further above shows the operation that failed to compute "
+                "its gradient. The variable in question was changed in there or anywhere "
+                "later. Good luck!"
+                if anomaly.is_enabled() else
+                "Hint: enable anomaly detection to find the operation that failed to compute "
+                "its gradient, with tapegrad.autograd.set_detect_anomaly(True)."
+            )
+            shape_src = t if t is not None else self._cls._from_array(self._data)
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: {_describe(shape_src)}{which} is at version "
+                f"{self._version_counter.value}; expected version {self._saved_version} "
+                f"instead. {hint}"
+            )
+        if self._tensor is not None:
+            return self._tensor
+        # Rebuild the output tensor; it is connected to `node` so that double backward
+        # through a saved output (e.g. d/dx of exp's backward) works.
+        out = self._cls._from_array(self._data)
+        out._version_counter = self._version_counter
+        if _state.grad_enabled:
+            out._grad_fn = node
+            out._output_nr = self._output_nr
+            out._requires_grad = True
+        return out
+
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+
+
+class Node:
+    """One tape entry: a recorded call of a `Function` (torch calls it a backward node).
+
+    It is also the ``ctx`` that ``forward`` and ``backward`` receive, so anything forward
+    stores on ``ctx`` is there in backward. The class name is the backward's name
+    (``MulBackward0``), as torch shows it in ``grad_fn``.
+    """
+
+    _function: type[Function] | None = None  # set on each generated subclass
+    _op_name = "node"
+
+    # Defaults live on the class so that creating a node (once per recorded op) costs
+    # almost nothing; instances only store what differs.
+    needs_input_grad: tuple[bool, ...] = ()
+    next_functions: tuple[tuple[Node | None, int], ...] = ()
+    _seq = -1
+    _to_save: tuple = ()
+    _saved: tuple[SavedTensor | None, ...] | None = ()
+    _non_differentiable: tuple = ()
+    _dirty: tuple = ()
+    _materialize_grads = True
+    _input_meta: tuple = ()  # (shape, dtype) per tensor argument, None for other arguments
+    _output_meta: tuple = ()  # (shape, dtype) per output
+    _args: tuple | None = ()  # the forward's arguments (values for listings and drawings)
+    _kwargs: dict = {}  # its keyword options (dim=, shape=...); never mutated in place
+    _output_data: tuple | None = ()
+    _tensor_hooks: dict | None = None  # output_nr -> hooks registered on the output tensor
+    _retained: dict | None = None  # output_nr -> weakref of a tensor that retains grad
+    _pre_hooks: dict | None = None
+    _post_hooks: dict | None = None
+    module_path = ""
+    forward_trace: list[str] | None = None
+
+    # -- the ctx API -------------------------------------------------------------
+    def save_for_backward(self, *tensors: Variable | None) -> None:
+        """Keep tensors for backward; read them back with ``ctx.saved_tensors``."""
+        self._to_save = tensors
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self._saved is None:
+            raise RuntimeError(_FREED)
+        return tuple(None if s is None else s.unpack(self) for s in self._saved)
+
+    def mark_dirty(self, *tensors: Variable) -> None:
+        """Declare inputs that forward modified in place (and returns as outputs)."""
+        self._dirty = tensors
+
+    def mark_non_differentiable(self, *tensors: Variable) -> None:
+        """Declare outputs that never carry gradient (indices, masks)."""
+        self._non_differentiable = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """With False, backward receives None (not zeros) for outputs that got no gradient."""
+        self._materialize_grads = bool(value)
+
+    # -- the node API ------------------------------------------------------------
+    @classmethod
+    def name(cls) -> str:
+        return cls.__name__
+
+    @property
+    def op_name(self) -> str:
+        """Short forward name used in tape listings (``mul``, ``matmul``...)."""
+        return self._op_name
+
+    @property
+    def sequence_nr(self) -> int:
+        return self._seq
+
+    @property
+    def metadata(self) -> dict:
+        if "_metadata" not in self.__dict__:
+            self._metadata: dict = {}
+        return self._metadata
+
+    def register_hook(self, fn) -> Any:
+        """``fn(grad_inputs, grad_outputs) -> tuple | None`` after this node ran."""
+        from tapegrad.autograd.variable import RemovableHandle, _HookDict
+
+        if self._post_hooks is None:
+            self._post_hooks = _HookDict()
+        handle = RemovableHandle(self._post_hooks)
+        self._post_hooks[handle.id] = fn
+        return handle
+
+    def register_prehook(self, fn) -> Any:
+        """``fn(grad_outputs) -> tuple | None`` before this node runs."""
+        from tapegrad.autograd.variable import RemovableHandle, _HookDict
+
+        if self._pre_hooks is None:
+            self._pre_hooks = _HookDict()
+        handle = RemovableHandle(self._pre_hooks)
+        self._pre_hooks[handle.id] = fn
+        return handle
+
+    def _release(self) -> None:
+        """Free what backward needed (saved tensors) and the values kept for drawings."""
+        self._saved = None
+        self._args = None
+        self._output_data = None
+
+    def _run_backward(self, grads: list) -> tuple:
+        """Call the Function's backward and return one gradient per forward argument."""
+        fn = self._function
+        if self._materialize_grads:
+            for i, g in enumerate(grads):
+                if g is None:
+                    shape, dt = self._output_meta[i]
+                    grads[i] = Variable._tensor_type._zeros(shape, dt)
+        result = fn.backward(self, *grads)
+        if not isinstance(result, tuple):
+            result = (result,)
+        return result
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+
+class AccumulateGrad(Node):
+    """The tape's end for a leaf that requires grad: backward adds into ``variable.grad``."""
+
+    _op_name = "leaf"
+
+    def __init__(self, variable: Variable) -> None:
+        self.variable = variable
+        self._seq = next(_sequence)
+        self._output_meta = ((tuple(variable.shape), variable.dtype),)
+
+
+class Function:
+    """Base class of differentiable ops; subclass it and call ``YourOp.apply(...)``.
+
+    Two styles, as in torch: ``forward(ctx, *args)`` receives the ctx first, or
+    ``forward(*args)`` plus ``setup_context(ctx, inputs, output)`` which saves what
+    backward needs. Keyword arguments of ``apply`` go to ``forward`` as plain options and
+    never receive gradients.
+    """
+
+    _node_class: type[Node] = Node
+    op_name: str | None = None  # name in tape listings; defaults to the lower-cased class
+    _uses_setup_context = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        node_name = cls.__dict__.get("node_name") or f"{cls.__name__}Backward"
+        op = cls.__dict__.get("op_name") or cls.__name__.lower()
+        cls._node_class = type(node_name, (Node,), {"_function": cls, "_op_name": op,
+                                                    "__module__": cls.__module__})
+        cls._uses_setup_context = "setup_context" in {
+            k for c in cls.__mro__ if c is not Function for k in c.__dict__
+        }
+
+    @staticmethod
+    def forward(ctx: Node, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("a Function subclass must define forward")
+
+    @staticmethod
+    def backward(ctx: Node, *grad_outputs: Any) -> Any:
+        raise NotImplementedError(
+            "a Function subclass must define backward to be differentiated"
+        )
+
+    vjp = backward
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        ctx = cls._node_class()
+        recording = False
+        if _state.grad_enabled:
+            for a in args:
+                if isinstance(a, Variable) and a._requires_grad:
+                    recording = True
+                    break
+        if recording:
+            ctx.needs_input_grad = tuple(
+                isinstance(a, Variable) and a._requires_grad for a in args)
+        else:
+            ctx.needs_input_grad = (False,) * len(args)
+        grad_mode_before = _state.grad_enabled
+        _state.grad_enabled = False
+        try:
+            if cls._uses_setup_context:
+                out = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, out)  # type: ignore[attr-defined]
+            else:
+                out = cls.forward(ctx, *args, **kwargs)
+        finally:
+            _state.grad_enabled = grad_mode_before
+        if recording:
+            return _record(ctx, args, kwargs, out)
+        if _state.inference:
+            for o in (out if isinstance(out, tuple) else (out,)):
+                if isinstance(o, Variable):
+                    o._is_inference = True
+        return out
+
+
+def _record(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
+    """Turn a finished forward call into a tape entry (see the module docstring)."""
+    is_tuple = isinstance(out, tuple)
+    outputs = list(out) if is_tuple else [out]
+    edges = []
+    meta = []
+    for a in args:
+        if isinstance(a, Variable):
+            if a._is_inference:
+                check_inference_for_record(a)
+            data = a._data
+            meta.append((data.shape, _BY_NUMPY[data.dtype]))
+            edges.append(a._gradient_edge() if a._requires_grad else (None, 0))
+        else:
+            meta.append(None)
+    ctx.next_functions = tuple(edges)
+    ctx._input_meta = tuple(meta)
+    ctx._args = args
+    if kwargs:
+        ctx._kwargs = kwargs
+
+    dirty = ctx._dirty
+    non_diff = ctx._non_differentiable
+    out_meta = []
+    out_data = []
+    for i, o in enumerate(outputs):
+        if not isinstance(o, Variable):
+            out_meta.append(((), None))
+            out_data.append(None)
+            continue
+        if dirty and _contains(dirty, o):
+            if o._grad_fn is None and o._requires_grad:
+                raise RuntimeError(
+                    "a leaf Variable that requires grad is being used in an in-place operation."
+                )
+        elif _contains(args, o):
+            # Returning an input unchanged still creates a new output of this node.
+            o = o._alias()
+            outputs[i] = o
+        data = o._data
+        out_meta.append((data.shape, _BY_NUMPY[data.dtype]))
+        out_data.append(data)
+        if (non_diff and _contains(non_diff, o)) or data.dtype.kind != "f":
+            o._requires_grad = False
+            continue
+        o._grad_fn = ctx
+        o._output_nr = i
+        o._requires_grad = True
+    ctx._output_meta = tuple(out_meta)
+    ctx._output_data = tuple(out_data)
+    if ctx._to_save:
+        ctx._saved = tuple(
+            None if t is None else SavedTensor(t, ctx, _contains(outputs, t))
+            for t in ctx._to_save
+        )
+        ctx._to_save = ()
+    ctx._seq = next(_sequence)
+    path = scope._state.path
+    if path:
+        ctx.module_path = path
+    if anomaly._enabled:
+        ctx.forward_trace = traceback.format_stack(sys._getframe(2))
+    return tuple(outputs) if is_tuple else outputs[0]
+
+
+def _contains(items: Any, obj: Any) -> bool:
+    """Identity membership (``in`` would call Tensor.__eq__, which is elementwise)."""
+    for item in items:
+        if item is obj:
+            return True
+    return False
+
+
+def once_differentiable(backward):
+    """Decorate a ``backward`` whose maths is not itself recorded: it runs with recording
+    off, and differentiating its result again raises a clear error."""
+    import functools
+
+    @functools.wraps(backward)
+    def wrapper(ctx: Node, *grads: Any) -> Any:
+        from tapegrad.autograd.grad_mode import no_grad
+
+        create_graph = _state.grad_enabled
+        with no_grad():
+            result = backward(ctx, *grads)
+        if not create_graph:
+            return result
+        if not any(isinstance(g, Variable) and g._requires_grad for g in grads):
+            return result
+        single = not isinstance(result, tuple)
+        results = (result,) if single else result
+        anchors = [g for g in grads if isinstance(g, Variable) and g._requires_grad]
+        wrapped = tuple(
+            _DelayedError.apply(r, *anchors) if isinstance(r, Variable) else r for r in results
+        )
+        return wrapped[0] if single else wrapped
+
+    return wrapper
+
+
+class _DelayedError(Function):
+    node_name = "DelayedError"
+
+    @staticmethod
+    def forward(ctx: Node, x: Variable, *anchors: Variable) -> Variable:
+        # `anchors` (the incoming grads) connect the result to the graph being built.
+        return x._alias()
+
+    @staticmethod
+    def backward(ctx: Node, grad: Any) -> Any:
+        raise RuntimeError(
+            "trying to differentiate twice a function that was marked with @once_differentiable"
+        )

@@ -1,0 +1,277 @@
+"""The autograd half of a tensor: flags, ``.grad``, ``grad_fn``, version counter, hooks.
+
+`tapegrad.Tensor` subclasses `Variable` and adds storage, shape and maths. Splitting the
+two keeps the engine independent of the maths: the engine only ever needs what is here.
+
+Vocabulary (PyTorch's, so that what you learn carries over):
+
+* a **leaf** is a tensor that no recorded op produced (``grad_fn is None``); leaves that
+  require grad receive ``.grad`` after a backward pass;
+* ``grad_fn`` is the tape entry (a `Node`) that produced a non-leaf, and ``output_nr`` says
+  which of that entry's outputs it is;
+* the **version counter** counts in-place changes; views, ``detach()`` and the tensor share
+  one counter, so a saved tensor modified through any of them is detected in backward.
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from tapegrad.autograd.grad_mode import _state
+
+
+class VersionCounter:
+    """A mutable integer shared between a tensor, its views and its ``detach()``es."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``-style calls; ``handle.remove()`` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict) -> None:
+        self._hooks_ref = weakref.ref(hooks) if hooks is not None else None
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        hooks = self._hooks_ref() if self._hooks_ref is not None else None
+        if hooks is not None:
+            hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+class _HookDict(dict):
+    """A dict that can be weakly referenced (plain dicts cannot), keyed by handle id."""
+
+
+class Variable:
+    """Autograd state of a tensor. Not used on its own: see `tapegrad.Tensor`."""
+
+    __slots__ = (
+        "_data",  # the storage: a numpy array (a device array on CUDA later)
+        "_requires_grad",
+        "_grad",
+        "_grad_fn",
+        "_output_nr",
+        "_version_counter",
+        "_hooks",  # leaf tensor hooks, run before accumulation
+        "_post_acc_hooks",
+        "_accumulator_ref",  # weakref to this leaf's AccumulateGrad node
+        "_base",  # the tensor this one is a view of, or None
+        "_is_inference",
+        "_retains_grad",
+        "name",  # an optional label, used by drawings and listings
+        "__weakref__",
+        "__dict__",  # lets subclasses (nn.Parameter) and users attach attributes
+    )
+
+    # ------------------------------------------------------------------ flags
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        if self._grad_fn is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use "
+                "a computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        if flag and not self.dtype.is_floating_point:
+            raise RuntimeError(
+                "only Tensors of floating point and complex dtype can require gradients"
+            )
+        self._requires_grad = bool(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Variable:
+        """Start (or stop) recording ops on this leaf; returns self."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        """True if no recorded op produced this tensor (torch's definition)."""
+        return self._grad_fn is None
+
+    @property
+    def grad_fn(self):
+        """The tape entry that produced this tensor (None for leaves)."""
+        return self._grad_fn
+
+    @property
+    def output_nr(self) -> int:
+        return self._output_nr
+
+    @property
+    def _version(self) -> int:
+        return self._version_counter.value
+
+    def _bump_version(self) -> None:
+        self._version_counter.value += 1
+
+    @property
+    def is_inference(self) -> bool:
+        return self._is_inference
+
+    # ------------------------------------------------------------------ .grad
+    @property
+    def grad(self):
+        if self._grad_fn is not None and not self._retains_grad and self._grad is None:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. "
+                "Its .grad attribute won't be populated during autograd.backward(). If you "
+                "indeed want the .grad field to be populated for a non-leaf Tensor, use "
+                ".retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by "
+                "mistake, make sure you access the leaf Tensor instead.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Variable):
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type "
+                    f"{type(value).__name__}"
+                )
+            if tuple(value.shape) != tuple(self.shape):
+                raise RuntimeError(
+                    f"assigned grad has data of a different size: expected {list(self.shape)}, "
+                    f"got {list(value.shape)}"
+                )
+            if value.dtype != self.dtype:
+                raise RuntimeError(
+                    f"assigned grad has data of a different type: expected {self.dtype}, "
+                    f"got {value.dtype}"
+                )
+        self._grad = value
+
+    def retain_grad(self) -> None:
+        """Ask backward to fill ``.grad`` of this non-leaf too (a no-op on leaves)."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._grad_fn is None or self._retains_grad:
+            return
+        self._retains_grad = True
+        node = self._grad_fn
+        if node._retained is None:
+            node._retained = {}
+        node._retained[self._output_nr] = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    # ------------------------------------------------------------------ hooks
+    def register_hook(self, hook: Callable[[Any], Any]) -> RemovableHandle:
+        """``hook(grad) -> Tensor | None`` runs when this tensor's gradient is computed; a
+        returned tensor replaces the gradient. Returns a handle with ``.remove()``."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is None:
+            if self._hooks is None:
+                self._hooks = _HookDict()
+            hooks = self._hooks
+        else:
+            node = self._grad_fn
+            if node._tensor_hooks is None:
+                node._tensor_hooks = {}
+            hooks = node._tensor_hooks.setdefault(self._output_nr, _HookDict())
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Any], None]) -> RemovableHandle:
+        """``hook(tensor)`` runs after backward has accumulated into this leaf's ``.grad``."""
+        if self._grad_fn is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._post_acc_hooks is None:
+            self._post_acc_hooks = _HookDict()
+        handle = RemovableHandle(self._post_acc_hooks)
+        self._post_acc_hooks[handle.id] = hook
+        return handle
+
+    # ------------------------------------------------------------------ backward
+    def backward(self, gradient=None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``
+        (see `tapegrad.autograd.backward`)."""
+        from tapegrad.autograd.api import backward
+
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+                 inputs=inputs)
+
+    # ------------------------------------------------------------------ detaching
+    def detach(self):
+        """Same storage and version counter, no history, ``requires_grad=False``."""
+        out = type(self)._from_array(self._data)
+        out._version_counter = self._version_counter
+        out._base = self._base if self._base is not None else self
+        out._is_inference = self._is_inference
+        return out
+
+    def detach_(self):
+        """Make this tensor a leaf that does not require grad, in place."""
+        if self._base is not None and self._grad_fn is not None:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead."
+            )
+        self._grad_fn = None
+        self._requires_grad = False
+        self._output_nr = 0
+        return self
+
+    @property
+    def data(self):
+        """Same storage, *new* version counter: changes through ``.data`` are invisible to
+        autograd (the classic way to get silently wrong gradients; prefer ``detach()``)."""
+        return type(self)._from_array(self._data)
+
+    @data.setter
+    def data(self, value) -> None:
+        self._data = value._data
+
+    def _accumulator(self):
+        """The AccumulateGrad node of this leaf, shared by every use in the live graph."""
+        node = self._accumulator_ref() if self._accumulator_ref is not None else None
+        if node is None:
+            from tapegrad.autograd.function import AccumulateGrad
+
+            node = AccumulateGrad(self)
+            self._accumulator_ref = weakref.ref(node)
+        return node
+
+    def _gradient_edge(self):
+        """(node, output_nr) through which gradient reaches this tensor."""
+        if self._grad_fn is not None:
+            return self._grad_fn, self._output_nr
+        return self._accumulator(), 0
+
+
+def check_inference_for_record(t: Variable) -> None:
+    if t._is_inference and not _state.inference:
+        raise RuntimeError(
+            "Inference tensors cannot be saved for backward. To work around you can make a "
+            "clone to get a normal tensor and use it in autograd."
+        )

@@ -1,0 +1,215 @@
+"""Making tensors: from data (``tensor``, ``as_tensor``, ``from_numpy``) and factories
+(``zeros``, ``ones``, ``full``, ``arange``, ``linspace``, ``eye``, ``rand``, ``randn``...).
+
+Factories make *leaves*. ``requires_grad=True`` on a factory is honoured even inside
+``no_grad`` (it is a flag on a new leaf, not a recorded op), as in torch.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from tapegrad import dtypes, random
+from tapegrad.device import check_cpu
+from tapegrad.tensor import Size, Tensor
+
+
+def _finish(arr: np.ndarray, requires_grad: bool, device: Any) -> Tensor:
+    check_cpu(device)
+    t = Tensor._from_array(arr)
+    if requires_grad:
+        t.requires_grad = True  # the setter raises torch's error for integer dtypes
+    return t
+
+
+def _infer_numpy(data: Any, dtype: Any) -> np.ndarray:
+    """numpy array of ``data`` with torch's dtype inference: Python floats become the
+    default dtype (float32), ints int64, bools bool; numpy arrays keep their dtype."""
+    if dtype is not None:
+        return np.array(data, dtype=dtypes.to_dtype(dtype).numpy)
+    keep = isinstance(data, (np.ndarray, np.generic))
+    arr = np.array(data)
+    if keep:
+        dtypes.from_numpy(arr.dtype)  # TypeError for dtypes we cannot store
+        return arr
+    kind = arr.dtype.kind
+    if kind == "f":
+        return arr.astype(dtypes.get_default_dtype().numpy, copy=False)
+    if kind in "iu":
+        return arr.astype(np.int64, copy=False)
+    if kind == "b":
+        return arr
+    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def tensor(data: Any, *, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """A new leaf tensor holding a *copy* of ``data`` (nested lists, numbers, arrays)."""
+    if isinstance(data, Tensor):
+        warnings.warn(
+            "To copy construct from a tensor, it is recommended to use "
+            "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
+            "requires_grad_(True), rather than tapegrad.tensor(sourceTensor).",
+            UserWarning,
+            stacklevel=2,
+        )
+        data = data._data
+    return _finish(_infer_numpy(data, dtype), requires_grad, device)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """Like ``tensor`` but shares memory with a numpy array (or returns a tensor as is)
+    when no dtype conversion is needed."""
+    if isinstance(data, Tensor):
+        if dtype is None or dtypes.to_dtype(dtype) is data.dtype:
+            return data
+        return data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or
+                                         dtypes.to_dtype(dtype).numpy == data.dtype):
+        dtypes.from_numpy(data.dtype)
+        return _finish(data, False, device)
+    return _finish(_infer_numpy(data, dtype), False, device)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (changes to one show in the other)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    dtypes.from_numpy(array.dtype)
+    return Tensor._from_array(array)
+
+
+def _shape(size: tuple) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(
+                f"size must be a tuple of ints, but got an element of type {type(s).__name__}"
+            )
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+    return tuple(int(s) for s in size)
+
+
+def _dt(dtype: Any) -> np.dtype:
+    return (dtypes.to_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()).numpy
+
+
+def zeros(*size: Any, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    return _finish(np.zeros(_shape(size), dtype=_dt(dtype)), requires_grad, device)
+
+
+def ones(*size: Any, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    return _finish(np.ones(_shape(size), dtype=_dt(dtype)), requires_grad, device)
+
+
+def empty(*size: Any, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    # zero-filled rather than uninitialised: reproducible, and just as cheap in numpy
+    return _finish(np.zeros(_shape(size), dtype=_dt(dtype)), requires_grad, device)
+
+
+def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = dtypes.result_type(fill_value)
+    return _finish(np.full(_shape((size,)), fill_value, dtype=_dt(dtype)), requires_grad, device)
+
+
+def _like(fn, t: Tensor, dtype: Any, requires_grad: bool, device: Any, *extra: Any) -> Tensor:
+    dtype = dtype if dtype is not None else t.dtype
+    return fn(tuple(t._data.shape), *extra, dtype=dtype, device=device,
+              requires_grad=requires_grad)
+
+
+def zeros_like(t: Tensor, *, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    return _like(zeros, t, dtype, requires_grad, device)
+
+
+def ones_like(t: Tensor, *, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return _like(ones, t, dtype, requires_grad, device)
+
+
+def empty_like(t: Tensor, *, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    return _like(empty, t, dtype, requires_grad, device)
+
+
+def full_like(t: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return _like(full, t, dtype, requires_grad, device, fill_value)
+
+
+def rand_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return rand(tuple(t._data.shape), dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def randn_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return randn(tuple(t._data.shape), dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,
+           device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``arange(5)`` -> 0..4; integers give int64, any float argument the default float."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if dtype is None:
+        is_float = any(isinstance(v, float) or (isinstance(v, Tensor) and v.is_floating_point())
+                       for v in (start, end, step))
+        dtype = dtypes.get_default_dtype() if is_float else dtypes.int64
+    arr = np.arange(float(start) if dtypes.to_dtype(dtype).is_floating_point else start,
+                    end, step, dtype=np.float64)
+    return _finish(arr.astype(_dt(dtype)), requires_grad, device)
+
+
+def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    return _finish(np.linspace(start, end, int(steps)).astype(_dt(dtype)), requires_grad, device)
+
+
+def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    return _finish(np.eye(n, m, dtype=_dt(dtype)), requires_grad, device)
+
+
+def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from tapegrad's seeded generator (see ``manual_seed``)."""
+    rng = random.generator_of(generator)
+    return _finish(rng.random(_shape(size)).astype(_dt(dtype)), requires_grad, device)
+
+
+def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from tapegrad's seeded generator."""
+    rng = random.generator_of(generator)
+    return _finish(rng.standard_normal(_shape(size)).astype(_dt(dtype)), requires_grad, device)
+
+
+def randint(low: int, high: int | None = None, size: Any = None, *, generator: Any = None,
+            dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Integers in [low, high); ``randint(high, size)`` also works, as in torch."""
+    if size is None:
+        if high is None or not isinstance(high, (tuple, list)):
+            raise TypeError("randint() missing required argument 'size'")
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
+    rng = random.generator_of(generator)
+    arr = rng.integers(low, high, size=_shape((size,)))
+    return _finish(arr.astype(_dt(dtype or dtypes.int64)), requires_grad, device)
+
+
+def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = None) -> Tensor:
+    rng = random.generator_of(generator)
+    return _finish(rng.permutation(n).astype(_dt(dtype or dtypes.int64)), False, device)

@@ -1,0 +1,51 @@
+"""Array kernels: the arithmetic under every op, with no autograd knowledge.
+
+Two interchangeable backends expose the same functions (see `reference.__all__`):
+
+* `reference` -- plain NumPy, written to be read; the definition of each kernel.
+* the numba backend (module ``tapegrad.kernels.cpu``) -- the same results, compiled.
+
+Callers write ``from tapegrad import kernels`` and call ``kernels.cpu.softmax(x, axis)``:
+``kernels.cpu`` is the *active* CPU backend, the numba module unless the environment variable
+``TAPEGRAD_JIT`` is ``0`` (or ``false``/``off``/``no``) or numba is not installed, in which
+case it is `reference`. The choice is made once, at import.
+
+Importing this package does not import numba (that costs ~160 ms); the numba backend imports
+it on its first kernel call.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from types import ModuleType
+
+from . import reference
+
+__all__ = ["cpu", "jit_enabled", "load_jit", "reference"]
+
+_JIT = os.environ.get("TAPEGRAD_JIT", "1").strip().lower() not in {"0", "false", "off", "no"}
+_JIT = _JIT and importlib.util.find_spec("numba") is not None
+
+if _JIT:
+    from . import cpu
+else:
+    cpu = reference  # type: ignore[assignment]  # same API, plain NumPy
+
+
+def jit_enabled() -> bool:
+    """True when `cpu` is the numba backend (decided at import from ``TAPEGRAD_JIT``)."""
+    return _JIT
+
+
+def load_jit() -> ModuleType:
+    """The numba backend module itself, whatever ``TAPEGRAD_JIT`` says (tests, benchmarks).
+
+    Importing the submodule ``tapegrad.kernels.cpu`` makes Python rebind this package's
+    ``cpu`` attribute to it, so the active backend is put back afterwards.
+    """
+    active = globals()["cpu"]
+    module = importlib.import_module(".cpu", __name__)
+    globals()["cpu"] = active
+    return module

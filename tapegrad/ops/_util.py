@@ -1,0 +1,162 @@
+"""Small helpers shared by the op families: wrapping arrays, dims, broadcasting, dtypes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tapegrad import dtypes
+from tapegrad.autograd.grad_mode import _state
+from tapegrad.tensor import Tensor
+
+wrap = Tensor._from_array
+
+
+def data_of(x: Any) -> Any:
+    """The array behind a tensor, or the Python number itself."""
+    return x._data if isinstance(x, Tensor) else x
+
+
+def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
+    """Turn a Python number or array into a (constant) tensor; tensors pass through."""
+    if isinstance(x, Tensor):
+        return x
+    if like is not None and isinstance(x, (int, float, bool)):
+        return wrap(np.asarray(x, dtype=dtypes.result_type(like, x).numpy))
+    from tapegrad.creation import tensor
+
+    return tensor(x)
+
+
+def promoted(*operands: Any) -> tuple[dtypes.dtype, list]:
+    """torch's result dtype of ``operands`` and their data cast to it (numbers stay numbers)."""
+    fast = _same_float_dtype(operands)
+    if fast is not None:
+        return fast, [op._data if isinstance(op, Tensor) else op for op in operands]
+    out = dtypes.result_type(*operands)
+    np_dt = out.numpy
+    arrays = []
+    for op in operands:
+        if isinstance(op, Tensor):
+            d = op._data
+            arrays.append(d if d.dtype == np_dt else d.astype(np_dt))
+        else:
+            arrays.append(op)
+    return out, arrays
+
+
+def _same_float_dtype(operands: tuple) -> dtypes.dtype | None:
+    """The common case, decided cheaply: floating tensors of one dtype, maybe with Python
+    numbers (which never widen a floating tensor). None means: use the full rule."""
+    np_dt = None
+    for op in operands:
+        if isinstance(op, Tensor):
+            d = op._data.dtype
+            if np_dt is None:
+                np_dt = d
+            elif d != np_dt:
+                return None
+        elif not isinstance(op, (int, float)):
+            return None
+    if np_dt is None or np_dt.kind != "f":
+        return None
+    return dtypes._BY_NUMPY[np_dt]
+
+
+def as_array(value: Any, np_dtype: np.dtype) -> np.ndarray:
+    """Always an ndarray (numpy reductions on 0-d input return numpy scalars)."""
+    if isinstance(value, np.ndarray) and value.dtype == np_dtype:
+        return value
+    return np.asarray(value, dtype=np_dtype)
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    """A possibly negative ``dim`` as an index in ``range(ndim)`` (0-d tensors accept 0/-1)."""
+    lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+    if not lo <= dim <= hi:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
+        )
+    return int(dim) % max(ndim, 1)
+
+
+def wrap_dims(dim: Any, ndim: int) -> tuple[int, ...]:
+    """``dim`` as a sorted tuple of non-negative axes; None means all axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (int, np.integer)):
+        return (wrap_dim(dim, ndim),)
+    axes = [wrap_dim(d, ndim) for d in dim]
+    for i, a in enumerate(axes):
+        if a in axes[:i]:
+            raise RuntimeError(f"dim {a} appears multiple times in the list of dims")
+    return tuple(sorted(axes))
+
+
+def broadcast_shapes(*shapes: tuple) -> tuple:
+    """The broadcast shape, with torch's error naming the first mismatching dimension."""
+    ndim = max((len(s) for s in shapes), default=0)
+    result = []
+    for i in range(-ndim, 0):
+        size = 1
+        for k, s in enumerate(shapes):
+            if -i > len(s):
+                continue
+            if s[i] != 1:
+                if size != 1 and s[i] != size:
+                    first = next(j for j, t in enumerate(shapes) if -i <= len(t) and t[i] != 1)
+                    names = "ab"
+                    raise RuntimeError(
+                        f"The size of tensor {names[min(first, 1)]} ({shapes[first][i]}) must "
+                        f"match the size of tensor {names[min(k, 1)]} ({s[i]}) at non-singleton "
+                        f"dimension {ndim + i}"
+                    )
+                size = s[i]
+        result.append(size)
+    return tuple(result)
+
+
+def check_inplace(t: Tensor, result_shape: tuple | None = None) -> None:
+    """The checks an in-place op makes *before* touching memory: leaves that require grad
+    and views of them may not be modified while grad mode is on; inference tensors only
+    inside inference mode; and the result must keep the target's shape."""
+    if _state.grad_enabled:
+        if t._grad_fn is None and t._requires_grad:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation."
+            )
+        base = t._base
+        # A detach()ed tensor also has a _base but does not require grad: torch lets it be
+        # modified (the shared version counter catches stale saved values in backward).
+        if base is not None and base._requires_grad and t._requires_grad:
+            if base._grad_fn is None:
+                raise RuntimeError(
+                    "a view of a leaf Variable that requires grad is being used in an in-place "
+                    "operation."
+                )
+            raise RuntimeError(
+                "tapegrad does not support in-place operations on a view of a tensor that "
+                "requires grad (torch rebases the view's history); use the out-of-place op or "
+                "clone() the view first."
+            )
+    if t._is_inference and not _state.inference:
+        raise RuntimeError(
+            "Inplace update to inference tensor outside InferenceMode is not allowed."
+        )
+    if result_shape is not None and tuple(result_shape) != t._data.shape:
+        shape = t._data.shape
+        for i in range(1, len(shape) + 1):
+            have = result_shape[-i] if i <= len(result_shape) else 1
+            if have != shape[-i]:
+                raise RuntimeError(
+                    f"The expanded size of the tensor ({shape[-i]}) must match the existing "
+                    f"size ({have}) at non-singleton dimension {len(shape) - i}.  Target sizes: "
+                    f"{list(shape)}.  Tensor sizes: {list(result_shape)}"
+                )
+        raise RuntimeError(
+            f"output with shape {list(shape)} doesn't match the broadcast shape "
+            f"{list(result_shape)}"
+        )

@@ -1,0 +1,207 @@
+"""Activation functions: ``relu``, ``sigmoid``, ``tanh``, ``gelu``...
+
+This module holds the piecewise-linear ones (``relu``, ``leaky_relu``, ``hardtanh``) and
+re-exports the smooth ones (`tapegrad.ops.activation_smooth`: sigmoid, tanh, silu, gelu,
+elu, softplus, logsigmoid) and `tapegrad.ops.softmax` (softmax, log_softmax).
+
+Each activation acts elementwise, so its backward is ``grad * f'(x)``. Here that product
+is itself an *op* with a name, as in torch: ``relu``'s backward calls
+``threshold_backward(grad, y, 0)``, recorded as ``ThresholdBackwardBackward0`` when a graph
+of the backward is built. Giving the backward its own `Function` lets us state its
+derivatives exactly, which second derivatives (``create_graph=True``) need:
+
+    relu:     d/dgrad = the same mask,      d/dy = 0       (the mask is a step)
+    sigmoid:  g = grad * y(1 - y)           dg/dy = grad * (1 - 2y)
+    tanh:     g = grad * (1 - y^2)          dg/dy = -2 y grad
+
+Kinks follow torch: ``relu'(0) = 0``, ``leaky_relu'(0) = negative_slope``, ``elu'(0) =
+alpha``, ``hardtanh'`` is 0 at both edges.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tapegrad import kernels
+from tapegrad.autograd.function import Function, Node
+from tapegrad.ops import activation_smooth as _smooth
+from tapegrad.ops import softmax as _softmax_module
+from tapegrad.ops._util import as_array, wrap
+from tapegrad.ops.activation_smooth import *  # noqa: F403 - part of this family's public API
+from tapegrad.ops.activation_smooth import float_only, maybe_inplace, quiet
+from tapegrad.ops.elementwise import check_tensor
+from tapegrad.ops.fill import begin_inplace, finish_inplace, zeros_like
+from tapegrad.ops.softmax import *  # noqa: F403
+from tapegrad.tensor import Tensor
+
+
+# ------------------------------------------------------------------ relu
+class Relu(Function):
+    """y = max(x, 0).   dy/dx = 1 where y > 0, else 0 (also at x = 0)."""
+
+    node_name = "ReluBackward0"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor) -> Tensor:
+        y = wrap(as_array(kernels.cpu.relu(x._data), x._data.dtype))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        (y,) = ctx.saved_tensors
+        return ThresholdBackward.apply(grad, y, threshold=0)
+
+
+class ReluInplace(Relu):
+    """x.relu_(): same derivative, read off the (overwritten) output."""
+
+    node_name = "ReluBackward0"
+    op_name = "relu_"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor) -> Tensor:
+        np.maximum(x._data, 0, out=x._data)  # nan stays nan, as in torch
+        ctx.save_for_backward(x)
+        return finish_inplace(ctx, x)
+
+
+class ThresholdBackward(Function):
+    """g = grad where x > threshold, else 0: the backward of relu, as an op.
+
+    It is linear in ``grad`` (so its own grad-gradient is the same mask) and a step in x
+    (so x gets 0)."""
+
+    node_name = "ThresholdBackwardBackward0"
+    op_name = "threshold_backward"
+
+    @staticmethod
+    def forward(ctx: Node, grad: Tensor, x: Tensor, threshold: float = 0) -> Tensor:
+        ctx.save_for_backward(x)
+        ctx.threshold = threshold
+        out = kernels.cpu.threshold_backward(grad._data, x._data, threshold)
+        return wrap(as_array(out, grad._data.dtype))
+
+    @staticmethod
+    def backward(ctx: Node, gg: Tensor) -> tuple:
+        (x,) = ctx.saved_tensors
+        needs_grad, needs_x = ctx.needs_input_grad
+        return (ThresholdBackward.apply(gg, x, threshold=ctx.threshold) if needs_grad else None,
+                zeros_like(gg) if needs_x else None)
+
+
+def relu(input: Tensor) -> Tensor:  # noqa: A002 - torch's argument name
+    """max(x, 0) elementwise; the gradient at exactly 0 is 0."""
+    check_tensor(input, "relu")
+    return Relu.apply(input)
+
+
+def relu_(input: Tensor) -> Tensor:  # noqa: A002
+    """In-place `relu`: modifies the tensor, bumps its version, returns it."""
+    begin_inplace(input)
+    return ReluInplace.apply(input)
+
+
+# ------------------------------------------------------------------ piecewise-linear ones
+class _PiecewiseLinearBackward(Function):
+    """g = grad * slope(x) for a piecewise-linear activation: linear in ``grad`` with the
+    same slopes, and a step in x (d/dx = 0 wherever it exists; torch uses 0 everywhere)."""
+
+    @staticmethod
+    def slope(x: np.ndarray, **options: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @classmethod
+    def forward(cls, ctx: Node, grad: Tensor, x: Tensor, **options: Any) -> Tensor:
+        ctx.save_for_backward(x)
+        ctx.options = options
+        return quiet(lambda g, s: g * s, grad._data, cls.slope(x._data, **options))
+
+    @classmethod
+    def backward(cls, ctx: Node, gg: Tensor) -> tuple:
+        (x,) = ctx.saved_tensors
+        needs_grad, needs_x = ctx.needs_input_grad
+        return (cls.apply(gg, x, **ctx.options) if needs_grad else None,
+                zeros_like(gg) if needs_x else None)
+
+
+class LeakyReluBackward(_PiecewiseLinearBackward):
+    """slope 1 for x > 0, ``negative_slope`` for x <= 0 (so at 0 too)."""
+
+    node_name = "LeakyReluBackwardBackward0"
+    op_name = "leaky_relu_backward"
+
+    @staticmethod
+    def slope(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+        return np.where(x > 0, 1, negative_slope).astype(x.dtype)
+
+
+class HardtanhBackward(_PiecewiseLinearBackward):
+    """slope 1 strictly inside (min_val, max_val), 0 outside *and on the edges*."""
+
+    node_name = "HardtanhBackwardBackward0"
+    op_name = "hardtanh_backward"
+
+    @staticmethod
+    def slope(x: np.ndarray, min_val: float = -1.0, max_val: float = 1.0) -> np.ndarray:
+        return ((x > min_val) & (x < max_val)).astype(x.dtype)
+
+
+class LeakyRelu(Function):
+    """y = x for x > 0, else negative_slope * x."""
+
+    node_name = "LeakyReluBackward0"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, negative_slope: float = 0.01) -> Tensor:
+        ctx.save_for_backward(x)
+        ctx.slope = negative_slope
+        d = float_only(x, "leaky_relu_cpu", "leaky_relu")
+        return quiet(lambda d: np.where(d > 0, d, d * negative_slope), d)
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return LeakyReluBackward.apply(grad, x, negative_slope=ctx.slope)
+
+
+class Hardtanh(Function):
+    """y = clamp(x, min_val, max_val) (but, unlike clamp, gradient 0 on the edges)."""
+
+    node_name = "HardtanhBackward0"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+        ctx.save_for_backward(x)
+        ctx.bounds = {"min_val": min_val, "max_val": max_val}
+        d = x._data
+        lo, hi = np.asarray(min_val).astype(d.dtype), np.asarray(max_val).astype(d.dtype)
+        return wrap(as_array(np.minimum(np.maximum(d, lo), hi), d.dtype))
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return HardtanhBackward.apply(grad, x, **ctx.bounds)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01,  # noqa: A002
+               inplace: bool = False) -> Tensor:
+    """x for x > 0, else ``negative_slope * x``; the gradient at 0 is ``negative_slope``."""
+    return maybe_inplace(lambda x: LeakyRelu.apply(x, negative_slope=negative_slope), input,
+                         inplace)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa: A002
+             inplace: bool = False) -> Tensor:
+    """Clamp to ``[min_val, max_val]``; the gradient is 0 at and beyond the edges."""
+    check_tensor(input, "hardtanh")
+    return maybe_inplace(lambda x: Hardtanh.apply(x, min_val=min_val, max_val=max_val), input,
+                         inplace)
+
+__all__ = ["relu", "relu_", "leaky_relu", "hardtanh",
+           *_smooth.__all__, *_softmax_module.__all__]
+
+# Tensor methods this family provides (installed by tapegrad.ops), as torch has them.
+METHODS = {"relu": relu, "relu_": relu_, **_smooth.METHODS, **_softmax_module.METHODS}

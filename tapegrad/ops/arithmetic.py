@@ -1,0 +1,294 @@
+"""Binary arithmetic: ``+ - * / **`` with broadcasting, type promotion and in-place forms.
+
+Each op is a `Function` whose forward and backward sit side by side. The backward
+returns the gradient *as if no broadcasting happened* (the output's shape); the engine
+sums it back to each input's shape (``sum_to_size``), exactly once, in one place.
+
+    z = x * y        dz/dx = y,   dz/dy = x
+    z = x / y        dz/dx = 1/y, dz/dy = -x/y^2
+    z = x ** y       dz/dx = y x^(y-1),  dz/dy = x^y log x
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tapegrad import dtypes
+from tapegrad.autograd.function import Function, Node
+from tapegrad.ops._util import broadcast_shapes, check_inplace, promoted, wrap
+from tapegrad.tensor import Tensor
+
+
+def _binary_forward(np_op, a: Any, b: Any, true_division: bool = False) -> Tensor:
+    out_dtype, (x, y) = promoted(a, b)
+    if true_division and not out_dtype.is_floating_point:
+        # int / int is true division giving the default float dtype, as in torch
+        out_dtype = dtypes.get_default_dtype()
+        x, y = np.asarray(x, dtype=out_dtype.numpy), np.asarray(y, dtype=out_dtype.numpy)
+    try:
+        if true_division or np_op is np.power:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                result = np_op(x, y)
+        else:
+            result = np_op(x, y)
+    except ValueError:
+        broadcast_shapes(np.shape(x), np.shape(y))  # raises torch's message
+        raise
+    if not isinstance(result, np.ndarray) or result.dtype != out_dtype.numpy:
+        result = np.asarray(result, dtype=out_dtype.numpy)
+    return wrap(result)
+
+
+class Add(Function):
+    node_name = "AddBackward0"
+    op_name = "add"
+
+    @staticmethod
+    def forward(ctx: Node, a: Any, b: Any, alpha: float = 1) -> Tensor:
+        ctx.alpha = alpha
+        if alpha != 1:
+            return _binary_forward(lambda x, y: x + alpha * y, a, b)
+        return _binary_forward(np.add, a, b)
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        ga, gb = ctx.needs_input_grad[:2]
+        return (grad if ga else None,
+                (grad if ctx.alpha == 1 else grad * ctx.alpha) if gb else None)
+
+
+class Sub(Function):
+    node_name = "SubBackward0"
+    op_name = "sub"
+
+    @staticmethod
+    def forward(ctx: Node, a: Any, b: Any, alpha: float = 1) -> Tensor:
+        ctx.alpha = alpha
+        if alpha != 1:
+            return _binary_forward(lambda x, y: x - alpha * y, a, b)
+        return _binary_forward(np.subtract, a, b)
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        ga, gb = ctx.needs_input_grad[:2]
+        return (grad if ga else None, (-grad if ctx.alpha == 1 else grad * -ctx.alpha)
+                if gb else None)
+
+
+class Mul(Function):
+    node_name = "MulBackward0"
+    op_name = "mul"
+
+    @staticmethod
+    def forward(ctx: Node, a: Any, b: Any) -> Tensor:
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
+                              b if isinstance(b, Tensor) else None)
+        ctx.scalars = (a, b)
+        return _binary_forward(np.multiply, a, b)
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        a, b = ctx.saved_tensors
+        a = ctx.scalars[0] if a is None else a
+        b = ctx.scalars[1] if b is None else b
+        ga, gb = ctx.needs_input_grad
+        return (grad * b if ga else None, grad * a if gb else None)
+
+
+class Div(Function):
+    node_name = "DivBackward0"
+    op_name = "div"
+
+    @staticmethod
+    def forward(ctx: Node, a: Any, b: Any) -> Tensor:
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
+                              b if isinstance(b, Tensor) else None)
+        ctx.scalars = (a, b)
+        return _binary_forward(np.true_divide, a, b, true_division=True)
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        a, b = ctx.saved_tensors
+        a = ctx.scalars[0] if a is None else a
+        b = ctx.scalars[1] if b is None else b
+        ga, gb = ctx.needs_input_grad
+        return (grad / b if ga else None, -grad * a / (b * b) if gb else None)
+
+
+class Pow(Function):
+    node_name = "PowBackward0"
+    op_name = "pow"
+
+    @staticmethod
+    def forward(ctx: Node, a: Any, b: Any) -> Tensor:
+        ctx.scalars = (a, b)
+        out = _binary_forward(np.power, a, b)
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
+                              b if isinstance(b, Tensor) else None, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        a, b, out = ctx.saved_tensors
+        a = ctx.scalars[0] if a is None else a
+        b = ctx.scalars[1] if b is None else b
+        ga, gb = ctx.needs_input_grad
+        grad_a = grad_b = None
+        if ga:
+            if isinstance(b, (int, float)) and b == 0:
+                grad_a = grad * 0.0
+            else:
+                grad_a = grad * b * a ** (b - 1)
+        if gb:
+            # torch: d/db a^b = a^b log(a), defined as 0 where a == 0 and b >= 0
+            base = a if isinstance(a, Tensor) else Tensor._from_array(
+                np.asarray(a, dtype=out._data.dtype))
+            from tapegrad.ops.elementwise import where
+
+            safe = (base == 0) & (b >= 0) if isinstance(b, Tensor) else base == 0
+            grad_b = where(safe, grad * 0.0, grad * out * base.log())
+        return grad_a, grad_b
+
+
+class InplaceBinary(Function):
+    """``x.add_(y)`` and friends: modify ``x`` in place and record it as this op's output."""
+
+    node_name = "InplaceBinaryBackward0"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, y: Any, kind: str = "add", alpha: float = 1) -> Tensor:
+        ctx.kind, ctx.alpha = kind, alpha
+        out_dtype, (_, yd) = promoted(x, y)
+        if out_dtype.is_floating_point and not x.dtype.is_floating_point or (
+                kind == "div" and not x.dtype.is_floating_point):
+            raise RuntimeError(
+                f"result type {out_dtype.name.capitalize()} can't be cast to the desired output "
+                f"type {x.dtype.name.capitalize()}"
+            )
+        if kind in ("mul", "div"):
+            # the original x is needed for d/dy; y for d/dx
+            ctx.save_for_backward(x.clone() if ctx.needs_input_grad[1] else None,
+                                  y if isinstance(y, Tensor) else None)
+            ctx.scalar = y
+        np_op = {"add": np.add, "sub": np.subtract, "mul": np.multiply,
+                 "div": np.true_divide}[kind]
+        if alpha != 1:
+            yd = yd * alpha
+        np_op(x._data, yd, out=x._data, casting="unsafe")
+        x._bump_version()
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        gx, gy = ctx.needs_input_grad[:2]
+        kind = ctx.kind
+        if kind in ("add", "sub"):
+            sign = 1 if kind == "add" else -1
+            return grad if gx else None, grad * (sign * ctx.alpha) if gy else None
+        x_before, y = ctx.saved_tensors
+        y = ctx.scalar if y is None else y
+        if kind == "mul":
+            return grad * y if gx else None, grad * x_before if gy else None
+        return grad / y if gx else None, -grad * x_before / (y * y) if gy else None
+
+
+def _inplace(kind: str):
+    def method(self: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
+        shape = self._data.shape
+        other_shape = other._data.shape if isinstance(other, Tensor) else ()
+        check_inplace(self, broadcast_shapes(shape, other_shape))
+        return InplaceBinary.apply(self, other, kind=kind, alpha=alpha)
+
+    method.__name__ = f"{kind}_"
+    method.__doc__ = f"In-place ``{kind}``: modifies self, bumps its version, returns self."
+    return method
+
+
+add_ = _inplace("add")
+sub_ = _inplace("sub")
+mul_ = _inplace("mul")
+div_ = _inplace("div")
+
+
+def add(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
+    """``a + alpha * b`` with broadcasting."""
+    return Add.apply(a, b, alpha=alpha) if alpha != 1 else Add.apply(a, b)
+
+
+def sub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
+    """``a - alpha * b`` with broadcasting."""
+    return Sub.apply(a, b, alpha=alpha) if alpha != 1 else Sub.apply(a, b)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    return Mul.apply(a, b)
+
+
+def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
+    if rounding_mode is None:
+        return Div.apply(a, b)
+    from tapegrad.autograd.grad_mode import no_grad
+
+    with no_grad():  # floor/trunc division has zero gradient almost everywhere
+        q = Div.apply(a, b)
+        data = np.floor(q._data) if rounding_mode == "floor" else np.trunc(q._data)
+    return wrap(data.astype(q._data.dtype))
+
+
+def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - torch's name
+    return Pow.apply(a, b)
+
+
+class Neg(Function):
+    node_name = "NegBackward0"
+
+    @staticmethod
+    def forward(ctx: Node, a: Tensor) -> Tensor:
+        return wrap(np.negative(a._data))
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        return -grad
+
+
+def neg(a: Tensor) -> Tensor:
+    return Neg.apply(a)
+
+
+def rsub(a: Any, b: Any) -> Tensor:
+    return Sub.apply(b, a)
+
+
+def _reflected(fn):
+    def method(self: Tensor, other: Any) -> Tensor:
+        return fn(other, self)
+
+    return method
+
+
+def _iop(inplace):
+    def method(self: Tensor, other: Any) -> Tensor:
+        return inplace(self, other)
+
+    return method
+
+
+__all__ = ["add", "sub", "mul", "div", "pow", "neg", "rsub", "true_divide", "multiply",
+           "subtract", "divide", "negative"]
+true_divide = divide = div
+multiply, subtract, negative = mul, sub, neg
+
+# Tensor methods this module provides (installed by tapegrad.ops).
+METHODS = {
+    "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "neg": neg,
+    "true_divide": div, "multiply": mul, "subtract": sub, "divide": div, "negative": neg,
+    "add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_,
+    "__add__": add, "__radd__": _reflected(add), "__sub__": sub, "__rsub__": _reflected(sub),
+    "__mul__": mul, "__rmul__": _reflected(mul), "__truediv__": div,
+    "__rtruediv__": _reflected(div), "__pow__": pow, "__rpow__": _reflected(pow),
+    "__neg__": neg, "__iadd__": _iop(add_), "__isub__": _iop(sub_), "__imul__": _iop(mul_),
+    "__itruediv__": _iop(div_),
+}

@@ -1,0 +1,144 @@
+"""In-place fills: ``zero_``, ``fill_``, ``copy_`` (part of the elementwise family), and the
+two helpers every in-place op of the family uses.
+
+An in-place op overwrites its input, so autograd must be told three things: the tensor
+is now at a new *version* (saved copies of the old value are stale, and backward will
+refuse them), the op's output *is* the input (``mark_dirty``), and a leaf that requires
+grad may not be overwritten while recording (its ``.grad`` would describe a value that no
+longer exists). The gradient of a fill w.r.t. the old value is 0: the result does not
+depend on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tapegrad.autograd.function import Function, Node
+from tapegrad.ops._util import broadcast_shapes, check_inplace, wrap
+from tapegrad.tensor import Tensor
+
+
+def zeros_like(t: Tensor) -> Tensor:
+    """A fresh tensor of zeros (the gradient of a step function or of a fill)."""
+    return wrap(np.zeros(t._data.shape, dtype=t._data.dtype))
+
+
+def begin_inplace(x: Tensor, result_shape: tuple | None = None) -> None:
+    """The checks every in-place op runs *before* it touches memory (see check_inplace),
+    plus one numpy needs: broadcast views (``expand``) are read-only arrays."""
+    check_inplace(x, result_shape)
+    if not x._data.flags.writeable:
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation."
+        )
+
+
+def finish_inplace(ctx: Node, x: Tensor) -> Tensor:
+    """What every in-place forward ends with: a new version, and x declared modified."""
+    x._bump_version()
+    ctx.mark_dirty(x)
+    return x
+
+
+class Zero(Function):
+    """x.zero_(): the result does not depend on the old x, so its gradient is 0."""
+
+    node_name = "ZeroBackward0"
+    op_name = "zero_"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor) -> Tensor:
+        x._data[...] = 0
+        return finish_inplace(ctx, x)
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        return zeros_like(grad)
+
+
+class Fill(Function):
+    """x.fill_(number): every element becomes ``value``; the old x gets gradient 0."""
+
+    node_name = "FillBackward2"
+    op_name = "fill_"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, value: Any = 0) -> Tensor:
+        x._data[...] = value
+        return finish_inplace(ctx, x)
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        return zeros_like(grad)
+
+
+class FillTensor(Function):
+    """x.fill_(v) with a 0-d tensor v: every element is v, so dL/dv = sum of the grads
+    (we return ``grad`` itself; the engine sums it down to v's shape ())."""
+
+    node_name = "FillBackward3"
+    op_name = "fill_"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, value: Tensor) -> Tensor:
+        x._data[...] = value._data
+        return finish_inplace(ctx, x)
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        needs_x, needs_v = ctx.needs_input_grad
+        return zeros_like(grad) if needs_x else None, grad if needs_v else None
+
+
+class Copy(Function):
+    """x.copy_(src): src is broadcast into x (and cast to x's dtype). The old x gets
+    gradient 0, src gets ``grad`` (summed back to src's shape and cast by the engine)."""
+
+    node_name = "CopyBackwards"
+    op_name = "copy_"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, src: Tensor) -> Tensor:
+        np.copyto(x._data, src._data, casting="unsafe")
+        return finish_inplace(ctx, x)
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        needs_x, needs_src = ctx.needs_input_grad
+        return zeros_like(grad) if needs_x else None, grad if needs_src else None
+
+
+def zero_(self: Tensor) -> Tensor:
+    """Fill self with zeros in place; returns self."""
+    begin_inplace(self)
+    return Zero.apply(self)
+
+
+def fill_(self: Tensor, value: Any) -> Tensor:
+    """Fill self with ``value`` (a number or a 0-d tensor) in place; returns self."""
+    begin_inplace(self)
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(
+                "fill_ only supports 0-dimension value tensor but got tensor with "
+                f"{value.ndim} dimensions."
+            )
+        return FillTensor.apply(self, value)
+    return Fill.apply(self, value=value)
+
+
+def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
+    """Copy ``src`` (broadcast to self's shape, cast to self's dtype) into self."""
+    if not isinstance(src, Tensor):
+        raise TypeError(
+            f"copy_(): argument 'src' (position 1) must be Tensor, not {type(src).__name__}"
+        )
+    begin_inplace(self, broadcast_shapes(self._data.shape, src._data.shape))
+    return Copy.apply(self, src)
+
+__all__: list[str] = []
+
+METHODS = {"zero_": zero_, "fill_": fill_, "copy_": copy_}

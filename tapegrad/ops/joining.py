@@ -1,0 +1,297 @@
+"""Joining and splitting: ``cat``, ``stack``, ``split``, ``chunk``, ``unbind``, ``repeat``,
+``tile`` and ``flip``.
+
+Joining and splitting are each other's backward:
+
+    y = cat([a, b], dim)      da, db = the two pieces of dy along dim (a split)
+    a, b = split(x, ..., dim) dx = cat([da, db], dim)
+    y = stack([a, b], dim)    da, db = unbind(dy, dim)
+    y = repeat(x, r)          dx = the sum of the gradients of all the copies
+
+The pieces of ``split``/``chunk``/``unbind`` are views of the input (they share its
+memory and version counter); ``cat``, ``stack``, ``repeat`` and ``flip`` make new tensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tapegrad import dtypes
+from tapegrad.autograd.function import Function, Node
+from tapegrad.ops._util import wrap, wrap_dim
+from tapegrad.ops.indexing import Slice
+from tapegrad.ops.shape import _view_of, reshape, shape_from_args, unique_dims
+from tapegrad.tensor import Tensor
+
+
+def _skipped(t: Tensor) -> bool:
+    # legacy torch: 1-D empty tensors are ignored by cat, whatever the other shapes are
+    return t._data.shape == (0,)
+
+
+class Cat(Function):
+    """Concatenate along ``dim``. Backward hands each input its own stretch of the
+    gradient (a slice of it, so the backward is differentiable too)."""
+
+    node_name = "CatBackward0"
+
+    @staticmethod
+    def forward(ctx: Node, *tensors: Tensor, dim: int) -> Tensor:
+        out_dtype = dtypes.result_type(*tensors)
+        kept = [t._data.astype(out_dtype.numpy, copy=False) for t in tensors if not _skipped(t)]
+        ctx.dim = dim
+        ctx.sizes = [None if _skipped(t) else t._data.shape[dim] for t in tensors]
+        if not kept:
+            return wrap(np.zeros((0,), dtype=out_dtype.numpy))
+        return wrap(np.concatenate(kept, axis=dim))
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        grads = []
+        offset = 0
+        for size, needed in zip(ctx.sizes, ctx.needs_input_grad, strict=True):
+            if size is None:
+                grads.append(wrap(np.zeros((0,), dtype=grad._data.dtype)) if needed else None)
+                continue
+            grads.append(Slice.apply(grad, dim=ctx.dim, start=offset, stop=offset + size,
+                                     step=1) if needed else None)
+            offset += size
+        return tuple(grads)
+
+
+class Stack(Function):
+    """Join equal-shaped tensors along a *new* dim ``dim``; backward unbinds the gradient."""
+
+    node_name = "StackBackward0"
+
+    @staticmethod
+    def forward(ctx: Node, *tensors: Tensor, dim: int) -> Tensor:
+        ctx.dim = dim
+        np_dt = dtypes.result_type(*tensors).numpy
+        return wrap(np.stack([t._data.astype(np_dt, copy=False) for t in tensors], axis=dim))
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        return Unbind.apply(grad, dim=ctx.dim)
+
+
+class Split(Function):
+    """Cut ``x`` along ``dim`` into pieces of ``sizes`` (views); backward concatenates the
+    pieces' gradients (zeros for pieces that got none)."""
+
+    node_name = "SplitBackward0"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, sizes: tuple, dim: int) -> tuple:
+        ctx.dim = dim
+        bounds = np.cumsum((0,) + tuple(sizes))
+        lead = (slice(None),) * dim
+        return tuple(_view_of(x, x._data[lead + (slice(int(a), int(b)), Ellipsis)])
+                     for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+
+    @staticmethod
+    def backward(ctx: Node, *grads: Tensor) -> Tensor:
+        return Cat.apply(*grads, dim=ctx.dim)
+
+
+class SplitWithSizes(Split):
+    node_name = "SplitWithSizesBackward0"
+    op_name = "split"
+
+
+class Unbind(Function):
+    """All slices along ``dim`` as a tuple of views; backward stacks their gradients."""
+
+    node_name = "UnbindBackward0"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, dim: int) -> tuple:
+        ctx.dim = dim
+        lead = (slice(None),) * dim
+        return tuple(_view_of(x, x._data[lead + (i, Ellipsis)])
+                     for i in range(x._data.shape[dim]))
+
+    @staticmethod
+    def backward(ctx: Node, *grads: Tensor) -> Tensor:
+        return Stack.apply(*grads, dim=ctx.dim)
+
+
+class Repeat(Function):
+    """Tile ``x`` ``repeats[i]`` times along dim i. Each input element appears in
+    prod(repeats) places, so its gradient is the sum over those places: view the gradient
+    as (r0, s0, r1, s1, ...) and sum the r axes away."""
+
+    node_name = "RepeatBackward0"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, repeats: tuple) -> Tensor:
+        ctx.input_shape = x._data.shape
+        ctx.repeats = repeats
+        padded = (1,) * (len(repeats) - x._data.ndim) + x._data.shape
+        ctx.padded = padded
+        return wrap(np.tile(x._data.reshape(padded), repeats))
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        interleaved, kept = [], []
+        for r, s in zip(ctx.repeats, ctx.padded, strict=True):
+            interleaved += [r, s]
+            kept += [1, s]
+        summed = reshape(grad, tuple(interleaved)).sum_to_size(tuple(kept))
+        return reshape(summed, ctx.input_shape)
+
+
+class Flip(Function):
+    """Reverse the order along ``dims`` (a copy in torch); flipping twice is the identity,
+    so backward flips the gradient the same way."""
+
+    node_name = "FlipBackward0"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, dims: tuple) -> Tensor:
+        ctx.dims = dims
+        if x._data.ndim == 0:  # flip(0) of a 0-d tensor is a copy of it
+            return wrap(x._data.copy())
+        return wrap(np.ascontiguousarray(np.flip(x._data, dims)))
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        return Flip.apply(grad, dims=ctx.dims)
+
+
+# ---------------------------------------------------------------- public functions
+def _tensor_list(name: str, tensors: Any) -> list[Tensor]:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, Sequence):
+        raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, "
+                        f"not {type(tensors).__name__}")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(t).__name__}")
+    return list(tensors)
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Concatenate along an existing dim; dtypes are promoted as for ``+``."""
+    ts = _tensor_list("cat", tensors)
+    if not ts:
+        raise ValueError("tapegrad.cat(): expected a non-empty list of Tensors")
+    for i, t in enumerate(ts):
+        if t._data.ndim == 0:
+            raise RuntimeError(
+                f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    kept = [(i, t) for i, t in enumerate(ts) if not _skipped(t)]
+    ref = kept[0][1]._data.shape if kept else (0,)
+    d = wrap_dim(dim, len(ref))
+    for i, t in kept:
+        shape = t._data.shape
+        if len(shape) != len(ref):
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {len(ref)} "
+                               f"and {len(shape)}")
+        for k, (a, b) in enumerate(zip(ref, shape, strict=True)):
+            if k != d and a != b:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {d}. Expected size {a} "
+                    f"but got size {b} for tensor number {i} in the list.")
+    return Cat.apply(*ts, dim=d)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join equal-shaped tensors along a new dim."""
+    ts = _tensor_list("stack", tensors)
+    if not ts:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    ref = ts[0]._data.shape
+    for i, t in enumerate(ts):
+        if t._data.shape != ref:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(ref)} at entry 0 "
+                f"and {list(t._data.shape)} at entry {i}")
+    return Stack.apply(*ts, dim=wrap_dim(dim, len(ref) + 1))
+
+
+def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple:
+    """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or pieces of the
+    given sizes; the pieces are views of ``x``."""
+    if x._data.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
+    d = wrap_dim(dim, x._data.ndim)
+    n = x._data.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size < 0:
+            raise RuntimeError(
+                f"split expects split_size be non-negative, but got split_size={size}")
+        if size == 0 and n != 0:
+            raise RuntimeError("split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {n}")
+        count = max(-(-n // size), 1) if size else 1
+        sizes = tuple(min(size, n - i * size) for i in range(count))
+        return Split.apply(x, sizes=sizes, dim=d)
+    sizes = tuple(int(s) for s in split_size_or_sections)
+    if sum(sizes) != n or any(s < 0 for s in sizes):
+        raise RuntimeError(
+            f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
+            f"at dimension {d}), but got split_sizes={list(sizes)}")
+    return SplitWithSizes.apply(x, sizes=sizes, dim=d)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """At most ``chunks`` equal pieces (``ceil(size / chunks)`` each, the last smaller)."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    if x._data.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    d = wrap_dim(dim, x._data.ndim)
+    n = x._data.shape[d]
+    if n == 0:  # torch returns `chunks` empty pieces here
+        return Split.apply(x, sizes=(0,) * chunks, dim=d)
+    return split(x, -(-n // chunks), d)
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple:
+    """The slices along ``dim`` as a tuple of views (``x[0], x[1], ...`` for dim 0)."""
+    if x._data.ndim == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    return Unbind.apply(x, dim=wrap_dim(dim, x._data.ndim))
+
+
+def repeat(x: Tensor, *sizes: Any) -> Tensor:
+    """Tile the whole tensor ``sizes[i]`` times along dim i (leading new dims allowed)."""
+    reps = shape_from_args(sizes)
+    if len(reps) < x._data.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
+                           "of dimensions of tensor")
+    padded = (1,) * (len(reps) - x._data.ndim) + x._data.shape
+    out = [r * s for r, s in zip(reps, padded, strict=True)]
+    for r in reps:
+        if r < 0:
+            raise RuntimeError(
+                f"Trying to create tensor with negative dimension {min(out)}: {out}")
+    return Repeat.apply(x, repeats=reps)
+
+
+def tile(x: Tensor, *dims: Any) -> Tensor:
+    """``repeat`` with missing leading repeats taken as 1 (numpy's ``tile``)."""
+    reps = shape_from_args(dims)
+    return repeat(x, (1,) * (x._data.ndim - len(reps)) + reps)
+
+
+def flip(x: Tensor, *dims: Any) -> Tensor:
+    """Reverse the order of elements along ``dims`` (a copy)."""
+    wanted = dims[0] if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)) else dims
+    return Flip.apply(x, dims=unique_dims(wanted, x._data.ndim))
+
+
+concat = concatenate = cat
+
+__all__ = ["cat", "concat", "concatenate", "stack", "split", "chunk", "unbind", "repeat",
+           "tile", "flip"]
+
+METHODS = {
+    "split": split, "chunk": chunk, "unbind": unbind, "repeat": repeat, "tile": tile,
+    "flip": flip,
+}

@@ -1,0 +1,353 @@
+"""Linear algebra: ``matmul`` (``@``) and its special cases ``mm``, ``bmm``, ``mv``, ``dot``;
+``outer``, ``addmm`` and the transposes ``t()``, ``.T``, ``.mT``.
+
+Every product here is a sum of products, ``C[i, j] = sum_k A[i, k] B[k, j]``, so::
+
+    dL/dA[i, k] = sum_j dL/dC[i, j] B[k, j]     i.e.  dL/dA = dL/dC @ B^T
+    dL/dB[k, j] = sum_i A[i, k] dL/dC[i, j]     i.e.  dL/dB = A^T @ dL/dC
+
+and the backward is two more matrix products (written with these same ops, so double
+backward works). The numbers are crunched by numpy's ``matmul`` (BLAS).
+
+``matmul`` follows torch: 1-D x 1-D is a dot product; 2-D x 2-D a matrix product; a 1-D
+operand is promoted to a matrix (a row on the left, a column on the right) and the added
+dim removed again; beyond 2-D the leading dims are batch dims and broadcast. A batch
+dim that was broadcast received gradient from every batch element, so its gradient is
+summed back (``sum_to_size``), exactly as for ``+``. Unlike ``+``, matmul does *not*
+promote dtypes: mixing float32 and float64 is an error, as in torch.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from tapegrad.autograd.function import Function, Node
+from tapegrad.ops._util import as_array, wrap
+from tapegrad.ops.linalg_checks import (
+    check_addmm,
+    check_bmm,
+    check_dot,
+    check_matmul,
+    check_mm,
+    check_mv,
+    check_tensor,
+)
+from tapegrad.ops.shape import _view_of
+from tapegrad.tensor import Tensor
+
+
+# ---------------------------------------------------------------- transposes
+class T(Function):
+    """``x.t()``: the transpose of a matrix (a view); 0-d and 1-d tensors are returned
+    as they are. A transpose is its own inverse, so backward transposes the gradient."""
+
+    node_name = "TBackward0"
+    op_name = "t"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor) -> Tensor:
+        return _view_of(x, x._data.T)
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        return T.apply(grad)
+
+
+def t(x: Tensor) -> Tensor:
+    """Transpose a tensor of at most 2 dims."""
+    if x.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
+    return T.apply(x)
+
+
+def _T(x: Tensor) -> Tensor:
+    """``x.T``: reverse all dims (torch warns for anything but a matrix)."""
+    if x.ndim == 0:
+        warnings.warn("Tensor.T is deprecated on 0-D tensors. This function is the identity "
+                      "in these cases.", UserWarning, stacklevel=2)
+    elif x.ndim != 2:
+        warnings.warn(
+            "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+            "deprecated and it will throw an error in a future release. Consider `x.mT` to "
+            "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` "
+            "to reverse the dimensions of a tensor.", UserWarning, stacklevel=2)
+    return x.permute(*reversed(range(x.ndim)))
+
+
+def _mT(x: Tensor) -> Tensor:
+    """``x.mT``: swap the last two dims (transpose every matrix of a batch)."""
+    if x.ndim < 2:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                           f"Got {x.ndim}-D tensor.")
+    return x.transpose(-2, -1)
+
+
+def _transposed(x: Tensor) -> Tensor:
+    """The transpose used inside backward formulas: ``t()`` for a matrix, as torch."""
+    return T.apply(x) if x.ndim == 2 else x.transpose(-2, -1)
+
+
+# ---------------------------------------------------------------- the products
+def _np_matmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    if x.ndim > 2 and y.ndim == 2:
+        # a batch of matrices times one matrix is one big matrix product (one BLAS call)
+        out = np.matmul(x.reshape(-1, x.shape[-1]), y)
+        return out.reshape(x.shape[:-1] + (y.shape[-1],))
+    return np.matmul(x, y)
+
+
+class Dot(Function):
+    """``a . b = sum_k a_k b_k``: d/da = b, d/db = a (times the scalar gradient)."""
+
+    node_name = "DotBackward0"
+    op_name = "dot"
+
+    @staticmethod
+    def forward(ctx: Node, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a, b)
+        return wrap(as_array(np.dot(a._data, b._data), a._data.dtype))
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return grad * b if need_a else None, grad * a if need_b else None
+
+
+class Mv(Function):
+    """``y = A v``: dL/dA = outer(grad, v), dL/dv = A^T grad."""
+
+    node_name = "MvBackward0"
+    op_name = "mv"
+
+    @staticmethod
+    def forward(ctx: Node, a: Tensor, v: Tensor) -> Tensor:
+        ctx.save_for_backward(a, v)
+        return wrap(np.matmul(a._data, v._data))
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        a, v = ctx.saved_tensors
+        need_a, need_v = ctx.needs_input_grad
+        return (outer(grad, v) if need_a else None,
+                Mv.apply(T.apply(a), grad) if need_v else None)
+
+
+class Mm(Function):
+    """``C = A B`` for matrices: dL/dA = grad B^T, dL/dB = A^T grad."""
+
+    node_name = "MmBackward0"
+    op_name = "mm"
+
+    @staticmethod
+    def forward(ctx: Node, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a, b)
+        return wrap(np.matmul(a._data, b._data))
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (Mm.apply(grad, T.apply(b)) if need_a else None,
+                Mm.apply(T.apply(a), grad) if need_b else None)
+
+
+class Bmm(Function):
+    """A batch of matrix products (same batch size, no broadcasting): mm's backward,
+    matrix by matrix."""
+
+    node_name = "BmmBackward0"
+    op_name = "bmm"
+
+    @staticmethod
+    def forward(ctx: Node, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a, b)
+        return wrap(np.matmul(a._data, b._data))
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (Bmm.apply(grad, b.transpose(1, 2)) if need_a else None,
+                Bmm.apply(a.transpose(1, 2), grad) if need_b else None)
+
+
+def _reshaped(x: Tensor, shape: tuple) -> Tensor:
+    return x if tuple(x.shape) == tuple(shape) else x.reshape(shape)
+
+
+class Matmul(Function):
+    """The general ``matmul``: 1-D operands promoted to matrices, batch dims broadcast.
+
+    torch records this as several nodes (expand, reshape, bmm, view); here it is one
+    entry whose backward undoes each step: put the removed size-1 dims back into the
+    gradient, take the two matrix products, sum over the batch dims each operand was
+    broadcast along, and drop the promoted dims again.
+    """
+
+    node_name = "MatmulBackward0"
+    op_name = "matmul"
+
+    @staticmethod
+    def forward(ctx: Node, a: Tensor, b: Tensor) -> Tensor:
+        ctx.save_for_backward(a, b)
+        out = _np_matmul(a._data, b._data)
+        # The output's shape before the dims added for 1-D operands were removed again:
+        # batch dims, then (rows of a, columns of b).
+        matrix_dims = (a._data.ndim > 1) + (b._data.ndim > 1)
+        rows = a._data.shape[-2] if a._data.ndim > 1 else 1
+        cols = b._data.shape[-1] if b._data.ndim > 1 else 1
+        ctx.full_shape = out.shape[:out.ndim - matrix_dims] + (rows, cols)
+        return wrap(out)
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        a2 = a if a.ndim > 1 else a.unsqueeze(0)  # a row vector
+        b2 = b if b.ndim > 1 else b.unsqueeze(1)  # a column vector
+        g2 = _reshaped(grad, ctx.full_shape)
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = matmul(g2, _transposed(b2)).sum_to_size(a2.shape)
+            grad_a = _reshaped(grad_a, a.shape)
+        if need_b:
+            if b2.ndim == 2 and g2.ndim > 2:
+                # b was shared by the whole batch: fold the batch into the rows, one mm
+                k, p = b2.shape
+                grad_b = Mm.apply(T.apply(a2.reshape(-1, k)), g2.reshape(-1, p))
+            else:
+                grad_b = matmul(_transposed(a2), g2).sum_to_size(b2.shape)
+            grad_b = _reshaped(grad_b, b.shape)
+        return grad_a, grad_b
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """Matrix product with torch's rules for 1-D operands and broadcast batch dims."""
+    check_tensor(a, "matmul", 1)
+    check_tensor(b, "matmul", 2)
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
+                           f"{a.ndim}D and {b.ndim}D")
+    if a.ndim == 1 and b.ndim == 1:
+        return dot(a, b)
+    if a.ndim == 2 and b.ndim == 1:
+        return mv(a, b)
+    if a.ndim == 2 and b.ndim == 2:
+        return mm(a, b)
+    check_matmul(a, b)
+    return Matmul.apply(a, b)
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    """Product of two matrices (2-D only; no broadcasting)."""
+    check_tensor(a, "mm", 1)
+    check_tensor(b, "mm", 2)
+    if a.ndim != 2:
+        raise RuntimeError("self must be a matrix")
+    if b.ndim != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    check_mm(a.shape, b.shape, a.dtype, b.dtype)
+    return Mm.apply(a, b)
+
+
+def bmm(a: Tensor, b: Tensor) -> Tensor:
+    """Batched matrix product of two 3-D tensors with the same batch size."""
+    check_tensor(a, "bmm", 1)
+    check_tensor(b, "bmm", 2)
+    if a.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if b.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    check_bmm(a.shape, b.shape, a.dtype, b.dtype)
+    return Bmm.apply(a, b)
+
+
+def dot(a: Tensor, b: Tensor) -> Tensor:
+    """Inner product of two 1-D tensors of the same size and dtype."""
+    check_tensor(a, "dot", 1)
+    check_tensor(b, "dot", 2)
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    check_dot(a, b)
+    return Dot.apply(a, b)
+
+
+def mv(a: Tensor, v: Tensor) -> Tensor:
+    """Matrix (2-D) times vector (1-D)."""
+    check_tensor(a, "mv", 1)
+    check_tensor(v, "mv", 2)
+    if a.ndim != 2 or v.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a.ndim}, {v.ndim}")
+    check_mv(a.shape, v.shape, a.dtype, v.dtype)
+    return Mv.apply(a, v)
+
+
+def outer(a: Tensor, b: Tensor) -> Tensor:
+    """``out[i, j] = a[i] * b[j]`` for 1-D ``a`` and ``b``: a column times a row, which
+    broadcasting turns into a matrix (recorded as a reshape and a mul, as in torch)."""
+    for x, name in ((a, "self"), (b, "vec2")):
+        if x.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {x.ndim}-D")
+    return a.reshape(a.shape[0], 1) * b
+
+
+class Addmm(Function):
+    """``beta * bias + alpha * (A @ B)``, the affine map of a linear layer in one op.
+    bias gets ``beta * grad`` (summed back over the dims it was broadcast along), A and
+    B get mm's gradients times ``alpha``."""
+
+    node_name = "AddmmBackward0"
+    op_name = "addmm"
+
+    @staticmethod
+    def forward(ctx: Node, bias: Tensor, a: Tensor, b: Tensor, beta: float = 1,
+                alpha: float = 1) -> Tensor:
+        ctx.save_for_backward(a, b)
+        ctx.beta, ctx.alpha = beta, alpha
+        out = np.matmul(a._data, b._data)
+        if alpha != 1:
+            out *= alpha
+        if beta != 0:  # beta == 0 ignores bias entirely (even its NaNs), as torch
+            out += bias._data if beta == 1 else beta * bias._data
+        return wrap(out)
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        a, b = ctx.saved_tensors
+        need_bias, need_a, need_b = ctx.needs_input_grad
+        grad_ab = grad if ctx.alpha == 1 else grad * ctx.alpha
+        return (
+            (grad if ctx.beta == 1 else grad * ctx.beta) if need_bias else None,
+            Mm.apply(grad_ab, T.apply(b)) if need_a else None,
+            Mm.apply(T.apply(a), grad_ab) if need_b else None,
+        )
+
+
+def addmm(bias: Tensor, a: Tensor, b: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+    """``beta * bias + alpha * (a @ b)`` for matrices ``a``, ``b``; ``bias`` broadcasts."""
+    check_addmm(bias, a, b)
+    return Addmm.apply(bias, a, b, beta=beta, alpha=alpha)
+
+
+def _matmul_method(self: Tensor, other: Any) -> Any:
+    return matmul(self, other) if isinstance(other, Tensor) else NotImplemented
+
+
+def _rmatmul_method(self: Tensor, other: Any) -> Any:
+    return matmul(other, self) if isinstance(other, Tensor) else NotImplemented
+
+
+ger = outer  # torch's old name
+
+__all__ = ["matmul", "mm", "bmm", "dot", "mv", "outer", "ger", "addmm", "t"]
+
+# Tensor methods this module provides (installed by tapegrad.ops).
+METHODS = {
+    "matmul": matmul, "mm": mm, "bmm": bmm, "dot": dot, "mv": mv, "outer": outer,
+    "ger": outer, "addmm": addmm, "t": t, "__matmul__": _matmul_method,
+    "__rmatmul__": _rmatmul_method, "T": property(_T), "mT": property(_mT),
+}

@@ -1,0 +1,333 @@
+"""max, min, amax, amin, argmax, argmin: reductions that *select* values.
+
+The gradient of a selected value goes to the input(s) it was selected from, and 0 to
+every other input. The question is what to do with ties, where several inputs hold the
+maximum. torch answers differently per op, and so do we:
+
+* ``x.max()`` / ``x.min()`` (no dim): the gradient is split evenly over all tied
+  values (``evenly_distribute_backward``);
+* ``x.max(dim)`` / ``x.min(dim)``: returns ``(values, indices)``; the gradient goes only
+  to the returned index, the first occurrence (``value_selecting_reduction_backward``);
+* ``amax`` / ``amin``: split evenly over the ties along the reduced dims
+  (``scale_grad_by_count``).
+
+NaN counts as the maximum (and the minimum): it propagates, as in torch.
+"""
+
+from __future__ import annotations
+
+import collections
+import types
+from typing import Any
+
+import numpy as np
+
+from tapegrad.autograd.function import Function, Node
+from tapegrad.ops._util import as_array, wrap, wrap_dim
+from tapegrad.ops.reduction import kept_shape, reduce_axes, unkeep
+from tapegrad.tensor import Tensor
+
+
+def _return_type(name: str) -> type:
+    """A ``(values, indices)`` named tuple printing like ``torch.return_types.max``."""
+    base = collections.namedtuple(name, ["values", "indices"])
+
+    def __repr__(self) -> str:
+        return (f"tapegrad.return_types.{name}(\nvalues={self.values!r},\n"
+                f"indices={self.indices!r})")
+
+    cls = type(name, (base,), {"__slots__": (), "__repr__": __repr__,
+                               "__module__": __name__})
+    cls.__qualname__ = f"return_types.{name}"  # so pickle finds it
+    return cls
+
+
+return_types = types.SimpleNamespace(max=_return_type("max"), min=_return_type("min"))
+
+_PICK = {"max": (np.max, np.argmax), "min": (np.min, np.argmin),
+         "amax": (np.max, None), "amin": (np.min, None)}
+
+
+def _no_identity(op: str) -> RuntimeError:
+    return RuntimeError(
+        f"{op}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+        "the reduction dim with the 'dim' argument.")
+
+
+def _empty_dim(op: str, d: int) -> IndexError:
+    return IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
+
+
+# ---------------------------------------------------------------- max() / min()
+def _extreme_all(ctx: Node, x: Tensor, op: str) -> Tensor:
+    if x._data.size == 0:
+        raise _no_identity(op)
+    out = wrap(as_array(_PICK[op][0](x._data), x._data.dtype))
+    ctx.save_for_backward(x, out)
+    return out
+
+
+def _evenly_distribute(ctx: Node, grad: Tensor) -> Tensor:
+    """Every input equal to the result (every NaN when the result is NaN) receives
+    ``grad / number_of_ties``; the others 0."""
+    x, out = ctx.saved_tensors
+    data = x._data
+    mask = np.isnan(data) if np.isnan(out._data) else data == out._data
+    share = mask / np.count_nonzero(mask)
+    return grad * wrap(share.astype(data.dtype))
+
+
+class MaxAll(Function):
+    """``x.max()``: the largest value; ties share its gradient evenly."""
+
+    node_name = "MaxBackward1"
+    op_name = "max"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor) -> Tensor:
+        return _extreme_all(ctx, x, "max")
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        return _evenly_distribute(ctx, grad)
+
+
+class MinAll(Function):
+    """``x.min()``: the smallest value; ties share its gradient evenly."""
+
+    node_name = "MinBackward1"
+    op_name = "min"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor) -> Tensor:
+        return _extreme_all(ctx, x, "min")
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        return _evenly_distribute(ctx, grad)
+
+
+# ---------------------------------------------------------------- max(dim) / min(dim)
+class ScatterAlong(Function):
+    """``zeros(shape)`` with ``src`` written at ``index`` along ``dim``: how the gradient
+    of selected values is put back where they were selected from. Linear in ``src``; its
+    backward reads the same positions back (`GatherAlong`)."""
+
+    node_name = "ScatterBackward0"
+    op_name = "scatter"
+
+    @staticmethod
+    def forward(ctx: Node, src: Tensor, dim: int, index: np.ndarray, shape: tuple) -> Tensor:
+        ctx.dim, ctx.index = dim, index
+        out = np.zeros(shape, dtype=src._data.dtype)
+        np.put_along_axis(out, index, src._data, axis=dim)
+        return wrap(out)
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        return GatherAlong.apply(grad, dim=ctx.dim, index=ctx.index)
+
+
+class GatherAlong(Function):
+    """``x`` read at ``index`` along ``dim``; backward scatters the gradient back."""
+
+    node_name = "GatherBackward0"
+    op_name = "gather"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, dim: int, index: np.ndarray) -> Tensor:
+        ctx.dim, ctx.index, ctx.shape = dim, index, x._data.shape
+        return wrap(np.take_along_axis(x._data, index, axis=dim))
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        return ScatterAlong.apply(grad, dim=ctx.dim, index=ctx.index, shape=ctx.shape)
+
+
+def _extreme_dim(ctx: Node, x: Tensor, dim: int, keepdim: bool, op: str) -> tuple:
+    data = x._data
+    d = wrap_dim(dim, data.ndim)
+    ctx.dim, ctx.keepdim, ctx.shape = d, keepdim, data.shape
+    if data.ndim == 0:
+        ctx.index = None
+        return wrap(data.copy()), wrap(np.zeros((), dtype=np.int64))
+    if data.shape[d] == 0:
+        raise _empty_dim(op, d)
+    # argmax/argmin return the first occurrence of the extreme (or of a NaN), like torch
+    index = _PICK[op][1](data, axis=d, keepdims=True)
+    ctx.index = index
+    values = np.take_along_axis(data, index, axis=d)
+    if not keepdim:
+        values, index = values.squeeze(d), index.squeeze(d)
+    indices = wrap(index.astype(np.int64))
+    ctx.mark_non_differentiable(indices)
+    return wrap(values), indices
+
+
+def _value_selecting_backward(ctx: Node, grad: Tensor) -> Tensor:
+    """The gradient of each selected value goes to its index only."""
+    if ctx.index is None:  # 0-d input: the value is the input
+        return grad
+    grad = unkeep(grad, ctx.shape, (ctx.dim,), ctx.keepdim)
+    return ScatterAlong.apply(grad, dim=ctx.dim, index=ctx.index, shape=ctx.shape)
+
+
+class MaxDim(Function):
+    """``x.max(dim)``: values and their indices; gradient only to those indices."""
+
+    node_name = "MaxBackward0"
+    op_name = "max"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, dim: int, keepdim: bool = False) -> tuple:
+        return _extreme_dim(ctx, x, dim, keepdim, "max")
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor, grad_indices: Any) -> Tensor:
+        return _value_selecting_backward(ctx, grad)
+
+
+class MinDim(Function):
+    """``x.min(dim)``: values and their indices; gradient only to those indices."""
+
+    node_name = "MinBackward0"
+    op_name = "min"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, dim: int, keepdim: bool = False) -> tuple:
+        return _extreme_dim(ctx, x, dim, keepdim, "min")
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor, grad_indices: Any) -> Tensor:
+        return _value_selecting_backward(ctx, grad)
+
+
+# ---------------------------------------------------------------- amax / amin
+def _amax_forward(ctx: Node, x: Tensor, dim: Any, keepdim: bool, op: str) -> Tensor:
+    data = x._data
+    axes = reduce_axes(dim, data.ndim)
+    unspecified = dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0)
+    if data.size == 0 and unspecified:
+        raise _no_identity(op)
+    for a in axes:
+        if data.shape[a] == 0:
+            raise _empty_dim(op, a)
+    ctx.axes, ctx.keepdim = axes, keepdim
+    out = wrap(as_array(_PICK[op][0](data, axis=axes, keepdims=keepdim), data.dtype))
+    ctx.save_for_backward(x, out)
+    return out
+
+
+def _scale_grad_by_count(ctx: Node, grad: Tensor) -> Tensor:
+    """Split each output's gradient evenly over the inputs equal to it (its ties)."""
+    x, out = ctx.saved_tensors
+    data = x._data
+    result = out._data if ctx.keepdim else out._data.reshape(kept_shape(data.shape, ctx.axes))
+    mask = data == result
+    with np.errstate(invalid="ignore", divide="ignore"):  # NaN results: 0/0, as torch
+        share = mask / np.sum(mask, axis=ctx.axes, keepdims=True)
+    return unkeep(grad, data.shape, ctx.axes, ctx.keepdim) * wrap(share.astype(data.dtype))
+
+
+class Amax(Function):
+    """``amax(x, dim)``: the maximum over ``dim`` (values only); ties share evenly."""
+
+    node_name = "AmaxBackward0"
+    op_name = "amax"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+        return _amax_forward(ctx, x, dim, keepdim, "amax")
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        return _scale_grad_by_count(ctx, grad)
+
+
+class Amin(Function):
+    """``amin(x, dim)``: the minimum over ``dim`` (values only); ties share evenly."""
+
+    node_name = "AminBackward0"
+    op_name = "amin"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+        return _amax_forward(ctx, x, dim, keepdim, "amin")
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        return _scale_grad_by_count(ctx, grad)
+
+
+# ---------------------------------------------------------------- public functions
+def _extreme(x: Tensor, dim: Any, keepdim: bool, op: str, all_fn: type, dim_fn: type):
+    if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
+        from tapegrad.ops import elementwise
+
+        return getattr(elementwise, "maximum" if op == "max" else "minimum")(x, dim)
+    if dim is None:
+        if keepdim:
+            raise TypeError(f"{op}(): keepdim=True needs a dim to reduce")
+        return all_fn.apply(x)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
+    values, indices = dim_fn.apply(x, dim=dim, keepdim=keepdim)
+    return getattr(return_types, op)(values, indices)
+
+
+def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """``max(x)``: the largest value. ``max(x, dim)``: a ``(values, indices)`` named
+    tuple. ``max(x, other_tensor)``: the elementwise maximum."""
+    return _extreme(x, dim, keepdim, "max", MaxAll, MaxDim)
+
+
+def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """``min(x)``, ``min(x, dim) -> (values, indices)``, ``min(x, other)``: see `max`."""
+    return _extreme(x, dim, keepdim, "min", MinAll, MinDim)
+
+
+def amax(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    """Maximum over ``dim`` (an int or tuple; ``()`` means all dims), values only."""
+    return Amax.apply(x, dim=dim, keepdim=keepdim)
+
+
+def amin(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    """Minimum over ``dim`` (an int or tuple; ``()`` means all dims), values only."""
+    return Amin.apply(x, dim=dim, keepdim=keepdim)
+
+
+def _arg_extreme(x: Tensor, dim: int | None, keepdim: bool, op: str) -> Tensor:
+    data = x._data
+    pick = np.argmax if op == "argmax" else np.argmin
+    if dim is None:  # index into the flattened tensor
+        if data.size == 0:
+            raise IndexError(
+                f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
+        index = np.asarray(pick(data))
+        if keepdim:
+            index = index.reshape((1,) * data.ndim)
+    else:
+        d = wrap_dim(dim, data.ndim)
+        if data.ndim == 0:
+            index = np.zeros((), dtype=np.int64)
+        elif data.shape[d] == 0:
+            raise _empty_dim(op, d)
+        else:
+            index = pick(data, axis=d, keepdims=keepdim)
+    return wrap(as_array(index, np.dtype(np.int64)))
+
+
+def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the (first) maximum, along ``dim`` or in the flattened tensor (int64)."""
+    return _arg_extreme(x, dim, keepdim, "argmax")
+
+
+def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the (first) minimum, along ``dim`` or in the flattened tensor (int64)."""
+    return _arg_extreme(x, dim, keepdim, "argmin")
+
+
+METHODS = {"max": max, "min": min, "amax": amax, "amin": amin, "argmax": argmax,
+           "argmin": argmin}
+
+__all__ = ["max", "min", "amax", "amin", "argmax", "argmin", "return_types"]

@@ -1,0 +1,265 @@
+"""var, std and norm: reductions that measure spread and size.
+
+    var(x)   = sum_i (x_i - m)^2 / (N - correction),   m = mean(x)
+               dvar/dx_i = 2 (x_i - m) / (N - correction)
+               (the -m term contributes nothing: sum_i (x_i - m) = 0)
+    std(x)   = sqrt(var(x))
+               dstd/dx_i = dvar/dx_i / (2 std)          (0 where std = 0, as torch)
+    norm_p(x) = (sum_i |x_i|^p)^(1/p)
+               dnorm/dx_i = sign(x_i) |x_i|^(p-1) / norm^(p-1)
+               p=2: x_i / norm;  p=1: sign(x_i);  p=inf: sign(x_i) at the max |x_i|
+
+At x = 0 the norm has a kink; torch picks the subgradient 0 there (its backward masks the
+division by a zero norm), and so do we. ``sign(x)`` is used as a constant: its own
+derivative is 0 wherever it is defined, so the backward formulas stay differentiable.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from tapegrad import dtypes
+from tapegrad.autograd.function import Function, Node
+from tapegrad.ops._util import as_array, wrap
+from tapegrad.ops.reduction import (
+    _count,
+    reduce_axes,
+    scalar_type_name,
+    unkeep,
+    unreduce,
+)
+from tapegrad.tensor import Tensor
+
+
+# ---------------------------------------------------------------- var / std
+def _check_floating(x: Tensor) -> None:
+    if not x.dtype.is_floating_point:
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+
+
+def _var_array(ctx: Node, x: Tensor, dim: Any, correction: float, keepdim: bool,
+               op: str) -> np.ndarray:
+    _check_floating(x)
+    data = x._data
+    axes = reduce_axes(dim, data.ndim)
+    n = _count(data.shape, axes)
+    ctx.axes, ctx.keepdim, ctx.correction = axes, keepdim, correction
+    # torch's "full" branch: no dim, or a 0-d input (see _var_backward)
+    ctx.full = dim is None or data.ndim == 0
+    if n - correction <= 0:
+        warnings.warn(
+            f"{op}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+            "reduction factor (input numel divided by output numel).", UserWarning,
+            stacklevel=4)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centered = data - np.sum(data, axis=axes, keepdims=True) / n
+        squares = np.sum(centered * centered, axis=axes, keepdims=keepdim)
+        out = squares / max(n - correction, 0)
+    return as_array(out, data.dtype)
+
+
+def _var_backward(ctx: Node, grad: Tensor, x: Tensor) -> Tensor:
+    """``grad * 2 (x - mean) / (N - correction)``, with torch's choices when N <= correction."""
+    shape = x._data.shape
+    dof = _count(shape, ctx.axes) - ctx.correction
+    grad = unreduce(grad, shape, ctx.axes, ctx.keepdim)
+    if ctx.full and dof <= 0:
+        # 2/dof is infinite: inf * 0 = NaN where x equals the mean, inf elsewhere
+        mean = np.mean(x._data) if x._data.size else np.nan
+        bad = np.where(x._data == mean, np.nan, np.inf).astype(x._data.dtype)
+        return grad * wrap(bad)
+    scale = 2.0 / dof if dof != 0 else math.inf
+    return grad * (x - x.mean(ctx.axes, keepdim=True)) * scale
+
+
+class Var(Function):
+    """Variance with ``correction`` (1: the unbiased estimator, 0: the population one)."""
+
+    node_name = "VarBackward0"
+    op_name = "var"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, dim: Any = None, correction: float = 1,
+                keepdim: bool = False) -> Tensor:
+        ctx.save_for_backward(x)
+        return wrap(_var_array(ctx, x, dim, correction, keepdim, "var"))
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return _var_backward(ctx, grad, x)
+
+
+class Std(Function):
+    """Standard deviation: ``sqrt(var)``; backward is var's, scaled by ``1 / (2 std)``."""
+
+    node_name = "StdBackward0"
+    op_name = "std"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, dim: Any = None, correction: float = 1,
+                keepdim: bool = False) -> Tensor:
+        out = wrap(np.sqrt(_var_array(ctx, x, dim, correction, keepdim, "std")))
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        x, out = ctx.saved_tensors
+        # torch: (grad / (2 std)).masked_fill_(std == 0, 0); dividing by a std made
+        # nonzero, then masking, keeps the result differentiable without `where`
+        zero = (out._data == 0).astype(out._data.dtype)
+        grad_var = grad / ((out + wrap(zero)) * 2) * wrap(1 - zero)
+        return _var_backward(ctx, grad_var, x)
+
+
+def _correction(dim: Any, unbiased: bool | None, correction: float | None,
+                op: str) -> tuple[Any, float]:
+    if isinstance(dim, bool):  # torch's overload var(unbiased)
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}() received an invalid combination of arguments: pass either "
+                        "'unbiased' or 'correction', not both")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return dim, correction
+
+
+def var(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None) -> Tensor:
+    """Variance over ``dim`` with ``correction`` (default 1; ``unbiased=False`` means 0)."""
+    dim, correction = _correction(dim, unbiased, correction, "var")
+    return Var.apply(x, dim=dim, correction=correction, keepdim=keepdim)
+
+
+def std(x: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None) -> Tensor:
+    """Standard deviation over ``dim``; same arguments as `var`."""
+    dim, correction = _correction(dim, unbiased, correction, "std")
+    return Std.apply(x, dim=dim, correction=correction, keepdim=keepdim)
+
+
+# ---------------------------------------------------------------- norm
+def _ord_text(p: float) -> str:
+    return str(int(p)) if math.isfinite(p) and p == int(p) else str(p)
+
+
+class VectorNorm(Function):
+    """``(sum |x_i|^p)^(1/p)`` over ``dim`` (torch's ``linalg.vector_norm``); p=inf is
+    ``max |x_i|``, p=-inf ``min |x_i|``, p=0 the count of nonzeros."""
+
+    node_name = "LinalgVectorNormBackward0"
+    op_name = "norm"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, ord: float = 2.0, dim: Any = None,
+                keepdim: bool = False) -> Tensor:
+        data = x._data
+        if data.dtype.kind != "f":
+            raise RuntimeError("linalg.vector_norm: Expected a floating point or complex "
+                               f"tensor as input. Got {scalar_type_name(x.dtype)}")
+        axes = reduce_axes(dim, data.ndim)
+        if ord < 0 or math.isinf(ord):  # max/min-like: no value for an empty reduction
+            if dim is None and data.size == 0:
+                raise RuntimeError(
+                    f"linalg.vector_norm cannot compute the {_ord_text(ord)} norm on an empty "
+                    "tensor because the operation does not have an identity")
+            for a in axes:
+                if data.shape[a] == 0:
+                    raise RuntimeError(
+                        f"linalg.vector_norm cannot compute the {_ord_text(ord)} norm on the "
+                        f"dimension {a}because this dimension is empty and the operation does "
+                        "not have an identity")
+        ctx.ord, ctx.axes, ctx.keepdim = ord, axes, keepdim
+        a = np.abs(data)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            if ord == math.inf:
+                out = np.max(a, axis=axes, keepdims=keepdim)
+            elif ord == -math.inf:
+                out = np.min(a, axis=axes, keepdims=keepdim)
+            elif ord == 0:
+                out = np.sum(data != 0, axis=axes, keepdims=keepdim)
+            elif ord == 1:
+                out = np.sum(a, axis=axes, keepdims=keepdim)
+            elif ord == 2:
+                out = np.sqrt(np.sum(data * data, axis=axes, keepdims=keepdim))
+            else:
+                out = np.sum(a ** ord, axis=axes, keepdims=keepdim) ** (1.0 / ord)
+        out = wrap(as_array(out, data.dtype))
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        x, out = ctx.saved_tensors
+        p, shape = ctx.ord, x._data.shape
+        data, dt = x._data, x._data.dtype
+        if p == 0:  # a count: piecewise constant
+            return wrap(np.zeros(shape, dtype=dt))
+        grad = unkeep(grad, shape, ctx.axes, ctx.keepdim)
+        norm = unkeep(out, shape, ctx.axes, ctx.keepdim)
+        sign = wrap(np.sign(data))
+        if p == 1:
+            return grad * sign
+        if math.isinf(p):
+            # the max (min) |x_i| values, or NaNs, share the gradient evenly, as in amax
+            a = np.abs(data)
+            mask = (a == norm._data) | np.isnan(a)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = mask / np.sum(mask, axis=ctx.axes, keepdims=True)
+            return grad * wrap((np.sign(data) * share).astype(dt))
+        # Where the norm is 0, every x_i in it is 0: dividing by (norm + 1) there instead
+        # gives torch's subgradient 0 without a 0/0 (the x_i factor makes it 0).
+        safe_norm = norm + wrap((norm._data == 0).astype(dt))
+        if p == 2:
+            return grad * x / safe_norm
+        zero = wrap((data == 0).astype(dt))
+        abs_x = x * sign  # |x| with derivative sign(x)
+        if p < 1:
+            # |x|^(p-1) is infinite at 0; sign(0) = 0 masks it (on a base made nonzero)
+            return sign * (abs_x + zero) ** (p - 1) * grad * norm ** (1 - p)
+        scale = grad / safe_norm ** (p - 1)
+        if p < 2:
+            return sign * abs_x ** (p - 1) * scale
+        return x * abs_x ** (p - 2) * scale
+
+
+def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False,
+         dtype: Any = None) -> Tensor:
+    """The p-norm over ``dim`` (all dims if None), as ``torch.norm``: ``'fro'`` (the
+    default) is the 2-norm of the values, numbers give p-norms, ``inf``/``-inf`` the
+    largest/smallest absolute value."""
+    if isinstance(p, str):
+        matrix_dims = dim is not None and not isinstance(dim, int) and len(dim) > 2
+        if p != "fro" or matrix_dims:
+            _matrix_norm_error(p, dim)
+        p = 2.0
+    p = 2.0 if p is None else float(p)
+    if dtype is not None:
+        dt = dtypes.to_dtype(dtype)
+        if np.promote_types(x._data.dtype, dt.numpy) != dt.numpy:
+            raise RuntimeError(
+                f"linalg.vector_norm: the dtype of the input ({scalar_type_name(x.dtype)}) "
+                "should be convertible without narrowing to the specified dtype "
+                f"({scalar_type_name(dt)})")
+        x = x.to(dt)
+    return VectorNorm.apply(x, ord=p, dim=dim, keepdim=keepdim)
+
+
+def _matrix_norm_error(p: str, dim: Any) -> None:
+    if dim is not None and len(dim) != 2:
+        raise RuntimeError(
+            f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dim))}")
+    if p == "nuc":
+        raise NotImplementedError(
+            "norm(p='nuc') needs a singular value decomposition, which tapegrad does not have")
+    raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
+
+
+METHODS = {"var": var, "std": std, "norm": norm}
+
+__all__ = ["var", "std", "norm"]

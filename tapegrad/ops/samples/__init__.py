@@ -1,0 +1,1 @@
+"""Sample inputs per op family (see tapegrad.ops.registry)."""

@@ -1,0 +1,248 @@
+"""`Tensor`: an n-d array that can record the ops applied to it.
+
+A Tensor is a numpy array (``_data``) plus the autograd state of `Variable`
+(``requires_grad``, ``grad``, ``grad_fn``...). This file holds what does not depend on
+any op: construction, metadata, conversion to Python and numpy, and ``repr``. The maths
+(``+``, ``exp``, ``sum``, ``reshape``, indexing...) lives in `tapegrad.ops`, which installs
+those methods on the class: each one calls a `Function`, and the Function records itself
+on the tape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tapegrad import dtypes
+from tapegrad.autograd.grad_mode import _state
+from tapegrad.autograd.variable import Variable, VersionCounter
+from tapegrad.device import CPU, check_cpu
+from tapegrad.printing import tensor_repr
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple that prints like torch's (``tapegrad.Size([2, 3])``)."""
+
+    def __repr__(self) -> str:
+        return f"tapegrad.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+class Tensor(Variable):
+    """An n-d array with autograd; create one with `tapegrad.tensor` or a factory."""
+
+    __slots__ = ()
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
+        # torch.Tensor(2, 3) -> uninitialised float tensor; torch.Tensor([1, 2]) -> float data
+        if len(args) == 1 and not isinstance(args[0], int):
+            arr = np.asarray(args[0], dtype=dtypes.get_default_dtype().numpy)
+        else:
+            arr = np.zeros(tuple(args), dtype=dtypes.get_default_dtype().numpy)
+        return cls._from_array(arr)
+
+    @classmethod
+    def _from_array(cls, data: np.ndarray, requires_grad: bool = False) -> Tensor:
+        """Wrap a numpy array without copying or checking (the fast internal constructor)."""
+        t = object.__new__(cls)
+        t._data = data
+        t._requires_grad = requires_grad
+        t._grad = None
+        t._grad_fn = None
+        t._output_nr = 0
+        t._version_counter = VersionCounter()
+        t._hooks = None
+        t._post_acc_hooks = None
+        t._accumulator_ref = None
+        t._base = None
+        t._is_inference = _state.inference
+        t._retains_grad = False
+        t.name = None
+        return t
+
+    @classmethod
+    def _zeros(cls, shape: tuple, dt: dtypes.dtype) -> Tensor:
+        return cls._from_array(np.zeros(shape, dtype=dt.numpy))
+
+    def _alias(self) -> Tensor:
+        """A new tensor object on the same storage and version counter (a trivial view)."""
+        out = type(self)._from_array(self._data)
+        out._version_counter = self._version_counter
+        out._base = self._base if self._base is not None else self
+        return out
+
+    # ---------------------------------------------------------------- metadata
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None) -> Size | int:
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+
+    @property
+    def dtype(self) -> dtypes.dtype:
+        return dtypes.from_numpy(self._data.dtype)
+
+    @property
+    def device(self):
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim: int | None = None) -> tuple | int:
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
+
+    # ---------------------------------------------------------------- conversion
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The numpy array behind this tensor (shared memory, like torch)."""
+        if self._requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead."
+            )
+        return self._data
+
+    def item(self) -> float | int | bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
+            )
+        return self._data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self._data.tolist()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if self._requires_grad:
+            # numpy conversion drops history, as torch's does (with no error for __array__)
+            pass
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                "Boolean value of Tensor with more than one value is ambiguous"
+            )
+        return bool(self._data.reshape(()))
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return tensor_repr(self)
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+    def __reduce_ex__(self, protocol: int):
+        return (_rebuild, (self._data.copy(), self._requires_grad))
+
+    # ---------------------------------------------------------------- devices
+    def cpu(self) -> Tensor:
+        return self
+
+    def cuda(self, device: Any = None) -> Tensor:
+        check_cpu(device if device is not None else "cuda")
+        return self  # unreachable: check_cpu raises for cuda
+
+    def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        from tapegrad.creation import tensor
+
+        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        return self.new_full(_sizes(size), 0, dtype=dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        return self.new_full(_sizes(size), 1, dtype=dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        return self.new_full(_sizes(size), 0, dtype=dtype, requires_grad=requires_grad)
+
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        dt = dtypes.to_dtype(dtype) if dtype is not None else self.dtype
+        out = Tensor._from_array(np.full(tuple(size), fill_value, dtype=dt.numpy))
+        out.requires_grad = requires_grad
+        return out
+
+
+def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:
+    t = Tensor._from_array(data)
+    t._requires_grad = requires_grad
+    return t
+
+
+def _sizes(size: tuple) -> tuple:
+    """Accept both ``f(2, 3)`` and ``f((2, 3))``."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
+        return tuple(size[0])
+    return tuple(size)
+
+
+def _wrap_dim(dim: int, ndim: int) -> int:
+    """Turn a possibly negative ``dim`` into an index, with torch's error when out of range."""
+    lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
+    if not lo <= dim <= hi:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
+        )
+    return dim % max(ndim, 1)
+
+
+Variable._tensor_type = Tensor

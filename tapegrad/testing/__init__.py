@@ -1,0 +1,28 @@
+"""tapegrad.testing: prove gradients right, for tapegrad's own ops and for yours.
+
+* `gradcheck` / `gradgradcheck`: finite differences against backward (torch's semantics);
+* `compare_with_torch`: run the same code with tapegrad and torch, compare outputs and
+  gradients in a ``cmp()``-style table;
+* `check_op` / `check_all` (in `tapegrad.testing.registry_check`): both, for every op in
+  the op registry;
+* a pytest plugin (fixtures ``torch_oracle`` and ``gradcheck``), loaded automatically once
+  tapegrad is installed.
+
+Importing this package does not import torch; only a comparison does.
+"""
+
+from tapegrad.testing.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from tapegrad.testing.oracle import (
+    OracleMismatch,
+    OracleResult,
+    TorchOracle,
+    compare_with_torch,
+    make_noncontiguous,
+)
+from tapegrad.testing.registry_check import Result, check_all, check_op, format_results
+
+__all__ = [
+    "GradcheckError", "OracleMismatch", "OracleResult", "Result", "TorchOracle", "check_all",
+    "check_op", "compare_with_torch", "format_results", "gradcheck", "gradgradcheck",
+    "make_noncontiguous",
+]

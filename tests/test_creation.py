@@ -1,0 +1,101 @@
+"""Factories and conversions: dtypes inferred as torch infers them, leaves, seeding."""
+
+import numpy as np
+import pytest
+import torch
+
+import tapegrad as tg
+
+
+@pytest.mark.parametrize("data", [1.5, 2, True, [1.0, 2.0], [[1, 2], [3, 4]], [True, False],
+                                  np.array([1.0, 2.0]), np.array([1, 2], dtype=np.int32),
+                                  np.array([1.0], dtype=np.float32)])
+def test_tensor_infers_dtype_like_torch(data):
+    t, tt = tg.tensor(data), torch.tensor(data)
+    assert t.dtype.name == str(tt.dtype).replace("torch.", "")
+    assert t.shape == tuple(tt.shape)
+    np.testing.assert_array_equal(t.numpy(), tt.numpy())
+
+
+def test_tensor_copies_but_from_numpy_and_as_tensor_share():
+    arr = np.zeros(3, dtype=np.float32)
+    copied, shared, as_t = tg.tensor(arr), tg.from_numpy(arr), tg.as_tensor(arr)
+    arr[0] = 7.0
+    assert copied[0].item() == 0.0 if hasattr(copied, "__getitem__") else True
+    assert copied.numpy()[0] == 0.0 and shared.numpy()[0] == 7.0 and as_t.numpy()[0] == 7.0
+
+
+def test_from_numpy_rejects_unsupported_dtype():
+    with pytest.raises(TypeError, match="can't convert np.ndarray of type"):
+        tg.from_numpy(np.array(["a"]))
+
+
+@pytest.mark.parametrize("name,args", [("zeros", (2, 3)), ("ones", ((2, 3),)), ("empty", (4,))])
+def test_shape_factories(name, args):
+    t, tt = getattr(tg, name)(*args), getattr(torch, name)(*args)
+    assert t.shape == tuple(tt.shape) and t.dtype == tg.float32 and t.is_leaf
+
+
+def test_factory_options():
+    assert tg.full((2,), 7).dtype == tg.int64  # torch infers the fill value's dtype
+    assert tg.full((2,), 7.0).dtype == tg.float32
+    z = tg.zeros(2, dtype=tg.float64, requires_grad=True)
+    assert z.requires_grad and z.dtype == tg.float64
+    like = tg.ones_like(z)
+    assert like.dtype == tg.float64 and not like.requires_grad
+    with pytest.raises(RuntimeError, match="negative dimension"):
+        tg.zeros(-1)
+
+
+def test_arange_linspace_eye_match_torch():
+    for args in ((5,), (1, 7, 2), (0.0, 1.0, 0.25), (5, 0, -1)):
+        t, tt = tg.arange(*args), torch.arange(*args)
+        assert t.dtype.name == str(tt.dtype).replace("torch.", "")
+        np.testing.assert_allclose(t.numpy(), tt.numpy())
+    np.testing.assert_allclose(tg.linspace(0, 1, 5).numpy(), torch.linspace(0, 1, 5).numpy())
+    np.testing.assert_array_equal(tg.eye(3, 2).numpy(), torch.eye(3, 2).numpy())
+
+
+def test_manual_seed_makes_random_factories_reproducible():
+    tg.manual_seed(123)
+    a = (tg.rand(3), tg.randn(2, 2), tg.randint(0, 10, (4,)), tg.randperm(5))
+    tg.manual_seed(123)
+    b = (tg.rand(3), tg.randn(2, 2), tg.randint(0, 10, (4,)), tg.randperm(5))
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+    r = tg.rand(1000)
+    assert 0.0 <= r.numpy().min() and r.numpy().max() < 1.0
+    ints = tg.randint(3, 6, (1000,))
+    assert ints.dtype == tg.int64 and set(np.unique(ints.numpy())) == {3, 4, 5}
+    gen = tg.Generator().manual_seed(5)
+    np.testing.assert_array_equal(tg.rand(3, generator=gen).numpy(),
+                                  tg.rand(3, generator=tg.Generator().manual_seed(5)).numpy())
+
+
+def test_conversions():
+    t = tg.tensor([[1.5, 2.5]])
+    assert t.tolist() == [[1.5, 2.5]] and t.numel() == 2 and t.size(1) == 2 and t.dim() == 2
+    assert tg.tensor([3.5]).item() == 3.5 and float(tg.tensor(2.0)) == 2.0
+    with pytest.raises(RuntimeError, match="cannot be converted to Scalar"):
+        t.item()
+    assert t.double().dtype == tg.float64 and t.long().dtype == tg.int64
+    assert t.to(tg.float64).dtype == tg.float64 and t.to(tg.float32) is t
+    assert t.size() == (1, 2) and repr(t.size()) == "tapegrad.Size([1, 2])"
+    c = t.clone()
+    c.add_(1.0)
+    assert t.tolist() == [[1.5, 2.5]]
+
+
+def test_cast_is_differentiable_and_grad_keeps_input_dtype():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x.double() * 3
+    assert type(y.grad_fn.next_functions[0][0]).__name__ == "ToCopyBackward0"
+    y.backward(tg.ones(2, dtype=tg.float64))
+    assert x.grad.dtype == tg.float32 and x.grad.tolist() == [3.0, 3.0]
+
+
+def test_devices():
+    assert tg.tensor([1.0]).device == tg.device("cpu")
+    assert str(tg.device("cuda:0")) == "cuda:0"
+    with pytest.raises(RuntimeError, match="only 'cpu' tensors exist"):
+        tg.zeros(2, device="cuda")
