@@ -2,6 +2,7 @@
 
     python benchmarks/kernels_bench.py                 # float32, (256, 128) and (2048, 1024)
     python benchmarks/kernels_bench.py --dtype float64 --shapes 256x128
+    python benchmarks/kernels_bench.py --sweep         # also: serial vs parallel by size
 
 Each cell is the best per-call time (us) of several timed loops on the same inputs; the ratio
 columns compare implementations measured side by side, which is what to read (absolute times
@@ -30,7 +31,7 @@ cpu = kernels.load_jit()
 ref = kernels.reference
 
 
-def best_time_us(fn: Callable[[], object], budget_s: float = 0.03, repeat: int = 7) -> float:
+def best_time_us(fn: Callable[[], object], budget_s: float = 0.005, repeat: int = 21) -> float:
     """Best mean time per call over `repeat` loops, each sized to run ~budget_s."""
     fn()  # warm up: numba compiles (or loads from its cache) here, not in the timing
     # Let the previous library's worker threads stop spinning: numba's and torch's OpenMP pools
@@ -127,11 +128,46 @@ def cases(rows: int, cols: int, dtype: np.dtype, rng: np.random.Generator) -> li
     ]
 
 
+def threshold_sweep(dtype: np.dtype, rng: np.random.Generator) -> None:
+    """Serial vs parallel kernels by size, alone and right after a BLAS matmul (how a training
+    step interleaves them): the evidence behind `cpu.PARALLEL_MIN_SIZE`."""
+    a = rng.standard_normal((256, 512)).astype(dtype)
+    b = rng.standard_normal((512, 512)).astype(dtype)
+    saved = cpu.PARALLEL_MIN_SIZE
+    print(
+        f"\n{'size':>9} {'kernel':8} {'serial':>8} {'parallel':>8} {'mm+serial':>10}"
+        f" {'mm+parallel':>12}   (us; mm = a (256,512) @ (512,512) matmul)"
+    )
+    try:
+        for size in (1 << 14, 1 << 16, 1 << 18, 1 << 20, 1 << 22):
+            x = rng.standard_normal((size // 256, 256)).astype(dtype)
+            dst = x.copy()
+            for name, fn in (
+                ("relu", lambda x=x: cpu.relu(x)),
+                ("softmax", lambda x=x: cpu.softmax(x, -1)),
+                ("axpy_", lambda x=x, dst=dst: cpu.axpy_(dst, x, 1e-3)),
+            ):
+                row = []
+                for with_mm in (False, True):
+                    for threshold in (1 << 62, 0):  # never / always parallel
+                        cpu.PARALLEL_MIN_SIZE = threshold
+                        call = (lambda f=fn: (a @ b, f())) if with_mm else fn
+                        row.append(best_time_us(call, repeat=9))
+                print(
+                    f"{size:9d} {name:8} {row[0]:8.1f} {row[1]:8.1f} {row[2]:10.1f} {row[3]:12.1f}"
+                )
+    finally:
+        cpu.PARALLEL_MIN_SIZE = saved
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument(
         "--shapes", default="256x128,2048x1024", help="comma-separated ROWSxCOLS list"
+    )
+    parser.add_argument(
+        "--sweep", action="store_true", help="also time serial vs parallel kernels by size"
     )
     args = parser.parse_args()
     dtype = np.dtype(args.dtype)
@@ -154,6 +190,8 @@ def main() -> None:
                 f"{name:26} {spec:>11} {tn:9.1f} {tr:9.1f} {tt:9.1f}"
                 f" {tn / tt:11.2f} {tr / tt:11.2f} {tr / tn:11.2f}"
             )
+    if args.sweep:
+        threshold_sweep(dtype, rng)
 
 
 if __name__ == "__main__":

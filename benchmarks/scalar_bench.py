@@ -157,21 +157,22 @@ def run_one(name: str, steps: int, warmup: int) -> dict:
     layers = [[([param(w) for w in ws], param(b)) for ws, b in layer]
               for layer in initial_weights()]
     params = [p for layer in layers for ws, b in layer for p in (*ws, b)]
-    times, losses, size = [], [], 0
+    times, cpu, losses, size = [], [], [], 0
     for k in range(warmup + steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         zero(params)
         loss = loss_of(layers, params, X, Y, inp)
         backward(loss)
         sgd(params, 1.0 - 0.9 * k / 100)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         losses.append(value(loss))
         if k == 0:
             size = graph_size(name, loss)
         del loss  # as in a training loop: the graph goes before the next step builds one
         if k >= warmup:
             times.append((t1 - t0) * 1e3)
-    return {"engine": name, "times": times, "losses": losses, "nodes": size,
+            cpu.append((c1 - c0) * 1e3)
+    return {"engine": name, "times": times, "cpu": cpu, "losses": losses, "nodes": size,
             "params": len(params)}
 
 
@@ -197,6 +198,7 @@ def main() -> None:
         if abs(r["losses"][0] - first) > 1e-9 * max(1.0, abs(first)):
             raise SystemExit(f"{name} computed loss {r['losses'][0]}, tapegrad {first}")
     base = statistics.median(results["tapegrad"]["times"])
+    base_cpu = statistics.median(results["tapegrad"]["cpu"])
     print(f"W1: MLP 2-16-16-1 on {N_POINTS} moons points, one SGD step "
           f"(median of {args.steps} after {args.warmup} warm-up; gc on unless noted)")
     print(f"first-step loss {first:.6f} in every engine; tapegrad records "
@@ -204,17 +206,17 @@ def main() -> None:
           f"parameters), torch {results['torch']['nodes']:,} nodes, micrograd "
           f"{results['micrograd']['nodes']:,} Values")
     print()
-    print("| engine | ms/step (median) | mean | min | ratio to tapegrad |")
-    print("|---|---|---|---|---|")
+    print("| engine | ms/step (median) | mean | min | CPU ms/step (median) "
+          "| engine / tapegrad (wall) | (CPU) |")
+    print("|---|---|---|---|---|---|---|")
     labels = {"tapegrad": "tapegrad.Scalar", "micrograd": "micrograd Value",
               "micrograd-nogc": "micrograd Value, gc disabled",
               "torch": "torch 0-d float64 tensors (1 thread)"}
     for name, r in results.items():
-        t = r["times"]
-        med = statistics.median(t)
+        t, c = r["times"], r["cpu"]
+        med, cmed = statistics.median(t), statistics.median(c)
         print(f"| {labels[name]} | {med:.1f} | {statistics.mean(t):.1f} | {min(t):.1f} "
-              f"| {med / base:.1f}x |")
-
+              f"| {cmed:.1f} | {med / base:.1f}x | {cmed / base_cpu:.1f}x |")
 
 if __name__ == "__main__":
     main()

@@ -6,6 +6,7 @@ micrograd-style one-number version of the same idea.
 """
 
 from tapegrad import autograd, dtypes, ops  # noqa: F401 - ops installs the Tensor methods
+from tapegrad import nn  # noqa: E402 - after ops: layers use the Tensor methods
 from tapegrad.autograd import (
     enable_grad,
     inference_mode,
@@ -61,12 +62,16 @@ from tapegrad.dtypes import float_ as float  # noqa: A001 - torch.float
 from tapegrad.dtypes import int_ as int  # noqa: A001 - torch.int
 from tapegrad.ops.activation import *  # noqa: F403
 from tapegrad.ops.arithmetic import *  # noqa: F403
+from tapegrad.ops.dims import *  # noqa: F403
 from tapegrad.ops.elementwise import *  # noqa: F403
+from tapegrad.ops.index_select import *  # noqa: F403
 from tapegrad.ops.indexing import *  # noqa: F403
 from tapegrad.ops.joining import *  # noqa: F403
 from tapegrad.ops.linalg import *  # noqa: F403
+from tapegrad.ops.masking import *  # noqa: F403
 from tapegrad.ops.reduction import *  # noqa: F403
 from tapegrad.ops.scatter import *  # noqa: F403
+from tapegrad.ops.setitem import *  # noqa: F403
 from tapegrad.ops.shape import *  # noqa: F403
 from tapegrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from tapegrad.scalar import Scalar

@@ -72,7 +72,7 @@ class Tensor(Variable):
 
     def _alias(self) -> Tensor:
         """A new tensor object on the same storage and version counter (a trivial view)."""
-        out = type(self)._from_array(self._data)
+        out = Tensor._from_array(self._data)
         out._version_counter = self._version_counter
         out._base = self._base if self._base is not None else self
         return out
@@ -190,7 +190,31 @@ class Tensor(Variable):
         return repr(self)
 
     def __reduce_ex__(self, protocol: int):
-        return (_rebuild, (self._data.copy(), self._requires_grad))
+        return (_rebuild, (type(self), self._data.copy(), self._requires_grad))
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """``copy.deepcopy`` of a leaf: new storage, same flags and class (Parameter stays
+        Parameter), ``.grad`` copied too; copying a non-leaf is refused, as in torch."""
+        if self._grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the "
+                "deepcopy protocol at the moment.  If you were attempting to deepcopy a module, "
+                "this may be because of a torch.nn.utils.weight_norm usage, see "
+                "https://github.com/pytorch/pytorch/pull/103001"
+            )
+        if id(self) in memo:
+            return memo[id(self)]
+        out = type(self)._from_array(self._data.copy())
+        out._requires_grad = self._requires_grad
+        out.name = self.name
+        if self._grad is not None:
+            out._grad = self._grad.__deepcopy__(memo)
+        if self.__dict__:  # attributes users or subclasses attached
+            import copy
+
+            out.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        memo[id(self)] = out
+        return out
 
     # ---------------------------------------------------------------- devices
     def cpu(self) -> Tensor:
@@ -222,8 +246,8 @@ class Tensor(Variable):
         return out
 
 
-def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:
-    t = Tensor._from_array(data)
+def _rebuild(cls: type, data: np.ndarray, requires_grad: bool) -> Tensor:
+    t = cls._from_array(data)
     t._requires_grad = requires_grad
     return t
 

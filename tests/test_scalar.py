@@ -78,6 +78,39 @@ def test_every_op_matches_torch(values):
     assert_matches_torch(every_op, *values)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_random_programs_with_shared_values_match_torch(seed):
+    """Random programs where values are reused (fan-out, a + a): every grad, including
+    the intermediates', equals torch's (retain_grad)."""
+    import random
+
+    rnd = random.Random(seed)
+    ops = [lambda x, y: x * y, lambda x, y: x + y, lambda x, y: x - y,
+           lambda x, y: x / (1 + y * y), lambda x, y: (x * 0.5).tanh() * y,
+           lambda x, y: x.relu() + y.sigmoid(), lambda x, y: (0.3 * x).exp() - y,
+           lambda x, y: (1 + x * x).log() * y, lambda x, y: (x * x + 1) ** (0.5 * y.tanh())]
+    program = [(rnd.randrange(len(ops)), rnd.random(), rnd.random()) for _ in range(60)]
+    leaves = [rnd.uniform(-2, 2) for _ in range(4)]
+
+    def run(values, retain):
+        for k, (op, i, j) in enumerate(program):
+            n = len(values)
+            out = ops[op](values[int(i * n)], values[max(int(j * n), n - 1 - k % 3)])
+            if retain:
+                out.retain_grad()
+            values.append(out)
+        return values
+
+    s_vals = run([Scalar(v) for v in leaves], retain=False)
+    t_vals = run([torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in leaves],
+                 retain=True)
+    s_vals[-1].backward()
+    t_vals[-1].backward()
+    got = [s.grad for s in s_vals]
+    want = [0.0 if t.grad is None else t.grad.item() for t in t_vals]
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
 # -- conventions at kinks and special values ------------------------------------------
 @pytest.mark.parametrize("fn", [
     lambda x: x.relu(),
@@ -183,6 +216,21 @@ def test_chain_100000_deep_backward_without_recursion():
     x.backward()
     np.testing.assert_allclose(x0.grad, 1.0001 ** 50_000, rtol=1e-9)
     del x  # freeing the chain must not recurse either
+
+
+def test_inputs_recorded_long_before_the_rest_of_the_graph():
+    # positions past the walk's flat table (2**20 sequence numbers back) go to chunks
+    w = Scalar(1.5)
+    u = w * 3.0
+    u2 = u * u  # same chunk as u, and u is reached from it and from `out`
+    for _ in range((1 << 20) + 10):
+        next_sequence_number()
+    v = w * 2.0
+    out = v * u2 + u + v.tanh()
+    out.backward()
+    expected = 2 * (9 * 2.25) + (2 * 1.5) * 18 * 1.5 + 3 + 2 * (1 - math.tanh(3.0) ** 2)
+    assert w.grad == pytest.approx(expected, rel=1e-14)
+    assert (u.grad, u2.grad) == (pytest.approx(2 * v.data * u.data + 1), v.data)
 
 
 def test_second_backward_accumulates_leaves_recomputes_intermediates():
@@ -326,3 +374,18 @@ def test_reflected_constants_sit_at_their_argument_position():
     (contribution,) = events[0].contributions
     assert (contribution.input_index, contribution.target, contribution.grad) == (1, a, -1.0)
     assert Tape.of(out).entries[0].inputs[0] == 1
+
+
+def test_copies_are_new_leaves_and_only_leaves_copy():
+    import copy
+    import pickle
+
+    a = Scalar(2.0, label="a")
+    a.grad = 0.5
+    for twin in (copy.copy(a), copy.deepcopy(a), pickle.loads(pickle.dumps(a))):
+        assert (twin.data, twin.grad, twin.label, twin.is_leaf) == (2.0, 0.5, "a", True)
+        assert twin._seq > a._seq  # its own place on the tape
+        (twin * a).backward()
+        assert twin.grad == 2.5
+    with pytest.raises(RuntimeError, match="graph leaves"):
+        copy.deepcopy(a * 2)

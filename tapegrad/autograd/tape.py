@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from tapegrad.autograd.engine import collect_entries
 from tapegrad.autograd.function import AccumulateGrad
 
@@ -100,10 +102,12 @@ class Tape:
 
 
 def _fmt(x: Any) -> str:
+    """How an argument or option reads in a listing: values by number, small arrays
+    inline, big ones as a summary."""
     if isinstance(x, Value):
         return f"%{x.id}"
-    if isinstance(x, float):
-        return repr(x)
+    if isinstance(x, np.ndarray):
+        return repr(x.tolist()) if x.size <= 8 else f"<{x.dtype} array {list(x.shape)}>"
     return repr(x)
 
 
@@ -118,7 +122,7 @@ def _forward_listing(tape: Tape) -> str:
     for e in tape.entries:
         lhs = ", ".join(f"%{o.id}" for o in e.outputs)
         args = " ".join([_fmt(a) for a in e.inputs]
-                        + [f"{k}={v!r}" for k, v in e.options.items()])
+                        + [f"{k}={_fmt(v)}" for k, v in e.options.items()])
         where = f"  [{e.module_path}]" if e.module_path else ""
         lines.append((f"{lhs} = {e.op} {args}".rstrip(),
                       " ".join(o.describe() for o in e.outputs) + where))

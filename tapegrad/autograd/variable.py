@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -54,8 +55,9 @@ class RemovableHandle:
         self.remove()
 
 
-class _HookDict(dict):
-    """A dict that can be weakly referenced (plain dicts cannot), keyed by handle id."""
+class _HookDict(OrderedDict):
+    """Hooks keyed by handle id, in registration order; weakly referenceable (plain dicts
+    are not) so that a handle does not keep its hooks alive."""
 
 
 class Variable:
@@ -225,7 +227,7 @@ class Variable:
     # ------------------------------------------------------------------ detaching
     def detach(self):
         """Same storage and version counter, no history, ``requires_grad=False``."""
-        out = type(self)._from_array(self._data)
+        out = Variable._tensor_type._from_array(self._data)  # a Parameter detaches to a Tensor
         out._version_counter = self._version_counter
         out._base = self._base if self._base is not None else self
         out._is_inference = self._is_inference
@@ -246,7 +248,7 @@ class Variable:
     def data(self):
         """Same storage, *new* version counter: changes through ``.data`` are invisible to
         autograd (the classic way to get silently wrong gradients; prefer ``detach()``)."""
-        return type(self)._from_array(self._data)
+        return Variable._tensor_type._from_array(self._data)
 
     @data.setter
     def data(self, value) -> None:

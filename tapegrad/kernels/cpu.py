@@ -45,9 +45,14 @@ __all__ = reference.__all__
 PARALLEL_MIN_SIZE = 1 << 20
 _BLOCK = 1 << 14  # elements per parallel work item (64 KiB of float32: stays in L2)
 
-# sum_to_shape: numpy's axis reductions measured as fast as a numba kernel (faster on tall
-# arrays), so the reference implementation is the CPU one.
+# Measured no faster in numba, so NumPy does these: axis sums (NumPy's reductions matched a
+# numba kernel, and won on tall arrays) and in-place scaling (one ufunc call, same speed).
 sum_to_shape = reference.sum_to_shape
+scale_ = reference.scale_
+#: Softmax-family calls along a non-last axis of at least this many elements go to NumPy: the
+#: copy that moves the axis last costs more than numba saves there (measured: 2.6x slower at
+#: 128 x 512, 2x faster at 64 x 10).
+NONLAST_AXIS_NUMPY_SIZE = 1 << 13
 
 prange = range  # replaced by numba.prange in _build; lets the bodies also run as plain Python
 
@@ -60,9 +65,8 @@ _THRESHOLD_BW = 1  # out = 0 if b <= alpha else a    (a = grad, b = x, alpha = t
 _SIGMOID_BW = 2  # out = a * b * (1 - b)             (a = grad, b = sigmoid output)
 _TANH_BW = 3  # out = a * (1 - b * b)                (a = grad, b = tanh output)
 _AXPY = 4  # out += alpha * b                        (out = dst, b = src)
-_SCALE = 5  # out *= alpha
-_NEG_ABS = 6  # out = -|a|                           (sigmoid, step 1)
-_SIGMOID_FROM_EXP = 7  # out = (1 if a >= 0 else out) / (1 + out), out = exp(-|a|)  (step 3)
+_NEG_ABS = 5  # out = -|a|                           (sigmoid, step 1)
+_SIGMOID_FROM_EXP = 6  # out = (1 if a >= 0 else out) / (1 + out), out = exp(-|a|)  (step 3)
 
 # Ops that update `out` from its own values read and write `out` only (never `b is out`): LLVM
 # vectorises a loop after a run-time check that its arrays do not overlap, and two names for one
@@ -92,9 +96,6 @@ def _ew_py(op, a, b, out, alpha):
     elif op == _AXPY:
         for i in range(n):
             out[i] += al * b[i]
-    elif op == _SCALE:
-        for i in range(n):
-            out[i] *= al
     elif op == _NEG_ABS:
         for i in range(n):
             out[i] = -abs(a[i])
@@ -350,19 +351,11 @@ def axpy_(dst: np.ndarray, src: np.ndarray, alpha: float) -> np.ndarray:
     ``src`` must not partially overlap ``dst``."""
     if src.shape != dst.shape:
         raise ValueError(f"axpy_: src shape {src.shape} does not match dst shape {dst.shape}")
-    if not dst.flags.c_contiguous:  # a strided view: NumPy writes through it correctly
-        return reference.axpy_(dst, src, alpha)
+    flags = dst.flags
+    if not (flags.c_contiguous and flags.writeable):  # NumPy handles views (and raises on
+        return reference.axpy_(dst, src, alpha)  # read-only arrays with its usual error)
     d = dst.reshape(-1)
     _run_ew(_AXPY, d, _flat(src, dst.dtype), d, float(alpha))
-    return dst
-
-
-def scale_(dst: np.ndarray, alpha: float) -> np.ndarray:
-    """In place ``dst *= alpha``."""
-    if not dst.flags.c_contiguous:
-        return reference.scale_(dst, alpha)
-    d = dst.reshape(-1)
-    _run_ew(_SCALE, d, d, d, float(alpha))
     return dst
 
 
@@ -400,11 +393,12 @@ def _run_rows(op: int, a: np.ndarray, b: np.ndarray, out: np.ndarray, vec: np.nd
 
 def _like_rows(y: np.ndarray, axis: int, x2: np.ndarray) -> np.ndarray:
     """``y`` (same shape as the array x2 came from) in x2's (rows, cols) layout and dtype."""
-    if y.dtype != x2.dtype:
-        y = y.astype(x2.dtype)
-    if y.ndim == 0 or normalize_axis_index(axis, y.ndim) == y.ndim - 1:
-        return np.ascontiguousarray(y).reshape(x2.shape)
-    return _to_rows(y, axis)[0]
+    return _to_rows(y.astype(x2.dtype, copy=False), axis)[0]
+
+
+def _numpy_axis(x: np.ndarray, axis: int) -> bool:
+    """True for a large array reduced along a non-last axis (see NONLAST_AXIS_NUMPY_SIZE)."""
+    return axis != -1 and axis != x.ndim - 1 and x.size >= NONLAST_AXIS_NUMPY_SIZE
 
 
 def _shifted_rows(x: np.ndarray, axis: int) -> tuple:
@@ -417,6 +411,8 @@ def _shifted_rows(x: np.ndarray, axis: int) -> tuple:
 
 def softmax(x: np.ndarray, axis: int) -> np.ndarray:
     """Rows pass 1: max and ``x - max``; ``exp`` in place; pass 2: scale by ``1 / sum``."""
+    if _numpy_axis(x, axis):
+        return reference.softmax(x, axis)
     _, out, m, _, shape, inv = _shifted_rows(x, axis)
     np.exp(out, out=out)
     _run_rows(_NORMALIZE, out, out, out, m)  # (m is unused here: any 1-D array of the dtype)
@@ -425,6 +421,8 @@ def softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
 def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     """Rows pass 1: ``s = x - max``; ``exp(s)`` into a temporary; pass 2: ``s - log(sum)``."""
+    if _numpy_axis(x, axis):
+        return reference.log_softmax(x, axis)
     _, out, m, _, shape, inv = _shifted_rows(x, axis)
     _run_rows(_LOG_NORMALIZE, out, np.exp(out), out, m)
     return _from_rows(out, shape, inv)
@@ -434,6 +432,8 @@ def softmax_backward(grad: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
     """``y * (grad - sum(grad * y))``: per row a dot product then one pass."""
     if y.shape != grad.shape:
         raise ValueError(f"shape mismatch: {grad.shape} and {y.shape}")
+    if _numpy_axis(grad, axis):
+        return reference.softmax_backward(grad, y, axis)
     g2, _, shape, inv = _to_rows(grad, axis)
     out = np.empty_like(g2)
     _run_rows(_SOFTMAX_BW, g2, _like_rows(y, axis, g2), out, np.empty(0, g2.dtype))
@@ -444,6 +444,8 @@ def log_softmax_backward(grad: np.ndarray, y: np.ndarray, axis: int) -> np.ndarr
     """``grad - exp(y) * sum(grad)``: ``exp`` in NumPy, then per row a sum and one pass."""
     if y.shape != grad.shape:
         raise ValueError(f"shape mismatch: {grad.shape} and {y.shape}")
+    if _numpy_axis(grad, axis):
+        return reference.log_softmax_backward(grad, y, axis)
     g2, _, shape, inv = _to_rows(grad, axis)
     out = np.exp(_like_rows(y, axis, g2))  # softmax = exp(log_softmax), SIMD in NumPy
     _run_rows(_LOG_SOFTMAX_BW, g2, g2, out, np.empty(0, g2.dtype))
@@ -452,6 +454,8 @@ def log_softmax_backward(grad: np.ndarray, y: np.ndarray, axis: int) -> np.ndarr
 
 def logsumexp(x: np.ndarray, axis: int, keepdims: bool = False) -> np.ndarray:
     """``max + log(sum(exp(x - max)))`` per row; an infinite max is the answer itself."""
+    if _numpy_axis(x, axis):
+        return reference.logsumexp(x, axis, keepdims)
     x2, tmp, vec, axis, shape, _ = _shifted_rows(x, axis)
     np.exp(tmp, out=tmp)
     _run_rows(_LSE, x2, tmp, tmp, vec)  # vec: max in, logsumexp out
@@ -500,7 +504,7 @@ def log_softmax_nll_backward(
     g = np.asarray(grad_losses, log_probs.dtype)
     if g.shape != (n,):
         g = np.ascontiguousarray(np.broadcast_to(g, (n,)))
-    grad = np.exp(log_probs)  # a fresh C-contiguous array: the kernel turns it into the grad
+    grad = np.exp(np.ascontiguousarray(log_probs))  # fresh, C order: the kernel makes it the grad
     bad = _nll(_NLL_GRAD, grad, np.ascontiguousarray(g), t, w, has_w, int(ignore_index))
     if bad >= 0:
         raise reference._target_error(int(t[bad]), c, ignore_index)

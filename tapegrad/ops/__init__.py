@@ -2,8 +2,10 @@
 
 Families: `arithmetic` (+ - * / **), `elementwise` (exp, log, comparisons, where, clamp...),
 `activation` (relu, sigmoid, tanh, softmax...), `reduction` (sum, mean, max, var...),
-`linalg` (matmul), `shape` (reshape, permute...), `joining` (cat, stack, split...),
-`indexing` (x[...], x[...] = v), `scatter` (gather, scatter, index_select, masked_fill...).
+`linalg` (matmul), `shape` (reshape, expand, to...), `dims` (permute, squeeze, flatten...),
+`joining` (cat, stack, split...), `indexing` (x[...], select, narrow), `setitem`
+(x[...] = v, index_put), `scatter` (gather, scatter, take), `index_select` (index_select,
+index_add), `masking` (masked_fill, masked_select, nonzero).
 
 Each family lists the Tensor methods it provides in a ``METHODS`` table; importing this
 package installs them on `tapegrad.Tensor`, so ``x.exp()`` is ``ops.elementwise.exp(x)``.
@@ -14,18 +16,22 @@ from __future__ import annotations
 from tapegrad.ops import (
     activation,
     arithmetic,
+    dims,
     elementwise,
+    index_select,
     indexing,
     joining,
     linalg,
+    masking,
     reduction,
     scatter,
+    setitem,
     shape,
 )
 from tapegrad.tensor import Tensor
 
-FAMILIES = (arithmetic, elementwise, activation, reduction, linalg, shape, joining, indexing,
-            scatter)
+FAMILIES = (arithmetic, elementwise, activation, reduction, linalg, shape, dims, joining,
+            indexing, setitem, scatter, index_select, masking)
 
 
 def _install_tensor_methods() -> None:

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 SAMPLE_MODULES = ("arithmetic", "elementwise", "activation", "reduction", "linalg", "shape",
-                  "joining", "indexing", "scatter")
+                  "dims", "joining", "indexing", "setitem", "scatter", "index_select",
+                  "masking")
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class Sample:
 
     def requires_grad(self, i: int) -> bool:
         a = self.args[i]
-        if not (isinstance(a, np.ndarray) and a.dtype.kind == "f"):
+        # numpy scalars count as 0-d arrays (rng.standard_normal(()) returns one)
+        if not (isinstance(a, (np.ndarray, np.generic)) and np.asarray(a).dtype.kind == "f"):
             return False
         return True if self.grad is None else bool(self.grad[i])
 

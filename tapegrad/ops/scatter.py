@@ -1,4 +1,4 @@
-"""Gather/scatter ops: index along one dim with an index *tensor*, and mask ops.
+"""Gather/scatter: read and write along one dim at the positions an index *tensor* names.
 
     y = x.gather(dim, index)         y[i][j] = x[i][index[i][j]]        (dim=1)
     y = x.scatter_add(dim, index, s) y[i][index[i][j]] += s[i][j]
@@ -6,9 +6,11 @@
 They are each other's backward: every element that ``gather`` reads sends its gradient
 back to where it was read from, adding up when it was read several times (a
 ``scatter_add``); and ``scatter_add``'s gradient for ``s`` reads the output gradient at the
-places ``s`` was added to (a ``gather``). ``index_select``/``index_add`` and
-``masked_select``/``masked_scatter`` are the same pair with a 1-D index or a bool mask.
-Indices never get gradients.
+places ``s`` was added to (a ``gather``). ``scatter`` *overwrites* instead of adding, so the
+overwritten positions of ``x`` get no gradient. ``take`` (flat positions) and
+``take_along_dim`` (``gather`` after broadcasting) are gathers too. Indices never get
+gradients. The same pair with a 1-D index is in `tapegrad.ops.index_select`, with a bool
+mask in `tapegrad.ops.masking`.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ import numpy as np
 
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import broadcast_shapes, check_inplace, wrap, wrap_dim
-from tapegrad.ops.indexing import IndexPutImpl, IndexSpec, SliceScatter, check_writeable
+from tapegrad.ops.comparison import TYPE_NAMES
+from tapegrad.ops.index_spec import IndexSpec
+from tapegrad.ops.indexing import IndexPutImpl, SliceScatter
+from tapegrad.ops.setitem import check_writeable
 from tapegrad.ops.shape import reshape
 from tapegrad.tensor import Tensor
-
-_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
 def _as1d(a: np.ndarray) -> np.ndarray:
@@ -231,108 +233,6 @@ def scatter_add_(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return _scatter(x, dim, index, src, True, True)
 
 
-class IndexSelect(Function):
-    """The slices ``index[0], index[1], ...`` along ``dim`` (a copy). Backward: zeros with
-    the gradient slices added back at those indices (``index_add``)."""
-
-    node_name = "IndexSelectBackward0"
-
-    @staticmethod
-    def forward(ctx: Node, x: Tensor, dim: int, index: np.ndarray) -> Tensor:
-        ctx.input_shape, ctx.dim, ctx.index = x._data.shape, dim, index
-        out = np.take(_as1d(x._data), index, axis=dim)
-        return wrap(out.reshape(()) if x._data.ndim == 0 else out)
-
-    @staticmethod
-    def backward(ctx: Node, grad: Tensor) -> Tensor:
-        zeros = wrap(np.zeros(ctx.input_shape, dtype=grad._data.dtype))
-        return IndexAdd.apply(zeros, grad, dim=ctx.dim, index=ctx.index)
-
-
-class IndexAdd(Function):
-    """``out = x.clone(); out.select(dim, index[k]) += alpha * source.select(dim, k)``.
-    d/dx: the gradient; d/dsource: ``alpha`` times the gradient slices at ``index``."""
-
-    node_name = "IndexAddBackward0"
-    op_name = "index_add"
-
-    @staticmethod
-    def forward(ctx: Node, x: Tensor, source: Tensor, dim: int, index: np.ndarray,
-                alpha: float = 1, inplace: bool = False) -> Tensor:
-        ctx.dim, ctx.index, ctx.alpha = dim, index, alpha
-        out = x._data if inplace else x._data.copy()
-        src = _as1d(source._data)
-        np.add.at(_as1d(out), (slice(None),) * dim + (index,), src if alpha == 1 else src * alpha)
-        return _finish(ctx, x, out, inplace)
-
-    @staticmethod
-    def backward(ctx: Node, grad: Tensor) -> tuple:
-        grad_src = None
-        if ctx.needs_input_grad[1]:
-            grad_src = IndexSelect.apply(grad, dim=ctx.dim, index=ctx.index)
-            if ctx.alpha != 1:
-                grad_src = grad_src * ctx.alpha
-        return grad, grad_src
-
-
-def _vector_index(name: str, x: Tensor, dim: int, index: Tensor) -> tuple[int, np.ndarray]:
-    if not isinstance(index, Tensor) or index.dtype.name not in ("int64", "int32"):
-        got = _TYPE_NAMES.get(getattr(index, "dtype", None) and index.dtype.name, "?")
-        raise RuntimeError(f"{name}(): Expected dtype int32 or int64 for index" if name ==
-                           "index_select" else
-                           f"{name}(): Expected dtype int32/int64 for index but got: {got}")
-    if index._data.ndim > 1:
-        if name == "index_select":
-            raise IndexError("index_select(): Index is supposed to be a vector")
-        raise IndexError(f"{name}(): Index is supposed to be a vector, but got dim: "
-                         f"{index._data.ndim} with type: {_TYPE_NAMES[index.dtype.name]} and "
-                         f"size: {list(index._data.shape)}")
-    d = wrap_dim(dim, x._data.ndim)
-    return d, index._data.astype(np.int64).reshape(-1)  # a copy, as above
-
-
-def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
-    """The slices ``index[k]`` of ``x`` along ``dim`` (``index`` is 1-D)."""
-    d, idx = _vector_index("index_select", x, dim, index)
-    size = _as1d(x._data).shape[d]
-    bad = (idx < 0) | (idx >= size)
-    if bad.any():
-        raise RuntimeError(f"INDICES element is out of DATA bounds, id={idx[bad][0]} "
-                           f"axis_dim={size}")
-    return IndexSelect.apply(x, dim=d, index=idx)
-
-
-def _index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, alpha: float,
-               inplace: bool) -> Tensor:
-    d, idx = _vector_index("index_add_", x, dim, index)
-    xs, ss = _as1d(x._data).shape, _as1d(source._data).shape
-    if source.dtype != x.dtype:
-        raise RuntimeError(f"index_add_(): self ({_TYPE_NAMES[x.dtype.name]}) and source "
-                           f"({_TYPE_NAMES[source.dtype.name]}) must have the same scalar type")
-    if len(ss) != len(xs) or idx.size != ss[d]:
-        raise RuntimeError(f"index_add_(): Number of indices ({idx.size}) should be equal to "
-                           f"source.size(dim): ({ss[d] if d < len(ss) else 1}), for dim: {d}")
-    if any(a != b for k, (a, b) in enumerate(zip(xs, ss, strict=True)) if k != d):
-        raise RuntimeError("source tensor shape must match self tensor shape, excluding the "
-                           f"specified dimension. Got self.shape = {list(x._data.shape)} "
-                           f"source.shape = {list(source._data.shape)}")
-    _check_bounds(idx, d, xs[d])
-    if inplace:
-        check_inplace(x)
-        check_writeable(x)
-    return IndexAdd.apply(x, source, dim=d, index=idx, alpha=alpha, inplace=inplace)
-
-
-def index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1) -> Tensor:
-    """A copy of ``x`` with ``alpha * source`` slices added at ``index`` along ``dim``."""
-    return _index_add(x, dim, index, source, alpha, False)
-
-
-def index_add_(x: Tensor, dim: int, index: Tensor, source: Tensor, *,
-               alpha: float = 1) -> Tensor:
-    return _index_add(x, dim, index, source, alpha, True)
-
-
 class Take(Function):
     """``x.reshape(-1)[index]``: elements by flat position. Backward: scatter-add the
     gradient into zeros at those flat positions."""
@@ -357,7 +257,7 @@ def take(x: Tensor, index: Tensor) -> Tensor:
     """Elements of ``x`` seen as 1-D, at ``index`` (negative counts from the end)."""
     if index.dtype.name != "int64":
         raise RuntimeError("take(): Expected a long tensor for index, but got "
-                           f"{_TYPE_NAMES[index.dtype.name]}")
+                           f"{TYPE_NAMES[index.dtype.name]}")
     idx, n = index._data, x._data.size
     bad = (idx < -n) | (idx >= n)
     if bad.any():
@@ -371,7 +271,7 @@ def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor
     but ``dim`` (with ``dim=None``, both are flattened first)."""
     if indices.dtype.name != "int64":
         raise RuntimeError("tapegrad.take_along_dim(): dtype of indices should be Long but "
-                           f"got {_TYPE_NAMES[indices.dtype.name]}")
+                           f"got {TYPE_NAMES[indices.dtype.name]}")
     if dim is None:
         return gather(reshape(x, -1), 0, reshape(indices, -1))
     if x._data.ndim != indices._data.ndim:
@@ -388,134 +288,9 @@ def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor
     return gather(x.expand(tuple(shape)), d, idx)
 
 
-def nonzero(x: Tensor, *, as_tuple: bool = False) -> Tensor | tuple:
-    """Indices of the non-zero elements: an (n, ndim) int64 tensor, or one 1-D tensor per
-    dim with ``as_tuple=True``. Not differentiable (indices have no gradient)."""
-    if not as_tuple:
-        return wrap(np.argwhere(x._data).astype(np.int64))
-    if x._data.ndim == 0:
-        return (wrap(np.zeros(1 if x._data else 0, dtype=np.int64)),)
-    return tuple(wrap(a.astype(np.int64)) for a in np.nonzero(x._data))
-
-
-def argwhere(x: Tensor) -> Tensor:
-    return nonzero(x)
-# ---------------------------------------------------------------- masks
-_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-            "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char"}
-
-
-class MaskedFill(Function):
-    """Put ``value`` where ``mask`` is True. d/dx: the gradient where the mask is False
-    (zero where x was overwritten); d/dvalue (a 0-d tensor): the sum of the gradient over
-    the filled positions."""
-
-    node_name = "MaskedFillBackward0"
-    op_name = "masked_fill"
-
-    @staticmethod
-    def forward(ctx: Node, x: Tensor, value: Any, mask: np.ndarray,
-                inplace: bool = False) -> Tensor:
-        ctx.mask = mask
-        val = np.asarray(value._data if isinstance(value, Tensor) else value)
-        if inplace:
-            np.copyto(x._data, val, casting="unsafe", where=mask)
-            x._bump_version()
-            ctx.mark_dirty(x)
-            return x
-        return wrap(np.where(mask, val.astype(x._data.dtype), x._data))
-
-    @staticmethod
-    def backward(ctx: Node, grad: Tensor) -> tuple:
-        dt = grad._data.dtype
-        grad_x = grad * wrap((~ctx.mask).astype(dt)) if ctx.needs_input_grad[0] else None
-        grad_v = None
-        if len(ctx.needs_input_grad) > 1 and ctx.needs_input_grad[1]:
-            grad_v = (grad * wrap(ctx.mask.astype(dt))).sum_to_size(())
-        return grad_x, grad_v
-
-
-class MaskedFillTensor(MaskedFill):
-    node_name = "MaskedFillBackward1"
-    op_name = "masked_fill"
-
-
-def _mask_of(x: Tensor, mask: Tensor, value: Any) -> np.ndarray:
-    if mask.dtype.name != "bool":
-        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
-                           f"{_C_NAMES.get(mask.dtype.name, mask.dtype.name)}")
-    if isinstance(value, Tensor) and value._data.ndim != 0:
-        raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got "
-                           f"tensor with {value._data.ndim} dimension(s).")
-    return mask._data.copy()  # backward must not see later edits of the mask
-
-
-def masked_fill(x: Tensor, mask: Tensor, value: Any) -> Tensor:
-    """``value`` where ``mask`` (bool, broadcast with x) is True, else ``x``."""
-    m = _mask_of(x, mask, value)
-    shape = broadcast_shapes(m.shape, x._data.shape)
-    cls = MaskedFillTensor if isinstance(value, Tensor) else MaskedFill
-    return cls.apply(x, value, mask=np.broadcast_to(m, shape))
-
-
-def masked_fill_(x: Tensor, mask: Tensor, value: Any) -> Tensor:
-    """In-place ``masked_fill``; the mask must broadcast to x's shape."""
-    m = _mask_of(x, mask, value)
-    check_inplace(x, broadcast_shapes(m.shape, x._data.shape))
-    check_writeable(x)
-    cls = MaskedFillTensor if isinstance(value, Tensor) else MaskedFill
-    return cls.apply(x, value, mask=np.broadcast_to(m, x._data.shape), inplace=True)
-
-
-class MaskedSelect(Function):
-    """The elements where ``mask`` is True, as a 1-D copy. Backward scatters the gradient
-    back to those positions (zeros elsewhere)."""
-
-    node_name = "MaskedSelectBackward0"
-
-    @staticmethod
-    def forward(ctx: Node, x: Tensor, mask: np.ndarray) -> Tensor:
-        ctx.mask = mask
-        return wrap(np.broadcast_to(x._data, mask.shape)[mask])
-
-    @staticmethod
-    def backward(ctx: Node, grad: Tensor) -> Tensor:
-        return MaskedScatter.apply(grad, mask=ctx.mask)
-
-
-class MaskedScatter(Function):
-    """masked_select's backward as an op: zeros with ``source`` written where mask is True."""
-
-    node_name = "MaskedScatterBackward0"
-    op_name = "masked_scatter"
-
-    @staticmethod
-    def forward(ctx: Node, source: Tensor, mask: np.ndarray) -> Tensor:
-        ctx.mask = mask
-        out = np.zeros(mask.shape, dtype=source._data.dtype)
-        out[mask] = source._data
-        return wrap(out)
-
-    @staticmethod
-    def backward(ctx: Node, grad: Tensor) -> Tensor:
-        return MaskedSelect.apply(grad, mask=ctx.mask)
-
-
-def masked_select(x: Tensor, mask: Tensor) -> Tensor:
-    """The elements of ``x`` where ``mask`` is True (both broadcast), as a 1-D tensor."""
-    if mask.dtype.name != "bool":
-        raise RuntimeError("masked_select: expected BoolTensor for mask")
-    shape = broadcast_shapes(mask._data.shape, x._data.shape)
-    return MaskedSelect.apply(x, mask=np.broadcast_to(mask._data.copy(), shape))
-
-
-__all__ = ["gather", "scatter", "scatter_add", "index_select", "index_add", "take",
-           "take_along_dim", "nonzero", "argwhere", "masked_fill", "masked_select"]
+__all__ = ["gather", "scatter", "scatter_add", "take", "take_along_dim"]
 
 METHODS = {
     "gather": gather, "scatter": scatter, "scatter_": scatter_, "scatter_add": scatter_add,
-    "scatter_add_": scatter_add_, "index_select": index_select, "index_add": index_add,
-    "index_add_": index_add_, "take": take, "take_along_dim": take_along_dim,
-    "nonzero": nonzero, "argwhere": argwhere, "masked_fill": masked_fill,
-    "masked_fill_": masked_fill_, "masked_select": masked_select,
+    "scatter_add_": scatter_add_, "take": take, "take_along_dim": take_along_dim,
 }

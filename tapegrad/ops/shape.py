@@ -2,13 +2,14 @@
 
 Their backwards are the mirror images of their forwards, which makes them a good first
 read: ``expand`` copies a value into many places, so its backward *sums* the many
-gradients back (``sum_to_size``); ``reshape`` backward reshapes back; ``permute`` backward
-applies the inverse permutation; ``unsqueeze`` backward squeezes.
+gradients back (``sum_to_size``); ``reshape`` backward reshapes back; ``to(dtype)`` backward
+casts back; ``clone`` backward passes the gradient through.
 
-Ops that return a view (``reshape`` of viewable memory, ``view``, ``expand``, ``permute``,
-``transpose``, ``squeeze``, ``unsqueeze``...) share storage and the version counter with
-their input, as in torch: an in-place change made through the view is seen by every node
-that saved the base. ``select``/``narrow`` (views too) are in `tapegrad.ops.indexing`;
+Ops that return a view (``reshape`` of viewable memory, ``view``, ``expand``) share storage
+and the version counter with their input, as in torch (`_view_of`): an in-place change made
+through the view is seen by every node that saved the base. The ops that move, add or drop
+whole dims (``permute``, ``transpose``, ``squeeze``, ``unsqueeze``, ``flatten``, ``movedim``...)
+are in `tapegrad.ops.dims`; ``select``/``narrow`` (views too) in `tapegrad.ops.indexing`;
 ``cat``, ``stack``, ``split``, ``repeat``, ``flip``... in `tapegrad.ops.joining`.
 """
 
@@ -186,81 +187,6 @@ class Alias(Function):
         return grad
 
 
-class Permute(Function):
-    """Reorder the dims (a view): output dim i is input dim ``dims[i]``; backward applies
-    the inverse permutation to the gradient."""
-
-    node_name = "PermuteBackward0"
-
-    @staticmethod
-    def forward(ctx: Node, x: Tensor, dims: tuple) -> Tensor:
-        ctx.dims = dims
-        return _view_of(x, np.transpose(x._data, dims))
-
-    @staticmethod
-    def backward(ctx: Node, grad: Tensor) -> Tensor:
-        return grad.permute(tuple(int(i) for i in np.argsort(ctx.dims)))
-
-
-class Transpose(Function):
-    """Swap two dims (a view); a swap is its own inverse, so backward swaps them back."""
-
-    node_name = "TransposeBackward0"
-
-    @staticmethod
-    def forward(ctx: Node, x: Tensor, dim0: int, dim1: int) -> Tensor:
-        ctx.dim0, ctx.dim1 = dim0, dim1
-        if x._data.ndim == 0:  # a 0-d tensor accepts dims 0/-1: nothing to swap
-            return _view_of(x, x._data.view())
-        return _view_of(x, np.swapaxes(x._data, dim0, dim1))
-
-    @staticmethod
-    def backward(ctx: Node, grad: Tensor) -> Tensor:
-        return grad.transpose(ctx.dim0, ctx.dim1)
-
-
-class Squeeze(Function):
-    """Drop size-1 dims (a view); backward puts them back (a reshape to the input shape).
-    torch numbers the node by overload: no dim (0), one dim (1), several dims (2)."""
-
-    node_name = "SqueezeBackward0"
-
-    @staticmethod
-    def forward(ctx: Node, x: Tensor, dims: tuple) -> Tensor:
-        ctx.input_shape = x._data.shape
-        drop = tuple(d for d in dims if d < x._data.ndim and x._data.shape[d] == 1)
-        return _view_of(x, np.squeeze(x._data, axis=drop))
-
-    @staticmethod
-    def backward(ctx: Node, grad: Tensor) -> Tensor:
-        return grad.reshape(ctx.input_shape)
-
-
-class SqueezeDim(Squeeze):
-    node_name = "SqueezeBackward1"
-    op_name = "squeeze"
-
-
-class SqueezeDims(Squeeze):
-    node_name = "SqueezeBackward2"
-    op_name = "squeeze"
-
-
-class Unsqueeze(Function):
-    """Insert a size-1 dim at ``dim`` (a view); backward squeezes it out again."""
-
-    node_name = "UnsqueezeBackward0"
-
-    @staticmethod
-    def forward(ctx: Node, x: Tensor, dim: int) -> Tensor:
-        ctx.dim = dim
-        return _view_of(x, np.expand_dims(x._data, dim))
-
-    @staticmethod
-    def backward(ctx: Node, grad: Tensor) -> Tensor:
-        return SqueezeDim.apply(grad, dims=(ctx.dim,))
-
-
 # ---------------------------------------------------------------- public functions
 def sum_to_size(x: Tensor, *size: Any) -> Tensor:
     """Sum ``x`` down to ``size`` (which must broadcast to ``x.shape``)."""
@@ -372,102 +298,8 @@ def contiguous(x: Tensor, memory_format: Any = None) -> Tensor:
     return Clone.apply(x)
 
 
-def permute(x: Tensor, *dims: Any) -> Tensor:
-    """Reorder dims: ``x.permute(2, 0, 1)`` makes input dim 2 the first output dim."""
-    order = shape_from_args(dims)
-    if len(order) != x._data.ndim:
-        raise RuntimeError(
-            "permute(sparse_coo): number of dimensions in the tensor input does not match the "
-            "length of the desired ordering of dimensions i.e. input.dim() = "
-            f"{x._data.ndim} is not equal to len(dims) = {len(order)}")
-    wrapped = tuple(wrap_dim(d, x._data.ndim) for d in order)
-    if len(set(wrapped)) != len(wrapped):
-        raise RuntimeError("permute(): duplicate dims are not allowed.")
-    return Permute.apply(x, dims=wrapped)
-
-
-def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
-    """Swap dims ``dim0`` and ``dim1`` (a view)."""
-    nd = x._data.ndim
-    return Transpose.apply(x, dim0=wrap_dim(dim0, nd), dim1=wrap_dim(dim1, nd))
-
-
-def squeeze(x: Tensor, dim: Any = None) -> Tensor:
-    """Remove size-1 dims: all of them, or only those among ``dim`` (int or tuple)."""
-    nd = x._data.ndim
-    if dim is None:
-        return Squeeze.apply(x, dims=tuple(range(nd)))
-    if isinstance(dim, (int, np.integer)):
-        return SqueezeDim.apply(x, dims=(wrap_dim(dim, nd),))
-    return SqueezeDims.apply(x, dims=unique_dims(dim, nd))
-
-
-def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    """Insert a size-1 dim so that it becomes dim ``dim`` of the result."""
-    return Unsqueeze.apply(x, dim=wrap_dim(dim, x._data.ndim + 1))
-
-
-def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    """Merge dims ``start_dim..end_dim`` into one (a view when the layout allows)."""
-    nd = x._data.ndim
-    if nd == 0:
-        return reshape(x, (1,))
-    start, end = wrap_dim(start_dim, nd), wrap_dim(end_dim, nd)
-    if start > end:
-        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
-    if start == end:
-        return x
-    s = x._data.shape
-    return reshape(x, s[:start] + (int(np.prod(s[start:end + 1])),) + s[end + 1:])
-
-
-def unflatten(x: Tensor, dim: int, sizes: Any) -> Tensor:
-    """Split dim ``dim`` into ``sizes`` (one entry may be -1)."""
-    d = wrap_dim(dim, x._data.ndim)
-    sizes = tuple(int(s) for s in sizes)
-    if not sizes:
-        raise RuntimeError("unflatten: sizes must be non-empty")
-    n = x._data.shape[d]
-    try:
-        sizes = _infer_shape(sizes, n)
-    except RuntimeError:
-        if sizes.count(-1) > 1:
-            raise
-        raise RuntimeError(
-            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
-            f"{dim} ({n}) in the input tensor") from None
-    s = x._data.shape
-    return reshape(x, s[:d] + sizes + s[d + 1:])
-
-
-def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
-    """Move dims ``source`` to positions ``destination``, keeping the others in order."""
-    nd = x._data.ndim
-    src = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
-    dst = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
-    if len(src) != len(dst):
-        raise RuntimeError(
-            f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
-            f"contain the same number of dims as destination ({list(dst)} dims)")
-    src = tuple(wrap_dim(d, nd) for d in src)
-    dst = tuple(wrap_dim(d, nd) for d in dst)
-    if nd == 0:
-        return Permute.apply(x, dims=())
-    for name, dims in (("source", src), ("destination", dst)):
-        if len(set(dims)) != len(dims):
-            raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(dims)})")
-    rest = iter(d for d in range(nd) if d not in src)
-    moved = dict(zip(dst, src, strict=True))
-    order = tuple(moved[i] if i in moved else next(rest) for i in range(nd))
-    return Permute.apply(x, dims=order)
-
-
-swapaxes = swapdims = transpose
-moveaxis = movedim
-
 __all__ = ["sum_to_size", "expand", "expand_as", "reshape", "view", "to", "clone",
-           "contiguous", "permute", "transpose", "swapaxes", "swapdims", "squeeze",
-           "unsqueeze", "flatten", "unflatten", "movedim", "moveaxis"]
+           "contiguous"]
 
 METHODS = {
     "sum_to_size": sum_to_size, "expand": expand, "expand_as": expand_as, "reshape": reshape,
@@ -478,7 +310,4 @@ METHODS = {
     "type": lambda x, dtype=None: x.dtype if dtype is None else to(x, dtype),
     "reshape_as": lambda x, other: reshape(x, other._data.shape),
     "view_as": lambda x, other: view(x, other._data.shape),
-    "permute": permute, "transpose": transpose, "swapaxes": transpose, "swapdims": transpose,
-    "squeeze": squeeze, "unsqueeze": unsqueeze, "flatten": flatten, "unflatten": unflatten,
-    "movedim": movedim, "moveaxis": movedim,
 }

@@ -81,17 +81,17 @@ def _differentiable_inputs(inputs: tuple) -> list[Tensor]:
         data = x._data
         overlapping = data.size > 1 and any(
             st == 0 and n > 1 for st, n in zip(data.strides, data.shape, strict=True))
-        if not data.flags.writeable:
-            raise RuntimeError(
-                f"The {i}th input is read-only (its array is not writeable); gradcheck nudges "
-                "input elements in place, so pass a copy (x.clone())."
-            )
         if overlapping:
             raise RuntimeError(
                 f"The {i}th input has a dimension with stride 0. gradcheck only supports "
                 "inputs that are non-overlapping to be able to compute the numerical "
                 "gradients correctly. You should call .contiguous on the input before "
                 "passing it to gradcheck."
+            )
+        if not data.flags.writeable:
+            raise RuntimeError(
+                f"The {i}th input is read-only (its array is not writeable); gradcheck nudges "
+                "input elements in place, so pass a copy (x.clone())."
             )
     return diff
 

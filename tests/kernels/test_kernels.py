@@ -156,6 +156,16 @@ def test_axpy_mixed_dtype_strided_dst_and_errors(rng):
         jit.axpy_(dst, src[:, :3], 1.0)
 
 
+def test_read_only_inputs(rng):
+    """Frozen arrays (e.g. saved for backward) are read, never written; in-place ops refuse."""
+    x = make(rng, (5, 6), np.float64)
+    x.setflags(write=False)
+    close(*both("relu", x), np.float64, "relu of a read-only array")
+    for backend in (jit, ref):
+        with pytest.raises(ValueError, match="read-only"):
+            backend.axpy_(x, x, 1.0)
+
+
 # ----------------------------------------------------------------------------- along an axis
 
 AXIS_KERNELS = {  # name -> (args builder from x, g and axis, extra kwargs)
@@ -304,6 +314,10 @@ def test_log_softmax_nll_matches_reference(dtype, weighted, ignore_index, rng):
         close(got, want, dtype, f"grad {n}x{c}")
     got, want = both("log_softmax_nll_backward", np.array(0.5, dtype), lp_ref, t, w, ignore_index)
     close(got, want, dtype, "grad with a broadcast scalar grad_losses")
+    x_f, lp_f = np.asfortranarray(x), np.asfortranarray(lp_ref)  # column-major inputs
+    close(jit.log_softmax_nll(x_f, t, w, ignore_index)[0], l_ref, dtype, "F-order logits")
+    got, want = both("log_softmax_nll_backward", gl, lp_f, t, w, ignore_index)
+    close(got, want, dtype, "F-order log_probs")
 
 
 @pytest.mark.parametrize("weighted", [False, True])

@@ -170,6 +170,14 @@ def test_overlapping_input_is_refused(rng):
         gradcheck(lambda a: a * 2, (base,))
 
 
+def test_read_only_input_is_refused(rng):
+    a = rng.standard_normal(3)
+    a.flags.writeable = False
+    x = tapegrad.from_numpy(a).requires_grad_()
+    with pytest.raises(RuntimeError, match="read-only"):
+        gradcheck(lambda t: t * 2, (x,))
+
+
 def test_inputs_are_restored(rng):
     x = leaf(rng, 3, 2)
     before = x._data.copy()

@@ -1,5 +1,4 @@
-"""Samples for gather/scatter/scatter_add/index_select/index_add/take/take_along_dim and the
-mask ops (masks are bool arrays, which become bool tensors). Indices repeat on purpose:
+"""Samples for gather/scatter/scatter_add/take/take_along_dim. Indices repeat on purpose:
 repeated indices must accumulate in every backward that scatters."""
 
 import numpy as np
@@ -52,25 +51,6 @@ register(OpInfo("scatter_value", lambda lib, x, i, s, dim: x.scatter(dim, i, 1.5
 register(OpInfo("scatter_", lambda lib, x, i, s, dim: (x * 1).scatter_(dim, i, s), _scatter))
 
 
-def _index_select(rng: np.random.Generator) -> list[Sample]:
-    x = _x(rng, 3, 4)
-    return [Sample((x, np.array([3, 0, 3])), {"dim": 1}, name="repeated"),
-            Sample((x, np.array(2)), {"dim": 0}, name="0-d index"),
-            Sample((x, np.zeros(0, np.int64)), {"dim": -1}, name="empty")]
-
-
-register(OpInfo("index_select", lambda lib, x, i, dim: x.index_select(dim, i), _index_select,
-                gradgradcheck=True))
-
-
-def _index_add(rng: np.random.Generator) -> list[Sample]:
-    x = _x(rng, 3, 4)
-    return [Sample((x, np.array([1, 1, 3]), _x(rng, 3, 3)), {"dim": 1}, name="repeated"),
-            Sample((x, np.array([2]), _x(rng, 1, 4)), {"dim": 0}, name="one row")]
-
-
-register(OpInfo("index_add", lambda lib, x, i, s, dim: x.index_add(dim, i, s, alpha=2.0),
-                _index_add, gradgradcheck=True))
 register(OpInfo("take", lambda lib, x, i: lib.take(x, i),
                 lambda r: [Sample((_x(r, 3, 4), np.array([[0, 11], [-1, 0]])), name="2-d"),
                            Sample((_x(r), np.array([0, 0])), name="0-d input")],
@@ -83,22 +63,3 @@ register(OpInfo("take_along_dim", lambda lib, x, i, **kw: lib.take_along_dim(x, 
 register(OpInfo("take_along_dim_flat", lambda lib, x, i: lib.take_along_dim(x, i),
                 lambda r: [Sample((_x(r, 3, 4), np.array([11, 0, 0])), name="flat")],
                 noncontiguous=False))
-
-
-def _masked(rng: np.random.Generator) -> list[Sample]:
-    x = _x(rng, 3, 4)
-    return [Sample((x, x > 0), name="same shape"),
-            Sample((x, np.array([True, False, False, True])), name="broadcast mask"),
-            Sample((x[0], rng.standard_normal((3, 4)) > 0), name="mask bigger than x"),
-            Sample((_x(rng, 0, 2), np.zeros((0, 2), bool)), name="empty")]
-
-
-register(OpInfo("masked_fill", lambda lib, x, m: x.masked_fill(m, -0.5), _masked,
-                gradgradcheck=True))
-register(OpInfo("masked_fill_tensor", lambda lib, x, m, v: x.masked_fill(m, v),
-                lambda r: [Sample(s.args + (r.standard_normal(()),), name=s.name)
-                           for s in _masked(r)], gradgradcheck=True))
-register(OpInfo("masked_fill_", lambda lib, x, m: (x * 1).masked_fill_(m, 0.25),
-                lambda r: _masked(r)[:2]))
-register(OpInfo("masked_select", lambda lib, x, m: x.masked_select(m), _masked,
-                gradgradcheck=True))

@@ -1,0 +1,15 @@
+"""tapegrad.nn.functional (``import tapegrad.nn.functional as F``): layers as functions.
+
+Each topic lives in its own module; this package re-exports them all under torch's names.
+"""
+
+from tapegrad.nn.functional.activation import *  # noqa: F403
+from tapegrad.nn.functional.attention import *  # noqa: F403
+from tapegrad.nn.functional.conv import *  # noqa: F403
+from tapegrad.nn.functional.dropout import *  # noqa: F403
+from tapegrad.nn.functional.linear import *  # noqa: F403
+from tapegrad.nn.functional.loss import *  # noqa: F403
+from tapegrad.nn.functional.normalization import *  # noqa: F403
+from tapegrad.nn.functional.pooling import *  # noqa: F403
+from tapegrad.nn.functional.rnn import *  # noqa: F403
+from tapegrad.nn.functional.sparse import *  # noqa: F403

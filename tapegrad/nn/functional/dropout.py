@@ -1,0 +1,55 @@
+"""Dropout: in training, zero each element with probability ``p`` and scale the
+survivors by ``1/(1-p)`` so that the expected value is unchanged; the identity in eval.
+
+The mask comes from tapegrad's seeded generator, so results are reproducible with
+``tapegrad.manual_seed`` (they cannot match torch's random stream).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tapegrad import random
+from tapegrad.autograd.function import Function, Node
+from tapegrad.ops._util import wrap
+from tapegrad.tensor import Tensor
+
+
+class Dropout(Function):
+    """Multiply by a fixed random mask; backward multiplies by the same mask."""
+
+    node_name = "NativeDropoutBackward0"
+    op_name = "dropout"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, p: float = 0.5) -> Tensor:
+        keep = random.generator_of(None).random(x._data.shape) >= p
+        scale = np.asarray(1.0 / (1.0 - p), dtype=x._data.dtype)
+        mask = keep.astype(x._data.dtype) * scale
+        ctx.mask = wrap(mask)
+        return wrap(x._data * mask)
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        return grad * ctx.mask
+
+
+def _check_p(p: float) -> None:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
+            inplace: bool = False) -> Tensor:
+    """Note the functional default ``training=True`` (a classic bug in eval code)."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        out = input * 0.0
+    else:
+        out = Dropout.apply(input, p=p)
+    return input.copy_(out) if inplace else out
+
+
+__all__ = ["dropout"]

@@ -1,0 +1,3 @@
+"""nn.functional: pooling (being written)."""
+
+__all__: list[str] = []

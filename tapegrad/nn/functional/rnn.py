@@ -1,0 +1,3 @@
+"""nn.functional: rnn (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,1 @@
+"""The layer classes, one topic per module (linear, activation, conv, pooling, ...)."""
