@@ -8,7 +8,9 @@ Each cell is the best per-call time (us) of several timed loops on the same inpu
 columns compare implementations measured side by side, which is what to read (absolute times
 drift between runs on a shared machine). (256, 128) is a typical training activation and stays
 on the serial kernels; (2048, 1024) is above `cpu.PARALLEL_MIN_SIZE` and takes the parallel ones.
-torch runs with its default intra-op threads (printed in the header).
+torch runs with its default intra-op threads (printed in the header) unless --torch-threads is
+given. On a loaded machine multithreaded timings (torch's, and numba's parallel kernels) show
+~8 ms scheduler stalls; --torch-threads 1 compares the serial kernels per core.
 """
 
 from __future__ import annotations
@@ -169,7 +171,12 @@ def main() -> None:
     parser.add_argument(
         "--sweep", action="store_true", help="also time serial vs parallel kernels by size"
     )
+    parser.add_argument(
+        "--torch-threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)"
+    )
     args = parser.parse_args()
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     dtype = np.dtype(args.dtype)
     rng = np.random.default_rng(0)
     print(

@@ -5,8 +5,9 @@ a tape (see `tapegrad.autograd`) that backward walks in reverse. `tapegrad.Scala
 micrograd-style one-number version of the same idea.
 """
 
-from tapegrad import autograd, dtypes, ops  # noqa: F401 - ops installs the Tensor methods
-from tapegrad import nn  # noqa: E402 - after ops: layers use the Tensor methods
+# Importing any tapegrad.ops module first runs tapegrad/ops/__init__.py, which installs the
+# Tensor methods, so the order of these imports does not matter.
+from tapegrad import autograd, datasets, dtypes, nn, ops, utils
 from tapegrad.autograd import (
     enable_grad,
     inference_mode,
@@ -75,6 +76,7 @@ from tapegrad.ops.setitem import *  # noqa: F403
 from tapegrad.ops.shape import *  # noqa: F403
 from tapegrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from tapegrad.scalar import Scalar
+from tapegrad.serialization import load, save
 from tapegrad.tensor import Size, Tensor
 
 __version__ = "0.1.0"

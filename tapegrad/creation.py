@@ -30,7 +30,8 @@ def _infer_numpy(data: Any, dtype: Any) -> np.ndarray:
     default dtype (float32), ints int64, bools bool; numpy arrays keep their dtype."""
     if dtype is not None:
         return np.array(data, dtype=dtypes.to_dtype(dtype).numpy)
-    keep = isinstance(data, (np.ndarray, np.generic))
+    # numpy arrays and numpy scalars (also inside lists) carry their own dtype, as in torch
+    keep = isinstance(data, (np.ndarray, np.generic)) or _holds_numpy_scalar(data)
     arr = np.array(data)
     if keep:
         dtypes.from_numpy(arr.dtype)  # TypeError for dtypes we cannot store
@@ -43,6 +44,17 @@ def _infer_numpy(data: Any, dtype: Any) -> np.ndarray:
     if kind == "b":
         return arr
     raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _holds_numpy_scalar(data: Any) -> bool:
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, np.generic):
+            return True
+    return False
 
 
 def tensor(data: Any, *, dtype: Any = None, device: Any = None,

@@ -99,3 +99,9 @@ def test_devices():
     assert str(tg.device("cuda:0")) == "cuda:0"
     with pytest.raises(RuntimeError, match="only 'cpu' tensors exist"):
         tg.zeros(2, device="cuda")
+
+
+def test_numpy_scalars_inside_lists_keep_their_dtype_like_torch():
+    for data in ([np.float64(1.0), 2.0], [1.0, np.float64(2.0)], [np.float32(1.0)],
+                 [np.int32(1)]):
+        assert tg.tensor(data).dtype.name == str(torch.tensor(data).dtype).replace("torch.", "")

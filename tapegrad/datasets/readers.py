@@ -23,6 +23,7 @@ import the file asks for raises ``pickle.UnpicklingError`` before it can run.
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 from pathlib import Path
@@ -33,7 +34,8 @@ import numpy as np
 from tapegrad.creation import from_numpy
 from tapegrad.utils.data.dataset import Dataset
 
-__all__ = ["CIFAR10", "MNIST", "FashionMNIST", "ImageArrayDataset", "RestrictedUnpickler", "read_cifar10", "read_idx", "read_mnist", "restricted_loads"]
+__all__ = ["CIFAR10", "MNIST", "FashionMNIST", "ImageArrayDataset", "RestrictedUnpickler",
+           "read_cifar10", "read_idx", "read_mnist", "restricted_loads"]
 
 # IDX type code -> numpy dtype (big-endian, as the format stores them)
 _IDX_DTYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
@@ -113,10 +115,12 @@ def read_mnist(root: str | os.PathLike, train: bool = True,
 
 
 # ---------------------------------------------------------------------- safe pickles
+@functools.lru_cache(maxsize=1)
 def _numpy_globals() -> dict[tuple[str, str], Any]:
     from numpy._core import multiarray, numeric
 
-    reconstruct, scalar, frombuffer = multiarray._reconstruct, multiarray.scalar, numeric._frombuffer
+    reconstruct, scalar = multiarray._reconstruct, multiarray.scalar
+    frombuffer = numeric._frombuffer
     table: dict[tuple[str, str], Any] = {("numpy", "ndarray"): np.ndarray,
                                          ("numpy", "dtype"): np.dtype}
     # numpy 2 renamed numpy.core to numpy._core; files written by numpy 1 (or Python 2,

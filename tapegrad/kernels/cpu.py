@@ -39,9 +39,10 @@ from . import reference
 __all__ = reference.__all__
 
 #: Arrays with at least this many elements use the parallel kernels. Measured alone, 2 threads
-#: beat 1 from ~2**17 elements, but a parallel kernel next to multithreaded BLAS calls loses
-#: (thread pools fight over 2 cores), so only arrays far above training-step sizes go parallel.
-#: A module attribute, so a program that keeps BLAS single-threaded may lower it.
+#: beat 1 from ~2**17-2**18 elements (relu at 2**18: 24 -> 16 us), but in a loop alternating
+#: with a (256,512)@(512,512) matmul the parallel relu turned 0.75 ms per step into 8 ms:
+#: OpenMP and OpenBLAS workers spin-wait and fight over 2 cores. So only arrays far above
+#: training-step sizes go parallel; a program that keeps BLAS single-threaded may lower this.
 PARALLEL_MIN_SIZE = 1 << 20
 _BLOCK = 1 << 14  # elements per parallel work item (64 KiB of float32: stays in L2)
 

@@ -211,13 +211,31 @@ def _target_error(t: int, n_classes: int, ignore_index: int) -> IndexError:
     )
 
 
-def _check_targets(target: np.ndarray, n_classes: int, ignore_index: int) -> np.ndarray:
-    """Raise for the first target outside [0, C) that is not ignored; return the valid mask."""
-    valid = target != ignore_index
-    bad = valid & ((target < 0) | (target >= n_classes))
+def _nll_inputs(
+    shape: tuple[int, int],
+    target: np.ndarray,
+    weight: np.ndarray | None,
+    ignore_index: int,
+    dtype: np.dtype,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Checked ``(target as int64, valid mask, in-range targets, weight)`` for (N, C) scores.
+
+    Raises ValueError for a target or weight of the wrong length, and IndexError for the first
+    target outside [0, C) that is not ``ignore_index``. Ignored rows get target 0 in the
+    in-range copy, so indexing with it is always safe.
+    """
+    n, c = shape
+    t = np.asarray(target).astype(np.int64, copy=False)
+    if t.shape != (n,):
+        raise ValueError(f"target shape {t.shape} does not match the batch size ({n},)")
+    w = np.ones(c, dtype) if weight is None else np.asarray(weight, dtype)
+    if w.shape != (c,):
+        raise ValueError(f"weight shape {w.shape} does not match the class count ({c},)")
+    valid = t != ignore_index
+    bad = valid & ((t < 0) | (t >= c))
     if bad.any():
-        raise _target_error(int(target[np.argmax(bad)]), n_classes, ignore_index)
-    return valid
+        raise _target_error(int(t[np.argmax(bad)]), c, ignore_index)
+    return t, valid, np.where(valid, t, 0), w
 
 
 def log_softmax_nll(
@@ -232,13 +250,9 @@ def log_softmax_nll(
 
     ``weight`` None means all ones. Returns ``(losses, log_probs)``; backward reuses log_probs.
     """
-    n, c = x2d.shape
-    t = np.asarray(target).astype(np.int64, copy=False)
-    valid = _check_targets(t, c, ignore_index)
+    t, valid, safe_t, w = _nll_inputs(x2d.shape, target, weight, ignore_index, x2d.dtype)
     log_probs = log_softmax(x2d, 1)
-    w = np.ones(c, x2d.dtype) if weight is None else np.asarray(weight, x2d.dtype)
-    safe_t = np.where(valid, t, 0)  # any in-range index; ignored rows are zeroed below
-    picked = log_probs[np.arange(n), safe_t]
+    picked = log_probs[np.arange(len(t)), safe_t]
     with np.errstate(invalid="ignore"):  # 0 * -inf in an ignored row is discarded anyway
         losses = np.where(valid, -(w[safe_t] * picked), x2d.dtype.type(0))
     return losses, log_probs
@@ -257,15 +271,11 @@ def log_softmax_nll_backward(
     row n of the result is ``grad_losses[n] * weight[t[n]] * (exp(log_probs[n]) - onehot(t[n]))``;
     ignored rows are 0. ``grad_losses`` may be anything that broadcasts to (N,).
     """
-    n, c = log_probs.shape
-    t = np.asarray(target).astype(np.int64, copy=False)
-    valid = _check_targets(t, c, ignore_index)
-    w = np.ones(c, log_probs.dtype) if weight is None else np.asarray(weight, log_probs.dtype)
-    safe_t = np.where(valid, t, 0)
-    g = np.broadcast_to(np.asarray(grad_losses, log_probs.dtype), (n,))
+    dtype = log_probs.dtype
+    t, valid, safe_t, w = _nll_inputs(log_probs.shape, target, weight, ignore_index, dtype)
+    g = np.broadcast_to(np.asarray(grad_losses, dtype), t.shape)
     coef = g * w[safe_t]
     grad = np.exp(log_probs) * coef[:, None]
-    rows = np.arange(n)[valid]
-    grad[rows, t[valid]] -= coef[valid]
+    grad[np.flatnonzero(valid), t[valid]] -= coef[valid]
     grad[~valid] = 0
     return grad

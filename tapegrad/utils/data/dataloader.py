@@ -44,6 +44,7 @@ class DataLoader:
     `default_convert` (numpy -> tensor) and yielded on its own. A ``batch_sampler`` replaces
     ``batch_size``/``shuffle``/``sampler``/``drop_last`` (they are mutually exclusive).
     ``generator`` seeds the shuffle (``tapegrad.Generator().manual_seed(0)``).
+    ``num_workers > 0`` still loads in this process (see the module docstring).
     """
 
     def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool | None = None,
@@ -72,6 +73,9 @@ class DataLoader:
             raise ValueError("prefetch_factor option should be non-negative")
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
+        if multiprocessing_context is not None and num_workers == 0:
+            raise ValueError("multiprocessing_context can only be used with multi-process "
+                             f"loading (num_workers > 0), but got num_workers={num_workers}")
 
         self._iterable = isinstance(dataset, IterableDataset)
         if self._iterable:

@@ -143,13 +143,20 @@ class WeightedRandomSampler(Sampler):
         self.generator = generator
 
     def __iter__(self) -> Iterator[int]:
-        if not self.replacement and self.num_samples > np.count_nonzero(self.weights):
-            raise RuntimeError("invalid multinomial distribution (with replacement=False, "
-                               "not enough non-negative category to sample)")
-        p = self.weights / self.weights.sum()
         rng = _random.generator_of(self.generator)
-        yield from rng.choice(len(p), size=self.num_samples, replace=self.replacement,
-                              p=p).tolist()
+        n = len(self.weights)
+        if self.replacement:
+            p = self.weights / self.weights.sum()
+            yield from rng.choice(n, size=self.num_samples, p=p).tolist()
+            return
+        if self.num_samples > n:
+            raise RuntimeError(
+                "cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        # without replacement, torch's way: key_i = E_i / w_i with E_i ~ Exp(1), keep the
+        # smallest keys. P(i first) = w_i / sum(w); zero weights (key inf) come last.
+        with np.errstate(divide="ignore"):
+            keys = rng.exponential(size=n) / self.weights
+        yield from np.argsort(keys, kind="stable")[: self.num_samples].tolist()
 
     def __len__(self) -> int:
         return self.num_samples

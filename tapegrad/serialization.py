@@ -1,0 +1,330 @@
+"""`save` and `load`: checkpoints (state dicts) in a file that cannot run code.
+
+``torch.save`` pickles, and unpickling can execute anything the file asks for. A
+tapegrad checkpoint is instead a plain zip archive (stored, not compressed) holding
+
+* ``arrays/<i>.npy``: every tensor's values, written by numpy with ``allow_pickle=False``
+  (a header with dtype and shape, then the raw bytes);
+* ``tapegrad.json``: the *structure*: nested dicts/lists/tuples, numbers, strings and
+  references ``{"t": "tensor", "a": i}`` to the arrays.
+
+Loading parses JSON and raw arrays only, so a hostile file can at worst fail to load.
+What round-trips exactly:
+
+* tensors of every dtype and shape (0-d and empty too), their ``requires_grad`` flag (as
+  ``torch.save`` keeps it) and `nn.Parameter` -ness; ``.grad`` and the graph are not
+  saved (a loaded tensor is a fresh leaf). One tensor object stored twice (tied weights)
+  comes back as one object; distinct tensors come back distinct (views are copied);
+* numpy arrays and numpy scalars (not object arrays), ``None``, bools, ints of any size,
+  floats bit for bit (nan and inf too), complex, str, bytes, ``tapegrad.dtype`` s;
+* ``dict`` and ``OrderedDict`` (type and key ORDER kept; keys may be str, int, float,
+  bool, None or tuples of those, and int keys stay ints: optimizer state dicts use
+  them), ``list``, ``tuple``, ``tapegrad.Size``. Subclasses of dict, list, tuple, int,
+  float and str come back as the base type. Anything else (a whole Module, say) raises
+  TypeError naming where it was: save ``model.state_dict()`` instead.
+
+Saving to a path is atomic: the archive is written to a temporary file in the same
+directory, flushed and fsync'ed, then renamed over the target with ``os.replace``, so a
+crash or error mid-write leaves any previous checkpoint intact. (A file object you pass
+is written in place.) A truncated, corrupted or foreign file (random bytes, a
+``torch.save`` file, any other zip) raises RuntimeError naming the file.
+
+Moving weights to and from PyTorch goes through numpy::
+
+    torch_sd = {k: torch.from_numpy(v.numpy()) for k, v in model.state_dict().items()}
+    torch_model.load_state_dict(torch_sd)
+    back = {k: tapegrad.from_numpy(t.numpy()) for k, t in torch_model.state_dict().items()}
+    model.load_state_dict(back)
+
+(``from_numpy`` shares memory; add ``.copy()`` on the numpy side to decouple.)
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import contextlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from tapegrad import dtypes
+from tapegrad.creation import from_numpy
+from tapegrad.tensor import Size, Tensor
+
+__all__ = ["load", "save"]
+
+MANIFEST = "tapegrad.json"
+FORMAT, VERSION = "tapegrad-checkpoint", 1
+_KEY_TYPES = (str, int, float, bool, type(None), tuple)
+
+
+# ---------------------------------------------------------------------- encoding
+class _Encoder:
+    """Walks an object into a JSON-able tree plus a list of arrays."""
+
+    def __init__(self) -> None:
+        self.arrays: list[np.ndarray] = []
+        self.memo: dict[int, int] = {}  # id(tensor or array) -> array index (sharing)
+
+    def array(self, obj: Any, arr: np.ndarray) -> int:
+        if id(obj) not in self.memo:
+            self.memo[id(obj)] = len(self.arrays)
+            # C order on disk (ascontiguousarray would turn a 0-d array into 1-d)
+            self.arrays.append(arr if arr.flags.c_contiguous else arr.copy(order="C"))
+        return self.memo[id(obj)]
+
+    def encode(self, obj: Any, where: str) -> dict:
+        if obj is None:
+            return {"t": "none"}
+        if isinstance(obj, Tensor):
+            kind = "Parameter" if type(obj).__name__ == "Parameter" else "Tensor"
+            return {"t": "tensor", "a": self.array(obj, obj.detach().numpy()), "cls": kind,
+                    "requires_grad": bool(obj.requires_grad)}
+        if isinstance(obj, np.ndarray):
+            if obj.dtype.hasobject:
+                raise TypeError(f"tapegrad.save cannot store a numpy object array (at {where})")
+            return {"t": "ndarray", "a": self.array(obj, obj)}
+        if isinstance(obj, np.generic):  # before float: np.float64 subclasses float
+            if obj.dtype.hasobject:
+                raise TypeError(f"tapegrad.save cannot store a numpy object scalar ({where})")
+            return {"t": "npscalar", "a": self.array(obj, np.asarray(obj))}
+        if isinstance(obj, bool):  # before int: bool subclasses int
+            return {"t": "bool", "v": bool(obj)}
+        if isinstance(obj, int):
+            return {"t": "int", "v": int(obj)}
+        if isinstance(obj, float):
+            return {"t": "float", "v": float(obj).hex()}  # exact, and nan/inf-safe in JSON
+        if isinstance(obj, complex):
+            return {"t": "complex", "v": [obj.real.hex(), obj.imag.hex()]}
+        if isinstance(obj, str):
+            return {"t": "str", "v": str(obj)}
+        if isinstance(obj, bytes):
+            return {"t": "bytes", "v": base64.b64encode(obj).decode("ascii")}
+        if isinstance(obj, dtypes.dtype):
+            return {"t": "dtype", "v": obj.name}
+        if isinstance(obj, dict):
+            kind = "odict" if isinstance(obj, collections.OrderedDict) else "dict"
+            items = []
+            for k, v in obj.items():
+                items.append([self.key(k, where), self.encode(v, f"{where}[{k!r}]")])
+            return {"t": kind, "items": items}
+        if isinstance(obj, Size):
+            return {"t": "size", "v": [int(s) for s in obj]}
+        if isinstance(obj, (list, tuple)):
+            kind = "list" if isinstance(obj, list) else "tuple"
+            return {"t": kind, "items": [self.encode(v, f"{where}[{i}]")
+                                         for i, v in enumerate(obj)]}
+        hint = " (save module.state_dict() instead)" if hasattr(obj, "state_dict") else ""
+        raise TypeError(f"tapegrad.save cannot store an object of type {type(obj).__name__} "
+                        f"(at {where}){hint}")
+
+    def key(self, k: Any, where: str) -> dict:
+        if not isinstance(k, _KEY_TYPES) or isinstance(k, np.generic):
+            raise TypeError(f"tapegrad.save: dict key {k!r} of type {type(k).__name__} is not "
+                            f"supported (at {where}); use str, int, float, bool, None or tuples")
+        if isinstance(k, tuple):
+            return {"t": "tuple", "items": [self.key(x, where) for x in k]}
+        return self.encode(k, where)
+
+
+def _write_array(fh: IO[bytes], arr: np.ndarray) -> None:
+    np.lib.format.write_array(fh, arr, allow_pickle=False)
+
+
+def _write_archive(fh: IO[bytes], manifest: dict, arrays: list[np.ndarray]) -> None:
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as zf:
+        for i, arr in enumerate(arrays):
+            with zf.open(f"arrays/{i}.npy", "w", force_zip64=arr.nbytes > 2**30) as member:
+                _write_array(member, arr)
+        zf.writestr(MANIFEST, json.dumps(manifest, separators=(",", ":")))
+
+
+def _fsync_dir(directory: Path) -> None:
+    # make the rename itself durable; not possible everywhere (e.g. Windows), so best effort
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    target = Path(os.path.realpath(path))  # through a symlink: replace what it points to
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        # mkstemp makes the file 0600; give it the mode a plain open() would have
+        if target.exists():
+            mode = target.stat().st_mode & 0o7777
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(target.parent)
+
+
+def save(obj: Any, f: str | os.PathLike | IO[bytes]) -> None:
+    """Write ``obj`` (a state dict, or any nesting of tensors, numbers, strings, dicts,
+    lists and tuples) to the path or binary file object ``f``. See the module docstring
+    for the format and what round-trips."""
+    enc = _Encoder()
+    manifest = {"format": FORMAT, "version": VERSION, "root": enc.encode(obj, "root")}
+    manifest["arrays"] = [{"dtype": a.dtype.str, "shape": list(a.shape)} for a in enc.arrays]
+
+    def write(fh: IO[bytes]) -> None:
+        _write_archive(fh, manifest, enc.arrays)
+
+    if isinstance(f, (str, os.PathLike)):
+        _atomic_write(Path(f), write)
+    else:
+        write(f)
+
+
+# ---------------------------------------------------------------------- decoding
+class _Decoder:
+    def __init__(self, zf: zipfile.ZipFile, manifest: dict) -> None:
+        self.zf = zf
+        self.specs = manifest["arrays"]
+        self.arrays: dict[int, np.ndarray] = {}
+        self.objects: dict[int, Any] = {}  # array index -> the tensor/array built from it
+
+    def array(self, a: Any) -> np.ndarray:
+        if not isinstance(a, int) or isinstance(a, bool) or not 0 <= a < len(self.specs):
+            raise ValueError(f"array reference {a!r} out of range")
+        if a not in self.arrays:
+            with self.zf.open(f"arrays/{a}.npy") as member:
+                arr = np.lib.format.read_array(member, allow_pickle=False)
+                if member.read(1):  # reading to the end also makes zipfile check the CRC
+                    raise ValueError(f"trailing bytes after array {a}")
+            spec = self.specs[a]
+            if arr.dtype.str != spec["dtype"] or list(arr.shape) != spec["shape"]:
+                raise ValueError(f"array {a} is {arr.dtype.str}{list(arr.shape)}, manifest says "
+                                 f"{spec['dtype']}{spec['shape']}")
+            self.arrays[a] = arr
+        return self.arrays[a]
+
+    def decode(self, node: dict) -> Any:
+        t = node["t"]
+        if t == "none":
+            return None
+        if t in ("bool", "str"):
+            v = node["v"]
+            if type(v) is not (bool if t == "bool" else str):
+                raise ValueError(f"bad {t} value {v!r}")
+            return v
+        if t == "int":
+            if type(node["v"]) is not int:
+                raise ValueError(f"bad int value {node['v']!r}")
+            return node["v"]
+        if t == "float":
+            return float.fromhex(node["v"])
+        if t == "complex":
+            re, im = node["v"]
+            return complex(float.fromhex(re), float.fromhex(im))
+        if t == "bytes":
+            return base64.b64decode(node["v"], validate=True)
+        if t == "dtype":
+            return dtypes._by_name(node["v"])
+        if t == "size":
+            return Size(int(s) for s in node["v"])
+        if t == "list":
+            return [self.decode(n) for n in node["items"]]
+        if t == "tuple":
+            return tuple(self.decode(n) for n in node["items"])
+        if t in ("dict", "odict"):
+            out: dict = {} if t == "dict" else collections.OrderedDict()
+            for k, v in node["items"]:
+                out[self.decode(k)] = self.decode(v)
+            return out
+        if t == "npscalar":
+            return self.array(node["a"])[()]
+        if t in ("tensor", "ndarray"):
+            a = node["a"]
+            if a not in self.objects:
+                self.objects[a] = self.tensor(node) if t == "tensor" else self.array(a)
+            return self.objects[a]
+        raise ValueError(f"unknown node type {t!r}")
+
+    def tensor(self, node: dict) -> Tensor:
+        arr = self.array(node["a"])
+        dtypes.from_numpy(arr.dtype)  # TypeError for a dtype a tensor cannot hold
+        t = from_numpy(arr)
+        requires_grad = node["requires_grad"]
+        if type(requires_grad) is not bool:
+            raise ValueError(f"bad requires_grad {requires_grad!r}")
+        if node["cls"] == "Parameter":
+            from tapegrad.nn.parameter import Parameter  # lazy: nn imports this module's users
+
+            return Parameter(t, requires_grad=requires_grad)
+        if requires_grad:
+            t.requires_grad_(True)
+        return t
+
+
+def _load_archive(fh: IO[bytes], name: str) -> Any:
+    try:
+        zf = zipfile.ZipFile(fh)
+    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+        raise RuntimeError(f"{name} is not a tapegrad checkpoint: it is not a complete zip "
+                           f"archive (truncated, corrupted, or another kind of file): {exc}"
+                           ) from None
+    with zf:
+        names = zf.namelist()
+        if MANIFEST not in names:
+            if any(n.endswith("data.pkl") for n in names):
+                raise RuntimeError(
+                    f"{name} looks like a PyTorch checkpoint (torch.save), which tapegrad "
+                    "does not unpickle. Load it with torch.load(..., weights_only=True) and "
+                    "convert: {k: tapegrad.from_numpy(v.numpy()) for k, v in sd.items()}"
+                )
+            raise RuntimeError(f"{name} is not a tapegrad checkpoint (no {MANIFEST} inside)")
+        try:
+            manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
+            if manifest.get("format") != FORMAT:
+                raise ValueError(f"format {manifest.get('format')!r}")
+            if manifest.get("version") != VERSION:
+                raise RuntimeError(f"{name}: tapegrad checkpoint version "
+                                   f"{manifest.get('version')!r} is not supported "
+                                   f"(this tapegrad reads version {VERSION})")
+            return _Decoder(zf, manifest).decode(manifest["root"])
+        except RuntimeError:
+            raise
+        except (zipfile.BadZipFile, EOFError, KeyError, ValueError, TypeError, IndexError,
+                AttributeError, OverflowError, RecursionError, OSError) as exc:
+            raise RuntimeError(f"{name}: corrupted tapegrad checkpoint "
+                               f"({type(exc).__name__}: {exc})") from exc
+
+
+def load(f: str | os.PathLike | IO[bytes], map_location: Any = None, *,
+         weights_only: bool | None = None, **kwargs: Any) -> Any:
+    """Read what `save` wrote, from a path or a binary file object.
+
+    ``map_location`` and ``weights_only`` are accepted for torch compatibility and have
+    nothing to do: tensors load on the CPU, and loading never runs code anyway.
+    """
+    if isinstance(f, (str, os.PathLike)):
+        name = os.fspath(f)
+        with open(name, "rb") as fh:  # a missing file raises FileNotFoundError, as in torch
+            return _load_archive(fh, repr(name))
+    name = repr(getattr(f, "name", f))
+    seekable = getattr(f, "seekable", None)
+    if not (callable(seekable) and seekable()):
+        f = io.BytesIO(f.read())  # zip needs to seek to its directory at the end
+    return _load_archive(f, name)

@@ -1,0 +1,46 @@
+"""Every lesson in examples/ runs in its fast mode and learns (stated thresholds)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def load(name: str):
+    path = EXAMPLES / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["01_numpy_two_layer", "02_tensors_autograd",
+                                  "03_custom_relu_function", "05_custom_module"])
+def test_two_layer_lessons_fit_random_data(name, capsys):
+    losses = load(name).main(fast=True)["losses"]
+    assert losses[-1] < 0.01 * losses[0], (losses[0], losses[-1])
+    assert "99 " in capsys.readouterr().out  # progress is printed
+
+
+def test_custom_function_is_recorded_under_its_own_name():
+    result = load("03_custom_relu_function").main(fast=True)
+    assert result["grad_fn"] == "MyReLUBackward"
+
+
+def test_nn_optim_lesson_learns():
+    losses = load("04_nn_optim").main(fast=True)["losses"]
+    assert losses[-1] < 0.05 * losses[0]
+
+
+def test_dynamic_net_reuses_the_shared_layer_and_learns():
+    result = load("06_dynamic_net").main(fast=True)
+    assert set(result["middle_uses"]) == {0, 1, 2, 3}  # every depth was drawn
+    assert min(result["losses"][-10:]) < 0.2 * result["losses"][0]
+
+
+def test_linear_regression_recovers_slope_and_intercept(tmp_path):
+    result = load("07_linear_regression").main(fast=True, out=tmp_path / "fit.png")
+    assert abs(result["weight"] - 3.0) < 0.1 and abs(result["bias"] - 0.8) < 0.1
+    assert (tmp_path / "fit.png").stat().st_size > 1000
