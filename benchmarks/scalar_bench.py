@@ -10,12 +10,15 @@ SGD update. The same graph is built from
 * torch 0-d float64 tensors (one thread),
 
 each in its own fresh interpreter (so one engine's garbage does not slow the next), with
-the garbage collector ON as a user runs them; micrograd once more with it off. Prints the
-median (and mean, min) ms per step over ``--steps`` steps after ``--warmup`` steps, the
-ratios to tapegrad, and the graph size. The loss of the first step must agree between
-engines (same data, same initial weights): checked, so the timings compare equal work.
+the garbage collector ON as a user runs them; micrograd once more with it off. The loop
+is a plain training loop: the previous step's loss (and graph) lives until the next
+forward pass reassigns it. Prints the median (and mean, min) wall-clock ms per step over
+``--steps`` steps after ``--warmup`` steps, the median CPU ms (process time: steadier on
+a busy machine), the ratios to tapegrad, and the graph size. The loss of the first step
+must agree between engines (same data, same initial weights): checked, so the timings
+compare equal work.
 
-    .venv/bin/python benchmarks/scalar_bench.py [--steps 5] [--warmup 1]
+    .venv/bin/python benchmarks/scalar_bench.py [--steps 5] [--warmup 1] [--rounds 1]
 """
 
 from __future__ import annotations
@@ -157,7 +160,7 @@ def run_one(name: str, steps: int, warmup: int) -> dict:
     layers = [[([param(w) for w in ws], param(b)) for ws, b in layer]
               for layer in initial_weights()]
     params = [p for layer in layers for ws, b in layer for p in (*ws, b)]
-    times, cpu, losses, size = [], [], [], 0
+    times, cpu, losses = [], [], []
     for k in range(warmup + steps):
         t0, c0 = time.perf_counter(), time.process_time()
         zero(params)
@@ -166,12 +169,12 @@ def run_one(name: str, steps: int, warmup: int) -> dict:
         sgd(params, 1.0 - 0.9 * k / 100)
         t1, c1 = time.perf_counter(), time.process_time()
         losses.append(value(loss))
-        if k == 0:
-            size = graph_size(name, loss)
-        del loss  # as in a training loop: the graph goes before the next step builds one
+        # as in a training loop, `loss` (and its graph) lives on until the next step's
+        # forward pass is done and `loss` is reassigned
         if k >= warmup:
             times.append((t1 - t0) * 1e3)
             cpu.append((c1 - c0) * 1e3)
+    size = graph_size(name, loss)  # after timing: a Tape makes garbage of its own
     return {"engine": name, "times": times, "cpu": cpu, "losses": losses, "nodes": size,
             "params": len(params)}
 
@@ -180,6 +183,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=1, help="fresh processes per engine")
     parser.add_argument("--engine", help=argparse.SUPPRESS)  # child process mode
     args = parser.parse_args()
     if args.engine:
@@ -187,20 +191,27 @@ def main() -> None:
         return
     root = Path(__file__).resolve().parent.parent
     results = {}
-    for name in ("tapegrad", "micrograd", "micrograd-nogc", "torch"):
-        out = subprocess.run(
-            [sys.executable, __file__, "--engine", name, "--steps", str(args.steps),
-             "--warmup", str(args.warmup)],
-            check=True, capture_output=True, text=True, cwd=root)
-        results[name] = json.loads(out.stdout.strip().splitlines()[-1])
+    for _ in range(args.rounds):  # rounds interleave the engines: load drifts hit all
+        for name in ("tapegrad", "micrograd", "micrograd-nogc", "torch"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--engine", name, "--steps", str(args.steps),
+                 "--warmup", str(args.warmup)],
+                check=True, capture_output=True, text=True, cwd=root)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            if name in results:
+                results[name]["times"] += r["times"]
+                results[name]["cpu"] += r["cpu"]
+            else:
+                results[name] = r
     first = results["tapegrad"]["losses"][0]
     for name, r in results.items():
         if abs(r["losses"][0] - first) > 1e-9 * max(1.0, abs(first)):
             raise SystemExit(f"{name} computed loss {r['losses'][0]}, tapegrad {first}")
     base = statistics.median(results["tapegrad"]["times"])
     base_cpu = statistics.median(results["tapegrad"]["cpu"])
-    print(f"W1: MLP 2-16-16-1 on {N_POINTS} moons points, one SGD step "
-          f"(median of {args.steps} after {args.warmup} warm-up; gc on unless noted)")
+    print(f"W1: MLP 2-16-16-1 on {N_POINTS} moons points, one SGD step (median of "
+          f"{args.rounds} x {args.steps} steps, each process after {args.warmup} warm-up; "
+          "gc on unless noted)")
     print(f"first-step loss {first:.6f} in every engine; tapegrad records "
           f"{results['tapegrad']['nodes']:,} entries ({results['tapegrad']['params']} "
           f"parameters), torch {results['torch']['nodes']:,} nodes, micrograd "

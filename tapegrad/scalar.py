@@ -12,7 +12,7 @@ its operands, and gets the next *sequence number* from the counter tensor ops us
 inputs, so reading the tape backwards (decreasing numbers) reaches every consumer of a
 value before the value's producer: when backward reaches an entry, its gradient is
 complete, and the entry adds ``local derivative * gradient`` into its inputs (the chain
-rule, one op at a time; the rules are in `tapegrad.scalar_rules`). No recursion (a chain
+rule, one op at a time; the rules are in `tapegrad.scalar_backward`). No recursion (a chain
 100,000 ops deep is fine) and no topological sort: backward puts each entry it meets at
 position ``root_number - entry_number`` of a table and reads the table in order, which
 finds the entries and walks them in one loop.
@@ -27,6 +27,12 @@ Differences from micrograd, all on purpose:
   back, so a graph has no reference cycles and is freed by reference counting the moment
   its last result is dropped; the garbage collector never has to find it. That, more
   than the arithmetic, makes it fast (see benchmarks/scalar_bench.py).
+* The collector still *scans* live objects: a pass starts after every ~700 new objects,
+  and a graph is tens of thousands of them. So op results are made ahead in batches
+  (a pool) and handed out newest first. The passes that a batch triggers find it still
+  empty (cheap to scan), and the collector, which scans in creation order, meets the
+  entries that use a value before the value itself, its fastest case (a graph built
+  one object at a time is its slowest: every input comes before its users).
 * ``a + a`` is one entry with the same input twice; ``x ** y`` takes a Scalar ``y``;
   ``-a``, ``a - b``, ``a / b`` are one entry each; ``tanh``, ``exp``, ``sigmoid`` do not
   overflow; division by zero gives inf/nan as torch; gradients at kinks follow torch
@@ -47,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from tapegrad.autograd import function as _function
 from tapegrad.autograd.grad_mode import _state
-from tapegrad.scalar_rules import (
+from tapegrad.scalar_backward import (
     _ADD,
     _ADDC,
     _DIV,
@@ -71,10 +77,10 @@ from tapegrad.scalar_rules import (
     _SUB,
     _SUBC,
     _TANH,
+    _backward,
     _backward_with_events,
     _div,
     _exp,
-    _grads,
     _log,
     _pow,
     _scalar_tape,
@@ -329,124 +335,3 @@ def _leaf(data: float, grad: float, label: str) -> Scalar:
     leaf = Scalar(data, label)
     leaf.grad = grad
     return leaf
-
-
-# The walk's table: entry v sits at position root._seq - v._seq. Positions below _FLAT
-# live in one list (grown as needed); farther ones (an input recorded long before the
-# rest of the graph) in chunks of 4096 positions, made only where an entry falls.
-_FLAT = 1 << 20
-_CHUNK_BITS = 12
-
-
-def _backward(root: Scalar) -> None:
-    """One pass over the tape, read backwards from ``root``; leaf grads accumulate.
-
-    Reading the table in order visits entries by decreasing sequence number: when we
-    reach an entry, all its consumers (recorded later) have run, so its grad is complete.
-    Running it puts its inputs in the table (their first gradient *replaces* any stale
-    grad, later ones add): finding the entries and walking them is one loop.
-    """
-    table: list = [None] * 1024
-    table[0] = root
-    root.grad = 1.0
-    firsts: dict = {}  # leaf -> its grad before this pass
-    try:
-        _walk(table, root._seq, firsts)
-    finally:  # then each leaf adds the sum of what reached it (AccumulateGrad's job)
-        for leaf, before in firsts.items():
-            if before:
-                leaf.grad = before + leaf.grad
-
-
-def _walk(table: list, top: int, firsts: dict) -> None:
-    """Run the entries of ``table`` in order (the chain rule, one entry at a time)."""
-    far: dict = {}  # chunk number -> chunk, for positions beyond _FLAT
-    segment, k = table, -1
-    while True:
-        for v in segment:  # slots filled while we read are still seen: they lie ahead
-            if v is None:
-                continue
-            g = v.grad
-            op = v._op
-            if op == _MUL:  # the most frequent ops first; the rest share _grads
-                a = v._a
-                b = v._b
-                ga = g * b.data
-                gb = g * a.data
-            elif op == _ADD:
-                a = v._a
-                b = v._b
-                ga = gb = g
-            else:
-                a = v._a
-                b = None
-                if op == _RELU:
-                    ga = g if v.data > 0.0 else 0.0
-                elif op == _MULC or op == _RMULC:
-                    ga = g * v._b
-                elif op == _ADDC or op == _RADDC or op == _SUBC:
-                    ga = g
-                elif op == _TANH:
-                    y = v.data
-                    ga = g * (1.0 - y * y)
-                else:
-                    ga, gb = _grads(v, g)
-                    if op <= _POW:
-                        b = v._b
-            # Route ga to a (and gb to b), written out twice: no call per edge.
-            if a._op:  # an intermediate: its first gradient puts it in the table
-                i = top - a._seq
-                try:
-                    if table[i] is None:
-                        table[i] = a
-                        a.grad = ga
-                    else:
-                        a.grad += ga
-                except IndexError:
-                    _place(table, far, i, a, ga)
-            elif a in firsts:  # a leaf: sum this pass's gradients, then add (torch's order)
-                a.grad += ga
-            else:
-                firsts[a] = a.grad
-                a.grad = ga
-            if b is None:
-                continue
-            if b._op:
-                i = top - b._seq
-                try:
-                    if table[i] is None:
-                        table[i] = b
-                        b.grad = gb
-                    else:
-                        b.grad += gb
-                except IndexError:
-                    _place(table, far, i, b, gb)
-            elif b in firsts:
-                b.grad += gb
-            else:
-                firsts[b] = b.grad
-                b.grad = gb
-        if k >= 0:
-            del far[k]
-        if not far:
-            return
-        k = min(far)  # the nearest chunk left; its entries only feed farther ones
-        segment = far[k]
-
-
-def _place(table: list, far: dict, i: int, node: Scalar, grad: float) -> None:
-    """Put ``node`` at position ``i`` past the end of ``table``: grow it, or use a chunk."""
-    if i < _FLAT:
-        table.extend([None] * (min(max(i + 1, 2 * len(table)), _FLAT) - len(table)))
-        table[i] = node
-        node.grad = grad
-        return
-    chunk = far.get(i >> _CHUNK_BITS)
-    if chunk is None:
-        chunk = far[i >> _CHUNK_BITS] = [None] * (1 << _CHUNK_BITS)
-    i &= (1 << _CHUNK_BITS) - 1
-    if chunk[i] is None:
-        chunk[i] = node
-        node.grad = grad
-    else:
-        node.grad += grad

@@ -295,6 +295,20 @@ def test_graph_is_freed_by_reference_counting():
         gc.enable()
 
 
+def test_dropped_graphs_leave_only_the_pool_behind():
+    def live() -> int:
+        return sum(type(o) is Scalar for o in gc.get_objects())
+
+    before = live()
+    for _ in range(3):
+        x = Scalar(1.0)
+        for _ in range(30_000):
+            x = x * 1.0
+        x.backward()
+        del x
+    assert live() - before <= 1 << 16  # at most one batch of unused results waits
+
+
 # -- the tape: listings and events -----------------------------------------------------
 def small_graph():
     a, b = Scalar(2.0, label="a"), Scalar(-3.0, label="b")

@@ -502,9 +502,9 @@ def log_softmax_nll_backward(
     """``exp(log_probs)`` in NumPy, then per row: scale by ``g * w[t]``, subtract at ``t``."""
     n, c = log_probs.shape
     t, w, has_w = _nll_args(n, c, target, weight, log_probs.dtype)
-    g = np.asarray(grad_losses, log_probs.dtype)
-    if g.shape != (n,):
-        g = np.ascontiguousarray(np.broadcast_to(g, (n,)))
+    # writable and contiguous: numba compiles a separate (failing) variant for read-only input
+    g = np.require(np.broadcast_to(np.asarray(grad_losses, log_probs.dtype), (n,)),
+                   requirements="CW")
     grad = np.exp(np.ascontiguousarray(log_probs))  # fresh, C order: the kernel makes it the grad
     bad = _nll(_NLL_GRAD, grad, np.ascontiguousarray(g), t, w, has_w, int(ignore_index))
     if bad >= 0:

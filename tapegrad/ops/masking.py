@@ -20,6 +20,7 @@ import numpy as np
 
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import broadcast_shapes, check_inplace, wrap
+from tapegrad.ops.comparison import where
 from tapegrad.ops.setitem import check_writeable
 from tapegrad.tensor import Tensor
 
@@ -50,11 +51,12 @@ class MaskedFill(Function):
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> tuple:
-        dt = grad._data.dtype
-        grad_x = grad * wrap((~ctx.mask).astype(dt)) if ctx.needs_input_grad[0] else None
+        # where(), not a multiplication by the mask: inf * 0 would be nan (torch gives 0)
+        mask = wrap(ctx.mask)
+        grad_x = where(mask, 0.0, grad) if ctx.needs_input_grad[0] else None
         grad_v = None
         if len(ctx.needs_input_grad) > 1 and ctx.needs_input_grad[1]:
-            grad_v = (grad * wrap(ctx.mask.astype(dt))).sum_to_size(())
+            grad_v = where(mask, grad, 0.0).sum_to_size(())
         return grad_x, grad_v
 
 

@@ -1,3 +1,252 @@
-"""nn.functional: conv (being written)."""
+"""nn.functional: ``conv1d``, ``conv2d`` and ``pad``.
 
-__all__: list[str] = []
+A convolution layer slides a small weight tensor over the input and takes a dot product at
+every position (a cross-correlation: the kernel is not flipped)::
+
+    out[n, o, i, j] = b[o] + sum_{c, p, q} w[o, c, p, q] * x[n, c, i*s + p*d, j*s + q*d]
+
+``groups`` splits the channels into independent convolutions (``groups == in_channels`` is a
+*depthwise* convolution). The computation is im2col + one matrix product per sample (see
+`tapegrad.kernels.conv_reference`); its gradients are
+
+    dL/dW = sum_n dL/dout[n] @ cols[n]^T      (cols: the receptive fields, saved by forward)
+    dL/dx = col2im(W^T @ dL/dout)             (each field's gradient added back where it came from)
+    dL/db = dL/dout summed over batch and positions
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tapegrad import kernels
+from tapegrad.autograd.function import Function, Node, once_differentiable
+from tapegrad.kernels import conv_reference
+from tapegrad.nn.functional.padding import pad
+from tapegrad.ops._util import wrap
+from tapegrad.tensor import Tensor
+
+__all__ = ["conv1d", "conv2d", "pad"]
+
+if kernels.jit_enabled():
+    from tapegrad.kernels import conv_cpu as _kernels
+else:  # TAPEGRAD_JIT=0: the NumPy definitions
+    _kernels = conv_reference  # type: ignore[assignment]
+
+#: Forward keeps the im2col columns for the weight gradient when they are at most this big;
+#: larger ones are rebuilt in backward (memory over time: torch saves only the input).
+SAVE_COLUMNS_MAX_BYTES = 64 << 20
+
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+               "bool": "Bool"}
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+            "int32": "int", "bool": "bool"}
+
+
+def _expand(value: Any, n: int, name: str, fn: str) -> tuple[int, ...]:
+    """An int or a sequence of 1 or ``n`` ints as an ``n``-tuple (torch's IntArrayRef rule)."""
+    items = list(value) if isinstance(value, Sequence) else [value]
+    for item in items:
+        if not isinstance(item, (int, np.integer)) or isinstance(item, bool):
+            raise TypeError(f"{fn}(): argument '{name}' must be tuple of ints, but found "
+                            f"element of type {type(item).__name__}")
+    if len(items) == 1:
+        items = items * n
+    return tuple(int(i) for i in items)
+
+
+def _conv_checks(fn: str, input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa: A002
+                 stride: tuple, padding: tuple | str, dilation: tuple, groups: int,
+                 n: int) -> None:
+    """torch's argument checks for an ``n``-d convolution, with its messages."""
+    if input.ndim not in (n + 1, n + 2):
+        raise RuntimeError(
+            f"Expected {n + 1}D (unbatched) or {n + 2}D (batched) input to {fn}, but got input "
+            f"of size: {list(input.shape)}")
+    k = weight.ndim - 2
+    for name, v in (("stride", stride), ("padding", padding), ("dilation", dilation)):
+        if not isinstance(v, str) and len(v) != k:
+            raise RuntimeError(
+                f"expected {name} to be a single integer value or a list of {k} values to "
+                f"match the convolution dimensions, but got {name}={list(v)}")
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"expected scalar type {_TYPE_NAMES.get(input.dtype.name)} but "
+                           f"found {_TYPE_NAMES.get(weight.dtype.name)}")
+    if bias is not None and bias.dtype != input.dtype:
+        raise RuntimeError(f"Input type ({_C_NAMES.get(input.dtype.name)}) and bias type "
+                           f"({_C_NAMES.get(bias.dtype.name)}) should be the same")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if not isinstance(padding, str) and any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    w = list(weight.shape)
+    if w[0] < groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at "
+                           f"dimension 0, but got weight of size {w} instead")
+    if w[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size [{w}] instead")
+    shape = list(input.shape) if input.ndim == n + 2 else [1, *input.shape]
+    if shape[1] != w[1] * groups:
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {w}, expected input{shape} to have "
+            f"{w[1] * groups} channels, but got {shape[1]} channels instead")
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != w[0]):
+        raise RuntimeError(f"Given weight of size {w}, expected bias to be 1-dimensional with "
+                           f"{w[0]} elements, but got bias of size {list(bias.shape)} instead")
+    pads = (0,) * n if isinstance(padding, str) else padding
+    padded = [shape[2 + i] + 2 * pads[i] for i in range(n)]
+    kern = [dilation[i] * (w[2 + i] - 1) + 1 for i in range(n)]
+    if any(p < k_ for p, k_ in zip(padded, kern, strict=True)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+            f"Kernel size: ({' x '.join(map(str, kern))}). Kernel size can't be greater than "
+            "actual input size")
+
+
+class _Convolution(Function):
+    """Batched 1-d or 2-d convolution of an input already checked by `conv1d`/`conv2d`.
+
+    forward(x, w, b, stride=, padding=, dilation=, groups=): ``x`` (N, C, [H,] W), symmetric
+    zero ``padding`` per spatial dim. 1-d inputs run as 2-d ones of height 1.
+    """
+
+    node_name = "ConvolutionBackward0"
+    op_name = "convolution"
+
+    @staticmethod
+    def forward(ctx: Node, input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa: A002
+                stride: tuple, padding: tuple, dilation: tuple, groups: int) -> Tensor:
+        x, w = input._data, weight._data
+        one_d = x.ndim == 3
+        if one_d:  # (N, C, W) -> (N, C, 1, W): a 1-d convolution is a 2-d one of height 1
+            x, w = x[:, :, None], w[:, :, None]
+            stride, padding, dilation = (1, *stride), (0, *padding), (1, *dilation)
+        if any(padding):
+            x = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+        n, _, h, wd = x.shape
+        oc, cg, kh, kw = w.shape
+        out_size = ((h - dilation[0] * (kh - 1) - 1) // stride[0] + 1,
+                    (wd - dilation[1] * (kw - 1) - 1) // stride[1] + 1)
+        cols = _kernels.im2col(x, (kh, kw), stride, dilation, out_size)
+        out = _grouped(w.reshape(groups, oc // groups, cg * kh * kw), cols, groups)
+        if bias is not None:
+            out += bias._data[:, None]
+        ctx.geometry = (x.shape, (kh, kw), stride, padding, dilation, out_size, groups, one_d)
+        keep = ctx.needs_input_grad[1] and cols.nbytes <= SAVE_COLUMNS_MAX_BYTES
+        # saved as a tensor so the engine frees it after backward like any saved value
+        ctx.save_for_backward(input, weight, wrap(cols) if keep else None)
+        return wrap(out.reshape(n, oc, *out_size[one_d:]))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        input, weight, cols = ctx.saved_tensors  # noqa: A001
+        shape, kernel, stride, padding, dilation, out_size, groups, one_d = ctx.geometry
+        n, c, h, wd = shape
+        w = weight._data
+        oc = w.shape[0]
+        g = np.ascontiguousarray(grad._data).reshape(n, groups, oc // groups, -1)
+        need_x, need_w, need_b = ctx.needs_input_grad
+        gx = gw = gb = None
+        if need_b:
+            gb = wrap(g.sum(axis=(0, 3)).reshape(oc))
+        if need_w:
+            if cols is None:
+                x = input._data[:, :, None] if one_d else input._data
+                if any(padding):
+                    x = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+                cols_data = _kernels.im2col(x, kernel, stride, dilation, out_size)
+            else:
+                cols_data = cols._data
+            # dL/dW[g] = sum_n dL/dout[n, g] @ cols[n, g]^T
+            cols_g = cols_data.reshape(n, groups, -1, cols_data.shape[-1])
+            gw = wrap(np.matmul(g, cols_g.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape))
+        if need_x:
+            # dL/dcols[n, g] = W[g]^T @ dL/dout[n, g], then each column goes back to its pixels
+            wg = w.reshape(groups, oc // groups, -1)
+            gcols = np.matmul(wg.transpose(0, 2, 1), g).reshape(n, -1, g.shape[-1])
+            full = _kernels.col2im(gcols, shape, kernel, stride, dilation, out_size)
+            full = full[:, :, padding[0]: h - padding[0], padding[1]: wd - padding[1]]
+            gx = wrap(np.ascontiguousarray(full[:, :, 0] if one_d else full))
+        return gx, gw, gb
+
+
+def _grouped(w: np.ndarray, cols: np.ndarray, groups: int) -> np.ndarray:
+    """``out[n, g] = w[g] @ cols[n, g]`` as one broadcast matmul: (N, out_channels, L)."""
+    n, k, length = cols.shape
+    if groups == 1:
+        return np.matmul(w[0], cols)
+    out = np.matmul(w, cols.reshape(n, groups, k // groups, length))
+    return out.reshape(n, -1, length)
+
+
+def _same_padding(weight: Tensor, dilation: tuple, n: int) -> tuple[list[int], list[int]]:
+    """'same' padding per spatial dim: total d*(k-1), the odd extra on the right/bottom."""
+    total = [dilation[i] * (weight.shape[2 + i] - 1) for i in range(n)]
+    left = [t // 2 for t in total]
+    return left, [t - lo for t, lo in zip(total, left, strict=True)]
+
+
+def _conv(fn: str, n: int, input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa: A002
+          stride: Any, padding: Any, dilation: Any, groups: int) -> Tensor:
+    stride = _expand(stride, n, "stride", fn)
+    dilation = _expand(dilation, n, "dilation", fn)
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+        if padding == "same" and any(s != 1 for s in stride):
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
+    else:
+        padding = _expand(padding, n, "padding", fn)
+    _conv_checks(fn, input, weight, bias, stride, padding, dilation, groups, n)
+    unbatched = input.ndim == n + 1
+    if unbatched:
+        input = input.unsqueeze(0)  # noqa: A001
+    if padding == "valid":
+        padding = (0,) * n
+    elif padding == "same":
+        left, right = _same_padding(weight, dilation, n)
+        if left != right:
+            # torch's route: pad the input explicitly (the extra goes right/bottom), then
+            # convolve without padding
+            warnings.warn(
+                "Using padding='same' with even kernel lengths and odd dilation may require a "
+                "zero-padded copy of the input be created", UserWarning, stacklevel=3)
+            widths = []
+            for lo, hi in zip(reversed(left), reversed(right), strict=True):
+                widths += [lo, hi]
+            input = pad(input, tuple(widths))  # noqa: A001
+            padding = (0,) * n
+        else:
+            padding = tuple(left)
+    out = _Convolution.apply(input, weight, bias, stride=stride, padding=padding,
+                             dilation=dilation, groups=int(groups))
+    return out.squeeze(0) if unbatched else out
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+           stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-d convolution of ``input`` (N, C, H, W) or (C, H, W) with ``weight``
+    (out_channels, C/groups, kH, kW); ``padding`` is an int, a pair, ``'valid'`` (none) or
+    ``'same'`` (output as large as the input; stride 1 only).
+
+    Output size per dim: ``floor((H + 2*padding - dilation*(k-1) - 1) / stride) + 1``.
+    """
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+           stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """1-d convolution of ``input`` (N, C, L) or (C, L) with ``weight``
+    (out_channels, C/groups, k); options as in `conv2d`."""
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+

@@ -1,11 +1,12 @@
-"""The rules behind `tapegrad.Scalar`: opcodes, the chain rule of each op, events, tape.
+"""Backward for `tapegrad.Scalar`: what each recorded entry means and how it is walked.
 
-`tapegrad.scalar` records and walks; this module says what each recorded entry means:
+`tapegrad.scalar` records entries; this module holds
 
 * the opcodes an entry stores, with their names in listings (as tensor ops have them);
 * float maths that gives inf/nan where Python would raise (torch's results);
-* `_grads`: the local derivative of every op times the incoming gradient;
-* the walk that reports `BackwardStep` events, and the `Tape` of a Scalar graph.
+* `_grads`: the chain rule of every op (local derivative times the incoming gradient);
+* `_backward`: the walk itself, the tape read backwards in one loop;
+* the same walk reporting `BackwardStep` events, and the `Tape` of a Scalar graph.
 """
 
 from __future__ import annotations
@@ -136,6 +137,127 @@ def _grads(v: Scalar, g: float) -> tuple[float, Any]:
     if op == _LOG:
         return _div(g, x), None
     return g * (1.0 - y) * y, None  # _SIGMOID
+
+
+# The walk's table: entry v sits at position root._seq - v._seq. Positions below _FLAT
+# live in one list (grown as needed); farther ones (an input recorded long before the
+# rest of the graph) in chunks of 4096 positions, made only where an entry falls.
+_FLAT = 1 << 20
+_CHUNK_BITS = 12
+
+
+def _backward(root: Scalar) -> None:
+    """One pass over the tape, read backwards from ``root``; leaf grads accumulate.
+
+    Reading the table in order visits entries by decreasing sequence number: when we
+    reach an entry, all its consumers (recorded later) have run, so its grad is complete.
+    Running it puts its inputs in the table (their first gradient *replaces* any stale
+    grad, later ones add): finding the entries and walking them is one loop.
+    """
+    table: list = [None] * 1024
+    table[0] = root
+    root.grad = 1.0
+    firsts: dict = {}  # leaf -> its grad before this pass
+    try:
+        _walk(table, root._seq, firsts)
+    finally:  # then each leaf adds the sum of what reached it (AccumulateGrad's job)
+        for leaf, before in firsts.items():
+            if before:
+                leaf.grad = before + leaf.grad
+
+
+def _walk(table: list, top: int, firsts: dict) -> None:
+    """Run the entries of ``table`` in order (the chain rule, one entry at a time)."""
+    far: dict = {}  # chunk number -> chunk, for positions beyond _FLAT
+    segment, k = table, -1
+    while True:
+        for v in segment:  # slots filled while we read are still seen: they lie ahead
+            if v is None:
+                continue
+            g = v.grad
+            op = v._op
+            if op == _MUL:  # the most frequent ops first; the rest share _grads
+                a = v._a
+                b = v._b
+                ga = g * b.data
+                gb = g * a.data
+            elif op == _ADD:
+                a = v._a
+                b = v._b
+                ga = gb = g
+            else:
+                a = v._a
+                b = None
+                if op == _RELU:
+                    ga = g if v.data > 0.0 else 0.0
+                elif op == _MULC or op == _RMULC:
+                    ga = g * v._b
+                elif op == _ADDC or op == _RADDC or op == _SUBC:
+                    ga = g
+                elif op == _TANH:
+                    y = v.data
+                    ga = g * (1.0 - y * y)
+                else:
+                    ga, gb = _grads(v, g)
+                    if op <= _POW:
+                        b = v._b
+            # Route ga to a (and gb to b), written out twice: no call per edge.
+            if a._op:  # an intermediate: its first gradient puts it in the table
+                i = top - a._seq
+                try:
+                    if table[i] is None:
+                        table[i] = a
+                        a.grad = ga
+                    else:
+                        a.grad += ga
+                except IndexError:
+                    _place(table, far, i, a, ga)
+            elif a in firsts:  # a leaf: sum this pass's gradients, then add (torch's order)
+                a.grad += ga
+            else:
+                firsts[a] = a.grad
+                a.grad = ga
+            if b is None:
+                continue
+            if b._op:
+                i = top - b._seq
+                try:
+                    if table[i] is None:
+                        table[i] = b
+                        b.grad = gb
+                    else:
+                        b.grad += gb
+                except IndexError:
+                    _place(table, far, i, b, gb)
+            elif b in firsts:
+                b.grad += gb
+            else:
+                firsts[b] = b.grad
+                b.grad = gb
+        if k >= 0:
+            del far[k]
+        if not far:
+            return
+        k = min(far)  # the nearest chunk left; its entries only feed farther ones
+        segment = far[k]
+
+
+def _place(table: list, far: dict, i: int, node: Scalar, grad: float) -> None:
+    """Put ``node`` at position ``i`` past the end of ``table``: grow it, or use a chunk."""
+    if i < _FLAT:
+        table.extend([None] * (min(max(i + 1, 2 * len(table)), _FLAT) - len(table)))
+        table[i] = node
+        node.grad = grad
+        return
+    chunk = far.get(i >> _CHUNK_BITS)
+    if chunk is None:
+        chunk = far[i >> _CHUNK_BITS] = [None] * (1 << _CHUNK_BITS)
+    i &= (1 << _CHUNK_BITS) - 1
+    if chunk[i] is None:
+        chunk[i] = node
+        node.grad = grad
+    else:
+        node.grad += grad
 
 
 def _collect(root: Scalar) -> tuple[list, list]:

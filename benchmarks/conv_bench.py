@@ -1,0 +1,157 @@
+"""LeNet-5 forward + backward, tapegrad vs torch (CPU) in the same process.
+
+    python benchmarks/conv_bench.py                      # batch 32 of 3x32x32, float32
+    python benchmarks/conv_bench.py --torch-threads 1    # compare per core
+    python benchmarks/conv_bench.py --layers             # also time each conv/pool op alone
+
+The network is the classic one (the issue's workload W4): conv 3->6 5x5, relu, max pool 2,
+conv 6->16 5x5, relu, max pool 2, flatten, linear 400->120->84->10 with relu, cross-entropy.
+One step is ``zero_grad`` + forward + loss + backward (no optimizer: this times the engine).
+Both models hold the same weights. Timings alternate between the libraries in rounds so that
+load from other processes hits both alike; each figure is the median over all steps, and the
+ratio column is what to read (absolute times drift between runs on a shared machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import types
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a plain checkout
+
+import torch  # noqa: E402
+
+import tapegrad  # noqa: E402
+import tapegrad.nn as tnn  # noqa: E402
+import tapegrad.nn.functional as TF  # noqa: E402
+
+
+def lenet(nn: object) -> object:
+    """The same network in either library (``nn`` is ``torch.nn`` or ``tapegrad.nn``)."""
+    return nn.Sequential(
+        nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+    )
+
+
+def tapegrad_nn() -> object:
+    """``tapegrad.nn`` plus the conv/pool layers (in case the package does not export them)."""
+    from tapegrad.nn.modules import conv, pooling
+
+    ns = types.SimpleNamespace(**{n: getattr(tnn, n) for n in dir(tnn) if not n.startswith("_")})
+    for module in (conv, pooling):
+        for name in module.__all__:
+            setattr(ns, name, getattr(module, name))
+    return ns
+
+
+def make_step(model: object, x: object, y: object, cross_entropy: Callable) -> Callable:
+    def step() -> None:
+        model.zero_grad(set_to_none=True)
+        cross_entropy(model(x), y).backward()
+    return step
+
+
+def time_steps(step: Callable[[], None], n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        step()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def compare(steps: dict[str, Callable[[], None]], rounds: int, per_round: int) -> dict:
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for step in steps.values():  # warm up (numba compiles or loads its cache here)
+        for _ in range(5):
+            step()
+    for _ in range(rounds):
+        for name, step in steps.items():
+            time.sleep(0.02)  # let the other library's worker threads stop spinning
+            times[name] += time_steps(step, per_round)
+    return {name: statistics.median(t) * 1e3 for name, t in times.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=20, help="steps per library per round")
+    ap.add_argument("--torch-threads", type=int, default=None)
+    ap.add_argument("--layers", action="store_true", help="also time single conv/pool ops")
+    args = ap.parse_args()
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+
+    torch.manual_seed(0)
+    tmodel = lenet(torch.nn)
+    gmodel = lenet(tapegrad_nn())
+    gmodel.load_state_dict({k: tapegrad.tensor(v.numpy()) for k, v in
+                            tmodel.state_dict().items()})
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((args.batch, 3, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 10, args.batch)
+    tstep = make_step(tmodel, torch.tensor(x), torch.tensor(y), torch.nn.functional.cross_entropy)
+    gstep = make_step(gmodel, tapegrad.tensor(x), tapegrad.tensor(y), TF.cross_entropy)
+
+    # same numbers first: one step each, compare the first conv's weight gradient
+    tstep()
+    gstep()
+    diff = np.abs(tmodel[0].weight.grad.numpy() - gmodel[0].weight.grad.numpy()).max()
+
+    print(f"LeNet-5 forward+backward, batch {args.batch} of 3x32x32 float32; torch "
+          f"{torch.__version__} with {torch.get_num_threads()} threads; max |dW1 diff| "
+          f"{diff:.1e}")
+    res = compare({"tapegrad": gstep, "torch": tstep}, args.rounds, args.steps)
+    print("| workload | tapegrad ms | torch ms | ratio |\n|---|---|---|---|")
+    print(f"| LeNet-5 step | {res['tapegrad']:.2f} | {res['torch']:.2f} | "
+          f"{res['tapegrad'] / res['torch']:.2f} |")
+    if args.layers:
+        layer_table(args, x)
+
+
+def layer_table(args: argparse.Namespace, x: np.ndarray) -> None:
+    """Forward+backward of each conv/pool of the network alone (input grad included)."""
+    rng = np.random.default_rng(1)
+    b = args.batch
+    cases = [
+        ("conv1 3->6 5x5 (no input grad)", (b, 3, 32, 32), "conv", (6, 3, 5, 5), False),
+        ("maxpool 2 on 6x28x28", (b, 6, 28, 28), "pool", None, True),
+        ("conv2 6->16 5x5", (b, 6, 14, 14), "conv", (16, 6, 5, 5), True),
+        ("maxpool 2 on 16x10x10", (b, 16, 10, 10), "pool", None, True),
+    ]
+    print("\n| op (forward+backward) | tapegrad ms | torch ms | ratio |\n|---|---|---|---|")
+    for name, shape, kind, wshape, need_x in cases:
+        xa = rng.standard_normal(shape).astype(np.float32)
+        steps = {}
+        for lib, F in (("tapegrad", TF), ("torch", torch.nn.functional)):
+            mod = tapegrad if lib == "tapegrad" else torch
+            xt = mod.tensor(xa, requires_grad=need_x)
+            if kind == "conv":
+                w = mod.tensor(rng.standard_normal(wshape).astype(np.float32),
+                               requires_grad=True)
+                bias = mod.tensor(np.zeros(wshape[0], np.float32), requires_grad=True)
+
+                def step(F=F, xt=xt, w=w, bias=bias) -> None:
+                    F.conv2d(xt, w, bias).sum().backward()
+            else:
+                def step(F=F, xt=xt) -> None:
+                    F.max_pool2d(xt, 2).sum().backward()
+            steps[lib] = step
+        res = compare(steps, args.rounds, args.steps)
+        print(f"| {name} | {res['tapegrad']:.3f} | {res['torch']:.3f} | "
+              f"{res['tapegrad'] / res['torch']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
