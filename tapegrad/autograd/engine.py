@@ -240,8 +240,11 @@ def _capture(node, grads, capture, nonleaf_targets, results) -> None:
 
 
 def _owned_detached(g: Variable, copy: bool) -> Variable:
+    """A detached tensor on ``g``'s array, copied when asked or when the array could not
+    serve as a ``.grad`` that later steps add into in place (read-only broadcast views,
+    non-contiguous layouts: torch's layout contract gives .grad the parameter's layout)."""
     data = g._data
-    if copy or data.base is not None or not data.flags.writeable:
+    if copy or not data.flags.writeable or not data.flags.c_contiguous:
         data = data.copy()
     return type(g)._from_array(data)
 

@@ -122,7 +122,7 @@ def _forward_listing(tape: Tape) -> str:
     for e in tape.entries:
         lhs = ", ".join(f"%{o.id}" for o in e.outputs)
         args = " ".join([_fmt(a) for a in e.inputs]
-                        + [f"{k}={_fmt(v)}" for k, v in e.options.items()])
+                        + [f"{k}={_fmt(v)}" for k, v in e.options.items() if v is not None])
         where = f"  [{e.module_path}]" if e.module_path else ""
         lines.append((f"{lhs} = {e.op} {args}".rstrip(),
                       " ".join(o.describe() for o in e.outputs) + where))

@@ -75,6 +75,41 @@ def _col2im_one_py(cols, c_, kh, kw, sh, sw, dh, dw, oh, ow, out):
                             row[q * dw + j * sw] += s[j]
 
 
+def _im2col_wide_py(x, kh, kw, dh, dw, oh, ow, cols):
+    # x: (N, C, H, W), cols: (N, C*KH*KW, OH*W); one contiguous run per tap
+    c_, w = x.shape[1], x.shape[3]
+    run = (oh - 1) * w + ow
+    length = oh * w
+    for n in range(x.shape[0]):
+        for c in range(c_):
+            xf = x[n, c].ravel()
+            for p in range(kh):
+                for q in range(kw):
+                    start = p * dh * w + q * dw
+                    src = xf[start:start + run]
+                    dst = cols[n, (c * kh + p) * kw + q]
+                    for j in range(run):
+                        dst[j] = src[j]
+                    for j in range(run, length):
+                        dst[j] = 0
+
+
+def _col2im_wide_py(cols, kh, kw, dh, dw, oh, ow, out):
+    c_, w = out.shape[1], out.shape[3]
+    run = (oh - 1) * w + ow
+    for n in range(out.shape[0]):
+        for c in range(c_):
+            of = out[n, c].ravel()
+            of[:] = 0
+            for p in range(kh):
+                for q in range(kw):
+                    start = p * dh * w + q * dw
+                    dst = of[start:start + run]
+                    src = cols[n, (c * kh + p) * kw + q]
+                    for j in range(run):
+                        dst[j] += src[j]
+
+
 def _im2col_py(x, kh, kw, sh, sw, dh, dw, oh, ow, cols):
     for n in range(x.shape[0]):
         _im2col_one(x[n], x.shape[1], kh, kw, sh, sw, dh, dw, oh, ow, cols[n])
@@ -95,7 +130,7 @@ def _col2im_par_py(cols, kh, kw, sh, sw, dh, dw, oh, ow, out):
         _col2im_one(cols[n], out.shape[1], kh, kw, sh, sw, dh, dw, oh, ow, out[n])
 
 
-_SERIAL = ("_im2col_one", "_col2im_one", "_im2col", "_col2im")
+_SERIAL = ("_im2col_one", "_col2im_one", "_im2col", "_col2im", "_im2col_wide", "_col2im_wide")
 _PARALLEL = ("_im2col_par", "_col2im_par")
 _build_lock = threading.Lock()
 
@@ -128,19 +163,23 @@ class _Stub:
         return globals()[self.name](*args)
 
 
-_im2col_one, _col2im_one, _im2col, _col2im, _im2col_par, _col2im_par = (
+(_im2col_one, _col2im_one, _im2col, _col2im, _im2col_wide, _col2im_wide, _im2col_par,
+ _col2im_par) = (
     _Stub(n) for n in _SERIAL + _PARALLEL
 )
 
 
 def im2col(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
-           dilation: tuple[int, int], out_size: tuple[int, int]) -> np.ndarray:
-    """See `conv_reference.im2col`: (N, C, H, W) -> (N, C*KH*KW, OH*OW)."""
+           dilation: tuple[int, int], out_size: tuple[int, int],
+           out: np.ndarray | None = None) -> np.ndarray:
+    """See `conv_reference.im2col`: (N, C, H, W) -> (N, C*KH*KW, OH*OW) (into ``out``, a
+    C-contiguous array of that shape and x's dtype, when given)."""
     if x.dtype not in _FLOATS:
-        return reference.im2col(x, kernel, stride, dilation, out_size)
+        return reference.im2col(x, kernel, stride, dilation, out_size, out)
     x = np.ascontiguousarray(x)
     n, c = x.shape[:2]
-    cols = np.empty((n, c * kernel[0] * kernel[1], out_size[0] * out_size[1]), x.dtype)
+    shape = (n, c * kernel[0] * kernel[1], out_size[0] * out_size[1])
+    cols = np.empty(shape, x.dtype) if out is None else out
     if cols.size == 0:
         return cols
     fn = _im2col_par if cols.size >= PARALLEL_MIN_SIZE and n > 1 else _im2col
@@ -150,14 +189,50 @@ def im2col(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
 
 def col2im(cols: np.ndarray, shape: tuple[int, int, int, int], kernel: tuple[int, int],
            stride: tuple[int, int], dilation: tuple[int, int],
-           out_size: tuple[int, int]) -> np.ndarray:
-    """See `conv_reference.col2im`: (N, C*KH*KW, OH*OW) -> (N, C, H, W), overlaps summed."""
+           out_size: tuple[int, int], out: np.ndarray | None = None) -> np.ndarray:
+    """See `conv_reference.col2im`: (N, C*KH*KW, OH*OW) -> (N, C, H, W), overlaps summed
+    (into ``out``, C-contiguous, when given)."""
     if cols.dtype not in _FLOATS:
-        return reference.col2im(cols, shape, kernel, stride, dilation, out_size)
+        return reference.col2im(cols, shape, kernel, stride, dilation, out_size, out)
     cols = np.ascontiguousarray(cols)
     if cols.size == 0 or 0 in shape:
-        return np.zeros(shape, cols.dtype)
-    out = np.empty(shape, cols.dtype)  # each sample is zeroed by the kernel
+        if out is None:
+            return np.zeros(shape, cols.dtype)
+        out[...] = 0
+        return out
+    if out is None:
+        out = np.empty(shape, cols.dtype)  # each sample is zeroed by the kernel
     fn = _col2im_par if cols.size >= PARALLEL_MIN_SIZE and shape[0] > 1 else _col2im
     fn(cols, *kernel, *stride, *dilation, *out_size, out)
+    return out
+
+
+def im2col_wide(x: np.ndarray, kernel: tuple[int, int], dilation: tuple[int, int],
+                out_size: tuple[int, int], out: np.ndarray | None = None) -> np.ndarray:
+    """See `conv_reference.im2col_wide`: (N, C, H, W) -> (N, C*KH*KW, OH*W), stride 1."""
+    if x.dtype not in _FLOATS:
+        return reference.im2col_wide(x, kernel, dilation, out_size, out)
+    x = np.ascontiguousarray(x)
+    n, c, _, w = x.shape
+    shape = (n, c * kernel[0] * kernel[1], out_size[0] * w)
+    cols = np.empty(shape, x.dtype) if out is None else out
+    if cols.size:
+        _im2col_wide(x, *kernel, *dilation, *out_size, cols)
+    return cols
+
+
+def col2im_wide(cols: np.ndarray, shape: tuple[int, int, int, int], kernel: tuple[int, int],
+                dilation: tuple[int, int], out_size: tuple[int, int],
+                out: np.ndarray | None = None) -> np.ndarray:
+    """See `conv_reference.col2im_wide`: (N, C*KH*KW, OH*W) -> (N, C, H, W)."""
+    if cols.dtype not in _FLOATS:
+        return reference.col2im_wide(cols, shape, kernel, dilation, out_size, out)
+    cols = np.ascontiguousarray(cols)
+    if out is None:
+        out = np.empty(shape, cols.dtype)  # each plane is zeroed by the kernel
+    if out.size:
+        if cols.size:
+            _col2im_wide(cols, *kernel, *dilation, *out_size, out)
+        else:
+            out[...] = 0
     return out

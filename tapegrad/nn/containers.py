@@ -10,7 +10,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from tapegrad.nn.module import Module
+from tapegrad.nn.module import Module, _addindent
 
 
 class Sequential(Module):
@@ -146,6 +146,24 @@ class ModuleList(Module):
         for m in modules:
             self.append(m)
         return self
+
+    def __repr__(self) -> str:
+        """Like torch: runs of identical consecutive children print once, as
+        ``(0-5): 6 x TransformerEncoderLayer(...)``."""
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return type(self).__name__ + "()"
+        blocks: list[list] = []  # [start, end, text]
+        for i, text in enumerate(reprs):
+            if blocks and blocks[-1][2] == text:
+                blocks[-1][1] = i
+            else:
+                blocks.append([i, i, text])
+        lines = []
+        for start, end, text in blocks:
+            head = f"({start})" if start == end else f"({start}-{end}): {end - start + 1} x"
+            lines.append(_addindent(f"{head}: {text}" if start == end else f"{head} {text}", 2))
+        return type(self).__name__ + "(\n  " + "\n  ".join(lines) + "\n)"
 
     def insert(self, index: int, module: Module) -> None:
         items = list(self._modules.values())

@@ -377,3 +377,20 @@ def test_encoder_causal_detection_and_errors(rng):
     close(tg(x, mask=m), th(xt, mask=mt), "float64")
     with pytest.raises(RuntimeError, match="activation should be relu/gelu, not tanh"):
         TransformerEncoderLayer(8, 2, activation="tanh")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_encoder_layer_inference_matches_torch_fast_path(rng, dtype):
+    """In eval under no_grad torch runs a fused kernel (its 'fast path'); same numbers."""
+    tg, th = make_layers({"batch_first": True}, dtype)
+    tg.eval()
+    th.eval()
+    x = rng.standard_normal((3, 5, 8)).astype(NP[dtype])
+    kpm = np.zeros((3, 5), bool)
+    kpm[0, 3:] = True
+    for mask in (None, kpm):
+        (p, pt) = both(mask)
+        with tapegrad.no_grad(), torch.no_grad():
+            out = tg(tapegrad.tensor(x), src_key_padding_mask=p)
+            tout = th(torch.tensor(x), src_key_padding_mask=pt)
+        close(out, tout, dtype)

@@ -230,3 +230,15 @@ def test_parameter_basics():
     with tg.no_grad():
         assert nn.Parameter(tg.zeros(1)).requires_grad
     assert type(p.detach()) is tg.Tensor and type(p * 2) is tg.Tensor
+
+
+def test_module_list_repr_groups_repeated_layers_like_torch():
+    ours = nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2)])
+    theirs = torch.nn.ModuleList([torch.nn.Linear(2, 2), torch.nn.Linear(2, 2),
+                                  torch.nn.ReLU(), torch.nn.Linear(2, 2)])
+    assert repr(ours) == repr(theirs)
+    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), num_layers=2,
+                                enable_nested_tensor=False)
+    tenc = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2, 16), num_layers=2,
+                                       enable_nested_tensor=False)
+    assert repr(enc) == repr(tenc)

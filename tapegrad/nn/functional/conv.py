@@ -36,9 +36,15 @@ if kernels.jit_enabled():
 else:  # TAPEGRAD_JIT=0: the NumPy definitions
     _kernels = conv_reference  # type: ignore[assignment]
 
-#: Forward keeps the im2col columns for the weight gradient when they are at most this big;
-#: larger ones are rebuilt in backward (memory over time: torch saves only the input).
-SAVE_COLUMNS_MAX_BYTES = 64 << 20
+#: Convolutions build the im2col columns of this many bytes of samples at a time (a size that
+#: stays in a core's L2 cache; measured on LeNet-5 shapes, see benchmarks/conv_bench.py).
+CHUNK_BYTES = 1 << 19
+
+#: Threads that split a convolution's batch (1: all in the calling thread). More than one only
+#: pays when BLAS itself is single-threaded (e.g. ``threadpoolctl.threadpool_limits(1,
+#: "blas")``): two thread pools spinning on the same cores slow each other down (see
+#: /work/shared/reference/performance-notes.md).
+NUM_THREADS = 1
 
 _TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
@@ -112,11 +118,60 @@ def _conv_checks(fn: str, input: Tensor, weight: Tensor, bias: Tensor | None,  #
             "actual input size")
 
 
+class _Columns:
+    """How one convolution lays out its im2col columns (plain or, for stride 1, *wide*).
+
+    Wide columns (`conv_reference.im2col_wide`) copy one long run per tap instead of one short
+    run per output row, and give outputs ``W`` wide instead of ``OW``: the ``W - OW`` extra
+    columns per row are computed and dropped (forward) or fed zero gradient (backward). Used
+    when that costs at most 2x the multiply-adds; it made LeNet's 10-wide second layer's
+    copies ~4x faster in measurement.
+    """
+
+    def __init__(self, x_shape: tuple, kernel: tuple, stride: tuple, dilation: tuple) -> None:
+        _, _, h, w = x_shape
+        self.kernel, self.stride, self.dilation = kernel, stride, dilation
+        self.out_size = ((h - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1,
+                         (w - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1)
+        oh, ow = self.out_size
+        self.wide = stride == (1, 1) and oh > 1 and w != ow and w <= 2 * ow
+        self.width = w if self.wide else ow  # columns per output row
+        self.length = oh * self.width
+
+    def im2col(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        if self.wide:
+            return _kernels.im2col_wide(x, self.kernel, self.dilation, self.out_size, out=out)
+        return _kernels.im2col(x, self.kernel, self.stride, self.dilation, self.out_size,
+                               out=out)
+
+    def col2im(self, cols: np.ndarray, shape: tuple, out: np.ndarray) -> np.ndarray:
+        if self.wide:
+            return _kernels.col2im_wide(cols, shape, self.kernel, self.dilation,
+                                        self.out_size, out=out)
+        return _kernels.col2im(cols, shape, self.kernel, self.stride, self.dilation,
+                               self.out_size, out=out)
+
+    def chunks(self, x: np.ndarray, start: int, stop: int) -> Any:
+        """Yield ``(lo, hi, cols)``: the columns of samples ``lo:hi`` for ``lo`` from ``start``
+        to ``stop``, a chunk of about `CHUNK_BYTES` at a time, in one reused buffer."""
+        rows = x.shape[1] * self.kernel[0] * self.kernel[1]
+        step = _chunk_size(rows, self.length, x.dtype.itemsize)
+        buf = np.empty((min(step, stop - start), rows, self.length), dtype=x.dtype)
+        for lo in range(start, stop, step):
+            hi = min(lo + step, stop)
+            yield lo, hi, self.im2col(x[lo:hi], buf[:hi - lo])
+
+
 class _Convolution(Function):
     """Batched 1-d or 2-d convolution of an input already checked by `conv1d`/`conv2d`.
 
     forward(x, w, b, stride=, padding=, dilation=, groups=): ``x`` (N, C, [H,] W), symmetric
     zero ``padding`` per spatial dim. 1-d inputs run as 2-d ones of height 1.
+
+    The batch is processed in chunks whose im2col columns fit in about `CHUNK_BYTES`: the
+    columns are written and read back while they are still in the CPU cache, instead of
+    round-tripping megabytes through memory (for LeNet's first layer the columns of a batch
+    of 32 are 7.5 MB). Backward rebuilds the columns chunk by chunk rather than keeping them.
     """
 
     node_name = "ConvolutionBackward0"
@@ -125,68 +180,133 @@ class _Convolution(Function):
     @staticmethod
     def forward(ctx: Node, input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa: A002
                 stride: tuple, padding: tuple, dilation: tuple, groups: int) -> Tensor:
-        x, w = input._data, weight._data
-        one_d = x.ndim == 3
+        w = weight._data
+        one_d = input._data.ndim == 3
         if one_d:  # (N, C, W) -> (N, C, 1, W): a 1-d convolution is a 2-d one of height 1
-            x, w = x[:, :, None], w[:, :, None]
+            w = w[:, :, None]
             stride, padding, dilation = (1, *stride), (0, *padding), (1, *dilation)
-        if any(padding):
-            x = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
-        n, _, h, wd = x.shape
+        x = _padded(input._data, padding, one_d)
+        n = x.shape[0]
         oc, cg, kh, kw = w.shape
-        out_size = ((h - dilation[0] * (kh - 1) - 1) // stride[0] + 1,
-                    (wd - dilation[1] * (kw - 1) - 1) // stride[1] + 1)
-        cols = _kernels.im2col(x, (kh, kw), stride, dilation, out_size)
-        out = _grouped(w.reshape(groups, oc // groups, cg * kh * kw), cols, groups)
+        plan = _Columns(x.shape, (kh, kw), stride, dilation)
+        out = np.empty((n, oc, plan.length), dtype=x.dtype)
+        wg = w.reshape(groups, oc // groups, cg * kh * kw)
+
+        def part(start: int, stop: int) -> None:
+            for lo, hi, cols in plan.chunks(x, start, stop):
+                _grouped(wg, cols, groups, out[lo:hi])
+
+        _in_parts(part, n)
+        oh, ow = plan.out_size
+        if plan.wide:  # drop the garbage columns
+            out = out.reshape(n, oc, oh, plan.width)[..., :ow]
+        out = out.reshape(n, oc, oh, ow)
         if bias is not None:
-            out += bias._data[:, None]
-        ctx.geometry = (x.shape, (kh, kw), stride, padding, dilation, out_size, groups, one_d)
-        keep = ctx.needs_input_grad[1] and cols.nbytes <= SAVE_COLUMNS_MAX_BYTES
-        # saved as a tensor so the engine frees it after backward like any saved value
-        ctx.save_for_backward(input, weight, wrap(cols) if keep else None)
-        return wrap(out.reshape(n, oc, *out_size[one_d:]))
+            out = np.add(out, bias._data[:, None, None])
+        ctx.geometry = (x.shape, padding, groups, one_d, plan)
+        ctx.save_for_backward(input, weight)
+        return wrap(np.ascontiguousarray(out[:, :, 0] if one_d else out))
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Node, grad: Tensor) -> tuple:
-        input, weight, cols = ctx.saved_tensors  # noqa: A001
-        shape, kernel, stride, padding, dilation, out_size, groups, one_d = ctx.geometry
-        n, c, h, wd = shape
-        w = weight._data
+        input, weight = ctx.saved_tensors  # noqa: A001
+        shape, padding, groups, one_d, plan = ctx.geometry
+        n, _, h, wd = shape
+        w = weight._data[:, :, None] if one_d else weight._data
         oc = w.shape[0]
-        g = np.ascontiguousarray(grad._data).reshape(n, groups, oc // groups, -1)
+        oh, ow = plan.out_size
+        g = grad._data.reshape(n, oc, oh, ow)
         need_x, need_w, need_b = ctx.needs_input_grad
         gx = gw = gb = None
         if need_b:
-            gb = wrap(g.sum(axis=(0, 3)).reshape(oc))
+            gb = wrap(g.sum(axis=(0, 2, 3)))
+        if plan.wide:  # zero gradient at the garbage columns
+            gw_ = np.zeros((n, oc, oh, plan.width), dtype=g.dtype)
+            gw_[..., :ow] = g
+            g = gw_
+        g = np.ascontiguousarray(g).reshape(n, groups, oc // groups, plan.length)
         if need_w:
-            if cols is None:
-                x = input._data[:, :, None] if one_d else input._data
-                if any(padding):
-                    x = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
-                cols_data = _kernels.im2col(x, kernel, stride, dilation, out_size)
-            else:
-                cols_data = cols._data
-            # dL/dW[g] = sum_n dL/dout[n, g] @ cols[n, g]^T
-            cols_g = cols_data.reshape(n, groups, -1, cols_data.shape[-1])
-            gw = wrap(np.matmul(g, cols_g.transpose(0, 1, 3, 2)).sum(axis=0).reshape(w.shape))
+            # dL/dW[g] = sum_n dL/dout[n, g] @ cols[n, g]^T, the columns rebuilt chunk by chunk
+            x = _padded(input._data, padding, one_d)
+
+            def part_w(start: int, stop: int) -> np.ndarray:
+                acc = np.zeros((groups, oc // groups, w[0].size), dtype=g.dtype)
+                for lo, hi, cols in plan.chunks(x, start, stop):
+                    cols_g = cols.reshape(hi - lo, groups, -1, plan.length)
+                    acc += np.matmul(g[lo:hi], cols_g.transpose(0, 1, 3, 2)).sum(axis=0)
+                return acc
+
+            gw = wrap(sum(_in_parts(part_w, n)).reshape(weight._data.shape))
         if need_x:
-            # dL/dcols[n, g] = W[g]^T @ dL/dout[n, g], then each column goes back to its pixels
-            wg = w.reshape(groups, oc // groups, -1)
-            gcols = np.matmul(wg.transpose(0, 2, 1), g).reshape(n, -1, g.shape[-1])
-            full = _kernels.col2im(gcols, shape, kernel, stride, dilation, out_size)
+            # dL/dcols[n, g] = W[g]^T @ dL/dout[n, g]; col2im adds each column back to its pixels
+            wt = w.reshape(groups, oc // groups, -1).transpose(0, 2, 1)
+            full = np.empty(shape, dtype=g.dtype)
+            step = _chunk_size(w[0].size * groups, plan.length, g.dtype.itemsize)
+
+            def part_x(start: int, stop: int) -> None:
+                for lo in range(start, stop, step):
+                    hi = min(lo + step, stop)
+                    gcols = np.matmul(wt, g[lo:hi]).reshape(hi - lo, -1, plan.length)
+                    plan.col2im(gcols, (hi - lo, *shape[1:]), full[lo:hi])
+
+            _in_parts(part_x, n)
             full = full[:, :, padding[0]: h - padding[0], padding[1]: wd - padding[1]]
             gx = wrap(np.ascontiguousarray(full[:, :, 0] if one_d else full))
         return gx, gw, gb
 
 
-def _grouped(w: np.ndarray, cols: np.ndarray, groups: int) -> np.ndarray:
-    """``out[n, g] = w[g] @ cols[n, g]`` as one broadcast matmul: (N, out_channels, L)."""
+def _padded(x: np.ndarray, padding: tuple, one_d: bool) -> np.ndarray:
+    """The input as (N, C, H, W) with its zero padding applied."""
+    if one_d:
+        x = x[:, :, None]
+    if any(padding):
+        x = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    return x
+
+
+def _in_parts(fn: Any, n: int) -> list:
+    """``fn(start, stop)`` over ``range(n)`` split into `NUM_THREADS` parts run at once.
+
+    The numba kernels (``nogil``) and NumPy's matmul release the GIL, so Python threads give
+    real parallelism here. Each part gets its own samples (and writes only those), so no
+    locking is needed; results come back in order.
+    """
+    threads = min(NUM_THREADS, n)
+    if threads <= 1:
+        return [fn(0, n)]
+    bounds = [n * i // threads for i in range(threads + 1)]
+    futures = [_pool(threads).submit(fn, bounds[i], bounds[i + 1]) for i in range(1, threads)]
+    first = fn(bounds[0], bounds[1])  # the calling thread takes the first part itself
+    return [first] + [f.result() for f in futures]
+
+
+_executor: Any = None
+
+
+def _pool(threads: int) -> Any:
+    global _executor
+    if _executor is None or _executor._max_workers < threads - 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _executor = ThreadPoolExecutor(max_workers=threads - 1,
+                                       thread_name_prefix="tapegrad-conv")
+    return _executor
+
+
+def _chunk_size(rows: int, length: int, itemsize: int) -> int:
+    """Samples per chunk so that one chunk's columns take about `CHUNK_BYTES`."""
+    return max(1, CHUNK_BYTES // max(1, rows * length * itemsize))
+
+
+def _grouped(w: np.ndarray, cols: np.ndarray, groups: int, out: np.ndarray) -> None:
+    """``out[n, g] = w[g] @ cols[n, g]``, one broadcast matmul into ``out`` (N, oc, L)."""
     n, k, length = cols.shape
     if groups == 1:
-        return np.matmul(w[0], cols)
-    out = np.matmul(w, cols.reshape(n, groups, k // groups, length))
-    return out.reshape(n, -1, length)
+        np.matmul(w[0], cols, out=out)
+    else:
+        np.matmul(w, cols.reshape(n, groups, k // groups, length),
+                  out=out.reshape(n, groups, -1, length))
 
 
 def _same_padding(weight: Tensor, dilation: tuple, n: int) -> tuple[list[int], list[int]]:

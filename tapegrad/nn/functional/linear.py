@@ -1,20 +1,69 @@
-"""``F.linear(x, W, b) = x W^T + b``: the affine map of ``nn.Linear``.
+"""``F.linear(x, W, b) = x W^T + b``: the affine map of ``nn.Linear``, as one op.
 
-For a 2-d input it is a single fused op (``addmm``: one matrix product plus the bias,
-one tape entry); other ranks use ``matmul`` and a broadcast add.
+Fusing the transpose, the matrix product and the bias into one tape entry matters on
+the hot path of every training step: backward computes
+
+    dL/dx = grad @ W          dL/dW = grad^T @ x          dL/db = grad summed over rows
+
+and ``grad^T @ x`` comes out in W's own (out, in) layout, so the optimizer can keep the
+array as ``W.grad`` without a copy. Inputs of any rank ``(..., in)`` are accepted.
 """
 
 from __future__ import annotations
 
-from tapegrad.ops.linalg import addmm, matmul
+import numpy as np
+
+from tapegrad.autograd.function import Function, Node
+from tapegrad.ops._util import wrap
+from tapegrad.ops.linalg import matmul
+from tapegrad.ops.linalg_checks import check_mm
 from tapegrad.tensor import Tensor
 
 
+class Linear(Function):
+    node_name = "AddmmBackward0"  # what torch shows for a linear layer on a matrix
+    op_name = "linear"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+        ctx.save_for_backward(x, weight)
+        out = np.matmul(x._data, weight._data.T)
+        if bias is not None:
+            out += bias._data
+        return wrap(out)
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        x, weight = ctx.saved_tensors
+        need_x, need_w = ctx.needs_input_grad[:2]
+        need_b = len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]
+        grad_x = matmul(grad, weight) if need_x else None
+        grad_w = grad_b = None
+        if need_w or need_b:
+            rows = grad.reshape(-1, grad.shape[-1])
+            if need_w:
+                grad_w = matmul(rows.t(), x.reshape(-1, x.shape[-1]))
+            if need_b:
+                grad_b = rows.sum(0)
+        return grad_x, grad_w, grad_b
+
+
+def _check(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:  # noqa: A002
+    """torch's matmul messages, as if ``input @ weight.T`` were called."""
+    if weight.dim() != 2:
+        raise RuntimeError(f"weight must be 2-D, got {weight.dim()}-D")
+    rows = int(np.prod(input.shape[:-1])) if input.dim() > 1 else 1
+    cols = input.shape[-1] if input.dim() else 1
+    check_mm((rows, cols), (weight.shape[1], weight.shape[0]), input.dtype, weight.dtype)
+    if bias is not None and bias.dtype != weight.dtype:
+        check_mm((1, 1), (1, 1), bias.dtype, weight.dtype)
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
-    if input.dim() == 2 and bias is not None:
-        return addmm(bias, input, weight.t())
-    out = matmul(input, weight.t())
-    return out if bias is None else out + bias
+    _check(input, weight, bias)
+    if bias is None:
+        return Linear.apply(input, weight)
+    return Linear.apply(input, weight, bias)
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,

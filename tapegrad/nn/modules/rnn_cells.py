@@ -69,8 +69,8 @@ class RNNCellBase(Module):
             raise RuntimeError(f"hidden{k} has inconsistent hidden_size: got {hx.shape[1]}, "
                                f"expected {self.hidden_size}")
 
-    def _prepare(self, name: str, input: Tensor, hx: Any  # noqa: A002
-                 ) -> tuple[Tensor, bool]:
+    def _prepare(self, name: str, input: Tensor) -> tuple[Tensor, bool]:  # noqa: A002
+        """The input as a batch, and whether it was one (unbatched: add a batch of 1)."""
         if input.dim() not in (1, 2):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D instead")
         batched = input.dim() == 2
@@ -91,7 +91,7 @@ class RNNCell(RNNCellBase):
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
         if hx is not None and hx.dim() not in (1, 2):
             raise ValueError(f"RNNCell: Expected hidden to be 1D or 2D, got {hx.dim()}D instead")
-        x, batched = self._prepare("RNNCell", input, hx)
+        x, batched = self._prepare("RNNCell", input)
         hx = self._zeros(x) if hx is None else (hx if batched else hx.unsqueeze(0))
         self._check_input(x)
         self._check_hidden(x, hx, 0)
@@ -119,7 +119,7 @@ class LSTMCell(RNNCellBase):
                 if value.dim() not in (1, 2):
                     raise ValueError(f"LSTMCell: Expected hx[{idx}] to be 1D or 2D, got "
                                      f"{value.dim()}D instead")
-        x, batched = self._prepare("LSTMCell", input, hx)
+        x, batched = self._prepare("LSTMCell", input)
         if hx is None:
             zeros = self._zeros(x)
             hx = (zeros, zeros)
@@ -142,7 +142,7 @@ class GRUCell(RNNCellBase):
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
         if hx is not None and hx.dim() not in (1, 2):
             raise ValueError(f"GRUCell: Expected hidden to be 1D or 2D, got {hx.dim()}D instead")
-        x, batched = self._prepare("GRUCell", input, hx)
+        x, batched = self._prepare("GRUCell", input)
         hx = self._zeros(x) if hx is None else (hx if batched else hx.unsqueeze(0))
         self._check_input(x)
         self._check_hidden(x, hx, 0)
