@@ -38,13 +38,7 @@ else:  # TAPEGRAD_JIT=0: the NumPy definitions
 
 #: Convolutions build the im2col columns of this many bytes of samples at a time (a size that
 #: stays in a core's L2 cache; measured on LeNet-5 shapes, see benchmarks/conv_bench.py).
-CHUNK_BYTES = 1 << 19
-
-#: Threads that split a convolution's batch (1: all in the calling thread). More than one only
-#: pays when BLAS itself is single-threaded (e.g. ``threadpoolctl.threadpool_limits(1,
-#: "blas")``): two thread pools spinning on the same cores slow each other down (see
-#: /work/shared/reference/performance-notes.md).
-NUM_THREADS = 1
+CHUNK_BYTES = 1 << 20
 
 _TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
@@ -191,12 +185,8 @@ class _Convolution(Function):
         plan = _Columns(x.shape, (kh, kw), stride, dilation)
         out = np.empty((n, oc, plan.length), dtype=x.dtype)
         wg = w.reshape(groups, oc // groups, cg * kh * kw)
-
-        def part(start: int, stop: int) -> None:
-            for lo, hi, cols in plan.chunks(x, start, stop):
-                _grouped(wg, cols, groups, out[lo:hi])
-
-        _in_parts(part, n)
+        for lo, hi, cols in plan.chunks(x, 0, n):
+            _grouped(wg, cols, groups, out[lo:hi])
         oh, ow = plan.out_size
         if plan.wide:  # drop the garbage columns
             out = out.reshape(n, oc, oh, plan.width)[..., :ow]
@@ -222,35 +212,26 @@ class _Convolution(Function):
         if need_b:
             gb = wrap(g.sum(axis=(0, 2, 3)))
         if plan.wide:  # zero gradient at the garbage columns
-            gw_ = np.zeros((n, oc, oh, plan.width), dtype=g.dtype)
-            gw_[..., :ow] = g
-            g = gw_
+            widened = np.zeros((n, oc, oh, plan.width), dtype=g.dtype)
+            widened[..., :ow] = g
+            g = widened
         g = np.ascontiguousarray(g).reshape(n, groups, oc // groups, plan.length)
         if need_w:
             # dL/dW[g] = sum_n dL/dout[n, g] @ cols[n, g]^T, the columns rebuilt chunk by chunk
-            x = _padded(input._data, padding, one_d)
-
-            def part_w(start: int, stop: int) -> np.ndarray:
-                acc = np.zeros((groups, oc // groups, w[0].size), dtype=g.dtype)
-                for lo, hi, cols in plan.chunks(x, start, stop):
-                    cols_g = cols.reshape(hi - lo, groups, -1, plan.length)
-                    acc += np.matmul(g[lo:hi], cols_g.transpose(0, 1, 3, 2)).sum(axis=0)
-                return acc
-
-            gw = wrap(sum(_in_parts(part_w, n)).reshape(weight._data.shape))
+            acc = np.zeros((groups, oc // groups, w[0].size), dtype=g.dtype)
+            for lo, hi, cols in plan.chunks(_padded(input._data, padding, one_d), 0, n):
+                cols_g = cols.reshape(hi - lo, groups, -1, plan.length)
+                acc += np.matmul(g[lo:hi], cols_g.transpose(0, 1, 3, 2)).sum(axis=0)
+            gw = wrap(acc.reshape(weight._data.shape))
         if need_x:
             # dL/dcols[n, g] = W[g]^T @ dL/dout[n, g]; col2im adds each column back to its pixels
             wt = w.reshape(groups, oc // groups, -1).transpose(0, 2, 1)
             full = np.empty(shape, dtype=g.dtype)
             step = _chunk_size(w[0].size * groups, plan.length, g.dtype.itemsize)
-
-            def part_x(start: int, stop: int) -> None:
-                for lo in range(start, stop, step):
-                    hi = min(lo + step, stop)
-                    gcols = np.matmul(wt, g[lo:hi]).reshape(hi - lo, -1, plan.length)
-                    plan.col2im(gcols, (hi - lo, *shape[1:]), full[lo:hi])
-
-            _in_parts(part_x, n)
+            for lo in range(0, n, step):
+                hi = min(lo + step, n)
+                gcols = np.matmul(wt, g[lo:hi]).reshape(hi - lo, -1, plan.length)
+                plan.col2im(gcols, (hi - lo, *shape[1:]), full[lo:hi])
             full = full[:, :, padding[0]: h - padding[0], padding[1]: wd - padding[1]]
             gx = wrap(np.ascontiguousarray(full[:, :, 0] if one_d else full))
         return gx, gw, gb
@@ -263,35 +244,6 @@ def _padded(x: np.ndarray, padding: tuple, one_d: bool) -> np.ndarray:
     if any(padding):
         x = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
     return x
-
-
-def _in_parts(fn: Any, n: int) -> list:
-    """``fn(start, stop)`` over ``range(n)`` split into `NUM_THREADS` parts run at once.
-
-    The numba kernels (``nogil``) and NumPy's matmul release the GIL, so Python threads give
-    real parallelism here. Each part gets its own samples (and writes only those), so no
-    locking is needed; results come back in order.
-    """
-    threads = min(NUM_THREADS, n)
-    if threads <= 1:
-        return [fn(0, n)]
-    bounds = [n * i // threads for i in range(threads + 1)]
-    futures = [_pool(threads).submit(fn, bounds[i], bounds[i + 1]) for i in range(1, threads)]
-    first = fn(bounds[0], bounds[1])  # the calling thread takes the first part itself
-    return [first] + [f.result() for f in futures]
-
-
-_executor: Any = None
-
-
-def _pool(threads: int) -> Any:
-    global _executor
-    if _executor is None or _executor._max_workers < threads - 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _executor = ThreadPoolExecutor(max_workers=threads - 1,
-                                       thread_name_prefix="tapegrad-conv")
-    return _executor
 
 
 def _chunk_size(rows: int, length: int, itemsize: int) -> int:
