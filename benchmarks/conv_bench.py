@@ -8,8 +8,12 @@ The network is the classic one (the issue's workload W4): conv 3->6 5x5, relu, m
 conv 6->16 5x5, relu, max pool 2, flatten, linear 400->120->84->10 with relu, cross-entropy.
 One step is ``zero_grad`` + forward + loss + backward (no optimizer: this times the engine).
 Both models hold the same weights. Timings alternate between the libraries in rounds so that
-load from other processes hits both alike; each figure is the median over all steps, and the
-ratio column is what to read (absolute times drift between runs on a shared machine).
+load from other processes hits both alike. Each cell is ``median (best)`` over all steps; the
+ratio columns are what to read (absolute times drift between runs on a shared machine).
+
+torch is timed twice: with its default intra-op threads (2 on the development machine; the
+issue's target is tapegrad <= 1.5x this) and with 1 thread (a per-core comparison: tapegrad's
+convolution kernels are serial, only OpenBLAS may use a second core).
 """
 
 from __future__ import annotations
@@ -70,7 +74,9 @@ def time_steps(step: Callable[[], None], n: int) -> list[float]:
     return out
 
 
-def compare(steps: dict[str, Callable[[], None]], rounds: int, per_round: int) -> dict:
+def compare(steps: dict[str, Callable[[], None]], rounds: int,
+            per_round: int) -> dict[str, tuple[float, float]]:
+    """``{name: (median ms, best ms)}``, the steps timed in alternating rounds."""
     times: dict[str, list[float]] = {name: [] for name in steps}
     for step in steps.values():  # warm up (numba compiles or loads its cache here)
         for _ in range(5):
@@ -79,7 +85,15 @@ def compare(steps: dict[str, Callable[[], None]], rounds: int, per_round: int) -
         for name, step in steps.items():
             time.sleep(0.02)  # let the other library's worker threads stop spinning
             times[name] += time_steps(step, per_round)
-    return {name: statistics.median(t) * 1e3 for name, t in times.items()}
+    return {name: (statistics.median(t) * 1e3, min(t) * 1e3) for name, t in times.items()}
+
+
+def _cell(t: tuple[float, float]) -> str:
+    return f"{t[0]:.2f} ({t[1]:.2f})"
+
+
+def _ratio(a: tuple[float, float], b: tuple[float, float]) -> str:
+    return f"{a[0] / b[0]:.2f} ({a[1] / b[1]:.2f})"
 
 
 def main() -> None:
@@ -87,11 +101,9 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--steps", type=int, default=20, help="steps per library per round")
-    ap.add_argument("--torch-threads", type=int, default=None)
     ap.add_argument("--layers", action="store_true", help="also time single conv/pool ops")
     args = ap.parse_args()
-    if args.torch_threads:
-        torch.set_num_threads(args.torch_threads)
+    default_threads = torch.get_num_threads()
 
     torch.manual_seed(0)
     tmodel = lenet(torch.nn)
@@ -109,13 +121,24 @@ def main() -> None:
     gstep()
     diff = np.abs(tmodel[0].weight.grad.numpy() - gmodel[0].weight.grad.numpy()).max()
 
+    def torch_with(threads: int) -> Callable[[], None]:
+        def step() -> None:
+            torch.set_num_threads(threads)
+            tstep()
+        return step
+
     print(f"LeNet-5 forward+backward, batch {args.batch} of 3x32x32 float32; torch "
-          f"{torch.__version__} with {torch.get_num_threads()} threads; max |dW1 diff| "
+          f"{torch.__version__} ({default_threads} threads by default); max |dW1 diff| "
           f"{diff:.1e}")
-    res = compare({"tapegrad": gstep, "torch": tstep}, args.rounds, args.steps)
-    print("| workload | tapegrad ms | torch ms | ratio |\n|---|---|---|---|")
-    print(f"| LeNet-5 step | {res['tapegrad']:.2f} | {res['torch']:.2f} | "
-          f"{res['tapegrad'] / res['torch']:.2f} |")
+    res = compare({"tapegrad": gstep, "torch": torch_with(default_threads),
+                   "torch1": torch_with(1)}, args.rounds, args.steps)
+    print("ms per step, median (best):\n")
+    print(f"| workload | tapegrad | torch ({default_threads} threads) | ratio | torch (1 thread) "
+          "| ratio |\n|---|---|---|---|---|---|")
+    print(f"| LeNet-5 step | {_cell(res['tapegrad'])} | {_cell(res['torch'])} | "
+          f"{_ratio(res['tapegrad'], res['torch'])} | {_cell(res['torch1'])} | "
+          f"{_ratio(res['tapegrad'], res['torch1'])} |")
+    torch.set_num_threads(default_threads)
     if args.layers:
         layer_table(args, x)
 
@@ -130,7 +153,8 @@ def layer_table(args: argparse.Namespace, x: np.ndarray) -> None:
         ("conv2 6->16 5x5", (b, 6, 14, 14), "conv", (16, 6, 5, 5), True),
         ("maxpool 2 on 16x10x10", (b, 16, 10, 10), "pool", None, True),
     ]
-    print("\n| op (forward+backward) | tapegrad ms | torch ms | ratio |\n|---|---|---|---|")
+    print(f"\nsingle ops, forward+backward, ms median (best); torch {torch.get_num_threads()} "
+          "threads:\n\n| op | tapegrad | torch | ratio |\n|---|---|---|---|")
     for name, shape, kind, wshape, need_x in cases:
         xa = rng.standard_normal(shape).astype(np.float32)
         steps = {}
@@ -149,8 +173,8 @@ def layer_table(args: argparse.Namespace, x: np.ndarray) -> None:
                     F.max_pool2d(xt, 2).sum().backward()
             steps[lib] = step
         res = compare(steps, args.rounds, args.steps)
-        print(f"| {name} | {res['tapegrad']:.3f} | {res['torch']:.3f} | "
-              f"{res['tapegrad'] / res['torch']:.2f} |")
+        print(f"| {name} | {_cell(res['tapegrad'])} | {_cell(res['torch'])} | "
+              f"{_ratio(res['tapegrad'], res['torch'])} |")
 
 
 if __name__ == "__main__":

@@ -1,20 +1,22 @@
-"""Numba versions of `conv_reference` (im2col / col2im): same results, compiled.
+"""Numba versions of `conv_reference` (im2col / col2im, plain and wide): same results.
 
 Why im2col + BLAS and not a direct loop nest: on the LeNet-5 shapes the issue targets
-(benchmarks/conv_bench.py) a direct numba convolution and im2col + ``np.matmul`` ran the
-forward in about the same time, but the weight gradient is a long dot product per weight,
-and without fastmath LLVM may not reorder a float sum, so a direct loop runs it scalar (4x
-slower than BLAS in measurement). im2col builds the columns once, the forward and the weight
-gradient are then both BLAS products, and the columns are reused by backward.
+(benchmarks/conv_bench.py) a direct numba convolution ran the forward about as fast as
+im2col + ``np.matmul`` (0.56 vs 0.6 ms for the first layer), but the weight gradient is one
+long dot product per weight, and without fastmath LLVM may not reorder a float sum, so the
+direct loop runs it with one accumulator: 1.5 ms against 0.3 ms for im2col + BLAS. With
+im2col every product (forward, weight gradient, input gradient) is a BLAS call.
 
 Design notes (measured on the 2-core development machine):
 
-* Copies go row by row: for stride 1 each output row of a tap is a contiguous run of the input
-  row, which LLVM turns into vector moves.
+* Copies go run by run: for stride 1 each output row of a tap is a contiguous run of an input
+  row (or, in the wide layout, one run per tap for the whole plane), which LLVM turns into
+  vector moves. Flat-index loops without slices measured 3-6x slower (no vectorisation).
+* The kernels are serial and release the GIL (``nogil``). The caller feeds them cache-sized
+  chunks of the batch, far below the size where a second thread pays for its start-up and
+  for competing with OpenBLAS's threads (see performance-notes.md).
 * numba is imported lazily on the first call and the machine code is cached on disk
   (``cache=True``), like `tapegrad.kernels.cpu`.
-* Serial below `PARALLEL_MIN_SIZE` column entries; above it the batch is split across
-  numba's threads (the copies are memory-bound, so two cores help on big batches only).
 * Only float32/float64 are compiled; other dtypes (integer convolutions, which torch allows
   on CPU) take the NumPy reference.
 """
@@ -29,10 +31,6 @@ from . import conv_reference as reference
 
 __all__ = reference.__all__
 
-#: im2col/col2im calls moving at least this many elements split the batch over threads.
-PARALLEL_MIN_SIZE = 1 << 22
-
-prange = range  # replaced by numba.prange in _build; lets the bodies also run as plain Python
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -115,41 +113,26 @@ def _im2col_py(x, kh, kw, sh, sw, dh, dw, oh, ow, cols):
         _im2col_one(x[n], x.shape[1], kh, kw, sh, sw, dh, dw, oh, ow, cols[n])
 
 
-def _im2col_par_py(x, kh, kw, sh, sw, dh, dw, oh, ow, cols):
-    for n in prange(x.shape[0]):
-        _im2col_one(x[n], x.shape[1], kh, kw, sh, sw, dh, dw, oh, ow, cols[n])
-
-
 def _col2im_py(cols, kh, kw, sh, sw, dh, dw, oh, ow, out):
     for n in range(out.shape[0]):
         _col2im_one(cols[n], out.shape[1], kh, kw, sh, sw, dh, dw, oh, ow, out[n])
 
 
-def _col2im_par_py(cols, kh, kw, sh, sw, dh, dw, oh, ow, out):
-    for n in prange(out.shape[0]):
-        _col2im_one(cols[n], out.shape[1], kh, kw, sh, sw, dh, dw, oh, ow, out[n])
-
-
-_SERIAL = ("_im2col_one", "_col2im_one", "_im2col", "_col2im", "_im2col_wide", "_col2im_wide")
-_PARALLEL = ("_im2col_par", "_col2im_par")
+_KERNELS = ("_im2col_one", "_col2im_one", "_im2col", "_col2im", "_im2col_wide",
+            "_col2im_wide")
 _build_lock = threading.Lock()
 
 
 def _build() -> None:
     """Import numba and swap each stub for a dispatcher (helpers first: a body's globals
     must already be dispatchers when numba compiles it)."""
-    global prange
     with _build_lock:
         if not isinstance(globals()["_im2col"], _Stub):
             return
         import numba
 
-        prange = numba.prange
-        opts = {"cache": True, "nogil": True}
-        for name in _SERIAL:
-            globals()[name] = numba.njit(**opts)(globals()[name + "_py"])
-        for name in _PARALLEL:
-            globals()[name] = numba.njit(parallel=True, **opts)(globals()[name + "_py"])
+        for name in _KERNELS:
+            globals()[name] = numba.njit(cache=True, nogil=True)(globals()[name + "_py"])
 
 
 class _Stub:
@@ -163,9 +146,8 @@ class _Stub:
         return globals()[self.name](*args)
 
 
-(_im2col_one, _col2im_one, _im2col, _col2im, _im2col_wide, _col2im_wide, _im2col_par,
- _col2im_par) = (
-    _Stub(n) for n in _SERIAL + _PARALLEL
+_im2col_one, _col2im_one, _im2col, _col2im, _im2col_wide, _col2im_wide = (
+    _Stub(n) for n in _KERNELS
 )
 
 
@@ -182,8 +164,7 @@ def im2col(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
     cols = np.empty(shape, x.dtype) if out is None else out
     if cols.size == 0:
         return cols
-    fn = _im2col_par if cols.size >= PARALLEL_MIN_SIZE and n > 1 else _im2col
-    fn(x, *kernel, *stride, *dilation, *out_size, cols)
+    _im2col(x, *kernel, *stride, *dilation, *out_size, cols)
     return cols
 
 
@@ -202,8 +183,7 @@ def col2im(cols: np.ndarray, shape: tuple[int, int, int, int], kernel: tuple[int
         return out
     if out is None:
         out = np.empty(shape, cols.dtype)  # each sample is zeroed by the kernel
-    fn = _col2im_par if cols.size >= PARALLEL_MIN_SIZE and shape[0] > 1 else _col2im
-    fn(cols, *kernel, *stride, *dilation, *out_size, out)
+    _col2im(cols, *kernel, *stride, *dilation, *out_size, out)
     return out
 
 

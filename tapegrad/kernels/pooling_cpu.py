@@ -1,8 +1,10 @@
-"""Numba versions of `pooling_reference`: same results (bit for bit), compiled.
+"""Numba versions of `pooling_reference`: same results, compiled.
 
 The loops follow torch's CPU kernels line by line (window start/end clipping, the scan order
 that decides which of equal maxima wins, float64 accumulation of sums), so they are also the
-most direct statement of those rules. Inputs are stacks of planes (B, H, W).
+most direct statement of those rules. Inputs are stacks of planes (B, H, W). Max pools and
+their indices equal the reference exactly; sums (averages, backward scatters) may differ from
+NumPy's pairwise sums by rounding.
 
 As in `conv_cpu`: numba is imported on first use and caches its machine code on disk. The
 kernels are serial: pools are memory-bound and cheap next to the convolutions around them, and

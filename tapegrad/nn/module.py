@@ -25,8 +25,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from tapegrad.autograd import scope as _scope
 from tapegrad.autograd.grad_mode import no_grad
-from tapegrad.autograd.scope import module_scope
 from tapegrad.autograd.variable import RemovableHandle, _HookDict
 from tapegrad.nn import hooks as _hooks
 from tapegrad.nn import state_dict as _state_dict
@@ -394,8 +394,15 @@ class Module:
         state = None
         if self._backward_hooks or self._backward_pre_hooks:
             args, state = _hooks.wrap_inputs(self, args)
-        with module_scope(self._scope_name):
+        # The module's path goes on every tape entry its forward records (set and
+        # restored by hand: this runs for every layer of every step).
+        outer = _scope._state.path
+        name = self._scope_name
+        _scope._state.path = f"{outer}.{name}" if outer and name else (name or outer)
+        try:
             output = self.forward(*args, **kwargs)
+        finally:
+            _scope._state.path = outer
         for hook, with_kwargs in list(self._forward_hooks.values()):
             result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
             if result is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from tapegrad.autograd.function import Function, Node
+from tapegrad.autograd.grad_mode import _state
 from tapegrad.ops._util import wrap
 from tapegrad.ops.linalg import matmul
 from tapegrad.ops.linalg_checks import check_mm
@@ -37,6 +38,15 @@ class Linear(Function):
         x, weight = ctx.saved_tensors
         need_x, need_w = ctx.needs_input_grad[:2]
         need_b = len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]
+        if not _state.grad_enabled:
+            # First-order backward (no graph is being built): the same three formulas
+            # straight on the arrays. This op runs in every training step, and going
+            # through three recorded-op calls per layer costs more than the BLAS work.
+            g = grad._data
+            rows = g.reshape(-1, g.shape[-1])
+            return (wrap(g @ weight._data) if need_x else None,
+                    wrap(rows.T @ x._data.reshape(-1, x._data.shape[-1])) if need_w else None,
+                    wrap(rows.sum(axis=0)) if need_b else None)
         grad_x = matmul(grad, weight) if need_x else None
         grad_w = grad_b = None
         if need_w or need_b:
