@@ -22,7 +22,6 @@ import argparse
 import statistics
 import sys
 import time
-import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,17 +44,6 @@ def lenet(nn: object) -> object:
         nn.Flatten(),
         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
     )
-
-
-def tapegrad_nn() -> object:
-    """``tapegrad.nn`` plus the conv/pool layers (in case the package does not export them)."""
-    from tapegrad.nn.modules import conv, pooling
-
-    ns = types.SimpleNamespace(**{n: getattr(tnn, n) for n in dir(tnn) if not n.startswith("_")})
-    for module in (conv, pooling):
-        for name in module.__all__:
-            setattr(ns, name, getattr(module, name))
-    return ns
 
 
 def make_step(model: object, x: object, y: object, cross_entropy: Callable) -> Callable:
@@ -107,7 +95,7 @@ def main() -> None:
 
     torch.manual_seed(0)
     tmodel = lenet(torch.nn)
-    gmodel = lenet(tapegrad_nn())
+    gmodel = lenet(tnn)
     gmodel.load_state_dict({k: tapegrad.tensor(v.numpy()) for k, v in
                             tmodel.state_dict().items()})
     rng = np.random.default_rng(0)

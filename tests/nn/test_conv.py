@@ -406,3 +406,13 @@ def test_lenet_step_matches_torch(rng):
                                   strict=True):
         np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-5,
                                    err_msg=name)
+
+
+def test_conv_forward_hook_takes_other_parameters(rng):
+    # torch's Conv2d._conv_forward(input, weight, bias): used by subclasses that transform W
+    layer = Conv2d(2, 3, 3, padding=1, padding_mode="reflect").double()
+    x = tapegrad.tensor(rng.standard_normal((1, 2, 5, 5)))
+    w = layer.weight * 2
+    out = layer._conv_forward(x, w, None)
+    expected = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), w)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-12)

@@ -96,13 +96,20 @@ class _ConvNd(Module):
                 bound = 1 / math.sqrt(fan_in)
                 init.uniform_(self.bias, -bound, bound)
 
-    def _conv(self, fn: Any, input: Tensor) -> Tensor:  # noqa: A002
+    _fn: Any = staticmethod(conv2d)
+
+    def _conv_forward(self, input: Tensor, weight: Tensor,  # noqa: A002
+                      bias: Tensor | None) -> Tensor:
+        """The convolution with given parameters (torch's hook for subclasses that transform
+        the weight first, e.g. weight standardisation)."""
         if self.padding_mode != "zeros":
             padded = pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return fn(padded, self.weight, self.bias, self.stride, 0, self.dilation,
-                      self.groups)
-        return fn(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                  self.groups)
+            return self._fn(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
+        return self._fn(input, weight, bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return self._conv_forward(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         n = len(self.kernel_size)
@@ -125,9 +132,7 @@ class Conv1d(_ConvNd):
     """1-d convolution over (N, C_in, L) or (C_in, L) inputs."""
 
     _n = 1
-
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return self._conv(conv1d, input)
+    _fn = staticmethod(conv1d)
 
 
 class Conv2d(_ConvNd):
@@ -137,6 +142,4 @@ class Conv2d(_ConvNd):
     """
 
     _n = 2
-
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return self._conv(conv2d, input)
+    _fn = staticmethod(conv2d)
