@@ -80,3 +80,7 @@ from tapegrad.serialization import load, save
 from tapegrad.tensor import Size, Tensor
 
 __version__ = "0.1.0"
+
+from tapegrad import _malloc  # noqa: E402
+
+_malloc.tune()  # keeps per-step array memory from being re-faulted: see tapegrad/_malloc.py

@@ -141,7 +141,9 @@ def run_backward(
             grads = buffers.pop(node, None)
             if grads is None:
                 continue
-            _run_tensor_hooks(node, grads)
+            if node._tensor_hooks or node._retained or node._pre_hooks or (
+                    type(node) is AccumulateGrad and node.variable._hooks):
+                _run_tensor_hooks(node, grads)
             if capture or nonleaf_targets:
                 _capture(node, grads, capture, nonleaf_targets, results)
             if isinstance(node, AccumulateGrad):

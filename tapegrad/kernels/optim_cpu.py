@@ -221,6 +221,15 @@ class _Flat:
             a[...] = flat.reshape(a.shape)
 
 
+_EMPTY = {np.dtype(np.float32): np.empty(0, np.float32),
+          np.dtype(np.float64): np.empty(0, np.float64)}
+
+
+def _is_flat(a: np.ndarray, dtype: np.dtype | None = None) -> bool:
+    """Can ``a.reshape(-1)`` be handed to a kernel as is (a writable C-contiguous view)?"""
+    return a.flags.c_contiguous and a.flags.writeable and (dtype is None or a.dtype == dtype)
+
+
 def _check(param: np.ndarray, *arrays: np.ndarray | None) -> None:
     # numba does no bounds checks: a short buffer would read or write stray memory.
     for a in arrays:
@@ -241,9 +250,15 @@ def sgd_(param, grad, momentum_buffer, *, lr, weight_decay, momentum, dampening,
                               momentum=momentum, dampening=dampening, nesterov=nesterov,
                               maximize=maximize, first_step=first_step)
     _check(param, grad, momentum_buffer if momentum != 0 else None)
+    args = (float(lr), float(weight_decay), float(momentum), float(dampening), bool(nesterov),
+            bool(maximize), bool(first_step))
+    if momentum == 0 and _is_flat(param) and _is_flat(grad, param.dtype):
+        # The common case, without the copy-back bookkeeping (it runs for every parameter
+        # of every step).
+        _sgd(param.reshape(-1), grad.reshape(-1), _EMPTY[param.dtype], *args)
+        return
     with _Flat(param.dtype, param, momentum_buffer if momentum != 0 else None) as (p, b):
-        _sgd(p, _src(grad, param.dtype), b, float(lr), float(weight_decay), float(momentum),
-             float(dampening), bool(nesterov), bool(maximize), bool(first_step))
+        _sgd(p, _src(grad, param.dtype), b, *args)
 
 
 def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step, lr, beta1, beta2, eps,

@@ -26,6 +26,7 @@ import numpy as np
 
 from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node
+from tapegrad.autograd.grad_mode import _state
 from tapegrad.ops import activation_smooth as _smooth
 from tapegrad.ops import softmax as _softmax_module
 from tapegrad.ops._util import as_array, wrap
@@ -52,6 +53,10 @@ class Relu(Function):
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:
         (y,) = ctx.saved_tensors
+        if not _state.grad_enabled:
+            # No graph is being built: call the kernel directly (the recorded op below is
+            # only needed when this backward must itself be differentiated).
+            return wrap(kernels.cpu.threshold_backward(grad._data, y._data, 0))
         return ThresholdBackward.apply(grad, y, threshold=0)
 
 

@@ -11,6 +11,8 @@ array as ``W.grad`` without a copy. Inputs of any rank ``(..., in)`` are accepte
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tapegrad.autograd.function import Function, Node
@@ -60,11 +62,16 @@ class Linear(Function):
 
 def _check(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:  # noqa: A002
     """torch's matmul messages, as if ``input @ weight.T`` were called."""
-    if weight.dim() != 2:
-        raise RuntimeError(f"weight must be 2-D, got {weight.dim()}-D")
-    rows = int(np.prod(input.shape[:-1])) if input.dim() > 1 else 1
-    cols = input.shape[-1] if input.dim() else 1
-    check_mm((rows, cols), (weight.shape[1], weight.shape[0]), input.dtype, weight.dtype)
+    w = weight._data
+    x = input._data
+    if w.ndim != 2:
+        raise RuntimeError(f"weight must be 2-D, got {w.ndim}-D")
+    if x.ndim and x.shape[-1] == w.shape[1] and x.dtype == w.dtype and (
+            bias is None or bias._data.dtype == w.dtype):
+        return  # the common case, decided without building the message's arguments
+    rows = math.prod(x.shape[:-1]) if x.ndim > 1 else 1
+    cols = x.shape[-1] if x.ndim else 1
+    check_mm((rows, cols), (w.shape[1], w.shape[0]), input.dtype, weight.dtype)
     if bias is not None and bias.dtype != weight.dtype:
         check_mm((1, 1), (1, 1), bias.dtype, weight.dtype)
 
