@@ -8,27 +8,23 @@ Two interchangeable backends expose the same functions (see `reference.__all__`)
 Callers write ``from tapegrad import kernels`` and call ``kernels.cpu.softmax(x, axis)``:
 ``kernels.cpu`` is the *active* CPU backend, the numba module unless the environment variable
 ``TAPEGRAD_JIT`` is ``0`` (or ``false``/``off``/``no``) or numba is not installed, in which
-case it is `reference`. The choice is made once, at import.
+case it is `reference`. The choice is made once, at import (`_jit.ENABLED`; the other numba
+modules' ``active()`` selectors follow the same switch).
 
 Importing this package does not import numba (that costs ~160 ms); the numba backend imports
-it on its first kernel call.
+it on its first kernel call (`_jit.lazy_njit`).
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import os
 from types import ModuleType
 
-from . import reference
+from . import _jit, reference
 
 __all__ = ["cpu", "jit_enabled", "load_jit", "reference"]
 
-_JIT = os.environ.get("TAPEGRAD_JIT", "1").strip().lower() not in {"0", "false", "off", "no"}
-_JIT = _JIT and importlib.util.find_spec("numba") is not None
-
-if _JIT:
+if _jit.ENABLED:
     from . import cpu
 else:
     cpu = reference  # type: ignore[assignment]  # same API, plain NumPy
@@ -36,7 +32,7 @@ else:
 
 def jit_enabled() -> bool:
     """True when `cpu` is the numba backend (decided at import from ``TAPEGRAD_JIT``)."""
-    return _JIT
+    return _jit.ENABLED
 
 
 def load_jit() -> ModuleType:

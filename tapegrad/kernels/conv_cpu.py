@@ -16,18 +16,17 @@ Design notes (measured on the 2-core development machine):
   chunks of the batch, far below the size where a second thread pays for its start-up and
   for competing with OpenBLAS's threads (see performance-notes.md).
 * numba is imported lazily on the first call and the machine code is cached on disk
-  (``cache=True``), like `tapegrad.kernels.cpu`.
+  (``cache=True``), like `tapegrad.kernels.cpu` (see `_jit.lazy_njit`).
 * Only float32/float64 are compiled; other dtypes (integer convolutions, which torch allows
   on CPU) take the NumPy reference.
 """
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 from . import conv_reference as reference
+from ._jit import lazy_njit
 
 __all__ = reference.__all__
 
@@ -118,37 +117,13 @@ def _col2im_py(cols, kh, kw, sh, sw, dh, dw, oh, ow, out):
         _col2im_one(cols[n], out.shape[1], kh, kw, sh, sw, dh, dw, oh, ow, out[n])
 
 
-_KERNELS = ("_im2col_one", "_col2im_one", "_im2col", "_col2im", "_im2col_wide",
-            "_col2im_wide")
-_build_lock = threading.Lock()
-
-
-def _build() -> None:
-    """Import numba and swap each stub for a dispatcher (helpers first: a body's globals
-    must already be dispatchers when numba compiles it)."""
-    with _build_lock:
-        if not isinstance(globals()["_im2col"], _Stub):
-            return
-        import numba
-
-        for name in _KERNELS:
-            globals()[name] = numba.njit(cache=True, nogil=True)(globals()[name + "_py"])
-
-
-class _Stub:
-    """Stands in for a numba kernel until the first call builds them all."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __call__(self, *args):
-        _build()
-        return globals()[self.name](*args)
-
-
-_im2col_one, _col2im_one, _im2col, _col2im, _im2col_wide, _col2im_wide = (
-    _Stub(n) for n in _KERNELS
-)
+# Compiled on first call (`_jit.lazy_njit`).
+_im2col_one = lazy_njit(_im2col_one_py)
+_col2im_one = lazy_njit(_col2im_one_py)
+_im2col = lazy_njit(_im2col_py)
+_col2im = lazy_njit(_col2im_py)
+_im2col_wide = lazy_njit(_im2col_wide_py)
+_col2im_wide = lazy_njit(_col2im_wide_py)
 
 
 def im2col(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],

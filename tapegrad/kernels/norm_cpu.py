@@ -6,35 +6,34 @@ each; here a group is read twice for its statistics (mean, then squared deviatio
 accurate than one pass of sums of squares) and once to write the output, and backward reads
 each group once for its two sums and once to write dx. Sums use float64 accumulators, in four
 independent partial sums (without fastmath LLVM may not reorder one running sum, and four
-chains run 2-3x faster than one, as in `tapegrad.kernels.cpu`).
+chains run 2-3x faster than one, as in `tapegrad.kernels.cpu_softmax`).
 
 Like `tapegrad.kernels.cpu`, numba is imported on the first kernel call (not at import) and
-the compiled code is cached on disk. Kernels are serial: a parallel kernel next to BLAS's
-threads fights for the 2 cores of the development machine (see the performance notes).
+the compiled code is cached on disk (`_jit.lazy_njit`). Kernels are serial: a parallel kernel
+next to BLAS's threads fights for the 2 cores of the development machine (see the performance
+notes).
 
 `active()` is the backend selector: this module, or `norm_reference` when ``TAPEGRAD_JIT=0``
-(decided by `tapegrad.kernels.jit_enabled`).
+(`_jit.select`, the switch of `tapegrad.kernels.jit_enabled`).
 """
 
 from __future__ import annotations
 
 import math
 import sys
-import threading
 from types import ModuleType
 
 import numpy as np
 
 from . import norm_reference
+from ._jit import lazy_njit, select
 
 __all__ = norm_reference.__all__
 
 
 def active() -> ModuleType:
     """The normalisation backend in use: this module unless ``TAPEGRAD_JIT=0``."""
-    from tapegrad import kernels
-
-    return sys.modules[__name__] if kernels.jit_enabled() else norm_reference
+    return select(sys.modules[__name__], norm_reference)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -42,6 +41,8 @@ def active() -> ModuleType:
 
 
 def _sum_py(a):
+    # sum(a), four partial sums. Written again rather than imported from cpu_softmax (its
+    # _sum_row): numba's disk cache would not notice an edit there (see _jit).
     s0 = s1 = s2 = s3 = 0.0
     n4 = a.shape[0] // 4 * 4
     for j in range(0, n4, 4):
@@ -174,40 +175,15 @@ def _ln_backward_py(g, x, mean, rstd, w, dx, dweight, dbias):
 
 
 # ---------------------------------------------------------------------------------------------
-# Lazy compilation (same scheme as tapegrad.kernels.cpu).
+# Compiled on first call (`_jit.lazy_njit`).
 
-_KERNELS = ("_sum", "_sq_dev", "_bn_stats", "_bn_forward", "_bn_backward", "_ln_forward",
-            "_ln_backward")
-_build_lock = threading.Lock()
-
-
-def _build() -> None:
-    """Import numba and swap each stub for a dispatcher (helpers first: a body's globals
-    must already be dispatchers when numba compiles it)."""
-    with _build_lock:
-        if not isinstance(globals()["_bn_stats"], _Stub):
-            return
-        import numba
-
-        opts = {"cache": True, "error_model": "numpy", "nogil": True}
-        for name in _KERNELS:
-            globals()[name] = numba.njit(**opts)(globals()[name + "_py"])
-
-
-class _Stub:
-    """Stands in for a numba kernel until the first call builds them all."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __call__(self, *args):
-        _build()
-        return globals()[self.name](*args)
-
-
-_sum, _sq_dev, _bn_stats, _bn_forward, _bn_backward, _ln_forward, _ln_backward = (
-    _Stub(n) for n in _KERNELS
-)
+_sum = lazy_njit(_sum_py)
+_sq_dev = lazy_njit(_sq_dev_py)
+_bn_stats = lazy_njit(_bn_stats_py)
+_bn_forward = lazy_njit(_bn_forward_py)
+_bn_backward = lazy_njit(_bn_backward_py)
+_ln_forward = lazy_njit(_ln_forward_py)
+_ln_backward = lazy_njit(_ln_backward_py)
 
 # ---------------------------------------------------------------------------------------------
 # Public wrappers: layout and dtype plumbing.

@@ -10,23 +10,24 @@ The loops perform the same floating-point operations in the same order as `optim
 multiply-adds, and the two backends agree bit for bit in float32 and float64 (tested).
 
 Like `tapegrad.kernels.cpu`, numba is imported on the first call, kernels are cached on disk
-(``cache=True``) and compiled once per dtype; other dtypes (float16) run the NumPy reference.
-Loops are serial: an update is memory-bound and parameters are small (a 784x512 weight is
-0.4M elements, well under the size where a parallel kernel pays off on two cores).
+(``cache=True``, see `_jit.lazy_njit`) and compiled once per dtype; other dtypes (float16) run
+the NumPy reference. Loops are serial: an update is memory-bound and parameters are small (a
+784x512 weight is 0.4M elements, well under the size where a parallel kernel pays off on two
+cores).
 
 `active()` is the selector the optimizers use: this module, or `optim_reference` when
-``TAPEGRAD_JIT=0`` disables numba (the same switch as `tapegrad.kernels`).
+``TAPEGRAD_JIT=0`` disables numba (`_jit.select`, the same switch as `tapegrad.kernels`).
 """
 
 from __future__ import annotations
 
-import threading
+import sys
 from types import ModuleType
 
 import numpy as np
 
-from . import jit_enabled
 from . import optim_reference as reference
+from ._jit import lazy_njit, select
 
 __all__ = reference.__all__ + ["active"]
 
@@ -38,9 +39,7 @@ _COMPILED = (np.dtype(np.float32), np.dtype(np.float64))
 
 def active() -> ModuleType:
     """The optimizer backend in use: this module, or `optim_reference` under TAPEGRAD_JIT=0."""
-    import sys
-
-    return sys.modules[__name__] if jit_enabled() else reference
+    return select(sys.modules[__name__], reference)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,35 +158,13 @@ def _adagrad_py(p, g, s, clr, wd, eps, maximize):
 
 
 # ---------------------------------------------------------------------------------------------
-# Lazy compilation (the pattern of tapegrad.kernels.cpu).
+# Compiled on first call (`_jit.lazy_njit`).
 
-_KERNELS = ("_lerp", "_sgd", "_adam", "_rmsprop", "_adagrad")  # helpers first
-_build_lock = threading.Lock()
-
-
-def _build() -> None:
-    with _build_lock:
-        if not isinstance(globals()["_sgd"], _Stub):
-            return
-        import numba
-
-        opts = {"cache": True, "error_model": "numpy", "nogil": True}
-        for name in _KERNELS:
-            globals()[name] = numba.njit(**opts)(globals()[name + "_py"])
-
-
-class _Stub:
-    """Stands in for a numba kernel until the first call builds them all."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __call__(self, *args):
-        _build()
-        return globals()[self.name](*args)
-
-
-_lerp, _sgd, _adam, _rmsprop, _adagrad = (_Stub(n) for n in _KERNELS)
+_lerp = lazy_njit(_lerp_py)
+_sgd = lazy_njit(_sgd_py)
+_adam = lazy_njit(_adam_py)
+_rmsprop = lazy_njit(_rmsprop_py)
+_adagrad = lazy_njit(_adagrad_py)
 
 # ---------------------------------------------------------------------------------------------
 # Wrappers: layout plumbing in Python, arithmetic in the kernels.

@@ -6,7 +6,8 @@ most direct statement of those rules. Inputs are stacks of planes (B, H, W). Max
 their indices equal the reference exactly; sums (averages, backward scatters) may differ from
 NumPy's pairwise sums by rounding.
 
-As in `conv_cpu`: numba is imported on first use and caches its machine code on disk. The
+As in `conv_cpu`: numba is imported on first use and caches its machine code on disk
+(`_jit.lazy_njit`). The
 kernels are serial: pools are memory-bound and cheap next to the convolutions around them, and
 a parallel kernel would start numba's thread pool beside BLAS's (see performance-notes: two
 pools spinning on two cores slow both). dtypes other than float32/float64 take the NumPy
@@ -15,15 +16,35 @@ reference.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 from . import pooling_reference as reference
+from ._jit import lazy_njit
 
 __all__ = reference.__all__
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _avg_range_py(i, k, s, p, n):
+    # Window of output index i along one axis of size n: its start and end clipped to [0, n),
+    # and its length counting padding (the size count_include_pad divides by).
+    lo = i * s - p
+    hi = min(lo + k, n + p)
+    return max(lo, 0), min(hi, n), hi - lo
+
+
+def _avg_divisor_py(padded_size, r0, r1, c0, c1, include_pad, divisor):
+    # What an average window divides by: divisor_override (0 = none), else its size with or
+    # without the padding.
+    if divisor != 0:
+        return divisor
+    return padded_size if include_pad else (r1 - r0) * (c1 - c0)
+
+
+def _adaptive_range_py(i, n_in, n_out):
+    # torch's adaptive windows: start floor(i * n_in / n_out), end ceil((i + 1) * n_in / n_out).
+    return (i * n_in) // n_out, ((i + 1) * n_in + n_out - 1) // n_out
 
 
 def _max_pool_py(x, kh, kw, sh, sw, ph, pw, dh, dw, out, idx):
@@ -70,13 +91,9 @@ def _avg_pool_py(x, kh, kw, sh, sw, ph, pw, include_pad, divisor, out):
     for b in range(x.shape[0]):
         xb = x[b]
         for i in range(oh):
-            h0 = i * sh - ph
-            h1 = min(h0 + kh, h + ph)
+            r0, r1, hp = _avg_range(i, kh, sh, ph, h)
             for j in range(ow):
-                w0 = j * sw - pw
-                w1 = min(w0 + kw, w + pw)
-                size = (h1 - h0) * (w1 - w0)
-                r0, r1, c0, c1 = max(h0, 0), min(h1, h), max(w0, 0), min(w1, w)
+                c0, c1, wp = _avg_range(j, kw, sw, pw, w)
                 if r0 >= r1 or c0 >= c1:
                     out[b, i, j] = 0
                     continue
@@ -84,11 +101,8 @@ def _avg_pool_py(x, kh, kw, sh, sw, ph, pw, include_pad, divisor, out):
                 for r in range(r0, r1):
                     for c in range(c0, c1):
                         total += xb[r, c]
-                if divisor == 0:
-                    divisor_ij = size if include_pad else (r1 - r0) * (c1 - c0)
-                else:
-                    divisor_ij = divisor
-                out[b, i, j] = total / divisor_ij
+                out[b, i, j] = total / _avg_divisor(hp * wp, r0, r1, c0, c1, include_pad,
+                                                    divisor)
 
 
 def _avg_pool_bw_py(grad, kh, kw, sh, sw, ph, pw, include_pad, divisor, out):
@@ -97,18 +111,11 @@ def _avg_pool_bw_py(grad, kh, kw, sh, sw, ph, pw, include_pad, divisor, out):
     for b in range(grad.shape[0]):
         ob = out[b]
         for i in range(oh):
-            h0 = i * sh - ph
-            h1 = min(h0 + kh, h + ph)
+            r0, r1, hp = _avg_range(i, kh, sh, ph, h)
             for j in range(ow):
-                w0 = j * sw - pw
-                w1 = min(w0 + kw, w + pw)
-                size = (h1 - h0) * (w1 - w0)
-                r0, r1, c0, c1 = max(h0, 0), min(h1, h), max(w0, 0), min(w1, w)
-                if divisor == 0:
-                    divisor_ij = size if include_pad else (r1 - r0) * (c1 - c0)
-                else:
-                    divisor_ij = divisor
-                delta = grad[b, i, j] / grad.dtype.type(divisor_ij)
+                c0, c1, wp = _avg_range(j, kw, sw, pw, w)
+                d = _avg_divisor(hp * wp, r0, r1, c0, c1, include_pad, divisor)
+                delta = grad[b, i, j] / grad.dtype.type(d)
                 for r in range(r0, r1):
                     for c in range(c0, c1):
                         ob[r, c] += delta
@@ -120,9 +127,9 @@ def _adaptive_avg_py(x, out):
     for b in range(x.shape[0]):
         xb = x[b]
         for i in range(oh):
-            r0, r1 = (i * h) // oh, ((i + 1) * h + oh - 1) // oh
+            r0, r1 = _adaptive_range(i, h, oh)
             for j in range(ow):
-                c0, c1 = (j * w) // ow, ((j + 1) * w + ow - 1) // ow
+                c0, c1 = _adaptive_range(j, w, ow)
                 total = 0.0
                 for r in range(r0, r1):
                     for c in range(c0, c1):
@@ -136,9 +143,9 @@ def _adaptive_avg_bw_py(grad, out):
     for b in range(grad.shape[0]):
         ob = out[b]
         for i in range(oh):
-            r0, r1 = (i * h) // oh, ((i + 1) * h + oh - 1) // oh
+            r0, r1 = _adaptive_range(i, h, oh)
             for j in range(ow):
-                c0, c1 = (j * w) // ow, ((j + 1) * w + ow - 1) // ow
+                c0, c1 = _adaptive_range(j, w, ow)
                 delta = grad[b, i, j] / grad.dtype.type(r1 - r0) / grad.dtype.type(c1 - c0)
                 for r in range(r0, r1):
                     for c in range(c0, c1):
@@ -151,9 +158,9 @@ def _adaptive_max_py(x, out, idx):
     for b in range(x.shape[0]):
         xb = x[b]
         for i in range(oh):
-            r0, r1 = (i * h) // oh, ((i + 1) * h + oh - 1) // oh
+            r0, r1 = _adaptive_range(i, h, oh)
             for j in range(ow):
-                c0, c1 = (j * w) // ow, ((j + 1) * w + ow - 1) // ow
+                c0, c1 = _adaptive_range(j, w, ow)
                 best = -np.inf
                 best_i = r0 * w + c0
                 for r in range(r0, r1):
@@ -166,29 +173,17 @@ def _adaptive_max_py(x, out, idx):
                 idx[b, i, j] = best_i
 
 
-_NAMES = ("_max_pool", "_max_pool_bw", "_avg_pool", "_avg_pool_bw", "_adaptive_avg",
-          "_adaptive_avg_bw", "_adaptive_max")
-_build_lock = threading.Lock()
-_jit: dict = {}
-
-
-def _build() -> None:
-    """Import numba and wrap each body in a dispatcher (compiled per signature on first call,
-    or loaded from the on-disk cache)."""
-    with _build_lock:
-        if _jit:
-            return
-        import numba
-
-        opts = {"cache": True, "nogil": True, "error_model": "numpy"}
-        for name in _NAMES:
-            _jit[name] = numba.njit(**opts)(globals()[name + "_py"])
-
-
-def _run(name: str, *args) -> None:
-    if not _jit:
-        _build()
-    _jit[name](*args)
+# Compiled on first call (`_jit.lazy_njit`).
+_avg_range = lazy_njit(_avg_range_py)
+_avg_divisor = lazy_njit(_avg_divisor_py)
+_adaptive_range = lazy_njit(_adaptive_range_py)
+_max_pool = lazy_njit(_max_pool_py)
+_max_pool_bw = lazy_njit(_max_pool_bw_py)
+_avg_pool = lazy_njit(_avg_pool_py)
+_avg_pool_bw = lazy_njit(_avg_pool_bw_py)
+_adaptive_avg = lazy_njit(_adaptive_avg_py)
+_adaptive_avg_bw = lazy_njit(_adaptive_avg_bw_py)
+_adaptive_max = lazy_njit(_adaptive_max_py)
 
 
 def max_pool2d(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
@@ -200,7 +195,7 @@ def max_pool2d(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
     x = np.ascontiguousarray(x)
     out = np.empty((x.shape[0], *out_size), x.dtype)
     idx = np.empty((x.shape[0], *out_size), np.int64)
-    _run("_max_pool", x, *kernel, *stride, *padding, *dilation, out, idx)
+    _max_pool(x, *kernel, *stride, *padding, *dilation, out, idx)
     return out, idx
 
 
@@ -211,8 +206,8 @@ def max_pool2d_backward(grad: np.ndarray, indices: np.ndarray,
         return reference.max_pool2d_backward(grad, indices, in_size)
     b = grad.shape[0]
     out = np.zeros((b, in_size[0] * in_size[1]), grad.dtype)
-    _run("_max_pool_bw", np.ascontiguousarray(grad).reshape(b, -1),
-         np.ascontiguousarray(indices).reshape(b, -1), out)
+    _max_pool_bw(np.ascontiguousarray(grad).reshape(b, -1),
+                 np.ascontiguousarray(indices).reshape(b, -1), out)
     return out.reshape(b, *in_size)
 
 
@@ -225,8 +220,8 @@ def avg_pool2d(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
                                     divisor_override)
     x = np.ascontiguousarray(x)
     out = np.empty((x.shape[0], *out_size), x.dtype)
-    _run("_avg_pool", x, *kernel, *stride, *padding, bool(count_include_pad),
-         int(divisor_override or 0), out)
+    _avg_pool(x, *kernel, *stride, *padding, bool(count_include_pad),
+              int(divisor_override or 0), out)
     return out
 
 
@@ -238,8 +233,8 @@ def avg_pool2d_backward(grad: np.ndarray, in_size: tuple[int, int], kernel: tupl
         return reference.avg_pool2d_backward(grad, in_size, kernel, stride, padding,
                                              count_include_pad, divisor_override)
     out = np.zeros((grad.shape[0], *in_size), grad.dtype)
-    _run("_avg_pool_bw", np.ascontiguousarray(grad), *kernel, *stride, *padding,
-         bool(count_include_pad), int(divisor_override or 0), out)
+    _avg_pool_bw(np.ascontiguousarray(grad), *kernel, *stride, *padding,
+                 bool(count_include_pad), int(divisor_override or 0), out)
     return out
 
 
@@ -248,7 +243,7 @@ def adaptive_avg_pool2d(x: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:
     if x.dtype not in _FLOATS or x.size == 0 or 0 in out_size:
         return reference.adaptive_avg_pool2d(x, out_size)
     out = np.empty((x.shape[0], *out_size), x.dtype)
-    _run("_adaptive_avg", np.ascontiguousarray(x), out)
+    _adaptive_avg(np.ascontiguousarray(x), out)
     return out
 
 
@@ -257,7 +252,7 @@ def adaptive_avg_pool2d_backward(grad: np.ndarray, in_size: tuple[int, int]) -> 
     if grad.dtype not in _FLOATS or grad.size == 0:
         return reference.adaptive_avg_pool2d_backward(grad, in_size)
     out = np.zeros((grad.shape[0], *in_size), grad.dtype)
-    _run("_adaptive_avg_bw", np.ascontiguousarray(grad), out)
+    _adaptive_avg_bw(np.ascontiguousarray(grad), out)
     return out
 
 
@@ -268,5 +263,5 @@ def adaptive_max_pool2d(x: np.ndarray,
         return reference.adaptive_max_pool2d(x, out_size)
     out = np.empty((x.shape[0], *out_size), x.dtype)
     idx = np.empty((x.shape[0], *out_size), np.int64)
-    _run("_adaptive_max", np.ascontiguousarray(x), out, idx)
+    _adaptive_max(np.ascontiguousarray(x), out, idx)
     return out, idx

@@ -41,6 +41,21 @@ def _binary_forward(np_op, a: Any, b: Any, true_division: bool = False) -> Tenso
     return wrap(result)
 
 
+def _save_operands(ctx: Node, a: Any, b: Any, *more: Tensor) -> None:
+    """Keep both operands of a binary op for backward: a tensor operand is saved (so an
+    in-place change to it before backward is caught), a number as it is; ``more``: extra
+    tensors to save after them."""
+    ctx.save_for_backward(a if isinstance(a, Tensor) else None,
+                          b if isinstance(b, Tensor) else None, *more)
+    ctx.scalars = (a, b)
+
+
+def _saved_operands(ctx: Node) -> tuple:
+    """The operands kept by `_save_operands` (tensor or number), then the extra tensors."""
+    a, b, *more = ctx.saved_tensors
+    return (ctx.scalars[0] if a is None else a, ctx.scalars[1] if b is None else b, *more)
+
+
 class Add(Function):
     node_name = "AddBackward0"
     op_name = "add"
@@ -83,16 +98,12 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx: Node, a: Any, b: Any) -> Tensor:
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                              b if isinstance(b, Tensor) else None)
-        ctx.scalars = (a, b)
+        _save_operands(ctx, a, b)
         return _binary_forward(np.multiply, a, b)
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> tuple:
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
+        a, b = _saved_operands(ctx)
         ga, gb = ctx.needs_input_grad
         return (grad * b if ga else None, grad * a if gb else None)
 
@@ -103,16 +114,12 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx: Node, a: Any, b: Any) -> Tensor:
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                              b if isinstance(b, Tensor) else None)
-        ctx.scalars = (a, b)
+        _save_operands(ctx, a, b)
         return _binary_forward(np.true_divide, a, b, true_division=True)
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> tuple:
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
+        a, b = _saved_operands(ctx)
         ga, gb = ctx.needs_input_grad
         return (grad / b if ga else None, -grad * a / (b * b) if gb else None)
 
@@ -123,17 +130,13 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx: Node, a: Any, b: Any) -> Tensor:
-        ctx.scalars = (a, b)
         out = _binary_forward(np.power, a, b)
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                              b if isinstance(b, Tensor) else None, out)
+        _save_operands(ctx, a, b, out)
         return out
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> tuple:
-        a, b, out = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
+        a, b, out = _saved_operands(ctx)
         ga, gb = ctx.needs_input_grad
         grad_a = grad_b = None
         if ga:

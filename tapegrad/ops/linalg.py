@@ -242,26 +242,27 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     return Matmul.apply(a, b)
 
 
+def _check_ranks(op: str, a: Any, b: Any, ndim: int, a_error: str, b_error: str) -> None:
+    """mm's and bmm's first checks, in torch's order: both operands are tensors, then each
+    has exactly ``ndim`` dims (``a_error``/``b_error``: torch's message when it has not)."""
+    check_tensor(a, op, 1)
+    check_tensor(b, op, 2)
+    if a.ndim != ndim:
+        raise RuntimeError(a_error)
+    if b.ndim != ndim:
+        raise RuntimeError(b_error)
+
+
 def mm(a: Tensor, b: Tensor) -> Tensor:
     """Product of two matrices (2-D only; no broadcasting)."""
-    check_tensor(a, "mm", 1)
-    check_tensor(b, "mm", 2)
-    if a.ndim != 2:
-        raise RuntimeError("self must be a matrix")
-    if b.ndim != 2:
-        raise RuntimeError("mat2 must be a matrix")
+    _check_ranks("mm", a, b, 2, "self must be a matrix", "mat2 must be a matrix")
     check_mm(a.shape, b.shape, a.dtype, b.dtype)
     return Mm.apply(a, b)
 
 
 def bmm(a: Tensor, b: Tensor) -> Tensor:
     """Batched matrix product of two 3-D tensors with the same batch size."""
-    check_tensor(a, "bmm", 1)
-    check_tensor(b, "bmm", 2)
-    if a.ndim != 3:
-        raise RuntimeError("batch1 must be a 3D tensor")
-    if b.ndim != 3:
-        raise RuntimeError("batch2 must be a 3D tensor")
+    _check_ranks("bmm", a, b, 3, "batch1 must be a 3D tensor", "batch2 must be a 3D tensor")
     check_bmm(a.shape, b.shape, a.dtype, b.dtype)
     return Bmm.apply(a, b)
 

@@ -41,6 +41,23 @@ def _along(kernel: Any, *arrays: np.ndarray, dim: int) -> Tensor:
     return wrap(as_array(out, arrays[-1].dtype))
 
 
+def _forward_saving_output(ctx: Node, kernel: Any, x: Tensor, dim: int) -> Tensor:
+    """Forward of softmax/log_softmax: ``kernel`` along ``dim``. Saves only the output y:
+    both backwards are functions of (grad, y) alone."""
+    y = _along(kernel, x._data, dim=dim)
+    ctx.save_for_backward(y)
+    ctx.dim = dim
+    return y
+
+
+def _forward_of_backward(ctx: Node, kernel: Any, grad: Tensor, y: Tensor, dim: int) -> Tensor:
+    """Forward of a backward-as-an-op: the backward ``kernel`` on (grad, y) along ``dim``.
+    Saves both: its own derivative (double backward) depends on each."""
+    ctx.save_for_backward(grad, y)
+    ctx.dim = dim
+    return _along(kernel, grad._data, y._data, dim=dim)
+
+
 class Softmax(Function):
     """y = softmax(x) along ``dim``; saves only the output."""
 
@@ -48,10 +65,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int) -> Tensor:
-        y = _along(kernels.cpu.softmax, x._data, dim=dim)
-        ctx.save_for_backward(y)
-        ctx.dim = dim
-        return y
+        return _forward_saving_output(ctx, kernels.cpu.softmax, x, dim)
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:
@@ -67,9 +81,7 @@ class SoftmaxBackwardData(Function):
 
     @staticmethod
     def forward(ctx: Node, grad: Tensor, y: Tensor, dim: int) -> Tensor:
-        ctx.save_for_backward(grad, y)
-        ctx.dim = dim
-        return _along(kernels.cpu.softmax_backward, grad._data, y._data, dim=dim)
+        return _forward_of_backward(ctx, kernels.cpu.softmax_backward, grad, y, dim)
 
     @staticmethod
     def backward(ctx: Node, gg: Tensor) -> tuple:
@@ -91,10 +103,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int) -> Tensor:
-        y = _along(kernels.cpu.log_softmax, x._data, dim=dim)
-        ctx.save_for_backward(y)
-        ctx.dim = dim
-        return y
+        return _forward_saving_output(ctx, kernels.cpu.log_softmax, x, dim)
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:
@@ -110,9 +119,7 @@ class LogSoftmaxBackwardData(Function):
 
     @staticmethod
     def forward(ctx: Node, grad: Tensor, y: Tensor, dim: int) -> Tensor:
-        ctx.save_for_backward(grad, y)
-        ctx.dim = dim
-        return _along(kernels.cpu.log_softmax_backward, grad._data, y._data, dim=dim)
+        return _forward_of_backward(ctx, kernels.cpu.log_softmax_backward, grad, y, dim)
 
     @staticmethod
     def backward(ctx: Node, gg: Tensor) -> tuple:

@@ -9,7 +9,7 @@ from tapegrad.creation import full_like
 from tapegrad.kernels import optim_cpu
 from tapegrad.tensor import Tensor
 
-from .optimizer import Optimizer, _check_options, _float, _scalar_dtype
+from .optimizer import Optimizer, _check_options, _float, _step_from_number
 
 __all__ = ["Adagrad"]
 
@@ -89,9 +89,7 @@ class Adagrad(Optimizer):
             group.setdefault("fused", None)
         for s in self.state.values():
             if isinstance(s, dict) and "step" in s and not isinstance(s["step"], Tensor):
-                step = Tensor._zeros((), _scalar_dtype())
-                step._data[...] = float(s["step"])
-                s["step"] = step
+                s["step"] = _step_from_number(s["step"])
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One Adagrad update of every parameter that has a gradient; returns ``closure()``'s

@@ -9,7 +9,7 @@ from tapegrad.creation import zeros_like
 from tapegrad.kernels import optim_cpu
 from tapegrad.tensor import Tensor
 
-from .optimizer import Optimizer, _check_options, _float, _scalar_dtype
+from .optimizer import Optimizer, _check_options, _float
 
 __all__ = ["Adam", "AdamW"]
 
@@ -98,12 +98,7 @@ class Adam(Optimizer):
             group.setdefault("differentiable", False)
             group.setdefault("decoupled_weight_decay", False)
             group.setdefault("fused", None)
-            for p in group["params"]:  # old checkpoints stored 'step' as a Python number
-                p_state = self.state.get(p, {})
-                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
-                    step = Tensor._zeros((), _scalar_dtype())
-                    step._data[...] = float(p_state["step"])
-                    p_state["step"] = step
+        self._steps_to_tensors()
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One Adam update of every parameter that has a gradient; returns ``closure()``'s

@@ -75,6 +75,13 @@ def _scalar_dtype() -> dtypes.dtype:
     return dtypes.float64 if dtypes.get_default_dtype() == dtypes.float64 else dtypes.float32
 
 
+def _step_from_number(count: Any) -> Tensor:
+    """A 0-d ``'step'`` counter holding ``count`` (an old checkpoint's plain-number step)."""
+    step = Tensor._zeros((), _scalar_dtype())
+    step._data[...] = float(count)
+    return step
+
+
 class _HookDict(dict):
     """A dict that a `RemovableHandle` can weakly reference (plain dicts cannot be)."""
 
@@ -360,6 +367,14 @@ class Optimizer:
     def _new_step() -> Tensor:
         """A fresh ``'step'`` counter: a 0-d float tensor (torch 2.x keeps the count in one)."""
         return Tensor._zeros((), _scalar_dtype())
+
+    def _steps_to_tensors(self) -> None:
+        """For `__setstate__`: old checkpoints stored ``'step'`` as a number, make it a tensor."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                p_state = self.state.get(p, {})
+                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
+                    p_state["step"] = _step_from_number(p_state["step"])
 
     @staticmethod
     def _advance(step: Tensor) -> float:

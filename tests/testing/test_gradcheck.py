@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from square_functions import SquareForward, WrongSquare
 
 import tapegrad
 from tapegrad.autograd import Function
@@ -19,28 +20,9 @@ def leaf(rng: np.random.Generator, *shape: int, positive: bool = False,
     return tapegrad.tensor(a.astype(dtype), requires_grad=True)
 
 
-class WrongSquare(Function):
-    """y = x^2 with a backward that forgot the factor 2."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return wrap(x._data * x._data)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * x
-
-
-class SquaredGradSquare(Function):
+class SquaredGradSquare(SquareForward):
     """y = x^2 whose backward squares its incoming gradient: right for one-hot grads
     (1**2 == 1), wrong for any other, so only the linearity check can see it."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return wrap(x._data * x._data)
 
     @staticmethod
     def backward(ctx, grad):
@@ -48,15 +30,10 @@ class SquaredGradSquare(Function):
         return grad * grad * x * 2.0
 
 
-class NoisySquare(Function):
+class NoisySquare(SquareForward):
     """A right backward plus a tiny different noise every call (nondeterministic)."""
 
     calls = 0
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return wrap(x._data * x._data)
 
     @staticmethod
     def backward(ctx, grad):
@@ -79,13 +56,8 @@ class TwoOut(Function):
         return g_prod * b + g_sum, g_prod * a - g_sum
 
 
-class DetachedBackward(Function):
+class DetachedBackward(SquareForward):
     """y = x^2 whose backward treats x as a constant: first derivatives right, second wrong."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return wrap(x._data * x._data)
 
     @staticmethod
     def backward(ctx, grad):

@@ -1,9 +1,9 @@
-"""The loss ops as `Function`s (used by `tapegrad.nn.functional.loss`).
+"""The element-wise loss ops as `Function`s (used by `tapegrad.nn.functional.loss`).
 
 Where torch computes a loss in one kernel (``mse_loss``, ``smooth_l1_loss``, ``huber_loss``,
-``nll_loss``, ``binary_cross_entropy``, ``binary_cross_entropy_with_logits``) it is one op
-here too, with torch's node name. Forward works on arrays; backward is written in Tensor ops,
-so it can itself be differentiated (``create_graph=True``, gradgradcheck).
+``binary_cross_entropy``, ``binary_cross_entropy_with_logits``) it is one op here too, with
+torch's node name. Forward works on arrays; backward is written in Tensor ops, so it can
+itself be differentiated (``create_graph=True``, gradgradcheck).
 
 Every loss first computes one loss ``l_i`` per element, then reduces:
 
@@ -12,22 +12,18 @@ Every loss first computes one loss ``l_i`` per element, then reduces:
 so the gradient reaching each ``l_i`` is ``g`` itself ('none'), the scalar ``g`` ('sum') or
 ``g / n`` ('mean'); each backward multiplies that by ``dl_i/dx_i``.
 
-Cross-entropy with class indices on (N, C) logits has its own fused op,
-`CrossEntropyIndices`: it runs on every training step, so log-softmax and the pick of the
-target's log-probability run in one kernel call forward and one backward.
+The losses over class indices (``nll_loss`` and the fused cross-entropy) are in
+`tapegrad.nn.functional._nll_functions`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node
-from tapegrad.autograd.grad_mode import _state
 from tapegrad.ops._util import as_array, promoted, wrap
 from tapegrad.ops.activation_smooth import logsigmoid, sigmoid
 from tapegrad.ops.comparison import where
-from tapegrad.ops.softmax import softmax
 from tapegrad.tensor import Tensor
 
 EPSILON = 1e-12  # torch's floor for x(1 - x) in binary_cross_entropy's backward
@@ -132,172 +128,6 @@ class HuberLoss(Function):
         slope = where(d.abs() < ctx.delta, d, d.sign() * ctx.delta)
         g = element_grad(grad, ctx.reduction, ctx.n) * slope
         return _pair(ctx, g, lambda: -g)
-
-
-# ----------------------------------------------------------------------- NLL: class indices
-def classes_last(a: np.ndarray) -> np.ndarray:
-    """(C,) -> (1, C); (N, C) as is; (N, C, d1..dk) -> (N*d1*..*dk, C): one row per sample."""
-    if a.ndim == 1:
-        return a.reshape(1, -1)
-    if a.ndim == 2:
-        return a
-    return np.moveaxis(a, 1, -1).reshape(-1, a.shape[1])
-
-
-def classes_back(rows: np.ndarray, shape: tuple) -> np.ndarray:
-    """Inverse of `classes_last`: rows (M, C) back to the input's layout ``shape``."""
-    if len(shape) <= 2:
-        return rows.reshape(shape)
-    return np.moveaxis(rows.reshape(shape[0], *shape[2:], shape[1]), -1, 1)
-
-
-def target_error(t: int) -> IndexError:
-    return IndexError(f"Target {t} is out of bounds.")
-
-
-def row_weights(t: np.ndarray, n_classes: int, weight: np.ndarray | None, ignore_index: int,
-                dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Check targets; return (valid mask, target clipped to a safe index, weight per row).
-
-    A row's weight is ``weight[t]`` (1 without weights) and 0 for an ignored row, so that
-    ``sum(row weights)`` is the divisor of 'mean'.
-    """
-    valid = t != ignore_index
-    bad = valid & ((t < 0) | (t >= n_classes))
-    if bad.any():
-        raise target_error(int(t[np.argmax(bad)]))
-    safe = np.where(valid, t, 0)
-    w = np.ones(n_classes, dtype) if weight is None else weight
-    return valid, safe, np.where(valid, w[safe], dtype.type(0))
-
-
-class NllLoss(Function):
-    """Negative log-likelihood of log-probabilities ``x`` at the target classes ``t``.
-
-        l_n = -w[t_n] * x[n, t_n]   (0 where t_n == ignore_index)
-        'mean' = sum_n l_n / sum_n w[t_n]   (a weighted mean over the non-ignored samples)
-
-    The loss reads one entry per row, so its gradient is zero except at the targets:
-    ``dl_n/dx[n, t_n] = -w[t_n]`` (divided by ``sum w[t_n]`` for 'mean'). backward builds that
-    sparse pattern as a constant array and multiplies it by the incoming gradient: linear in
-    the gradient, independent of x, so the double backward is the same pattern again.
-    """
-
-    node_name = "NllLossBackward0"
-    op_name = "nll_loss"
-
-    @staticmethod
-    def forward(ctx: Node, x: Tensor, target: Tensor, weight: Tensor | None,
-                ignore_index: int, reduction: str) -> Tensor:
-        xd = x._data
-        rows = classes_last(xd)
-        t = target._data.reshape(-1).astype(np.int64, copy=False)
-        w = None if weight is None else weight._data
-        valid, safe, wt = row_weights(t, rows.shape[1], w, ignore_index, xd.dtype)
-        with np.errstate(invalid="ignore"):  # 0 * -inf in an ignored row
-            losses = np.where(valid, -(wt * rows[np.arange(len(t)), safe]), xd.dtype.type(0))
-        out_shape = (xd.shape[0], *xd.shape[2:]) if xd.ndim >= 2 else ()
-        ctx.valid, ctx.safe, ctx.wt, ctx.shape, ctx.reduction = valid, safe, wt, xd.shape, \
-            reduction
-        if reduction == "mean":
-            ctx.total = wt.sum()
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return wrap(as_array(losses.sum() / ctx.total, xd.dtype))
-        return wrap(reduce_array(losses.reshape(out_shape), reduction))
-
-    @staticmethod
-    def backward(ctx: Node, grad: Tensor) -> tuple:
-        coef = -ctx.wt
-        if ctx.reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                coef = coef / ctx.total
-        n_rows = len(coef)
-        pattern = np.zeros((n_rows, ctx.shape[-1] if len(ctx.shape) == 1 else ctx.shape[1]),
-                           coef.dtype)
-        rows = np.arange(n_rows)[ctx.valid]
-        pattern[rows, ctx.safe[ctx.valid]] = coef[ctx.valid]
-        pattern = wrap(np.ascontiguousarray(classes_back(pattern, ctx.shape)))
-        if ctx.reduction == "none" and len(ctx.shape) >= 2:
-            grad = grad.unsqueeze(1)  # one gradient per sample, shared along the classes
-        return grad * pattern, None, None
-
-
-class NllLoss2d(NllLoss):
-    """`NllLoss` for inputs with spatial dims (N, C, d1, ...), under torch's node name."""
-
-    node_name = "NllLoss2DBackward0"
-    op_name = "nll_loss2d"
-
-
-class CrossEntropyIndices(Function):
-    """Fused ``nll_loss(log_softmax(x, 1), t)`` for logits (N, C) or (C,): one kernel call
-    forward (`kernels.cpu.log_softmax_nll`) and one backward.
-
-    With p = softmax(x):   d(-log p[t]) / dx = p - onehot(t),
-    so row n of the gradient is ``g_n * w[t_n] * (p_n - onehot(t_n))`` (0 for ignored rows).
-
-    Named ``NllLossBackward0`` like the last node torch records for this call (its tape also
-    has a ``LogSoftmaxBackward0`` before it; here both are this one entry, ``cross_entropy``
-    in listings). Double backward: with ``create_graph=True`` the same gradient is built from
-    Tensor ops (softmax of the saved logits) instead of the kernel, so it is differentiable.
-    """
-
-    node_name = "NllLossBackward0"
-    op_name = "cross_entropy"
-
-    @staticmethod
-    def forward(ctx: Node, x: Tensor, target: Tensor, weight: Tensor | None,
-                ignore_index: int, reduction: str) -> Tensor:
-        xd = x._data
-        rows = xd.reshape(1, -1) if xd.ndim == 1 else xd
-        t = target._data.reshape(-1).astype(np.int64, copy=False)
-        w = None if weight is None else weight._data
-        losses, log_probs = kernels.cpu.log_softmax_nll(rows, t, w, ignore_index)
-        ctx.log_probs, ctx.t, ctx.w, ctx.ignore_index = log_probs, t, w, ignore_index
-        ctx.reduction, ctx.shape = reduction, xd.shape
-        ctx.save_for_backward(x)  # read only by the create_graph path
-        if reduction == "none":
-            return wrap(losses.reshape(()) if xd.ndim == 1 else losses)
-        if reduction == "sum":
-            return wrap(as_array(losses.sum(), xd.dtype))
-        valid = t != ignore_index  # the kernel has checked the targets' bounds
-        total = valid.sum() if w is None else w[t[valid]].sum()
-        ctx.total = as_array(total, xd.dtype)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return wrap(as_array(losses.sum() / ctx.total, xd.dtype))
-
-    @staticmethod
-    def backward(ctx: Node, grad: Tensor) -> tuple:
-        if _state.grad_enabled:  # create_graph: differentiable Tensor ops
-            return CrossEntropyIndices._graph_backward(ctx, grad), None, None
-        dtype = ctx.log_probs.dtype
-        n = ctx.log_probs.shape[0]
-        if ctx.reduction == "none":
-            # a fresh writable copy: the numba kernel cannot take a read-only array
-            g = np.array(grad._data.reshape(-1), dtype)
-        else:
-            with np.errstate(invalid="ignore", divide="ignore"):  # 'mean' of all-ignored
-                scale = grad._data / ctx.total if ctx.reduction == "mean" else grad._data
-            g = np.full(n, scale, dtype)
-        with np.errstate(invalid="ignore"):  # g = inf times a zero class weight
-            gx = kernels.cpu.log_softmax_nll_backward(g, ctx.log_probs, ctx.t, ctx.w,
-                                                      ctx.ignore_index)
-        return wrap(gx.reshape(ctx.shape)), None, None
-
-    @staticmethod
-    def _graph_backward(ctx: Node, grad: Tensor) -> Tensor:
-        (x,) = ctx.saved_tensors
-        rows = x.reshape(1, -1) if x.ndim == 1 else x
-        n, c = rows.shape
-        dtype = ctx.log_probs.dtype
-        valid, safe, wt = row_weights(ctx.t, c, ctx.w, ctx.ignore_index, dtype)
-        onehot = np.zeros((n, c), dtype)
-        onehot[np.arange(n)[valid], safe[valid]] = 1
-        if ctx.reduction == "mean":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                wt = np.where(valid, wt / ctx.total, dtype.type(0))
-        scale = grad.reshape(-1, 1) * wrap(wt.reshape(n, 1))
-        return (scale * (softmax(rows, 1) - wrap(onehot))).reshape(x.shape)
 
 
 # ----------------------------------------------------------------------- binary losses

@@ -2,9 +2,10 @@
 
 A loss compares a prediction with a target and returns one number to minimise (or one per
 element with ``reduction='none'``). The ops themselves (forward + backward) live in
-`tapegrad.nn.functional._loss_functions`; this module checks the arguments like torch and
-picks the op (argument checks, reductions and the legacy flags are in `_loss_checks`),
-composing from other ops exactly where torch composes:
+`tapegrad.nn.functional._loss_functions` (element-wise losses) and `_nll_functions` (losses
+over class indices); this module checks the arguments like torch and picks the op (argument
+checks, reductions and the legacy flags are in `_loss_checks`), composing from other ops
+exactly where torch composes:
 
 * ``l1_loss`` is ``|x - y|`` then a reduction; ``kl_div`` is built from ``xlogy``/``exp``;
 * ``cross_entropy`` with class indices on (N, C) or (C,) logits is one fused op; with
@@ -43,14 +44,12 @@ from tapegrad.nn.functional._loss_checks import (
 from tapegrad.nn.functional._loss_functions import (
     BinaryCrossEntropy,
     BinaryCrossEntropyWithLogits,
-    CrossEntropyIndices,
     HuberLoss,
     MseLoss,
-    NllLoss,
-    NllLoss2d,
     SmoothL1Loss,
     XLogY,
 )
+from tapegrad.nn.functional._nll_functions import CrossEntropyIndices, NllLoss, NllLoss2d
 from tapegrad.ops._util import as_array, broadcast_shapes, wrap
 from tapegrad.ops.comparison import TYPE_NAMES, where
 from tapegrad.ops.softmax import log_softmax
