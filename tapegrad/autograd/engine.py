@@ -266,7 +266,8 @@ def _accumulate_leaf(node: AccumulateGrad, grads: list, create_graph: bool,
             var._grad = g
         else:
             # Steal the array when only the engine holds it, as torch does; else copy.
-            var._grad = _owned_detached(g, copy=sys.getrefcount(g) > _EXCLUSIVE_REFS + 1)
+            refs = sys.getrefcount(g)
+            var._grad = _owned_detached(g, copy=refs > _EXCLUSIVE_REFS)
     elif create_graph or var._grad._requires_grad:
         var._grad = var._grad + g
     else:

@@ -173,3 +173,22 @@ def test_grad_is_not_aliased_with_user_seed():
     (x + 1).backward(seed)
     x.grad.add_(5.0)
     assert seed.tolist() == [1.0, 1.0]
+
+
+def test_leaves_never_share_a_grad_array():
+    # Add sends the same gradient object to both inputs: the first leaf must copy it.
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    x2 = tg.tensor([3.0, 4.0], requires_grad=True)
+    ((x + x2) * tg.tensor([2.0, 3.0])).sum().backward()
+    assert not np.shares_memory(x.grad.numpy(), x2.grad.numpy())
+    x.grad.add_(1.0)
+    assert x2.grad.tolist() == [2.0, 3.0]
+
+
+def test_grad_seen_by_a_hook_is_not_modified_by_later_accumulation():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    x.register_hook(seen.append)
+    (x * tg.tensor([2.0, 3.0])).sum().backward()
+    (x * tg.tensor([2.0, 3.0])).sum().backward()  # accumulates into x.grad in place
+    assert seen[0].tolist() == [2.0, 3.0] and x.grad.tolist() == [4.0, 6.0]
