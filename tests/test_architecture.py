@@ -1,0 +1,67 @@
+"""The layering rule: a module imports only from its own layer or the layers below it.
+
+kernels -> autograd -> tensor/scalar -> ops -> nn/optim/data -> viz/testing -> cli.
+Imports inside functions count too (they are still dependencies). viz and testing may
+import the public package root itself (they run user code written against it).
+"""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "tapegrad"
+
+# First path component under tapegrad/ (a package or a module) -> its layer.
+LAYERS = {
+    "dtypes": 0, "device": 0, "random": 0, "_malloc": 0, "kernels": 0,
+    "autograd": 1,
+    "printing": 2, "tensor": 2, "creation": 2, "scalar": 2, "scalar_backward": 2,
+    "ops": 3,
+    "nn": 4, "optim": 4, "utils": 4, "datasets": 4, "serialization": 4,
+    "viz": 5, "testing": 5,
+    "cli": 6, "cli_commands": 6, "__main__": 6, "__init__": 6,
+}
+
+
+def component(dotted: str) -> str | None:
+    parts = dotted.split(".")
+    if parts[0] != "tapegrad":
+        return None
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def imports_of(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "tapegrad":  # `from tapegrad import nn`: the names are modules
+                found += [(node.lineno, f"tapegrad.{alias.name}") for alias in node.names]
+            else:
+                found.append((node.lineno, node.module))
+    return found
+
+
+def test_every_module_has_a_layer():
+    missing = {p.relative_to(PACKAGE).parts[0].removesuffix(".py")
+               for p in PACKAGE.rglob("*.py")} - set(LAYERS)
+    assert not missing, f"add these to LAYERS: {sorted(missing)}"
+
+
+def test_lower_layers_never_import_higher_ones():
+    violations = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE)
+        own = LAYERS[rel.parts[0].removesuffix(".py")]
+        if rel.name == "__init__.py" and len(rel.parts) == 1:
+            continue  # the package root re-exports everything
+        for lineno, name in imports_of(path):
+            comp = component(name)
+            if comp is None or comp not in LAYERS:
+                continue
+            if comp == "__init__" and own >= LAYERS["testing"]:
+                continue  # viz/testing may use the public package (`lib=tapegrad`), as users do
+            if LAYERS[comp] > own:
+                violations.append(f"{rel}:{lineno} imports {name} (layer {LAYERS[comp]} > {own})")
+    assert not violations, "\n".join(violations)
