@@ -3,6 +3,7 @@
 #
 #   scripts/setup_env.sh demo   runtime deps only (what `python -m tapegrad demo` needs)
 #   scripts/setup_env.sh test   + the `test` extra (pytest, hypothesis, ruff, torch==2.13.0)
+#                               and the `docs` extra (the docs build is part of the tests)
 #   scripts/setup_env.sh docs   + the `docs` extra (mkdocs and plugins)
 #   scripts/setup_env.sh dev    + everything (test, docs, benchmark deps)
 #
@@ -39,7 +40,7 @@ pip_install() {
 
 case "$MODE" in
     demo) PIP_ARGS=(-e .) ;;
-    test) PIP_ARGS=(-e ".[test]" "$TORCH_PIN") ;;
+    test) PIP_ARGS=(-e ".[test,docs]" "$TORCH_PIN") ;;
     docs) PIP_ARGS=(-e ".[docs]") ;;
     dev) PIP_ARGS=(-e ".[dev,test]" "$TORCH_PIN") ;;
     *)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up .venv (test extra, torch==2.13.0, Graphviz) and run the checks:
-# ruff, then pytest. Extra arguments go to pytest: bash scripts/test.sh -k matmul
+# Set up .venv (test + docs extras, torch==2.13.0, Graphviz) and run the checks:
+# ruff, then pytest (which also builds the docs site strictly: tests/test_docs.py).
+# Extra arguments go to pytest: bash scripts/test.sh -k matmul
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -15,9 +16,8 @@ if ! .venv/bin/ruff check .; then
     status=1
 fi
 
-# --- docs: `mkdocs build --strict` goes here (needs the `docs` extra) ----------
-# TODO(docs issue): bash scripts/setup_env.sh docs && .venv/bin/mkdocs build --strict
-# ------------------------------------------------------------------------------
+# The docs site is built by pytest itself: tests/test_docs.py runs
+# `mkdocs build --strict` (the `test` mode installs the `docs` extra) and checks the pages.
 
 echo "==> pytest $*" >&2
 set +e

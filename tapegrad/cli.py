@@ -4,7 +4,11 @@
 autograd and hand-written SGD, printing the loss as it falls; then a digits classifier
 with ``nn``, ``optim`` and a ``DataLoader``; then shows the tape of a tiny computation as
 text (forward and backward listings) and the same computation with the micrograd-style
-`Scalar`.
+`Scalar`; and writes pictures of it all into ``--out`` (default ``./tapegrad-demo``).
+
+``tapegrad graph FILE.py:FUNCTION`` draws a computation graph, ``tapegrad step
+FILE.py:FUNCTION`` writes a page that steps through its backward pass, and ``tapegrad
+check`` compares every op with PyTorch (see `tapegrad.cli_commands`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -27,9 +32,21 @@ def two_moons(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarra
     return x.astype(np.float32), y.astype(np.int64)
 
 
+def moons_forward(x, params: dict):
+    """The moons MLP's logits: ``tanh(x @ w1 + b1) @ w2 + b2``."""
+    return (x @ params["w1"] + params["b1"]).tanh() @ params["w2"] + params["b2"]
+
+
+def cross_entropy(logits, onehot):
+    """Softmax cross-entropy written out: ``-mean(sum(log_softmax(logits) * onehot))``."""
+    return -(logits.log_softmax(dim=1) * onehot).sum(dim=1).mean()
+
+
 def train_moons(steps: int = 300, hidden: int = 32, lr: float = 0.5, seed: int = 0,
-                log_every: int = 50, out=sys.stdout) -> dict:
-    """Train a 2-hidden-32-2 MLP with softmax cross-entropy; returns loss/accuracy."""
+                log_every: int = 50, out=None) -> dict:
+    """Train a 2-hidden-32-2 MLP with softmax cross-entropy; returns the loss history,
+    the accuracy, the parameters (by name) and the data."""
+    out = out or sys.stdout  # looked up at call time: capsys and redirect_stdout swap it
     import tapegrad as tg
 
     rng = np.random.default_rng(seed)
@@ -43,13 +60,13 @@ def train_moons(steps: int = 300, hidden: int = 32, lr: float = 0.5, seed: int =
 
     w1, b1 = param(2, hidden, scale=1.0), param(hidden, scale=0.0)
     w2, b2 = param(hidden, 2, scale=1 / np.sqrt(hidden)), param(2, scale=0.0)
-    params = [w1, b1, w2, b2]
+    named = {"w1": w1, "b1": b1, "w2": w2, "b2": b2}
+    params = list(named.values())
     history = []
     start = time.perf_counter()
     for step in range(1, steps + 1):
-        hidden_act = (x @ w1 + b1).tanh()
-        logits = hidden_act @ w2 + b2
-        loss = -(logits.log_softmax(dim=1) * onehot).sum(dim=1).mean()
+        logits = moons_forward(x, named)
+        loss = cross_entropy(logits, onehot)
         for p in params:
             p.grad = None
         loss.backward()
@@ -64,12 +81,14 @@ def train_moons(steps: int = 300, hidden: int = 32, lr: float = 0.5, seed: int =
     elapsed = time.perf_counter() - start
     print(f"trained {steps} steps in {elapsed:.2f} s ({1000 * elapsed / steps:.2f} ms/step)",
           file=out)
-    return {"loss": history, "accuracy": accuracy}
+    return {"loss": history, "accuracy": accuracy, "params": named, "x": x, "y": y,
+            "onehot": onehot}
 
 
-def train_digits(epochs: int = 3, out=sys.stdout) -> float:
+def train_digits(epochs: int = 3, out=None) -> float:
     """The 8x8 digits with nn.Sequential, cross-entropy, Adam and a DataLoader; returns
     the test accuracy."""
+    out = out or sys.stdout
     import tapegrad as tg
     from tapegrad import nn
     from tapegrad.datasets import Digits
@@ -94,8 +113,9 @@ def train_digits(epochs: int = 3, out=sys.stdout) -> float:
     return accuracy
 
 
-def show_tape(out=sys.stdout) -> None:
+def show_tape(out=None) -> None:
     """A tiny computation's tape as SSA text, then the same with Scalars."""
+    out = out or sys.stdout
     import tapegrad as tg
 
     w = tg.tensor([0.5, -1.0, 2.0], requires_grad=True)
@@ -117,12 +137,87 @@ def show_tape(out=sys.stdout) -> None:
           f"dc/db = {b.grad:.4f}", file=out)
 
 
+def tiny_mlp_loss():
+    """A 2-2-1 MLP on one point with a squared error: small enough to follow every step of
+    its backward pass by hand. Returns (loss, parameters by name)."""
+    import tapegrad as tg
+
+    params = {
+        "w1": tg.tensor([[0.5, -0.3], [0.8, 0.2]], requires_grad=True),
+        "b1": tg.tensor([0.1, -0.1], requires_grad=True),
+        "w2": tg.tensor([[1.0], [-0.7]], requires_grad=True),
+        "b2": tg.tensor([0.05], requires_grad=True),
+    }
+    x, target = tg.tensor([[1.0, 2.0]]), tg.tensor([[0.5]])
+    prediction = (x @ params["w1"] + params["b1"]).tanh() @ params["w2"] + params["b2"]
+    return ((prediction - target) ** 2).sum(), params
+
+
+def write_pictures(result: dict, out_dir: Path, out=None) -> None:
+    """The demo's files: the moons step's graph, a backprop step-through page, the loss
+    curve and the decision boundary. A missing piece (Graphviz, matplotlib) skips its files
+    with a one-line note instead of failing the demo."""
+    out = out or sys.stdout
+    out_dir.mkdir(parents=True, exist_ok=True)
+    print(f"\nPictures in {out_dir}/:", file=out)
+    try:
+        from tapegrad import viz
+    except ImportError as exc:
+        viz = None
+        print(f"  (skipped the graph and step-through pages: tapegrad.viz unavailable: {exc})",
+              file=out)
+    if viz is not None:
+        params = result["params"]
+        result["x"].name, result["onehot"].name = "x", "onehot"
+        loss = cross_entropy(moons_forward(result["x"], params), result["onehot"])
+        for p in params.values():
+            p.grad = None
+        loss.backward(retain_graph=True)  # so the drawing shows this step's gradients
+        try:
+            graph = viz.draw(loss, params=params, title="one training step of the moons MLP")
+            path = viz.render(graph, out_dir / "moons_step.svg")
+            print(f"  {path}  the computation graph of one training step", file=out)
+        except RuntimeError as exc:  # Graphviz's dot missing: the one-line install hint
+            print(f"  (skipped moons_step.svg: {exc})", file=out)
+        tiny_loss, tiny_params = tiny_mlp_loss()
+        path = out_dir / "backprop_steps.html"
+        try:
+            path.write_text(viz.stepper_html(tiny_loss, params=tiny_params,
+                                             title="backprop through a 2-2-1 MLP"),
+                            encoding="utf-8")
+            print(f"  {path}  backprop step by step (open in a browser)", file=out)
+        except RuntimeError as exc:
+            print(f"  (skipped backprop_steps.html: {exc})", file=out)
+    try:
+        from tapegrad.viz import plots
+    except ImportError as exc:
+        print(f"  (skipped the plots: {exc})", file=out)
+        return
+    path = out_dir / "training_curves.png"
+    plots.training_curves({"loss": result["loss"]}, path)
+    print(f"  {path}  the loss, step by step", file=out)
+    path = out_dir / "moons_boundary.png"
+    plots.decision_boundary(lambda x: moons_forward(x, result["params"]), result["x"],
+                            result["y"], path)
+    print(f"  {path}  what the MLP learned", file=out)
+
+
 def demo(args: argparse.Namespace) -> int:
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        print(f"tapegrad demo: error: --out {out_dir} is a file, not a directory",
+              file=sys.stderr)
+        return 2
     print("tapegrad demo: a 2-32-2 MLP on two moons, trained with autograd + SGD")
     result = train_moons(steps=args.steps)
     print("\nThe seed's digits classifier: nn.Sequential + CrossEntropyLoss + Adam + DataLoader")
     digits_accuracy = train_digits()
     show_tape()
+    try:
+        write_pictures(result, out_dir)
+    except OSError as exc:
+        print(f"tapegrad demo: error: cannot write into {out_dir}: {exc}", file=sys.stderr)
+        return 2
     if result["accuracy"] < 0.9 or digits_accuracy < 0.9:
         print("warning: the models learned less than expected")
         return 1
@@ -130,11 +225,16 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from tapegrad.cli_commands import add_commands
+
     parser = argparse.ArgumentParser(prog="tapegrad", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    p_demo = sub.add_parser("demo", help="train a small model and show its tape")
+    p_demo = sub.add_parser("demo", help="train small models, show a tape, write pictures")
     p_demo.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
+    p_demo.add_argument("--out", default="tapegrad-demo",
+                        help="folder for the pictures (default ./tapegrad-demo)")
     p_demo.set_defaults(func=demo)
+    add_commands(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -40,6 +40,15 @@ def _addindent(text: str, spaces: int) -> str:
         " " * spaces + line for line in lines[1:])
 
 
+def _name_parameters(module: Module, path: str) -> None:
+    """Give the module's own parameters their dotted name (``fc1.weight``) once, on the
+    first call, so drawings and listings name them without being told."""
+    for attr, p in module._parameters.items():
+        if p is not None and getattr(p, "name", None) is None:
+            p.name = f"{path}.{attr}" if path else attr
+    object.__setattr__(module, "_params_named", True)
+
+
 class Module:
     """Base class of every layer and network (see the module docstring)."""
 
@@ -398,7 +407,9 @@ class Module:
         # restored by hand: this runs for every layer of every step).
         outer = _scope._state.path
         name = self._scope_name
-        _scope._state.path = f"{outer}.{name}" if outer and name else (name or outer)
+        path = _scope._state.path = f"{outer}.{name}" if outer and name else (name or outer)
+        if not self.__dict__.get("_params_named"):
+            _name_parameters(self, path)
         try:
             output = self.forward(*args, **kwargs)
         finally:

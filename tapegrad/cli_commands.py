@@ -1,0 +1,262 @@
+"""The ``tapegrad graph``, ``tapegrad step`` and ``tapegrad check`` commands, and the files
+``tapegrad demo --out DIR`` writes (the parser and ``demo`` itself are in `tapegrad.cli`).
+
+Mistakes a user can make (a wrong path, a missing ``:FUNCTION``, Graphviz not installed, an
+unwritable output) end with one line on stderr and exit status 2, never a traceback: a
+traceback would point into tapegrad when the problem is on the command line. Exceptions
+raised by the user's own code are different: their traceback is printed, it is what the
+user needs to fix them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import inspect
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+USAGE_ERROR = 2
+
+
+class CommandError(Exception):
+    """A mistake on the command line: printed as one line, exit status 2."""
+
+
+def fail(command: str, message: str) -> int:
+    print(f"tapegrad {command}: error: {message}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+# ---------------------------------------------------------------- loading FILE.py:FUNCTION
+def split_target(target: str) -> tuple[Path, str]:
+    """``path/to/file.py:function`` -> (path, function name)."""
+    file, sep, function = target.rpartition(":")
+    if not sep or not file or not function:
+        raise CommandError(f"expected FILE.py:FUNCTION (e.g. examples/mlp.py:loss), got "
+                           f"{target!r}")
+    path = Path(file)
+    if not path.is_file():
+        raise CommandError(f"no such file: {file}")
+    return path, function
+
+
+@contextlib.contextmanager
+def _as_script(path: Path, module_name: str) -> Iterator[None]:
+    """While importing and calling the user's code: its folder first on sys.path (as
+    ``python FILE`` has it, so its own imports work) and its module in sys.modules
+    (dataclasses and pickling look it up); both undone afterwards."""
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        sys.modules.pop(module_name, None)
+        if folder in sys.path:
+            sys.path.remove(folder)
+
+
+def load_function(path: Path, name: str, module_name: str) -> Callable[[], Any]:
+    """Import FILE by path and return FUNCTION, checked to take no arguments. Errors
+    raised while importing are the user's: they propagate."""
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise CommandError(f"cannot import {path} (is it a .py file?)")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    function = getattr(module, name, None)
+    if function is None:
+        found = sorted(k for k, v in vars(module).items()
+                       if inspect.isfunction(v) and v.__module__ == module_name)
+        hint = f" (its functions: {', '.join(found)})" if found else ""
+        raise CommandError(f"{path} has no function {name!r}{hint}")
+    if not callable(function):
+        raise CommandError(f"{path}:{name} is not a function (it is {type(function).__name__})")
+    try:
+        required = [p.name for p in inspect.signature(function).parameters.values()
+                    if p.default is p.empty
+                    and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    except (TypeError, ValueError):  # builtins without a signature: just try calling
+        required = []
+    if required:
+        raise CommandError(f"{path}:{name} must take no arguments, it needs "
+                           f"{', '.join(required)}")
+    return function
+
+
+def call_target(target: str) -> tuple[Any, str]:
+    """Import FILE, run FUNCTION; its result must be a Tensor or a Scalar."""
+    import tapegrad
+
+    path, name = split_target(target)
+    module_name = f"_tapegrad_user_{path.stem}"
+    with _as_script(path, module_name):
+        result = load_function(path, name, module_name)()
+    if not isinstance(result, (tapegrad.Tensor, tapegrad.Scalar)):
+        raise CommandError(f"{name}() returned {type(result).__name__}; it must return the "
+                           "tapegrad Tensor or Scalar to draw")
+    return result, name
+
+
+def output_path(given: str | None, default: str, suffixes: tuple[str, ...]) -> Path:
+    """The output file, checked before any work is done: right suffix, writable folder."""
+    path = Path(given if given is not None else default)
+    if path.is_dir():
+        raise CommandError(f"cannot write {path}: it is a directory")
+    if path.suffix.lower() not in suffixes:
+        raise CommandError(f"cannot write {path}: use one of {', '.join(suffixes)}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise CommandError(f"cannot write {path}: no such directory {folder}")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise CommandError(f"cannot write {path}: permission denied")
+    return path
+
+
+def _import_viz() -> Any:
+    try:
+        from tapegrad import viz
+    except ImportError as exc:  # graphviz (the Python package) missing
+        raise CommandError(f"the drawing module is unavailable: {exc}") from exc
+    return viz
+
+
+def _run(command: str, body: Callable[[], int]) -> int:
+    """Run ``body``; command-line mistakes and Graphviz/IO problems become one line."""
+    try:
+        return body()
+    except CommandError as exc:
+        return fail(command, str(exc))
+    except RuntimeError as exc:
+        if "Graphviz" in str(exc):  # the graph module's "dot is not installed" message
+            return fail(command, str(exc))
+        raise
+    except OSError as exc:
+        return fail(command, f"cannot write: {exc}")
+
+
+def _user_code(command: str, target: str, body: Callable[[], tuple[Any, str]]) -> Any:
+    """Call the user's code; its own exceptions are shown with their traceback."""
+    try:
+        return body()
+    except CommandError:
+        raise
+    except Exception as exc:
+        traceback.print_exc()
+        raise CommandError(f"{target} raised {type(exc).__name__} (traceback above)") from exc
+
+
+# ---------------------------------------------------------------- graph
+def graph_command(args: argparse.Namespace) -> int:
+    """``tapegrad graph FILE.py:FUNCTION``: draw what FUNCTION's result depends on."""
+
+    def body() -> int:
+        path, name = split_target(args.target)
+        out = output_path(args.output, f"{name}.svg", (".svg", ".png", ".pdf", ".dot", ".gv"))
+        viz = _import_viz()
+        result, _ = _user_code("graph", args.target, lambda: call_target(args.target))
+        try:
+            digraph = viz.draw(result, view=args.view, show_saved=args.show_saved,
+                               title=args.title)
+        except (ValueError, TypeError) as exc:
+            raise CommandError(str(exc)) from exc
+        if out.suffix.lower() in (".dot", ".gv"):
+            out.write_text(str(digraph), encoding="utf-8")  # DOT needs no Graphviz install
+        else:
+            viz.render(digraph, out)
+        print(f"wrote {out} ({args.view} graph of {path.name}:{name})")
+        return 0
+
+    return _run("graph", body)
+
+
+# ---------------------------------------------------------------- step
+def step_command(args: argparse.Namespace) -> int:
+    """``tapegrad step FILE.py:FUNCTION``: a step-through HTML page of the backward pass."""
+
+    import tapegrad
+
+    def body() -> int:
+        path, name = split_target(args.target)
+        out = output_path(args.output, f"{name}.html", (".html", ".htm"))
+        viz = _import_viz()
+        result, _ = _user_code("step", args.target, lambda: call_target(args.target))
+        if isinstance(result, tapegrad.Tensor) and result.numel() != 1:
+            raise CommandError(f"{name}() returned a tensor of shape {tuple(result.shape)}; "
+                               "stepping through backward needs a single number (a loss)")
+        try:
+            html = viz.stepper_html(result, title=args.title or f"{path.name}:{name}")
+        except (ValueError, TypeError) as exc:
+            raise CommandError(str(exc)) from exc
+        out.write_text(html, encoding="utf-8")
+        print(f"wrote {out} (backward of {path.name}:{name}, open it in a browser)")
+        return 0
+
+    return _run("step", body)
+
+
+# ---------------------------------------------------------------- check
+def check_command(args: argparse.Namespace) -> int:
+    """``tapegrad check``: every registered op (or those named) against PyTorch."""
+    try:
+        import torch  # noqa: F401 - only to fail early with a clear message
+    except ImportError:
+        return fail("check", "PyTorch is needed to check ops against it: "
+                    "pip install torch==2.13.0")
+    from tapegrad.ops import registry
+    from tapegrad.testing.registry_check import DTYPES, check_all, format_results
+
+    if args.list:
+        print("\n".join(sorted(op.name for op in registry.all_ops())))
+        return 0
+    if args.ops:
+        unknown = [n for n in args.ops if n not in {op.name for op in registry.all_ops()}]
+        if unknown:
+            return fail("check", f"unknown op {', '.join(map(repr, unknown))}; "
+                        "`tapegrad check --list` shows the registered ops")
+    names = args.ops or [op.name for op in registry.all_ops()]
+    dtypes = args.dtype or DTYPES
+    layouts = (False,) if args.contiguous_only else (False, True)
+    results = []
+    for i, name in enumerate(names, 1):
+        print(f"\rchecking {i}/{len(names)}: {name:<30}", end="", file=sys.stderr, flush=True)
+        results.extend(check_all([name], dtypes=dtypes, layouts=layouts))
+    print("\r" + " " * 48 + "\r", end="", file=sys.stderr, flush=True)
+    print(format_results(results))
+    return 1 if any(not r.passed for r in results) else 0
+
+
+def add_commands(sub: Any) -> None:
+    """Register graph, step and check on the ``tapegrad`` parser's subparsers."""
+    p = sub.add_parser("graph", help="draw the computation graph of FILE.py:FUNCTION's result")
+    p.add_argument("target", metavar="FILE.py:FUNCTION",
+                   help="a function taking no arguments and returning a Tensor or Scalar")
+    p.add_argument("-o", "--output", help="output file: .svg (default <FUNCTION>.svg), "
+                   ".png, .pdf, or .dot for the DOT text (needs no Graphviz)")
+    p.add_argument("--view", choices=("forward", "backward"), default="forward",
+                   help="ops with values (forward, default) or torch's backward functions")
+    p.add_argument("--show-saved", action="store_true", help="draw the saved tensors too")
+    p.add_argument("--title", help="a title above the graph")
+    p.set_defaults(func=graph_command)
+
+    p = sub.add_parser("step", help="write a step-through HTML page of the backward pass")
+    p.add_argument("target", metavar="FILE.py:FUNCTION",
+                   help="a function taking no arguments and returning a one-element loss")
+    p.add_argument("-o", "--output", help="output .html file (default <FUNCTION>.html)")
+    p.add_argument("--title", help="the page title (default FILE.py:FUNCTION)")
+    p.set_defaults(func=step_command)
+
+    p = sub.add_parser("check", help="check ops' forward and gradients against PyTorch")
+    p.add_argument("--ops", nargs="+", metavar="NAME", help="only these ops (default: all)")
+    p.add_argument("--dtype", action="append", choices=("float64", "float32"),
+                   help="only this dtype (repeatable; default both)")
+    p.add_argument("--contiguous-only", action="store_true",
+                   help="skip the non-contiguous (strided) inputs")
+    p.add_argument("--list", action="store_true", help="list the registered ops and exit")
+    p.set_defaults(func=check_command)

@@ -1,0 +1,69 @@
+// tapegrad step-through viewer: Prev/Next, slider, arrow keys, deep links #<id>-step-<k>.
+(function () {
+  "use strict";
+  function setup(root) {
+    var id = root.id;
+    var frames = Array.prototype.slice.call(root.querySelectorAll(".frame"));
+    var rows = root.querySelectorAll("table.tape tr[data-row]");
+    var slider = root.querySelector(".slider");
+    var counter = root.querySelector(".counter");
+    var last = frames.length - 1;
+    var current = 0;
+    root.classList.add("js");
+
+    function show(k, updateHash) {
+      k = Math.max(0, Math.min(last, k));
+      current = k;
+      frames.forEach(function (f, i) { f.hidden = i !== k; });
+      slider.value = String(k);
+      counter.textContent = "Step " + k + " / " + last;
+      var row = frames[k].getAttribute("data-row");
+      Array.prototype.forEach.call(rows, function (r) {
+        r.classList.toggle("current", row !== null && r.getAttribute("data-row") === row);
+      });
+      if (updateHash && history.replaceState) {
+        history.replaceState(null, "", "#" + id + "-step-" + k);
+      }
+    }
+
+    function fromHash() {
+      var m = new RegExp("^#" + id + "-step-(\\d+)$").exec(location.hash);
+      return m ? parseInt(m[1], 10) : null;
+    }
+
+    root.querySelector(".prev").addEventListener("click", function () { show(current - 1, true); });
+    root.querySelector(".next").addEventListener("click", function () { show(current + 1, true); });
+    slider.addEventListener("input", function () { show(parseInt(slider.value, 10), true); });
+    // Arrow keys act on this viewer when focus is inside it, or anywhere on a page that
+    // holds only this one viewer (but never while typing in a form field).
+    document.addEventListener("keydown", function (e) {
+      var t = e.target;
+      if (t === slider || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName || "")) { return; }
+      var mine = root.contains(t) ||
+        (document.querySelectorAll(".tg-stepper").length === 1 &&
+         (t === document.body || t === document.documentElement));
+      if (!mine) { return; }
+      if (e.key === "ArrowLeft") { show(current - 1, true); e.preventDefault(); }
+      if (e.key === "ArrowRight") { show(current + 1, true); e.preventDefault(); }
+    });
+    window.addEventListener("hashchange", function () {
+      var k = fromHash();
+      if (k !== null) { show(k, false); }
+    });
+    var start = fromHash();
+    show(start === null ? 0 : start, false);
+    if (start !== null) {
+      // after the browser's own jump to the (then hidden) figure: show the controls too
+      root.scrollIntoView();
+      window.addEventListener("load", function () { root.scrollIntoView(); });
+    }
+  }
+  function init() {
+    Array.prototype.forEach.call(document.querySelectorAll(".tg-stepper"), setup);
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

@@ -1,0 +1,217 @@
+"""The ``tapegrad`` command: graph, step, check and demo, with every usage error's exit
+status and one-line message."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tapegrad.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PROGRAM = textwrap.dedent("""
+    import tapegrad as tg
+
+    def loss():
+        w = tg.tensor([0.5, -1.0], requires_grad=True)
+        return (w * w).tanh().sum()
+
+    def vector():
+        w = tg.tensor([0.5, -1.0], requires_grad=True)
+        return w * 2
+
+    def scalar():
+        a = tg.Scalar(2.0, label="a")
+        return (a * a + a).tanh()
+
+    def number():
+        return 3
+
+    def needs(x):
+        return x
+
+    def boom():
+        raise ValueError("boom inside user code")
+
+    def uses_helper():
+        import helper  # a module next to this file, imported when called
+
+        return helper.double(tg.tensor([1.0], requires_grad=True))
+
+    value = 5
+""")
+
+
+
+@pytest.fixture
+def prog(tmp_path, monkeypatch):
+    """A user file in an empty working directory; returns its name."""
+    (tmp_path / "prog.py").write_text(PROGRAM)
+    (tmp_path / "helper.py").write_text("def double(x):\n    return (x * 2).sum()\n")
+    monkeypatch.chdir(tmp_path)
+    return "prog.py"
+
+
+def _one_line_error(capsys, *needles: str) -> None:
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.err
+    assert lines[0].startswith("tapegrad ")
+    for needle in needles:
+        assert needle in lines[0]
+
+
+# ---------------------------------------------------------------- check
+def test_check_prints_the_table_and_passes(capsys):
+    status = main(["check", "--ops", "add", "mul", "--dtype", "float64", "--contiguous-only"])
+    out = capsys.readouterr().out
+    assert status == 0
+    header = out.splitlines()[0].split()
+    assert header[:2] == ["op", "sample"] and "err" in header
+    rows = [line.split()[0] for line in out.splitlines()[1:] if line.strip()]
+    assert {"add", "mul"} <= set(rows)
+    assert " 0 failed" in out
+
+
+def test_check_failure_exits_1(capsys, monkeypatch):
+    from tapegrad.testing import registry_check
+
+    def failing(names, dtypes, layouts):
+        return [registry_check.Result(names[0], "s", "float64", False, 1.0, None, False,
+                                      "forward differs")]
+
+    monkeypatch.setattr(registry_check, "check_all", failing)
+    assert main(["check", "--ops", "add"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "0 passed, 1 failed" in out
+
+
+def test_check_without_torch(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # makes ``import torch`` fail
+    assert main(["check", "--ops", "add"]) == 2
+    _one_line_error(capsys, "pip install torch==2.13.0")
+
+
+def test_check_unknown_op_and_list(capsys):
+    assert main(["check", "--ops", "add", "no_such_op"]) == 2
+    _one_line_error(capsys, "'no_such_op'")
+    assert main(["check", "--list"]) == 0
+    names = capsys.readouterr().out.split()
+    assert "add" in names and "mul" in names
+
+
+# ---------------------------------------------------------------- errors of graph/step
+@pytest.mark.parametrize("command", ["graph", "step"])
+@pytest.mark.parametrize(("target", "needle"), [
+    ("prog.py", "FILE.py:FUNCTION"),
+    ("missing.py:loss", "no such file: missing.py"),
+    ("prog.py:nope", "no function 'nope'"),
+    ("prog.py:value", "not a function"),
+    ("prog.py:number", "returned int"),
+    ("prog.py:needs", "must take no arguments"),
+])
+def test_usage_errors_exit_2_with_one_line(capsys, prog, command, target, needle):
+    assert main([command, target]) == 2
+    _one_line_error(capsys, needle)
+
+
+def test_user_exception_shows_its_traceback_then_exits_2(capsys, prog):
+    assert main(["graph", "prog.py:boom"]) == 2
+    err = capsys.readouterr().err
+    assert "ValueError: boom inside user code" in err  # the user's own traceback
+    assert err.strip().splitlines()[-1] == ("tapegrad graph: error: prog.py:boom raised "
+                                            "ValueError (traceback above)")
+
+
+@pytest.mark.parametrize(("output", "needle"), [
+    ("no_dir/out.svg", "no such directory"),
+    (".", "is a directory"),
+    ("out.txt", "use one of"),
+])
+def test_unwritable_output(capsys, prog, output, needle):
+    assert main(["graph", "prog.py:loss", "-o", output]) == 2
+    _one_line_error(capsys, needle)
+
+
+def test_graphviz_missing(capsys, prog, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no ``dot`` to be found
+    assert main(["graph", "prog.py:loss"]) == 2
+    _one_line_error(capsys, "apt-get install graphviz")
+    assert not (tmp_path / "loss.svg").exists()
+    # the DOT text needs no Graphviz
+    assert main(["graph", "prog.py:loss", "-o", "loss.dot"]) == 0
+    assert (tmp_path / "loss.dot").read_text().startswith("digraph")
+
+
+# ---------------------------------------------------------------- graph / step output
+def test_graph_writes_svg_with_default_name(capsys, prog, tmp_path):
+    assert main(["graph", "prog.py:loss"]) == 0
+    svg = (tmp_path / "loss.svg").read_text()
+    assert "<svg" in svg and "tanh" in svg
+    assert "wrote loss.svg" in capsys.readouterr().out
+
+
+def test_graph_backward_view_png_and_scalar(prog, tmp_path):
+    assert main(["graph", "prog.py:loss", "--view", "backward", "-o", "b.png"]) == 0
+    assert (tmp_path / "b.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["graph", "prog.py:loss", "--view", "backward", "-o", "b.dot"]) == 0
+    assert "TanhBackward0" in (tmp_path / "b.dot").read_text()
+    assert main(["graph", "prog.py:scalar", "-o", "s.svg"]) == 0
+    assert "<svg" in (tmp_path / "s.svg").read_text()
+
+
+def test_user_file_imports_its_neighbours(prog, tmp_path):
+    assert main(["graph", "prog.py:uses_helper", "-o", "h.dot"]) == 0
+    assert "mul" in (tmp_path / "h.dot").read_text()
+    assert str(tmp_path) not in sys.path  # the folder is taken off sys.path again
+    assert "helper" in sys.modules
+    sys.modules.pop("helper")
+
+
+def test_step_writes_html(capsys, prog, tmp_path):
+    assert main(["step", "prog.py:loss"]) == 0
+    html = (tmp_path / "loss.html").read_text()
+    assert html.lstrip().lower().startswith("<!doctype html") and "<svg" in html
+    assert main(["step", "prog.py:scalar", "-o", "s.html"]) == 0
+    assert (tmp_path / "s.html").stat().st_size > 1000
+    capsys.readouterr()
+    assert main(["step", "prog.py:vector"]) == 2
+    _one_line_error(capsys, "single number")
+
+
+# ---------------------------------------------------------------- demo
+def test_demo_writes_pictures(capsys, tmp_path):
+    out_dir = tmp_path / "pics"
+    status = main(["demo", "--steps", "30", "--out", str(out_dir)])
+    out = capsys.readouterr().out
+    assert status in (0, 1)  # 30 steps may stop short of the accuracy the warning wants
+    assert "step    1  loss" in out and "The tape of loss" in out  # today's output stays
+    # scripts/test.sh installs Graphviz, so every file is expected
+    expected = ["training_curves.png", "moons_boundary.png", "moons_step.svg",
+                "backprop_steps.html"]
+    for name in expected:
+        assert (out_dir / name).stat().st_size > 1000, name
+        assert str(out_dir / name) in out
+    assert "w1" in (out_dir / "moons_step.svg").read_text()
+
+
+def test_demo_out_is_a_file(capsys, tmp_path):
+    (tmp_path / "f").write_text("")
+    assert main(["demo", "--out", str(tmp_path / "f")]) == 2
+    _one_line_error(capsys, "not a directory")
+
+
+def test_python_m_tapegrad_usage_error(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "tapegrad", "graph", "nofunction.py"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("tapegrad graph: error: expected FILE.py:FUNCTION "
+                                   "(e.g. examples/mlp.py:loss), got 'nofunction.py'")

@@ -1,0 +1,162 @@
+"""The documentation site: `mkdocs build --strict` of the real pages, run as part of pytest.
+
+Every page computes its numbers with tapegrad while it builds (markdown-exec) and ends
+with executed assertions, so this build is also a test of the library: a wrong gradient
+fails it. The tests below check that the built pages hold the computed listings, and that
+a page with a failing assertion really does fail the build (so the pages' checks bite).
+Needs the `docs` extra (`bash scripts/setup_env.sh test` installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MKDOCS = [sys.executable, "-m", "mkdocs"]
+PAGES = ["getting-started", "tensors-and-autograd", "backprop-and-the-tape",
+         "function-vs-module", "nn-and-optim", "testing-against-torch"]
+
+
+def _build(config: Path, site: Path, strict: bool = True) -> subprocess.CompletedProcess:
+    try:
+        import mkdocs  # noqa: F401
+    except ImportError:  # a failure, not a skip: the docs are part of the test suite
+        pytest.fail("mkdocs is missing: bash scripts/setup_env.sh test installs the docs extra")
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    cmd = [*MKDOCS, "build", "-f", str(config), "-d", str(site)]
+    if strict:
+        cmd.append("--strict")
+    return subprocess.run(cmd, cwd=config.parent, env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+def _text(html: str) -> str:
+    """The page's text: tags dropped, entities of the listings decoded."""
+    text = re.sub(r"<[^>]+>", "", html)
+    return text.replace("&gt;", ">").replace("&lt;", "<").replace("&amp;", "&")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    run = _build(ROOT / "mkdocs.yml", out)
+    assert run.returncode == 0, f"mkdocs build --strict failed:\n{run.stdout}\n{run.stderr}"
+    return out
+
+
+def page(site: Path, name: str) -> str:
+    return _text((site / name / "index.html").read_text(encoding="utf-8"))
+
+
+def test_every_page_is_built_and_its_checks_ran(site: Path) -> None:
+    for name in PAGES:
+        text = page(site, name)
+        assert "Checks run while this page was built" in text, name
+        # the closing block printed its "ok" line (it runs after every assertion)
+        assert re.search(r"^ok\b", text, re.M), name
+        assert "Traceback" not in text, name
+
+
+def test_backprop_page_shows_the_computed_tape_steps_and_pictures(site: Path) -> None:
+    text = page(site, "backprop-and-the-tape")
+    assert "%5 = mul %4 %1" in text  # the forward listing
+    assert "d%1 += MulBackward0(d%5)[1]" in text  # the backward listing: b's first use
+    assert "d%1 += MulBackward0(d%3)[1]" in text  # ... and its second
+    html = (site / "backprop-and-the-tape" / "index.html").read_text(encoding="utf-8")
+    # the engine's events as a table: MulBackward0 rows, b's accumulation 4 -> -2
+    assert re.search(r"<td>MulBackward0 \(<code>mul</code>\)</td>", html)
+    assert "[1] → b: -6, 4 → -2" in text
+    assert "ok: grads [9.0, -2.0, -3.0]" in text
+    # tapegrad.viz: the drawn graphs inline as SVG, the stepper in an iframe
+    assert html.count("<svg") >= 2 and 'id="v1"' in html  # value node %1 (b)
+    assert "<iframe" in html and "tiny-net-step-1" in html
+
+
+def test_pages_hold_numbers_computed_by_tapegrad(site: Path) -> None:
+    assert "SumBackward0" in page(site, "getting-started")
+    fm = page(site, "function-vs-module")
+    assert "gradcheck(MyReLU.apply, (inp,)) -> True" in fm
+    assert "middle_linear ran 3 times in this forward" in fm
+    assert fm.count("[middle_linear]") == 3  # the shared layer's three uses on the tape
+    optim = page(site, "nn-and-optim")
+    assert "training accuracy" in optim and "state kept per parameter" in optim
+    oracle = page(site, "testing-against-torch")
+    assert "grad input0" in oracle and "<-- not close" in oracle
+    assert "2 passed" in oracle
+    home = page(site, "")
+    assert "%1 = mm %0 %0" in home and "x.grad = [[7.0, 11.0], [9.0, 13.0]]" in home
+
+
+def test_api_reference_is_generated_from_the_package(site: Path) -> None:
+    html = (site / "api" / "index.html").read_text(encoding="utf-8")
+    for ident in ["tapegrad.autograd.Function", "tapegrad.autograd.backward",
+                  "tapegrad.autograd.grad", "tapegrad.autograd.Tape.listing",
+                  "tapegrad.Tensor.backward", "tapegrad.nn.Module.parameters",
+                  "tapegrad.testing.gradcheck.gradcheck",
+                  "tapegrad.testing.oracle.compare_with_torch"]:
+        assert f'id="{ident}"' in html, ident
+
+
+def test_site_works_offline(site: Path) -> None:
+    for name in ["", *PAGES, "api"]:
+        html = (site / name / "index.html").read_text(encoding="utf-8")
+        assert "fonts.googleapis.com" not in html and "fonts.gstatic.com" not in html, name
+
+
+def _tiny_project(tmp_path: Path, block: str) -> Path:
+    """A one-page mkdocs project that uses this project's theme, plugins and hook."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.md").write_text(
+        "# A page with a check\n\n```python exec=\"true\"\n" + block + "\n```\n")
+    hook = (ROOT / "docs" / "hooks.py").as_posix()
+    (tmp_path / "mkdocs.yml").write_text(textwrap.dedent(f"""\
+        site_name: check
+        theme:
+          name: material
+          font: false
+        hooks:
+          - {hook}
+        markdown_extensions:
+          - pymdownx.superfences
+        plugins:
+          - markdown-exec
+        """))
+    return tmp_path / "mkdocs.yml"
+
+
+def test_a_wrong_assertion_fails_the_build(tmp_path: Path) -> None:
+    block = textwrap.dedent("""\
+        import tapegrad
+        x = tapegrad.tensor(3.0, requires_grad=True)
+        (x * x).backward()
+        assert x.grad.item() == 5.0, "wrong on purpose: d(x^2)/dx at 3 is 6"
+        """)
+    run = _build(_tiny_project(tmp_path, block), tmp_path / "site")
+    assert run.returncode != 0
+    assert "wrong on purpose" in run.stdout + run.stderr
+
+
+def test_the_same_page_with_a_right_assertion_builds(tmp_path: Path) -> None:
+    block = textwrap.dedent("""\
+        import tapegrad
+        x = tapegrad.tensor(3.0, requires_grad=True)
+        (x * x).backward()
+        assert x.grad.item() == 6.0
+        print("ok")
+        """)
+    run = _build(_tiny_project(tmp_path, block), tmp_path / "site")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_hook_fails_a_page_that_prints_a_traceback(tmp_path: Path) -> None:
+    block = 'print("Traceback (most recent call last):")'
+    run = _build(_tiny_project(tmp_path, block), tmp_path / "site", strict=False)
+    assert run.returncode != 0
+    assert "an executed block raised" in run.stdout + run.stderr
