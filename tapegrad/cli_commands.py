@@ -202,11 +202,17 @@ def step_command(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- check
+def _torch_available() -> bool:
+    """Look torch up without importing it (the comparison imports it when it runs)."""
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except ValueError:  # sys.modules["torch"] is None: marked as not importable
+        return False
+
+
 def check_command(args: argparse.Namespace) -> int:
     """``tapegrad check``: every registered op (or those named) against PyTorch."""
-    try:
-        import torch  # noqa: F401 - only to fail early with a clear message
-    except ImportError:
+    if not _torch_available():
         return fail("check", "PyTorch is needed to check ops against it: "
                     "pip install torch==2.13.0")
     from tapegrad.ops import registry
