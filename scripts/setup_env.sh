@@ -2,13 +2,17 @@
 # Set up (or refresh) the project's virtual environment in .venv.
 #
 #   scripts/setup_env.sh demo   runtime deps only (what `python -m tapegrad demo` needs)
-#   scripts/setup_env.sh test   + the `test` extra (pytest, hypothesis, ruff, torch==2.13.0)
-#                               and the `docs` extra (the docs build is part of the tests)
+#   scripts/setup_env.sh test   + the `test` extra (pytest, hypothesis, ruff, playwright,
+#                               torch==2.13.0) and the `docs` extra (the docs build is part
+#                               of the tests), and Debian's chromium for the browser test
 #   scripts/setup_env.sh docs   + the `docs` extra (mkdocs and plugins)
 #   scripts/setup_env.sh dev    + everything (test, docs, benchmark deps)
 #
 # Idempotent: safe to run again and again; it only installs what is missing.
-# Also installs Graphviz's `dot` (Debian package `graphviz`) when it is not on PATH.
+# Also installs Graphviz's `dot` (Debian package `graphviz`) when it is not on PATH, and
+# in test mode Chromium (Debian packages `chromium`, `fonts-dejavu-core`) when
+# /usr/bin/chromium is missing: tests/test_docs_browser.py drives it with Playwright
+# (never `playwright install`, which would download a browser of its own).
 set -euo pipefail
 
 MODE="${1:-test}"
@@ -79,6 +83,38 @@ install_dot() {
     }
 }
 
+# --- Chromium (system package, for the docs' browser test; test mode only) ---------
+CHROMIUM=/usr/bin/chromium
+install_chromium() {
+    if [ -x "$CHROMIUM" ]; then
+        return 0
+    fi
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1; then
+            sudo=(sudo)
+        else
+            log "WARNING: $CHROMIUM is missing and this user cannot install it"
+            log "         (tests/test_docs_browser.py is skipped without it)."
+            log "         Install it as root:  apt-get update && apt-get install -y chromium fonts-dejavu-core"
+            return 0
+        fi
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        log "WARNING: $CHROMIUM is missing and apt-get is not available"
+        log "         (tests/test_docs_browser.py is skipped without it)."
+        return 0
+    fi
+    log "installing Chromium (apt packages 'chromium', 'fonts-dejavu-core') for the browser test"
+    filtered "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    filtered "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+    [ -x "$CHROMIUM" ] || {
+        echo "error: installed chromium but $CHROMIUM is still missing" >&2
+        exit 1
+    }
+}
+
 # --- virtual environment ------------------------------------------------------
 make_venv() {
     if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
@@ -111,6 +147,9 @@ stamp_of() {
 }
 
 install_dot
+if [ "$MODE" = test ]; then
+    install_chromium
+fi
 make_venv
 STAMP="$VENV/.tapegrad-setup-$MODE"
 want="$(stamp_of)"

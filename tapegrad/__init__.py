@@ -7,7 +7,7 @@ micrograd-style one-number version of the same idea.
 
 # Importing any tapegrad.ops module first runs tapegrad/ops/__init__.py, which installs the
 # Tensor methods, so the order of these imports does not matter.
-from tapegrad import autograd, datasets, dtypes, nn, ops, optim, utils
+from tapegrad import autograd, cuda, datasets, dtypes, nn, ops, optim, utils
 from tapegrad.autograd import (
     enable_grad,
     inference_mode,

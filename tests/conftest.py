@@ -1,6 +1,11 @@
-"""Shared test setup: tapegrad's pytest plugin, the pytester fixture, a seeded rng."""
+"""Shared test setup: tapegrad's pytest plugin, pytester, a seeded rng, the docs site."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,3 +37,26 @@ def pytest_report_header(config: pytest.Config) -> str:
 def rng() -> np.random.Generator:
     """A fresh generator with a fixed seed: every test sees the same numbers."""
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def docs_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The documentation site, built once per session with `mkdocs build --strict`.
+
+    Shared by tests/test_docs.py (the built HTML) and tests/test_docs_browser.py (the
+    same pages in a real browser). The build runs every executed block of the pages, so
+    it fails when a page's checks fail.
+    """
+    try:
+        import mkdocs  # noqa: F401
+    except ImportError:  # a failure, not a skip: the docs are part of the test suite
+        pytest.fail("mkdocs is missing: bash scripts/setup_env.sh test installs the docs extra")
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path_factory.mktemp("site")
+    run = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(root / "mkdocs.yml"),
+         "-d", str(out)],
+        cwd=root, env=dict(os.environ, NO_MKDOCS_2_WARNING="1"), capture_output=True,
+        text=True, timeout=600)
+    assert run.returncode == 0, f"mkdocs build --strict failed:\n{run.stdout}\n{run.stderr}"
+    return out

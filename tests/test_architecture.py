@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tapegrad"
 
 # First path component under tapegrad/ (a package or a module) -> its layer.
 LAYERS = {
-    "dtypes": 0, "device": 0, "random": 0, "_malloc": 0, "kernels": 0,
+    "dtypes": 0, "device": 0, "cuda": 0, "random": 0, "_malloc": 0, "kernels": 0,
     "autograd": 1,
     "printing": 2, "tensor": 2, "creation": 2, "scalar": 2, "scalar_backward": 2,
     "ops": 3,

@@ -105,3 +105,10 @@ def test_numpy_scalars_inside_lists_keep_their_dtype_like_torch():
     for data in ([np.float64(1.0), 2.0], [1.0, np.float64(2.0)], [np.float32(1.0)],
                  [np.int32(1)]):
         assert tg.tensor(data).dtype.name == str(torch.tensor(data).dtype).replace("torch.", "")
+
+
+def test_device_agnostic_seed_code_picks_the_cpu():
+    device = tg.device("cuda:0" if tg.cuda.is_available() else "cpu")
+    assert device == tg.device("cpu") and tg.cuda.device_count() == 0
+    x = tg.ones(2).to(device)
+    assert x.device == device

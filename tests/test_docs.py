@@ -21,7 +21,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MKDOCS = [sys.executable, "-m", "mkdocs"]
 PAGES = ["getting-started", "tensors-and-autograd", "backprop-and-the-tape",
-         "function-vs-module", "nn-and-optim", "testing-against-torch"]
+         "function-vs-module", "nn-and-optim", "testing-against-torch",
+         "training-mlp-and-cnn", "rnn-and-attention", "tape-as-text", "gpu-numba-cuda"]
 
 
 def _build(config: Path, site: Path, strict: bool = True) -> subprocess.CompletedProcess:
@@ -43,12 +44,10 @@ def _text(html: str) -> str:
     return text.replace("&gt;", ">").replace("&lt;", "<").replace("&amp;", "&")
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("site")
-    run = _build(ROOT / "mkdocs.yml", out)
-    assert run.returncode == 0, f"mkdocs build --strict failed:\n{run.stdout}\n{run.stderr}"
-    return out
+@pytest.fixture
+def site(docs_site: Path) -> Path:
+    """The real site, built once per session (tests/conftest.py)."""
+    return docs_site
 
 
 def page(site: Path, name: str) -> str:
@@ -92,6 +91,29 @@ def test_pages_hold_numbers_computed_by_tapegrad(site: Path) -> None:
     assert "2 passed" in oracle
     home = page(site, "")
     assert "%1 = mm %0 %0" in home and "x.grad = [[7.0, 11.0], [9.0, 13.0]]" in home
+
+
+def test_training_and_sequence_pages_show_results_and_pictures(site: Path) -> None:
+    train = page(site, "training-mlp-and-cnn")
+    for net in ("MLP", "CNN"):
+        accuracy = float(re.search(rf"{net} test accuracy: ([0-9.]+)", train).group(1))
+        assert accuracy > 0.85, (net, accuracy)
+    html = (site / "training-mlp-and-cnn" / "index.html").read_text(encoding="utf-8")
+    assert html.count("<svg") >= 5 and "plots.gradient_flow" in train  # figures inline
+    seq = page(site, "rnn-and-attention")
+    assert "averaged = mean of the heads: True" in seq and "masked weights are 0" in seq
+    html = (site / "rnn-and-attention" / "index.html").read_text(encoding="utf-8")
+    assert 'id="mod_lstm"' in html and 'id="mod_encoder.self_attn"' in html  # collapsed
+
+
+def test_tape_text_and_gpu_pages(site: Path) -> None:
+    text = page(site, "tape-as-text")
+    assert "%3 = sum %2 dim=0 keepdim=True" in text and "%4 = mul %3 3" in text
+    assert "%6 = linear %0 %1 %2" in text and "[body.0]" in text
+    assert "d%1 += AddmmBackward0(d%6)[1]" in text and "d%9 = 1" in text
+    gpu = page(site, "gpu-numba-cuda")
+    assert gpu.count("RuntimeError: tapegrad has no storage for device 'cuda' yet") == 3
+    assert "numba == reference: True" in gpu
 
 
 def test_api_reference_is_generated_from_the_package(site: Path) -> None:

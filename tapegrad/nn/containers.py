@@ -13,7 +13,29 @@ from typing import Any
 from tapegrad.nn.module import Module, _addindent
 
 
-class Sequential(Module):
+class _NumberedContainer(Module):
+    """What Sequential and ModuleList share: children keyed "0", "1", ... in order."""
+
+    def _index(self, idx: int) -> int:
+        n = len(self)
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range")
+        return idx % n
+
+    def _renumber(self, items: list[Module]) -> None:
+        """Re-register ``items`` under "0", "1", ... (torch keeps keys consecutive)."""
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self._modules[str(i)] = m
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+
+class Sequential(_NumberedContainer):
     """Calls its children in order, each on the previous one's output.
 
     ``Sequential(nn.Linear(2, 64), nn.ReLU())`` names the children "0", "1"...;
@@ -34,12 +56,6 @@ class Sequential(Module):
             input = module(input)
         return input
 
-    def _index(self, idx: int) -> int:
-        n = len(self)
-        if not -n <= idx < n:
-            raise IndexError(f"index {idx} is out of range")
-        return idx % n
-
     def __getitem__(self, idx: int | slice) -> Any:
         if isinstance(idx, slice):
             return type(self)(OrderedDict(list(self._modules.items())[idx]))
@@ -54,17 +70,7 @@ class Sequential(Module):
         targets = keys[idx] if isinstance(idx, slice) else [keys[self._index(idx)]]
         for key in targets:
             del self._modules[key]
-        # torch renumbers so that keys stay "0", "1", ...
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        self._renumber(list(self._modules.values()))
 
     def __add__(self, other: Sequential) -> Sequential:
         if not isinstance(other, Sequential):
@@ -95,19 +101,13 @@ class Sequential(Module):
         return self
 
 
-class ModuleList(Module):
+class ModuleList(_NumberedContainer):
     """A list of modules, registered under "0", "1"... (no forward of its own)."""
 
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
         if modules is not None:
             self.extend(modules)
-
-    def _index(self, idx: int) -> int:
-        n = len(self)
-        if not -n <= idx < n:
-            raise IndexError(f"index {idx} is out of range")
-        return idx % n
 
     def __getitem__(self, idx: int | slice) -> Any:
         if isinstance(idx, slice):
@@ -120,15 +120,7 @@ class ModuleList(Module):
     def __delitem__(self, idx: int | slice) -> None:
         items = list(self._modules.values())
         del items[idx]
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        self._renumber(items)
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)

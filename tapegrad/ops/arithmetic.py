@@ -41,17 +41,20 @@ def _binary_forward(np_op, a: Any, b: Any, true_division: bool = False) -> Tenso
     return wrap(result)
 
 
-def _save_operands(ctx: Node, a: Any, b: Any, *more: Tensor) -> None:
-    """Keep both operands of a binary op for backward: a tensor operand is saved (so an
-    in-place change to it before backward is caught), a number as it is; ``more``: extra
-    tensors to save after them."""
-    ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                          b if isinstance(b, Tensor) else None, *more)
-    ctx.scalars = (a, b)
+def _save_operands(ctx: Node, a: Any, b: Any, *more: Tensor, keep_a: bool = True,
+                   keep_b: bool = True) -> None:
+    """Keep what backward will read of a binary op's operands: a tensor operand is saved
+    (so an in-place change to it before backward is caught) only when ``keep_*`` says its
+    backward needs it; a number is kept as it is. ``more``: extra tensors to save."""
+    a_is_tensor, b_is_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
+    ctx.save_for_backward(a if a_is_tensor and keep_a else None,
+                          b if b_is_tensor and keep_b else None, *more)
+    ctx.scalars = (None if a_is_tensor else a, None if b_is_tensor else b)
 
 
 def _saved_operands(ctx: Node) -> tuple:
-    """The operands kept by `_save_operands` (tensor or number), then the extra tensors."""
+    """The operands kept by `_save_operands` (tensor or number; None for a tensor that was
+    not needed), then the extra tensors."""
     a, b, *more = ctx.saved_tensors
     return (ctx.scalars[0] if a is None else a, ctx.scalars[1] if b is None else b, *more)
 
@@ -98,7 +101,9 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx: Node, a: Any, b: Any) -> Tensor:
-        _save_operands(ctx, a, b)
+        # d/da needs b and d/db needs a: keep each only if the other needs a gradient
+        needs_a, needs_b = ctx.needs_input_grad
+        _save_operands(ctx, a, b, keep_a=needs_b, keep_b=needs_a)
         return _binary_forward(np.multiply, a, b)
 
     @staticmethod
@@ -114,7 +119,8 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx: Node, a: Any, b: Any) -> Tensor:
-        _save_operands(ctx, a, b)
+        # d/da = 1/b needs b; d/db = -a/b^2 needs both
+        _save_operands(ctx, a, b, keep_a=ctx.needs_input_grad[1])
         return _binary_forward(np.true_divide, a, b, true_division=True)
 
     @staticmethod

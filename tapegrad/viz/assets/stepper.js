@@ -10,6 +10,13 @@
     var last = frames.length - 1;
     var current = 0;
     root.classList.add("js");
+    // The window whose address holds the deep link: this one, or, inside an <iframe srcdoc>
+    // (how the docs embed the viewer), the page around it when that page is same-origin.
+    var host = window;
+    try {
+      if (location.protocol === "about:" && window.parent !== window &&
+          typeof window.parent.location.hash === "string") { host = window.parent; }
+    } catch (err) { host = window; /* a cross-origin parent: keep to this frame */ }
 
     function show(k, updateHash) {
       k = Math.max(0, Math.min(last, k));
@@ -21,13 +28,18 @@
       Array.prototype.forEach.call(rows, function (r) {
         r.classList.toggle("current", row !== null && r.getAttribute("data-row") === row);
       });
-      if (updateHash && history.replaceState) {
-        history.replaceState(null, "", "#" + id + "-step-" + k);
+      if (updateHash && host.history.replaceState) {
+        // An absolute URL from the host's own address: inside an <iframe srcdoc> a bare
+        // "#..." resolves against the parent's URL, which this frame's history refuses.
+        try {
+          var url = host.location.href.split("#")[0] + "#" + id + "-step-" + k;
+          host.history.replaceState(null, "", url);
+        } catch (err) { /* a sandboxed frame may refuse: the hash is only a convenience */ }
       }
     }
 
     function fromHash() {
-      var m = new RegExp("^#" + id + "-step-(\\d+)$").exec(location.hash);
+      var m = new RegExp("^#" + id + "-step-(\\d+)$").exec(host.location.hash);
       return m ? parseInt(m[1], 10) : null;
     }
 
@@ -46,7 +58,7 @@
       if (e.key === "ArrowLeft") { show(current - 1, true); e.preventDefault(); }
       if (e.key === "ArrowRight") { show(current + 1, true); e.preventDefault(); }
     });
-    window.addEventListener("hashchange", function () {
+    host.addEventListener("hashchange", function () {
       var k = fromHash();
       if (k !== null) { show(k, false); }
     });
