@@ -85,9 +85,15 @@ def train_moons(steps: int = 300, hidden: int = 32, lr: float = 0.5, seed: int =
             "onehot": onehot}
 
 
-def train_digits(epochs: int = 3, out=None) -> float:
-    """The 8x8 digits with nn.Sequential, cross-entropy, Adam and a DataLoader; returns
-    the test accuracy."""
+def progress_bar(done: int, total: int, width: int = 30) -> str:
+    """``[##########..........]  10/20`` for ``done`` of ``total``."""
+    filled = width * done // max(total, 1)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done:>{len(str(total))}}/{total}"
+
+
+def train_digits(epochs: int = 3, out=None) -> dict:
+    """The 8x8 digits with nn.Sequential, cross-entropy, Adam and a DataLoader, with a
+    progress bar per epoch; returns the test accuracy, the model and one batch."""
     out = out or sys.stdout
     import tapegrad as tg
     from tapegrad import nn
@@ -101,16 +107,21 @@ def train_digits(epochs: int = 3, out=None) -> float:
     train = DataLoader(Digits(train=True), batch_size=32, shuffle=True)
     test_x, test_y = next(iter(DataLoader(Digits(train=False), batch_size=1000)))
     print(f"\n{model}", file=out)
+    live = getattr(out, "isatty", lambda: False)()  # redraw in place only on a terminal
     for epoch in range(1, epochs + 1):
-        for x, y in train:
+        for i, (x, y) in enumerate(train, start=1):
             loss = loss_fn(model(x), y)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if live:
+                print(f"\repoch {epoch} {progress_bar(i, len(train))}", end="", file=out,
+                      flush=True)
         with tg.no_grad():
             accuracy = (model(test_x).argmax(dim=1) == test_y).float().mean().item()
-        print(f"epoch {epoch}  loss {loss.item():.4f}  test accuracy {accuracy:.3f}", file=out)
-    return accuracy
+        print(f"\repoch {epoch} {progress_bar(len(train), len(train))}  loss {loss.item():.4f}"
+              f"  test accuracy {accuracy:.3f}", file=out)
+    return {"accuracy": accuracy, "model": model, "batch": (x, y), "loss_fn": loss_fn}
 
 
 def show_tape(out=None) -> None:
@@ -153,10 +164,11 @@ def tiny_mlp_loss():
     return ((prediction - target) ** 2).sum(), params
 
 
-def write_pictures(result: dict, out_dir: Path, out=None) -> None:
-    """The demo's files: the moons step's graph, a backprop step-through page, the loss
-    curve and the decision boundary. A missing piece (Graphviz, matplotlib) skips its files
-    with a one-line note instead of failing the demo."""
+def write_pictures(result: dict, out_dir: Path, digits: dict | None = None,
+                   out=None) -> None:
+    """The demo's files: the graphs of one training step (digits and moons), a backprop
+    step-through page, the loss curve and the decision boundary. A missing piece
+    (Graphviz, matplotlib) skips its files with a one-line note instead of failing the demo."""
     out = out or sys.stdout
     out_dir.mkdir(parents=True, exist_ok=True)
     print(f"\nPictures in {out_dir}/:", file=out)
@@ -179,6 +191,18 @@ def write_pictures(result: dict, out_dir: Path, out=None) -> None:
             print(f"  {path}  the computation graph of one training step", file=out)
         except RuntimeError as exc:  # Graphviz's dot missing: the one-line install hint
             print(f"  (skipped moons_step.svg: {exc})", file=out)
+        if digits is not None:
+            model = digits["model"]
+            x, y = digits["batch"]
+            x.name, y.name = "images", "labels"
+            step_loss = digits["loss_fn"](model(x), y)
+            try:
+                graph = viz.draw(step_loss, params=dict(model.named_parameters()),
+                                 title="one training step of the digits classifier")
+                path = viz.render(graph, out_dir / "digits_step.svg")
+                print(f"  {path}  the graph of one digits training step", file=out)
+            except RuntimeError as exc:
+                print(f"  (skipped digits_step.svg: {exc})", file=out)
         tiny_loss, tiny_params = tiny_mlp_loss()
         path = out_dir / "backprop_steps.html"
         try:
@@ -211,14 +235,14 @@ def demo(args: argparse.Namespace) -> int:
     print("tapegrad demo: a 2-32-2 MLP on two moons, trained with autograd + SGD")
     result = train_moons(steps=args.steps)
     print("\nThe seed's digits classifier: nn.Sequential + CrossEntropyLoss + Adam + DataLoader")
-    digits_accuracy = train_digits()
+    digits = train_digits()
     show_tape()
     try:
-        write_pictures(result, out_dir)
+        write_pictures(result, out_dir, digits)
     except OSError as exc:
         print(f"tapegrad demo: error: cannot write into {out_dir}: {exc}", file=sys.stderr)
         return 2
-    if result["accuracy"] < 0.9 or digits_accuracy < 0.9:
+    if result["accuracy"] < 0.9 or digits["accuracy"] < 0.9:
         print("warning: the models learned less than expected")
         return 1
     return 0

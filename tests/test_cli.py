@@ -195,11 +195,13 @@ def test_demo_writes_pictures(capsys, tmp_path):
     assert "step    1  loss" in out and "The tape of loss" in out  # today's output stays
     # scripts/test.sh installs Graphviz, so every file is expected
     expected = ["training_curves.png", "moons_boundary.png", "moons_step.svg",
-                "backprop_steps.html"]
+                "digits_step.svg", "backprop_steps.html"]
     for name in expected:
         assert (out_dir / name).stat().st_size > 1000, name
         assert str(out_dir / name) in out
     assert "w1" in (out_dir / "moons_step.svg").read_text()
+    assert "3.weight" in (out_dir / "digits_step.svg").read_text()  # named parameters
+    assert "45/45" in out  # the digits progress bar reached the end of each epoch
 
 
 def test_demo_out_is_a_file(capsys, tmp_path):
