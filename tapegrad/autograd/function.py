@@ -46,6 +46,18 @@ def next_sequence_number() -> int:
     return next(_sequence)
 
 
+class ReleasedTensor:
+    """What a freed entry remembers of a tensor argument: its description, not its data."""
+
+    __slots__ = ("shape", "dtype", "name", "origin_id")
+
+    def __init__(self, t: Variable) -> None:
+        self.shape = tuple(t._data.shape)
+        self.dtype = t.dtype
+        self.name = t.name
+        self.origin_id = id(t)  # the same tensor used twice stays one value in listings
+
+
 class Node:
     """One tape entry: a recorded call of a `Function` (torch calls it a backward node).
 
@@ -143,9 +155,15 @@ class Node:
         return handle
 
     def _release(self) -> None:
-        """Free what backward needed (saved tensors) and the values kept for drawings."""
+        """Free what backward needed (saved tensors) and the values kept for drawings.
+
+        The graph's *structure* stays, as in torch: tensor arguments become
+        `ReleasedTensor` stubs (shape, dtype, name; no data), so the entry can still be
+        listed and drawn after backward, just without values."""
         self._saved = None
-        self._args = None
+        if self._args:
+            self._args = tuple(ReleasedTensor(a) if isinstance(a, Variable) else a
+                               for a in self._args)
         self._output_data = None
 
     def _run_backward(self, grads: list) -> tuple:

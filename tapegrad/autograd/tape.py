@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tapegrad.autograd.engine import collect_entries
-from tapegrad.autograd.function import AccumulateGrad
+from tapegrad.autograd.function import AccumulateGrad, ReleasedTensor
 
 
 @dataclass
@@ -167,6 +167,12 @@ def _tensor_tape(outputs: tuple) -> Tape:
 
     def input_value(edge_node: Any, nr: int, arg: Any) -> Value:
         if edge_node is None:  # a tensor that does not require grad
+            if isinstance(arg, ReleasedTensor):  # freed by backward: no data any more
+                key = ("const", arg.origin_id)
+                if key not in by_key:
+                    new_value(key, kind="const", shape=arg.shape, dtype=arg.dtype.name,
+                              name=arg.name)
+                return by_key[key]
             key = ("const", id(arg))
             if key not in by_key:
                 new_value(key, kind="const", shape=tuple(arg._data.shape),

@@ -70,3 +70,30 @@ def test_module_scope_is_recorded_on_entries():
         with tg.autograd.graph.module_scope("fc1"):
             y = x * 2
     assert Tape.of(y)[0].module_path == "encoder.fc1"
+
+
+def test_structure_survives_backward_but_values_are_freed():
+    import gc
+    import weakref
+
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    c = tg.tensor([3.0, 4.0])
+    loss = ((w * c).tanh() * c).sum_to_size(1)
+    before = Tape.of(loss).listing()
+    loss.backward()
+    assert Tape.of(loss).listing() == before  # same entries and values, as in torch
+    data = weakref.ref(c._data)
+    del c
+    gc.collect()
+    assert data() is None  # the released graph no longer holds the constant's array
+    assert all(v.data is None for v in Tape.of(loss).values if v.kind == "output")
+
+
+def test_drawing_after_a_plain_backward_shows_every_entry():
+    from tapegrad import viz
+
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    loss = ((w * tg.tensor([3.0, 4.0])).tanh()).sum_to_size(1)
+    loss.backward()
+    dot = str(viz.draw(loss))
+    assert all(f"op{i} " in dot for i in range(3))
