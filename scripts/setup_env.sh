@@ -53,62 +53,48 @@ case "$MODE" in
         ;;
 esac
 
-# --- Graphviz's `dot` (system package, used to render computation graphs) -----
-install_dot() {
-    if command -v dot >/dev/null 2>&1; then
-        return 0
-    fi
+# --- system packages via apt (root, or sudo when available) -------------------------
+# apt_install WHAT PACKAGE...: install Debian packages; when that is impossible (no root
+# and no sudo, or no apt-get), say how to install them and return 1.
+apt_install() {
+    local what="$1"
+    shift
     local sudo=()
     if [ "$(id -u)" -ne 0 ]; then
         if command -v sudo >/dev/null 2>&1; then
             sudo=(sudo)
         else
-            log "WARNING: Graphviz's 'dot' is missing and this user cannot install it."
-            log "         Install it as root:  apt-get update && apt-get install -y graphviz"
-            return 0
+            log "WARNING: $what is missing and this user cannot install it."
+            log "         Install it as root:  apt-get update && apt-get install -y $*"
+            return 1
         fi
     fi
     if ! command -v apt-get >/dev/null 2>&1; then
-        log "WARNING: Graphviz's 'dot' is missing and apt-get is not available."
-        log "         Install Graphviz with your system's package manager (https://graphviz.org)."
-        return 0
+        log "WARNING: $what is missing and apt-get is not available (Debian packages: $*)."
+        return 1
     fi
-    log "installing Graphviz (apt package 'graphviz') for 'dot'"
+    log "installing $what (apt packages: $*)"
     filtered "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
     filtered "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends graphviz >/dev/null
+        apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# Graphviz's `dot` renders computation graphs.
+install_dot() {
+    command -v dot >/dev/null 2>&1 && return 0
+    apt_install "Graphviz's 'dot'" graphviz || return 0
     command -v dot >/dev/null 2>&1 || {
         echo "error: installed graphviz but 'dot' is still not on PATH" >&2
         exit 1
     }
 }
 
-# --- Chromium (system package, for the docs' browser test; test mode only) ---------
+# Chromium drives the docs' browser test (test mode only).
 CHROMIUM=/usr/bin/chromium
 install_chromium() {
-    if [ -x "$CHROMIUM" ]; then
+    [ -x "$CHROMIUM" ] && return 0
+    apt_install "$CHROMIUM (for tests/test_docs_browser.py)" chromium fonts-dejavu-core ||
         return 0
-    fi
-    local sudo=()
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1; then
-            sudo=(sudo)
-        else
-            log "WARNING: $CHROMIUM is missing and this user cannot install it"
-            log "         (tests/test_docs_browser.py is skipped without it)."
-            log "         Install it as root:  apt-get update && apt-get install -y chromium fonts-dejavu-core"
-            return 0
-        fi
-    fi
-    if ! command -v apt-get >/dev/null 2>&1; then
-        log "WARNING: $CHROMIUM is missing and apt-get is not available"
-        log "         (tests/test_docs_browser.py is skipped without it)."
-        return 0
-    fi
-    log "installing Chromium (apt packages 'chromium', 'fonts-dejavu-core') for the browser test"
-    filtered "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-    filtered "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
     [ -x "$CHROMIUM" ] || {
         echo "error: installed chromium but $CHROMIUM is still missing" >&2
         exit 1

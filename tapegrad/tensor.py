@@ -85,7 +85,7 @@ class Tensor(Variable):
     def size(self, dim: int | None = None) -> Size | int:
         if dim is None:
             return Size(self._data.shape)
-        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+        return self._data.shape[wrap_dim(dim, self._data.ndim)]
 
     @property
     def dtype(self) -> dtypes.dtype:
@@ -122,7 +122,7 @@ class Tensor(Variable):
 
     def stride(self, dim: int | None = None) -> tuple | int:
         strides = tuple(s // self._data.itemsize for s in self._data.strides)
-        return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
+        return strides if dim is None else strides[wrap_dim(dim, self._data.ndim)]
 
     # ---------------------------------------------------------------- conversion
     def numpy(self, *, force: bool = False) -> np.ndarray:
@@ -145,9 +145,7 @@ class Tensor(Variable):
         return self._data.tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        if self._requires_grad:
-            # numpy conversion drops history, as torch's does (with no error for __array__)
-            pass
+        # numpy conversion drops history without an error, as torch's __array__ does
         return self._data if dtype is None else self._data.astype(dtype)
 
     def __float__(self) -> float:
@@ -230,13 +228,13 @@ class Tensor(Variable):
         return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return self.new_full(_sizes(size), 0, dtype=dtype, requires_grad=requires_grad)
+        return self.new_full(shape_from_args(size), 0, dtype=dtype, requires_grad=requires_grad)
 
     def new_ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return self.new_full(_sizes(size), 1, dtype=dtype, requires_grad=requires_grad)
+        return self.new_full(shape_from_args(size), 1, dtype=dtype, requires_grad=requires_grad)
 
     def new_empty(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return self.new_full(_sizes(size), 0, dtype=dtype, requires_grad=requires_grad)
+        return self.new_full(shape_from_args(size), 0, dtype=dtype, requires_grad=requires_grad)
 
     def new_full(self, size: Any, fill_value: Any, dtype: Any = None,
                  requires_grad: bool = False) -> Tensor:
@@ -252,21 +250,24 @@ def _rebuild(cls: type, data: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
-def _sizes(size: tuple) -> tuple:
-    """Accept both ``f(2, 3)`` and ``f((2, 3))``."""
+def shape_from_args(size: tuple) -> tuple:
+    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])``."""
     if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
-        return tuple(size[0])
-    return tuple(size)
+        size = tuple(size[0])
+    return tuple(int(s) for s in size)
 
 
-def _wrap_dim(dim: int, ndim: int) -> int:
-    """Turn a possibly negative ``dim`` into an index, with torch's error when out of range."""
+def wrap_dim(dim: int, ndim: int) -> int:
+    """A possibly negative ``dim`` as an index in ``range(ndim)`` (0-d tensors accept 0/-1),
+    with torch's IndexError when it is out of range."""
     lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
     if not lo <= dim <= hi:
         raise IndexError(
             f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
         )
-    return dim % max(ndim, 1)
+    return int(dim) % max(ndim, 1)
 
 
 Variable._tensor_type = Tensor

@@ -8,7 +8,7 @@ import numpy as np
 
 from tapegrad import dtypes
 from tapegrad.autograd.grad_mode import _state
-from tapegrad.tensor import Tensor
+from tapegrad.tensor import Tensor, wrap_dim  # noqa: F401 - re-exported to the ops
 
 wrap = Tensor._from_array
 
@@ -69,18 +69,6 @@ def as_array(value: Any, np_dtype: np.dtype) -> np.ndarray:
     if isinstance(value, np.ndarray) and value.dtype == np_dtype:
         return value
     return np.asarray(value, dtype=np_dtype)
-
-
-def wrap_dim(dim: int, ndim: int) -> int:
-    """A possibly negative ``dim`` as an index in ``range(ndim)`` (0-d tensors accept 0/-1)."""
-    lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
-    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
-        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
-    if not lo <= dim <= hi:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
-        )
-    return int(dim) % max(ndim, 1)
 
 
 def wrap_dims(dim: Any, ndim: int) -> tuple[int, ...]:

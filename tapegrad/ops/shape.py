@@ -22,7 +22,7 @@ import numpy as np
 from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import wrap, wrap_dim
-from tapegrad.tensor import Size, Tensor
+from tapegrad.tensor import Size, Tensor, shape_from_args  # noqa: F401 - used by other ops
 
 
 def _root(a: np.ndarray) -> np.ndarray:
@@ -39,13 +39,6 @@ def _view_of(base: Tensor, data: np.ndarray) -> Tensor:
         out._version_counter = base._version_counter
         out._base = base._base if base._base is not None else base
     return out
-
-
-def shape_from_args(size: tuple) -> tuple:
-    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])``."""
-    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
-        size = tuple(size[0])
-    return tuple(int(s) for s in size)
 
 
 def unique_dims(dims: Any, ndim: int) -> tuple[int, ...]:
