@@ -21,8 +21,8 @@ import numpy as np
 
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import wrap_dim
-from tapegrad.ops.shape import _infer_shape, _view_of, reshape, shape_from_args, unique_dims
-from tapegrad.tensor import Tensor
+from tapegrad.ops.shape import _infer_shape, _view_of, reshape, unique_dims
+from tapegrad.tensor import Tensor, shape_from_args
 
 
 class Permute(Function):

@@ -23,8 +23,8 @@ from tapegrad import dtypes
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import wrap, wrap_dim
 from tapegrad.ops.indexing import Slice
-from tapegrad.ops.shape import _view_of, reshape, shape_from_args, unique_dims
-from tapegrad.tensor import Tensor
+from tapegrad.ops.shape import _view_of, reshape, unique_dims
+from tapegrad.tensor import Tensor, shape_from_args
 
 
 def _skipped(t: Tensor) -> bool:

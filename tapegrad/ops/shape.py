@@ -22,7 +22,7 @@ import numpy as np
 from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import wrap, wrap_dim
-from tapegrad.tensor import Size, Tensor, shape_from_args  # noqa: F401 - used by other ops
+from tapegrad.tensor import Tensor, shape_from_args
 
 
 def _root(a: np.ndarray) -> np.ndarray:
