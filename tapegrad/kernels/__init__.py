@@ -22,7 +22,7 @@ from types import ModuleType
 
 from . import _jit, reference
 
-__all__ = ["cpu", "jit_enabled", "load_jit", "reference"]
+__all__ = ["cpu", "jit_enabled", "load_jit", "on", "reference"]
 
 if _jit.ENABLED:
     from . import cpu
@@ -45,3 +45,24 @@ def load_jit() -> ModuleType:
     module = importlib.import_module(".cpu", __name__)
     globals()["cpu"] = active
     return module
+
+
+#: CPU kernel module name -> the CUDA module with the same functions (``tapegrad.kernels.cuda.*``)
+_CUDA_FAMILY = {"reference": "core", "cpu": "core", "conv_reference": "conv", "conv_cpu": "conv",
+                "pooling_reference": "pooling", "pooling_cpu": "pooling",
+                "norm_reference": "norm", "norm_cpu": "norm",
+                "optim_reference": "optim", "optim_cpu": "optim"}
+
+
+def on(array: object, cpu_module: ModuleType | None = None) -> ModuleType:
+    """The kernel module for ``array``'s device: ``cpu_module`` (default: the active `cpu`)
+    for a numpy array, its CUDA twin in `tapegrad.kernels.cuda` for a CUDA array.
+
+    Ops call ``kernels.on(x._data).softmax(x._data, dim)``: one type test picks the backend,
+    and both backends expose the same functions with the same arguments.
+    """
+    module = cpu_module if cpu_module is not None else globals()["cpu"]
+    if type(array).__name__ != "CudaArray":
+        return module
+    family = _CUDA_FAMILY[module.__name__.rpartition(".")[2]]
+    return importlib.import_module(f".cuda.{family}", __name__)

@@ -1,0 +1,173 @@
+"""The CUDA runtime as tapegrad sees it: is there a GPU, copies to and from it, launch sizes.
+
+Three facts shape this module:
+
+* **numba.cuda is imported on first use.** ``import tapegrad`` must stay fast and must work
+  on machines without CUDA; `numba_cuda()` imports it the first time a CUDA tensor is made.
+* **A GPU, or numba's simulator.** With ``NUMBA_ENABLE_CUDASIM=1`` numba runs every kernel in
+  Python threads on the CPU, one thread per CUDA thread. It is slow but it executes the same
+  kernel source, which is how the test suite checks the kernels on machines without a GPU.
+  `available()` is True with a real GPU or under the simulator.
+* **Every copy between host and device is counted.** Data must stay on the device across the
+  forward pass, the backward pass and the optimizer step; a silent round trip through the host
+  would make a GPU slower than the CPU. All copies go through `to_device` and `to_host`, which
+  bump `TRANSFERS`, so a test can assert that a training step copies nothing but the loss.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "TRANSFERS",
+    "TransferCounter",
+    "available",
+    "blocks_for",
+    "device_empty",
+    "numba_cuda",
+    "require",
+    "simulated",
+    "threads_per_block",
+    "to_device",
+    "to_host",
+    "unavailable_reason",
+]
+
+_module: ModuleType | None = None
+_reason: str | None = None
+
+
+def simulated() -> bool:
+    """True when numba's CUDA simulator runs the kernels (``NUMBA_ENABLE_CUDASIM=1``)."""
+    return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
+
+
+def numba_cuda() -> ModuleType:
+    """``numba.cuda``, imported on first use; raises `require`'s error when unusable."""
+    require()
+    assert _module is not None
+    return _module
+
+
+def unavailable_reason() -> str | None:
+    """Why CUDA cannot be used here (None when it can). Probes once, then remembers."""
+    global _module, _reason
+    if _module is not None:
+        return None
+    if _reason is not None:
+        return _reason
+    if importlib.util.find_spec("numba") is None:
+        _reason = "numba is not installed (pip install 'tapegrad[cuda]')"
+        return _reason
+    try:
+        cuda = importlib.import_module("numba.cuda")
+    except Exception as exc:  # noqa: BLE001 - any import failure means: no CUDA target
+        _reason = (f"numba's CUDA target cannot be imported ({exc}); install it with "
+                   "pip install 'tapegrad[cuda]'")
+        return _reason
+    if simulated():
+        _module = cuda
+        return None
+    try:
+        ok = bool(cuda.is_available())
+    except Exception:  # noqa: BLE001 - a broken driver is the same as no driver
+        ok = False
+    if not ok:
+        _reason = ("no CUDA GPU or driver was found (set NUMBA_ENABLE_CUDASIM=1 to run the "
+                   "CUDA kernels in numba's simulator on the CPU)")
+        return _reason
+    _module = cuda
+    return None
+
+
+def available() -> bool:
+    """True when tensors can be put on ``device="cuda"`` (a GPU, or the simulator)."""
+    return unavailable_reason() is None
+
+
+def require() -> None:
+    """Raise torch's error for CUDA requests on a machine that cannot serve them."""
+    reason = unavailable_reason()
+    if reason is not None:
+        raise RuntimeError(
+            f"Torch not compiled with CUDA enabled: tapegrad cannot use device 'cuda' here "
+            f"because {reason}. Use device='cpu', or pick the device with "
+            "tapegrad.device('cuda' if tapegrad.cuda.is_available() else 'cpu')."
+        )
+
+
+# ------------------------------------------------------------------ transfers
+@dataclass
+class TransferCounter:
+    """How many copies crossed between host memory and the GPU, and how many bytes."""
+
+    host_to_device: int = 0
+    device_to_host: int = 0
+    bytes_host_to_device: int = 0
+    bytes_device_to_host: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.host_to_device + self.device_to_host
+
+    def reset(self) -> None:
+        self.host_to_device = self.device_to_host = 0
+        self.bytes_host_to_device = self.bytes_device_to_host = 0
+
+    def snapshot(self) -> TransferCounter:
+        return TransferCounter(self.host_to_device, self.device_to_host,
+                               self.bytes_host_to_device, self.bytes_device_to_host)
+
+
+#: The process-wide counter; read it through ``tapegrad.cuda.transfer_counter()``.
+TRANSFERS = TransferCounter()
+
+
+def to_device(host: np.ndarray) -> Any:
+    """Copy a host array to a new 1-D device buffer (counted)."""
+    cuda = numba_cuda()
+    flat = np.ascontiguousarray(host).reshape(-1)
+    TRANSFERS.host_to_device += 1
+    TRANSFERS.bytes_host_to_device += flat.nbytes
+    if flat.size == 0:
+        return cuda.device_array(0, dtype=flat.dtype)
+    return cuda.to_device(flat)
+
+
+def to_host(buffer: Any, count: int | None = None) -> np.ndarray:
+    """Copy a 1-D device buffer (its first ``count`` items) to a new host array (counted)."""
+    if count is not None and count != buffer.shape[0]:
+        buffer = buffer[:count]
+    host = np.empty(buffer.shape[0], dtype=buffer.dtype)
+    TRANSFERS.device_to_host += 1
+    TRANSFERS.bytes_device_to_host += host.nbytes
+    if host.size:
+        buffer.copy_to_host(host)
+    return host
+
+
+def device_empty(count: int, dtype: np.dtype) -> Any:
+    """An uninitialised 1-D device buffer of ``count`` items (no transfer)."""
+    return numba_cuda().device_array(max(int(count), 0), dtype=np.dtype(dtype))
+
+
+# ------------------------------------------------------------------ launch sizes
+def threads_per_block() -> int:
+    """Threads per block for 1-D launches: 256 on a GPU (8 warps keep an SM busy); 32 in the
+    simulator, which runs every CUDA thread as a Python thread. Kernels loop with a grid
+    stride, so any block count covers any size: the choice changes speed, never results."""
+    return 32 if simulated() else 256
+
+
+def blocks_for(n: int, threads: int | None = None) -> int:
+    """Blocks for a grid-stride loop over ``n`` items (at least one, capped)."""
+    threads = threads or threads_per_block()
+    cap = 4 if simulated() else 4096
+    return max(1, min(cap, (int(n) + threads - 1) // threads))
