@@ -42,7 +42,7 @@ import numpy as np
 
 from .runtime import blocks_for, numba_cuda, threads_per_block
 
-__all__ = ["COPY", "EXPRESSIONS", "expression_for", "launch"]
+__all__ = ["COPY", "EXPRESSIONS", "expression_for", "launch", "launch_index"]
 
 #: The expression of a copy (with a cast to the output dtype on store).
 COPY = "x0"
@@ -184,3 +184,29 @@ def launch(expr: str, out: Any, operands: Sequence[Any], casts: Sequence[np.dtyp
     threads = threads_per_block()
     kernel[blocks_for(n, threads), threads](*args)
     return out
+
+
+#: numba.cuda, bound on first use. Kernels must name ``cuda`` as a module global: the
+#: simulator swaps that global for its fake module while a kernel runs (a closure would not be).
+cuda: Any = None
+
+
+def _ramp(out, start, step):  # noqa: ANN001 - a kernel: numba infers the types
+    for i in range(cuda.grid(1), out.shape[0], cuda.gridsize(1)):
+        out[i] = start + step * i
+
+
+def launch_index(out: Any, start: Any, step: Any) -> Any:
+    """Write ``start + step * i`` into the contiguous 1-D CudaArray ``out`` (``arange``)."""
+    global cuda
+    kernel = _cache.get("ramp")
+    if kernel is None:
+        cuda = numba_cuda()
+        kernel = _cache["ramp"] = cuda.jit(_ramp)
+    n = out.size
+    if n:
+        threads = threads_per_block()
+        kernel[blocks_for(n, threads), threads](out._buf[out.offset:out.offset + n], start,
+                                                 step)
+    return out
+
