@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 
 from tapegrad import dtypes, random
-from tapegrad.device import check_cpu
+from tapegrad.device import move, resolve
 from tapegrad.tensor import Size, Tensor
 
 
-def _finish(arr: np.ndarray, requires_grad: bool, device: Any) -> Tensor:
-    check_cpu(device)
-    t = Tensor._from_array(arr)
+def _finish(arr: Any, requires_grad: bool, device: Any) -> Tensor:
+    """Wrap host data as a leaf on ``device`` (copied there: one counted transfer for CUDA)."""
+    t = Tensor._from_array(move(arr, resolve(device)))
     if requires_grad:
         t.requires_grad = True  # the setter raises torch's error for integer dtypes
     return t
@@ -68,7 +68,10 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None,
             UserWarning,
             stacklevel=2,
         )
-        data = data._data
+        out = data.detach().to(device if device is not None else data.device, dtype, copy=True)
+        if requires_grad:
+            out.requires_grad = True
+        return out
     return _finish(_infer_numpy(data, dtype), requires_grad, device)
 
 
@@ -111,31 +114,49 @@ def _dt(dtype: Any) -> np.dtype:
     return (dtypes.to_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()).numpy
 
 
+def _filled(shape: tuple, value: Any, np_dtype: np.dtype, device: Any,
+            requires_grad: bool) -> Tensor:
+    """A constant leaf made directly where it lives (no transfer for CUDA: a fill kernel)."""
+    dev = resolve(device)
+    if dev.type == "cuda":
+        from tapegrad.kernels.cuda import CudaArray
+
+        t = Tensor._from_array(CudaArray.full(shape, value, np_dtype))
+    else:
+        t = Tensor._from_array(np.full(shape, value, dtype=np_dtype))
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
 def zeros(*size: Any, dtype: Any = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
-    return _finish(np.zeros(_shape(size), dtype=_dt(dtype)), requires_grad, device)
+    return _filled(_shape(size), 0, _dt(dtype), device, requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
-    return _finish(np.ones(_shape(size), dtype=_dt(dtype)), requires_grad, device)
+    return _filled(_shape(size), 1, _dt(dtype), device, requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None,
           requires_grad: bool = False) -> Tensor:
     # zero-filled rather than uninitialised: reproducible, and just as cheap in numpy
-    return _finish(np.zeros(_shape(size), dtype=_dt(dtype)), requires_grad, device)
+    return _filled(_shape(size), 0, _dt(dtype), device, requires_grad)
 
 
 def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
     if dtype is None:
         dtype = dtypes.result_type(fill_value)
-    return _finish(np.full(_shape((size,)), fill_value, dtype=_dt(dtype)), requires_grad, device)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _filled(_shape((size,)), fill_value, _dt(dtype), device, requires_grad)
 
 
 def _like(fn, t: Tensor, dtype: Any, requires_grad: bool, device: Any, *extra: Any) -> Tensor:
     dtype = dtype if dtype is not None else t.dtype
+    device = device if device is not None else t.device
     return fn(tuple(t._data.shape), *extra, dtype=dtype, device=device,
               requires_grad=requires_grad)
 

@@ -2,20 +2,73 @@
 
     device = tapegrad.device("cuda:0" if tapegrad.cuda.is_available() else "cpu")
 
-tapegrad has no CUDA storage yet (a numba.cuda backend is a later piece of work), so
-``is_available()`` is False and ``device_count()`` is 0: such code picks the CPU.
+CUDA is available when numba's CUDA target (the ``cuda`` extra installs ``numba-cuda``) finds a
+GPU and driver, or when ``NUMBA_ENABLE_CUDASIM=1`` asks numba to *simulate* one on the CPU (slow,
+but it runs the real kernel code: that is how the tests check the kernels without a GPU).
+
+tapegrad adds one thing torch does not have: a count of the copies between host and device
+memory (`transfer_counter`). A training step on the GPU should copy nothing but the loss value
+it prints; a test asserts that.
 """
 
 from __future__ import annotations
 
+from tapegrad.kernels.cuda import runtime
+from tapegrad.kernels.cuda.runtime import TransferCounter
+
 
 def is_available() -> bool:
-    """False: tapegrad cannot put tensors on a GPU yet."""
-    return False
+    """True when tensors can live on ``device="cuda"`` (a GPU, or numba's simulator)."""
+    return runtime.available()
 
 
 def device_count() -> int:
+    """1 when CUDA is available (tapegrad drives one device, ``cuda:0``), else 0."""
+    return 1 if runtime.available() else 0
+
+
+def current_device() -> int:
+    runtime.require()
     return 0
 
 
-__all__ = ["device_count", "is_available"]
+def is_simulated() -> bool:
+    """True when the kernels run in numba's CUDA simulator instead of on a GPU."""
+    return runtime.simulated() and runtime.available()
+
+
+def get_device_name(device: object = None) -> str:
+    runtime.require()
+    if runtime.simulated():
+        return "numba CUDA simulator"
+    return str(runtime.numba_cuda().get_current_device().name.decode())
+
+
+def synchronize(device: object = None) -> None:
+    """Wait for every queued kernel to finish (timings must call this before reading a clock)."""
+    runtime.numba_cuda().synchronize()
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the generator CUDA factories draw from (tapegrad draws on the host, then copies)."""
+    from tapegrad import random
+
+    random.manual_seed(seed)
+
+
+manual_seed_all = manual_seed
+
+
+def transfer_counter() -> TransferCounter:
+    """The live count of host<->device copies (``.host_to_device``, ``.device_to_host``,
+    ``.total``, bytes of each; ``.reset()``; ``.snapshot()`` for a frozen copy)."""
+    return runtime.TRANSFERS
+
+
+def reset_transfer_counter() -> None:
+    runtime.TRANSFERS.reset()
+
+
+__all__ = ["current_device", "device_count", "get_device_name", "is_available", "is_simulated",
+           "manual_seed", "manual_seed_all", "reset_transfer_counter", "synchronize",
+           "transfer_counter"]

@@ -1,9 +1,9 @@
 """Devices: where a tensor's storage lives.
 
-tapegrad stores CPU tensors in numpy arrays. ``device("cuda")`` is accepted as a name (so
-that ``torch.device("cuda:0" if torch.cuda.is_available() else "cpu")`` runs unchanged),
-but CUDA storage is a later piece of work: asking to *put* a tensor there raises an error
-that says so.
+tapegrad stores CPU tensors in numpy arrays and CUDA tensors in `CudaArray`s (numba.cuda
+device memory, see `tapegrad.kernels.cuda`). A tensor's device is simply the type of its
+storage; `move` copies storage between the two, and every such copy is counted
+(``tapegrad.cuda.transfer_counter()``).
 """
 
 from __future__ import annotations
@@ -61,16 +61,43 @@ class device:  # noqa: N801 - torch's name
 
 
 CPU = device("cpu")
+#: The one CUDA device tapegrad drives (``cuda:0``); tensors report it with its index.
+CUDA = device("cuda", 0)
 
 
-def check_cpu(dev: Any) -> device:
-    """Resolve a ``device=`` argument; only the CPU has storage so far."""
+def resolve(dev: Any) -> device:
+    """A ``device=`` argument as a `device` with storage behind it: None means the CPU;
+    ``"cuda"`` means ``cuda:0``, and raises a clear RuntimeError when CUDA cannot be used
+    here (no ``numba-cuda``, no GPU and no simulator) or the index does not exist."""
     if dev is None:
         return CPU
-    d = device(dev) if not isinstance(dev, device) else dev
-    if d.type != "cpu":
+    d = dev if isinstance(dev, device) else device(dev)
+    if d.type == "cpu":
+        return CPU
+    from tapegrad.kernels.cuda import runtime
+
+    runtime.require()
+    if d.index not in (None, 0):
         raise RuntimeError(
-            f"tapegrad has no storage for device '{d}' yet: only 'cpu' tensors exist "
-            "(tapegrad.cuda.is_available() is False)"
+            f"CUDA error: invalid device ordinal (asked for '{d}', but tapegrad drives one "
+            "device, cuda:0)"
         )
-    return d
+    return CUDA
+
+
+def of_array(data: Any) -> device:
+    """The device whose memory holds ``data`` (a numpy array or a `CudaArray`)."""
+    return CUDA if type(data).__name__ == "CudaArray" else CPU
+
+
+def move(data: Any, dev: device) -> Any:
+    """``data`` on ``dev``: the same object when it is already there, else a copy (one
+    counted host<->device transfer)."""
+    on_cuda = type(data).__name__ == "CudaArray"
+    if dev.type == "cuda":
+        if on_cuda:
+            return data
+        from tapegrad.kernels.cuda import CudaArray
+
+        return CudaArray.from_host(data)
+    return data.get() if on_cuda else data

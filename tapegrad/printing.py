@@ -53,6 +53,9 @@ def format_values(data: np.ndarray, indent: int) -> str:
 
 def tensor_repr(t, prefix: str = "tensor(") -> str:
     data = t._data
+    on_cuda = type(data) is not np.ndarray
+    if on_cuda:  # printing reads the values: one counted copy to the host
+        data = data.get()
     if data.ndim == 0:
         body = format_values(data.reshape(1), len(prefix))[1:-1]
     else:
@@ -60,6 +63,8 @@ def tensor_repr(t, prefix: str = "tensor(") -> str:
     suffixes = []
     if data.size == 0 and data.shape != (0,):
         suffixes.append(f"size={tuple(data.shape)}")
+    if on_cuda:
+        suffixes.append("device='cuda:0'")
     if t.dtype is not dtypes.get_default_dtype() and t.dtype not in _DEFAULT_SUFFIX_FREE:
         suffixes.append(f"dtype={t.dtype!r}")
     if t._grad_fn is not None:

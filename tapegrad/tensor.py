@@ -17,7 +17,7 @@ import numpy as np
 from tapegrad import dtypes
 from tapegrad.autograd.grad_mode import _state
 from tapegrad.autograd.variable import Variable, VersionCounter
-from tapegrad.device import CPU, check_cpu
+from tapegrad.device import CPU, CUDA
 from tapegrad.printing import tensor_repr
 
 
@@ -93,11 +93,13 @@ class Tensor(Variable):
 
     @property
     def device(self):
-        return CPU
+        """``device(type='cpu')``, or ``device(type='cuda', index=0)`` when the storage is
+        a `CudaArray` (GPU memory): a tensor's device is the type of its storage."""
+        return CPU if type(self._data) is np.ndarray else CUDA
 
     @property
     def is_cuda(self) -> bool:
-        return False
+        return type(self._data) is not np.ndarray
 
     @property
     def ndim(self) -> int:
@@ -127,6 +129,8 @@ class Tensor(Variable):
     # ---------------------------------------------------------------- conversion
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The numpy array behind this tensor (shared memory, like torch)."""
+        if type(self._data) is not np.ndarray:
+            raise TypeError(_NOT_ON_HOST)
         if self._requires_grad and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
@@ -146,6 +150,8 @@ class Tensor(Variable):
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         # numpy conversion drops history without an error, as torch's __array__ does
+        if type(self._data) is not np.ndarray:
+            raise TypeError(_NOT_ON_HOST)
         return self._data if dtype is None else self._data.astype(dtype)
 
     def __float__(self) -> float:
@@ -188,6 +194,8 @@ class Tensor(Variable):
         return repr(self)
 
     def __reduce_ex__(self, protocol: int):
+        if type(self._data) is not np.ndarray:  # pickles hold host data, then go back
+            return (_rebuild, (type(self), self._data.get(), self._requires_grad, "cuda"))
         return (_rebuild, (type(self), self._data.copy(), self._requires_grad))
 
     def __deepcopy__(self, memo: dict) -> Tensor:
@@ -216,11 +224,12 @@ class Tensor(Variable):
 
     # ---------------------------------------------------------------- devices
     def cpu(self) -> Tensor:
-        return self
+        """This tensor in host memory (itself when it is there already; differentiable)."""
+        return self.to("cpu")
 
-    def cuda(self, device: Any = None) -> Tensor:
-        check_cpu(device if device is not None else "cuda")
-        return self  # unreachable: check_cpu raises for cuda
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+        """This tensor in GPU memory (itself when it is there already; differentiable)."""
+        return self.to(device if device is not None else "cuda")
 
     def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         from tapegrad.creation import tensor
@@ -239,12 +248,21 @@ class Tensor(Variable):
     def new_full(self, size: Any, fill_value: Any, dtype: Any = None,
                  requires_grad: bool = False) -> Tensor:
         dt = dtypes.to_dtype(dtype) if dtype is not None else self.dtype
-        out = Tensor._from_array(np.full(tuple(size), fill_value, dtype=dt.numpy))
+        out = Tensor._from_array(np.full(tuple(size), fill_value, dtype=dt.numpy,
+                                         like=self._data))
         out.requires_grad = requires_grad
         return out
 
 
-def _rebuild(cls: type, data: np.ndarray, requires_grad: bool) -> Tensor:
+_NOT_ON_HOST = ("can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy the "
+                "tensor to host memory first.")
+
+
+def _rebuild(cls: type, data: np.ndarray, requires_grad: bool, device: str = "cpu") -> Tensor:
+    if device != "cpu":
+        from tapegrad.device import move, resolve
+
+        data = move(data, resolve(device))
     t = cls._from_array(data)
     t._requires_grad = requires_grad
     return t

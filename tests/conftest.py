@@ -10,6 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# The CUDA tests run the real kernels in numba's simulator unless the environment says
+# otherwise (NUMBA_ENABLE_CUDASIM=0 on a machine with a GPU runs them on the GPU). numba reads
+# the variable when it is first imported, so it is set here, before any test imports numba.
+os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
 pytest_plugins = ["pytester"]
 
 

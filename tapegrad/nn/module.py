@@ -302,7 +302,7 @@ class Module(ModuleTree):
         return self.to(dtypes.float16)
 
     def cpu(self) -> Module:
-        return self
+        return self.to("cpu")
 
     def cuda(self, device: Any = None) -> Module:
         return self.to(device if device is not None else "cuda")

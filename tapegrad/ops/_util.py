@@ -8,6 +8,7 @@ import numpy as np
 
 from tapegrad import dtypes
 from tapegrad.autograd.grad_mode import _state
+from tapegrad.kernels.arrays import as_array, contiguous, is_array  # noqa: F401 - re-exported
 from tapegrad.tensor import Tensor, wrap_dim  # noqa: F401 - re-exported to the ops
 
 wrap = Tensor._from_array
@@ -23,7 +24,7 @@ def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if like is not None and isinstance(x, (int, float, bool)):
-        return wrap(np.asarray(x, dtype=dtypes.result_type(like, x).numpy))
+        return wrap(np.asarray(x, dtype=dtypes.result_type(like, x).numpy, like=like._data))
     from tapegrad.creation import tensor
 
     return tensor(x)
@@ -64,11 +65,6 @@ def _same_float_dtype(operands: tuple) -> dtypes.dtype | None:
     return dtypes._BY_NUMPY[np_dt]
 
 
-def as_array(value: Any, np_dtype: np.dtype) -> np.ndarray:
-    """Always an ndarray (numpy reductions on 0-d input return numpy scalars)."""
-    if isinstance(value, np.ndarray) and value.dtype == np_dtype:
-        return value
-    return np.asarray(value, dtype=np_dtype)
 
 
 def wrap_dims(dim: Any, ndim: int) -> tuple[int, ...]:

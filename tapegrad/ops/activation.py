@@ -46,7 +46,7 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx: Node, x: Tensor) -> Tensor:
-        y = wrap(as_array(kernels.cpu.relu(x._data), x._data.dtype))
+        y = wrap(as_array(kernels.on(x._data).relu(x._data), x._data.dtype))
         ctx.save_for_backward(y)
         return y
 
@@ -56,7 +56,7 @@ class Relu(Function):
         if not _state.grad_enabled:
             # No graph is being built: call the kernel directly (the recorded op below is
             # only needed when this backward must itself be differentiated).
-            return wrap(kernels.cpu.threshold_backward(grad._data, y._data, 0))
+            return wrap(kernels.on(grad._data).threshold_backward(grad._data, y._data, 0))
         return ThresholdBackward.apply(grad, y, threshold=0)
 
 
@@ -86,7 +86,7 @@ class ThresholdBackward(Function):
     def forward(ctx: Node, grad: Tensor, x: Tensor, threshold: float = 0) -> Tensor:
         ctx.save_for_backward(x)
         ctx.threshold = threshold
-        out = kernels.cpu.threshold_backward(grad._data, x._data, threshold)
+        out = kernels.on(grad._data).threshold_backward(grad._data, x._data, threshold)
         return wrap(as_array(out, grad._data.dtype))
 
     @staticmethod
@@ -182,7 +182,7 @@ class Hardtanh(Function):
         ctx.save_for_backward(x)
         ctx.bounds = {"min_val": min_val, "max_val": max_val}
         d = x._data
-        lo, hi = np.asarray(min_val).astype(d.dtype), np.asarray(max_val).astype(d.dtype)
+        lo, hi = np.asarray(min_val, dtype=d.dtype), np.asarray(max_val, dtype=d.dtype)
         return wrap(as_array(np.minimum(np.maximum(d, lo), hi), d.dtype))
 
     @staticmethod

@@ -69,7 +69,7 @@ class Sigmoid(Function):
     @staticmethod
     def forward(ctx: Node, x: Tensor) -> Tensor:
         d = float_data(x)
-        y = wrap(as_array(kernels.cpu.sigmoid(d), d.dtype))
+        y = wrap(as_array(kernels.on(d).sigmoid(d), d.dtype))
         ctx.save_for_backward(y)
         return y
 
@@ -88,7 +88,8 @@ class SigmoidBackward(Function):
     @staticmethod
     def forward(ctx: Node, grad: Tensor, y: Tensor) -> Tensor:
         ctx.save_for_backward(grad, y)
-        return wrap(as_array(kernels.cpu.sigmoid_backward(grad._data, y._data), y._data.dtype))
+        out = kernels.on(grad._data).sigmoid_backward(grad._data, y._data)
+        return wrap(as_array(out, y._data.dtype))
 
     @staticmethod
     def backward(ctx: Node, gg: Tensor) -> tuple:
@@ -124,7 +125,8 @@ class TanhBackward(Function):
     @staticmethod
     def forward(ctx: Node, grad: Tensor, y: Tensor) -> Tensor:
         ctx.save_for_backward(grad, y)
-        return wrap(as_array(kernels.cpu.tanh_backward(grad._data, y._data), y._data.dtype))
+        out = kernels.on(grad._data).tanh_backward(grad._data, y._data)
+        return wrap(as_array(out, y._data.dtype))
 
     @staticmethod
     def backward(ctx: Node, gg: Tensor) -> tuple:

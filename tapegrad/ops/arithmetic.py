@@ -17,7 +17,7 @@ import numpy as np
 
 from tapegrad import dtypes
 from tapegrad.autograd.function import Function, Node
-from tapegrad.ops._util import broadcast_shapes, check_inplace, promoted, wrap
+from tapegrad.ops._util import as_array, broadcast_shapes, check_inplace, is_array, promoted, wrap
 from tapegrad.tensor import Tensor
 
 
@@ -26,7 +26,7 @@ def _binary_forward(np_op, a: Any, b: Any, true_division: bool = False) -> Tenso
     if true_division and not out_dtype.is_floating_point:
         # int / int is true division giving the default float dtype, as in torch
         out_dtype = dtypes.get_default_dtype()
-        x, y = np.asarray(x, dtype=out_dtype.numpy), np.asarray(y, dtype=out_dtype.numpy)
+        x, y = as_array(x, out_dtype.numpy), as_array(y, out_dtype.numpy)
     try:
         if true_division or np_op is np.power:
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -36,8 +36,8 @@ def _binary_forward(np_op, a: Any, b: Any, true_division: bool = False) -> Tenso
     except ValueError:
         broadcast_shapes(np.shape(x), np.shape(y))  # raises torch's message
         raise
-    if not isinstance(result, np.ndarray) or result.dtype != out_dtype.numpy:
-        result = np.asarray(result, dtype=out_dtype.numpy)
+    if not is_array(result) or result.dtype != out_dtype.numpy:
+        result = as_array(result, out_dtype.numpy)
     return wrap(result)
 
 
@@ -153,7 +153,7 @@ class Pow(Function):
         if gb:
             # torch: d/db a^b = a^b log(a), defined as 0 where a == 0 and b >= 0
             base = a if isinstance(a, Tensor) else Tensor._from_array(
-                np.asarray(a, dtype=out._data.dtype))
+                np.asarray(a, dtype=out._data.dtype, like=out._data))
             from tapegrad.ops.elementwise import where
 
             safe = (base == 0) & (b >= 0) if isinstance(b, Tensor) else base == 0

@@ -115,7 +115,7 @@ def _clamp_grads(ctx: Node, grad: Tensor, xd: np.ndarray, lo: Any, hi: Any) -> t
         else:
             masks[0], masks[2] = xd <= hd, xd > hd
     return tuple(
-        Where.apply(wrap(np.asarray(m)), grad, 0.0) if need and m is not None else None
+        Where.apply(wrap(as_array(m, np.bool_)), grad, 0.0) if need and m is not None else None
         for need, m in zip(needs, masks, strict=True)
     )
 

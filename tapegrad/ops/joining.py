@@ -21,7 +21,7 @@ import numpy as np
 
 from tapegrad import dtypes
 from tapegrad.autograd.function import Function, Node
-from tapegrad.ops._util import wrap, wrap_dim
+from tapegrad.ops._util import contiguous, wrap, wrap_dim
 from tapegrad.ops.indexing import Slice
 from tapegrad.ops.shape import _view_of, reshape, unique_dims
 from tapegrad.tensor import Tensor, shape_from_args
@@ -155,7 +155,7 @@ class Flip(Function):
         ctx.dims = dims
         if x._data.ndim == 0:  # flip(0) of a 0-d tensor is a copy of it
             return wrap(x._data.copy())
-        return wrap(np.ascontiguousarray(np.flip(x._data, dims)))
+        return wrap(contiguous(np.flip(x._data, dims)))
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:

@@ -41,7 +41,7 @@ class MaskedFill(Function):
     def forward(ctx: Node, x: Tensor, value: Any, mask: np.ndarray,
                 inplace: bool = False) -> Tensor:
         ctx.mask = mask
-        val = np.asarray(value._data if isinstance(value, Tensor) else value)
+        val = value._data if isinstance(value, Tensor) else np.asarray(value)
         if inplace:
             np.copyto(x._data, val, casting="unsafe", where=mask)
             x._bump_version()

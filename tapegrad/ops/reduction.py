@@ -30,7 +30,7 @@ import numpy as np
 from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import _state
-from tapegrad.ops._util import as_array, wrap, wrap_dim, wrap_dims
+from tapegrad.ops._util import as_array, contiguous, wrap, wrap_dim, wrap_dims
 from tapegrad.tensor import Tensor
 
 # torch's names for dtypes in its error messages (``Got: Long``)
@@ -285,7 +285,7 @@ class Cumsum(Function):
             out = np.flip(np.cumsum(np.flip(data, d), axis=d, dtype=acc), d)
         else:
             out = np.cumsum(data, axis=d, dtype=acc)
-        return wrap(np.asarray(out, dtype=out_dtype.numpy, order="C"))
+        return wrap(contiguous(as_array(out, out_dtype.numpy)))
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:
@@ -315,7 +315,7 @@ def _logsumexp_array(data: np.ndarray, axes: tuple, keepdim: bool) -> np.ndarray
         axis = data.ndim - 1
     else:
         axis = axes[0]
-    out = kernels.cpu.logsumexp(np.ascontiguousarray(data), axis, False)
+    out = kernels.on(data).logsumexp(contiguous(data), axis, False)
     return as_array(out, data.dtype).reshape(out_shape)
 
 

@@ -303,7 +303,7 @@ def _arg_extreme(x: Tensor, dim: int | None, keepdim: bool, op: str) -> Tensor:
         if data.size == 0:
             raise IndexError(
                 f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
-        index = np.asarray(pick(data))
+        index = as_array(pick(data), np.int64)
         if keepdim:
             index = index.reshape((1,) * data.ndim)
     else:

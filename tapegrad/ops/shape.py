@@ -21,14 +21,11 @@ import numpy as np
 
 from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
+from tapegrad.kernels.arrays import root_buffer
 from tapegrad.ops._util import wrap, wrap_dim
 from tapegrad.tensor import Tensor, shape_from_args
 
-
-def _root(a: np.ndarray) -> np.ndarray:
-    while isinstance(a.base, np.ndarray):
-        a = a.base
-    return a
+_root = root_buffer
 
 
 def _view_of(base: Tensor, data: np.ndarray) -> Tensor:
@@ -63,7 +60,7 @@ class SumToSize(Function):
     @staticmethod
     def forward(ctx: Node, x: Tensor, shape: tuple) -> Tensor:
         ctx.input_shape = x._data.shape
-        return wrap(kernels.cpu.sum_to_shape(x._data, tuple(shape)))
+        return wrap(kernels.on(x._data).sum_to_shape(x._data, tuple(shape)))
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:
@@ -150,6 +147,25 @@ class ToDtype(Function):
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:
         return grad.to(ctx.input_dtype)
+
+
+class ToDevice(Function):
+    """Copy to another device (host <-> GPU memory: one counted transfer); the gradient is
+    copied back to the input's device."""
+
+    node_name = "ToCopyBackward0"
+    op_name = "to"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, device: Any) -> Tensor:
+        from tapegrad.device import move
+
+        ctx.input_device = x.device
+        return wrap(move(x._data, device))
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        return grad.to(ctx.input_device)
 
 
 class Clone(Function):
@@ -260,7 +276,7 @@ def view(x: Tensor, *shape: Any) -> Tensor:
 def to(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     """``x.to(dtype)``, ``x.to(device)``, ``x.to(other)``, ``x.to(device, dtype)``;
     ``copy=True`` forces a copy. Same dtype and device returns ``x`` itself, as in torch."""
-    from tapegrad.device import check_cpu, device
+    from tapegrad.device import device, resolve
 
     dt = kwargs.pop("dtype", None)
     dev = kwargs.pop("device", None)
@@ -275,10 +291,13 @@ def to(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
             dev = a
         elif a is not None:
             dt = a
-    check_cpu(dev)
-    if dt is None or dtypes.to_dtype(dt) is x.dtype:
-        return Clone.apply(x) if copy else x
-    return ToDtype.apply(x, dtype=dtypes.to_dtype(dt))
+    target = resolve(dev) if dev is not None else None
+    out = x
+    if target is not None and target != x.device:
+        out = ToDevice.apply(out, device=target)
+    if dt is not None and dtypes.to_dtype(dt) is not out.dtype:
+        return ToDtype.apply(out, dtype=dtypes.to_dtype(dt))
+    return Clone.apply(out) if copy and out is x else out
 
 
 def clone(x: Tensor, *, memory_format: Any = None) -> Tensor:

@@ -32,8 +32,9 @@ from tapegrad.ops.elementwise import check_tensor, exp
 from tapegrad.tensor import Tensor
 
 
-def _along(kernel: Any, *arrays: np.ndarray, dim: int) -> Tensor:
+def _along(kernel_name: str, *arrays: np.ndarray, dim: int) -> Tensor:
     """Run a kernel along ``dim`` (a 0-d tensor is treated as one element along dim 0)."""
+    kernel = getattr(kernels.on(arrays[0]), kernel_name)
     if arrays[0].ndim == 0:
         out = kernel(*(a.reshape(1) for a in arrays), 0).reshape(())
     else:
@@ -41,7 +42,7 @@ def _along(kernel: Any, *arrays: np.ndarray, dim: int) -> Tensor:
     return wrap(as_array(out, arrays[-1].dtype))
 
 
-def _forward_saving_output(ctx: Node, kernel: Any, x: Tensor, dim: int) -> Tensor:
+def _forward_saving_output(ctx: Node, kernel: str, x: Tensor, dim: int) -> Tensor:
     """Forward of softmax/log_softmax: ``kernel`` along ``dim``. Saves only the output y:
     both backwards are functions of (grad, y) alone."""
     y = _along(kernel, x._data, dim=dim)
@@ -50,7 +51,7 @@ def _forward_saving_output(ctx: Node, kernel: Any, x: Tensor, dim: int) -> Tenso
     return y
 
 
-def _forward_of_backward(ctx: Node, kernel: Any, grad: Tensor, y: Tensor, dim: int) -> Tensor:
+def _forward_of_backward(ctx: Node, kernel: str, grad: Tensor, y: Tensor, dim: int) -> Tensor:
     """Forward of a backward-as-an-op: the backward ``kernel`` on (grad, y) along ``dim``.
     Saves both: its own derivative (double backward) depends on each."""
     ctx.save_for_backward(grad, y)
@@ -65,7 +66,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int) -> Tensor:
-        return _forward_saving_output(ctx, kernels.cpu.softmax, x, dim)
+        return _forward_saving_output(ctx, "softmax", x, dim)
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:
@@ -81,7 +82,7 @@ class SoftmaxBackwardData(Function):
 
     @staticmethod
     def forward(ctx: Node, grad: Tensor, y: Tensor, dim: int) -> Tensor:
-        return _forward_of_backward(ctx, kernels.cpu.softmax_backward, grad, y, dim)
+        return _forward_of_backward(ctx, "softmax_backward", grad, y, dim)
 
     @staticmethod
     def backward(ctx: Node, gg: Tensor) -> tuple:
@@ -103,7 +104,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int) -> Tensor:
-        return _forward_saving_output(ctx, kernels.cpu.log_softmax, x, dim)
+        return _forward_saving_output(ctx, "log_softmax", x, dim)
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:
@@ -119,7 +120,7 @@ class LogSoftmaxBackwardData(Function):
 
     @staticmethod
     def forward(ctx: Node, grad: Tensor, y: Tensor, dim: int) -> Tensor:
-        return _forward_of_backward(ctx, kernels.cpu.log_softmax_backward, grad, y, dim)
+        return _forward_of_backward(ctx, "log_softmax_backward", grad, y, dim)
 
     @staticmethod
     def backward(ctx: Node, gg: Tensor) -> tuple:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from tapegrad.creation import full_like
+from tapegrad.kernels import on as kernels_on
 from tapegrad.kernels import optim_cpu
 from tapegrad.tensor import Tensor
 
@@ -102,7 +103,7 @@ class Adagrad(Optimizer):
                 if len(state) == 0:  # a parameter added with add_param_group
                     self._init_state(p, self.defaults["initial_accumulator_value"])
                 t = self._advance(state["step"])
-                kernels.adagrad_(
+                kernels_on(p._data, kernels).adagrad_(
                     p._data, p.grad._data, state["sum"]._data, step=t,
                     lr=_float(group["lr"]), lr_decay=_float(group["lr_decay"]),
                     weight_decay=_float(group["weight_decay"]), eps=_float(group["eps"]),

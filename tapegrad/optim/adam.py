@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from tapegrad.creation import zeros_like
+from tapegrad.kernels import on as kernels_on
 from tapegrad.kernels import optim_cpu
 from tapegrad.tensor import Tensor
 
@@ -118,7 +119,7 @@ class Adam(Optimizer):
                         state["max_exp_avg_sq"] = zeros_like(p)
                 t = self._advance(state["step"])
                 vmax = state["max_exp_avg_sq"]._data if amsgrad else None
-                kernels.adam_(
+                kernels_on(p._data, kernels).adam_(
                     p._data, p.grad._data, state["exp_avg"]._data, state["exp_avg_sq"]._data,
                     vmax, step=t, lr=_float(group["lr"]), beta1=beta1, beta2=beta2,
                     eps=_float(group["eps"]), weight_decay=_float(group["weight_decay"]),

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from tapegrad.creation import zeros_like
+from tapegrad.kernels import on as kernels_on
 from tapegrad.kernels import optim_cpu
 from tapegrad.tensor import Tensor
 
@@ -106,7 +107,7 @@ class RMSprop(Optimizer):
                 self._advance(state["step"])
                 buf = state["momentum_buffer"]._data if momentum > 0 else None
                 gavg = state["grad_avg"]._data if centered else None
-                kernels.rmsprop_(
+                kernels_on(p._data, kernels).rmsprop_(
                     p._data, p.grad._data, state["square_avg"]._data, gavg, buf,
                     lr=_float(group["lr"]), alpha=_float(group["alpha"]),
                     eps=_float(group["eps"]), weight_decay=_float(group["weight_decay"]),

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from tapegrad.creation import zeros_like
+from tapegrad.kernels import on as kernels_on
 from tapegrad.kernels import optim_cpu
 from tapegrad.tensor import Tensor
 
@@ -101,7 +102,7 @@ class SGD(Optimizer):
                         buf = zeros_like(p)
                         state["momentum_buffer"] = buf
                         first = True
-                kernels.sgd_(
+                kernels_on(p._data, kernels).sgd_(
                     p._data, p.grad._data, None if buf is None else buf._data,
                     lr=_float(group["lr"]), weight_decay=_float(group["weight_decay"]),
                     momentum=momentum, dampening=_float(group["dampening"]),

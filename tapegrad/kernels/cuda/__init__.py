@@ -10,7 +10,7 @@ unchanged and every numpy call they make lands on a kernel here:
 * ``ufuncs.py``      -- numpy ufuncs (``np.exp``, ``+``, ``out=``) onto those kernels;
 * ``reduction.py``   -- sums, maxima, arg-maxima, cumulative sums: shared-memory tree reductions;
 * ``matmul.py``      -- tiled shared-memory (batched) matrix multiply;
-* ``indexing.py``    -- gathers and scatters for advanced indexing, ``np.add.at``, ``take_along_axis``;
+* ``indexing.py``    -- gathers and scatters: advanced indexing, ``np.add.at``, ``take_along_axis``;
 * ``numpy_api.py``   -- the other numpy functions the ops call (creation, joining, shapes...);
 * ``core.py``, ``conv.py``, ``pooling.py``, ``norm.py``, ``optim.py`` -- the same functions as the
   CPU kernel modules (``kernels.reference``, ``conv_reference``...), as CUDA kernels;

@@ -66,6 +66,9 @@ def elementwise_call(name: str, operands: list[Any], loop_dtypes: tuple[np.dtype
 
 def dispatch(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
     """`CudaArray.__array_ufunc__`: run ``ufunc.method(*inputs, **kwargs)`` on the GPU."""
+    for x in inputs:
+        if isinstance(x, np.ndarray) and x.ndim > 0:
+            raise device_mismatch(x)
     if method == "reduce":
         from . import reduction
 

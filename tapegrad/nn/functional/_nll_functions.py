@@ -141,7 +141,7 @@ class CrossEntropyIndices(Function):
         rows = xd.reshape(1, -1) if xd.ndim == 1 else xd
         t = target._data.reshape(-1).astype(np.int64, copy=False)
         w = None if weight is None else weight._data
-        losses, log_probs = kernels.cpu.log_softmax_nll(rows, t, w, ignore_index)
+        losses, log_probs = kernels.on(rows).log_softmax_nll(rows, t, w, ignore_index)
         ctx.log_probs, ctx.t, ctx.w, ctx.ignore_index = log_probs, t, w, ignore_index
         ctx.reduction, ctx.shape = reduction, xd.shape
         ctx.save_for_backward(x)  # read only by the create_graph path
@@ -169,7 +169,7 @@ class CrossEntropyIndices(Function):
                 scale = grad._data / ctx.total if ctx.reduction == "mean" else grad._data
             g = np.full(n, scale, dtype)
         with np.errstate(invalid="ignore"):  # g = inf times a zero class weight
-            gx = kernels.cpu.log_softmax_nll_backward(g, ctx.log_probs, ctx.t, ctx.w,
+            gx = kernels.on(g).log_softmax_nll_backward(g, ctx.log_probs, ctx.t, ctx.w,
                                                       ctx.ignore_index)
         return wrap(gx.reshape(ctx.shape)), None, None
 

@@ -137,17 +137,17 @@ class _Columns:
         self.length = oh * self.width
 
     def im2col(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        k = kernels.on(x, _kernels)  # the CPU or the CUDA kernels, by x's device
         if self.wide:
-            return _kernels.im2col_wide(x, self.kernel, self.dilation, self.out_size, out=out)
-        return _kernels.im2col(x, self.kernel, self.stride, self.dilation, self.out_size,
-                               out=out)
+            return k.im2col_wide(x, self.kernel, self.dilation, self.out_size, out=out)
+        return k.im2col(x, self.kernel, self.stride, self.dilation, self.out_size, out=out)
 
     def col2im(self, cols: np.ndarray, shape: tuple, out: np.ndarray) -> np.ndarray:
+        k = kernels.on(cols, _kernels)
         if self.wide:
-            return _kernels.col2im_wide(cols, shape, self.kernel, self.dilation,
-                                        self.out_size, out=out)
-        return _kernels.col2im(cols, shape, self.kernel, self.stride, self.dilation,
-                               self.out_size, out=out)
+            return k.col2im_wide(cols, shape, self.kernel, self.dilation, self.out_size, out=out)
+        return k.col2im(cols, shape, self.kernel, self.stride, self.dilation, self.out_size,
+                        out=out)
 
     def chunks(self, x: np.ndarray, start: int, stop: int) -> Any:
         """Yield ``(lo, hi, cols)``: the columns of samples ``lo:hi`` for ``lo`` from ``start``

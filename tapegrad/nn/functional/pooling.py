@@ -49,6 +49,11 @@ else:  # TAPEGRAD_JIT=0: the NumPy definitions
     _k = pooling_reference  # type: ignore[assignment]
 
 
+def _on(t: Tensor) -> Any:
+    """The pooling kernels for ``t``'s device (numba CPU, reference, or CUDA)."""
+    return kernels.on(t._data, _k)
+
+
 def _planes(x: np.ndarray) -> np.ndarray:
     """(N, C, H, W) or (C, H, W) as a stack of planes (B, H, W)."""
     return x.reshape(-1, *x.shape[-2:])
@@ -63,7 +68,7 @@ class _MaxPool2d(Function):
     @staticmethod
     def forward(ctx: Node, x: Tensor, kernel_size: tuple, stride: tuple, padding: tuple,
                 dilation: tuple, out_size: tuple) -> tuple[Tensor, Tensor]:
-        out, idx = _k.max_pool2d(_planes(x._data), kernel_size, stride, padding, dilation,
+        out, idx = _on(x).max_pool2d(_planes(x._data), kernel_size, stride, padding, dilation,
                                  out_size)
         shape = x._data.shape[:-2] + tuple(out_size)
         indices = wrap(idx.reshape(shape))
@@ -89,7 +94,8 @@ class _MaxPoolScatter(Function):
     @staticmethod
     def forward(ctx: Node, grad: Tensor, indices: Tensor, in_shape: tuple) -> Tensor:
         ctx.save_for_backward(indices)
-        g = _k.max_pool2d_backward(_planes(grad._data), _planes(indices._data), in_shape[-2:])
+        g = _on(grad).max_pool2d_backward(_planes(grad._data), _planes(indices._data),
+                                          in_shape[-2:])
         return wrap(g.reshape(in_shape))
 
     @staticmethod
@@ -157,7 +163,7 @@ class _AvgPool2d(Function):
                 out_size: tuple, count_include_pad: bool, divisor_override: Any) -> Tensor:
         ctx.options = (kernel_size, stride, padding, count_include_pad, divisor_override)
         ctx.in_shape, ctx.out_size = x._data.shape, out_size
-        out = _k.avg_pool2d(_planes(x._data), kernel_size, stride, padding, out_size,
+        out = _on(x).avg_pool2d(_planes(x._data), kernel_size, stride, padding, out_size,
                             count_include_pad, divisor_override)
         return wrap(out.reshape(x._data.shape[:-2] + tuple(out_size)))
 
@@ -184,7 +190,7 @@ class _AvgPoolSpread(Function):
                 divisor_override: Any) -> Tensor:
         ctx.options = (kernel_size, stride, padding, out_size, count_include_pad,
                        divisor_override)
-        g = _k.avg_pool2d_backward(_planes(grad._data), in_shape[-2:], kernel_size, stride,
+        g = _on(grad).avg_pool2d_backward(_planes(grad._data), in_shape[-2:], kernel_size, stride,
                                    padding, count_include_pad, divisor_override)
         return wrap(g.reshape(in_shape))
 
@@ -229,7 +235,7 @@ class _AdaptiveAvgPool2d(Function):
     @staticmethod
     def forward(ctx: Node, x: Tensor, output_size: tuple) -> Tensor:
         ctx.in_shape = x._data.shape
-        out = _k.adaptive_avg_pool2d(_planes(x._data), output_size)
+        out = _on(x).adaptive_avg_pool2d(_planes(x._data), output_size)
         return wrap(out.reshape(x._data.shape[:-2] + tuple(output_size)))
 
     @staticmethod
@@ -246,7 +252,7 @@ class _AdaptiveAvgSpread(Function):
     @staticmethod
     def forward(ctx: Node, grad: Tensor, in_shape: tuple) -> Tensor:
         ctx.out_size = grad._data.shape[-2:]
-        g = _k.adaptive_avg_pool2d_backward(_planes(grad._data), in_shape[-2:])
+        g = _on(grad).adaptive_avg_pool2d_backward(_planes(grad._data), in_shape[-2:])
         return wrap(g.reshape(in_shape))
 
     @staticmethod
@@ -268,7 +274,7 @@ class _AdaptiveMaxPool2d(Function):
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, output_size: tuple) -> tuple[Tensor, Tensor]:
-        out, idx = _k.adaptive_max_pool2d(_planes(x._data), output_size)
+        out, idx = _on(x).adaptive_max_pool2d(_planes(x._data), output_size)
         shape = x._data.shape[:-2] + tuple(output_size)
         indices = wrap(idx.reshape(shape))
         ctx.in_shape = x._data.shape

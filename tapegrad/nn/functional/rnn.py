@@ -45,7 +45,7 @@ from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import is_grad_enabled
 from tapegrad.nn.functional.dropout import dropout
 from tapegrad.nn.functional.linear import linear
-from tapegrad.ops._util import wrap
+from tapegrad.ops._util import as_array, wrap
 from tapegrad.ops.activation import relu, sigmoid, tanh
 from tapegrad.ops.joining import cat, stack
 from tapegrad.ops.linalg import addmm, mm
@@ -53,7 +53,7 @@ from tapegrad.tensor import Tensor
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
-    return np.asarray(kernels.cpu.sigmoid(a), dtype=a.dtype)
+    return as_array(kernels.on(a).sigmoid(a), a.dtype)
 
 
 # ------------------------------------------------------------------ fused LSTM step

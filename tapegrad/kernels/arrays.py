@@ -1,0 +1,55 @@
+"""Array helpers that work the same on both storages: numpy arrays and `CudaArray`s.
+
+The ops are written against numpy, and numpy's protocols carry most calls over to CUDA arrays
+unchanged. A few numpy entry points do not dispatch -- ``np.asarray``, ``np.ascontiguousarray``,
+``isinstance(x, np.ndarray)`` -- because they *convert* rather than compute; these helpers are
+the device-neutral spellings the ops use instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .cuda.array import CudaArray
+
+__all__ = ["ARRAY_TYPES", "as_array", "as_operand", "contiguous", "is_array", "root_buffer"]
+
+#: The storage types a tensor's ``_data`` can have.
+ARRAY_TYPES = (np.ndarray, CudaArray)
+
+
+def is_array(x: Any) -> bool:
+    """True for a numpy array or a CUDA array (not for Python or numpy numbers)."""
+    return isinstance(x, ARRAY_TYPES)
+
+
+def as_array(value: Any, np_dtype: Any) -> Any:
+    """``value`` as an array of ``np_dtype`` on its own device: arrays are cast where they
+    live; numbers and numpy scalars (what numpy reductions return) become 0-d host arrays."""
+    if isinstance(value, ARRAY_TYPES):
+        return value if value.dtype == np_dtype else value.astype(np_dtype)
+    return np.asarray(value, dtype=np_dtype)
+
+
+def as_operand(value: Any, np_dtype: Any) -> Any:
+    """An operand of an elementwise op in ``np_dtype``: arrays are cast on their device; a
+    number becomes a 0-d host array, which a CUDA kernel receives as a plain argument."""
+    return as_array(value, np_dtype)
+
+
+def contiguous(x: Any) -> Any:
+    """``np.ascontiguousarray`` for either storage (a copy only when the layout needs one)."""
+    if type(x) is CudaArray:
+        return x if x.is_compact() else x.copy()
+    return np.ascontiguousarray(x)
+
+
+def root_buffer(a: Any) -> Any:
+    """The array that owns ``a``'s memory (numpy's ``.base`` chain; a CUDA view's buffer)."""
+    if type(a) is CudaArray:
+        return a._buf
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
