@@ -45,6 +45,22 @@ __all__ = [
 #: global: the simulator swaps the globals that hold it for its fake CUDA module at launch.
 cuda: Any = None
 
+
+def _smaller(a: int, b: int) -> int:
+    return a if a < b else b
+
+
+def _larger(a: int, b: int) -> int:
+    return a if a > b else b
+
+
+#: `_smaller` / `_larger` as CUDA device functions, bound with ``cuda``. The kernels use
+#: them rather than the builtins: numba's CUDA target lowers ``min``/``max`` directly only
+#: for floats; for integers it goes through a generic vararg overload that numba 0.68 failed
+#: to compile to PTX in our checks.
+imin: Any = None
+imax: Any = None
+
 _ATOMIC = {np.dtype(t) for t in (np.int32, np.int64, np.uint32, np.uint64, np.float32,
                                  np.float64)}
 
@@ -68,8 +84,8 @@ def _make_max_pool(C: Any, adaptive: bool) -> Callable:  # noqa: N803 - C: a sca
                 c0, c1, cstep = (j * w) // ow, ((j + 1) * w + ow - 1) // ow, 1
             else:  # window from (i*sh - ph, j*sw - pw), dilated; first tap moved into range
                 r0, c0, rstep, cstep = i * sh - ph, j * sw - pw, dh, dw
-                r1 = min(r0 + (kh - 1) * dh + 1, h)
-                c1 = min(c0 + (kw - 1) * dw + 1, w)
+                r1 = imin(r0 + (kh - 1) * dh + 1, h)
+                c1 = imin(c0 + (kw - 1) * dw + 1, w)
                 while r0 < 0:
                     r0 += dh
                 while c0 < 0:
@@ -118,9 +134,9 @@ def _make_avg_pool(C: Any, adaptive: bool) -> Callable:  # noqa: N803
                 padded = (r1 - r0) * (c1 - c0)
             else:  # clipped window; its size counting padding (not the ceil_mode overhang)
                 lo_r, lo_c = i * sh - ph, j * sw - pw
-                hi_r, hi_c = min(lo_r + kh, h + ph), min(lo_c + kw, w + pw)
+                hi_r, hi_c = imin(lo_r + kh, h + ph), imin(lo_c + kw, w + pw)
                 padded = (hi_r - lo_r) * (hi_c - lo_c)
-                r0, r1, c0, c1 = max(lo_r, 0), min(hi_r, h), max(lo_c, 0), min(hi_c, w)
+                r0, r1, c0, c1 = imax(lo_r, 0), imin(hi_r, h), imax(lo_c, 0), imin(hi_c, w)
             total_ = A(0)
             base = x_off + b * xs[0]
             for r in range(r0, r1):
@@ -153,20 +169,20 @@ def _make_avg_bw(C: Any, adaptive: bool) -> Callable:  # noqa: N803
             b = t // (w * h)
             # the output rows / columns whose windows can contain r / c
             if adaptive:  # floor(i*h/oh) <= r < ceil((i+1)*h/oh)
-                i_lo, i_hi = (r * oh) // h, min(oh - 1, ((r + 1) * oh - 1) // h)
-                j_lo, j_hi = (c * ow) // w, min(ow - 1, ((c + 1) * ow - 1) // w)
+                i_lo, i_hi = (r * oh) // h, imin(oh - 1, ((r + 1) * oh - 1) // h)
+                j_lo, j_hi = (c * ow) // w, imin(ow - 1, ((c + 1) * ow - 1) // w)
             else:  # i*sh - ph <= r < i*sh - ph + kh
-                i_lo, i_hi = max(0, (r + ph - kh) // sh + 1), min(oh - 1, (r + ph) // sh)
-                j_lo, j_hi = max(0, (c + pw - kw) // sw + 1), min(ow - 1, (c + pw) // sw)
+                i_lo, i_hi = imax(0, (r + ph - kh) // sh + 1), imin(oh - 1, (r + ph) // sh)
+                j_lo, j_hi = imax(0, (c + pw - kw) // sw + 1), imin(ow - 1, (c + pw) // sw)
             acc = C(0)
             for i in range(i_lo, i_hi + 1):
                 if adaptive:
                     r0, r1, hp = (i * h) // oh, ((i + 1) * h + oh - 1) // oh, 0
                 else:
                     r0 = i * sh - ph
-                    r1 = min(r0 + kh, h + ph)
+                    r1 = imin(r0 + kh, h + ph)
                     hp = r1 - r0
-                    r0, r1 = max(r0, 0), min(r1, h)
+                    r0, r1 = imax(r0, 0), imin(r1, h)
                 if r < r0 or r >= r1:
                     continue
                 for j in range(j_lo, j_hi + 1):
@@ -174,9 +190,9 @@ def _make_avg_bw(C: Any, adaptive: bool) -> Callable:  # noqa: N803
                         c0, c1, wp = (j * w) // ow, ((j + 1) * w + ow - 1) // ow, 0
                     else:
                         c0 = j * sw - pw
-                        c1 = min(c0 + kw, w + pw)
+                        c1 = imin(c0 + kw, w + pw)
                         wp = c1 - c0
-                        c0, c1 = max(c0, 0), min(c1, w)
+                        c0, c1 = imax(c0, 0), imin(c1, w)
                     if c < c0 or c >= c1:
                         continue
                     grad = C(g[g_off + b * gs[0] + i * gs[1] + j * gs[2]])
@@ -207,7 +223,7 @@ _lock = threading.Lock()
 
 def _launch(name: str, dtype: np.dtype, total: int, *args: Any) -> None:
     """Run kernel ``name`` (built for ``dtype`` on first use) over ``total`` items."""
-    global cuda
+    global cuda, imin, imax
     if total == 0:
         return
     key = (name, np.dtype(dtype))
@@ -216,7 +232,10 @@ def _launch(name: str, dtype: np.dtype, total: int, *args: Any) -> None:
         with _lock:
             kernel = _cache.get(key)
             if kernel is None:
-                cuda = runtime.numba_cuda()
+                if cuda is None:
+                    cuda = runtime.numba_cuda()
+                    imin = cuda.jit(device=True)(_smaller)
+                    imax = cuda.jit(device=True)(_larger)
                 kernel = _cache[key] = cuda.jit(_FACTORIES[name](key[1].type))
     threads = runtime.threads_per_block()
     kernel[runtime.blocks_for(total, threads), threads](total, *args)
