@@ -18,6 +18,7 @@ from tapegrad import dtypes
 from tapegrad.autograd.grad_mode import _state
 from tapegrad.autograd.variable import Variable, VersionCounter
 from tapegrad.device import CPU, CUDA
+from tapegrad.kernels.cuda.array import CudaArray
 from tapegrad.printing import tensor_repr
 
 
@@ -67,8 +68,11 @@ class Tensor(Variable):
         return t
 
     @classmethod
-    def _zeros(cls, shape: tuple, dt: dtypes.dtype) -> Tensor:
-        return cls._from_array(np.zeros(shape, dtype=dt.numpy))
+    def _zeros(cls, shape: tuple, dt: dtypes.dtype, like: Any = None) -> Tensor:
+        """Zeros of ``shape``; on the device of the array ``like`` when given."""
+        if like is None:
+            return cls._from_array(np.zeros(shape, dtype=dt.numpy))
+        return cls._from_array(np.zeros(shape, dtype=dt.numpy, like=like))
 
     def _alias(self) -> Tensor:
         """A new tensor object on the same storage and version counter (a trivial view)."""
@@ -95,11 +99,11 @@ class Tensor(Variable):
     def device(self):
         """``device(type='cpu')``, or ``device(type='cuda', index=0)`` when the storage is
         a `CudaArray` (GPU memory): a tensor's device is the type of its storage."""
-        return CPU if type(self._data) is np.ndarray else CUDA
+        return CUDA if type(self._data) is CudaArray else CPU
 
     @property
     def is_cuda(self) -> bool:
-        return type(self._data) is not np.ndarray
+        return type(self._data) is CudaArray
 
     @property
     def ndim(self) -> int:
@@ -129,7 +133,7 @@ class Tensor(Variable):
     # ---------------------------------------------------------------- conversion
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The numpy array behind this tensor (shared memory, like torch)."""
-        if type(self._data) is not np.ndarray:
+        if type(self._data) is CudaArray:
             raise TypeError(_NOT_ON_HOST)
         if self._requires_grad and not force:
             raise RuntimeError(
@@ -150,7 +154,7 @@ class Tensor(Variable):
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         # numpy conversion drops history without an error, as torch's __array__ does
-        if type(self._data) is not np.ndarray:
+        if type(self._data) is CudaArray:
             raise TypeError(_NOT_ON_HOST)
         return self._data if dtype is None else self._data.astype(dtype)
 
@@ -194,7 +198,7 @@ class Tensor(Variable):
         return repr(self)
 
     def __reduce_ex__(self, protocol: int):
-        if type(self._data) is not np.ndarray:  # pickles hold host data, then go back
+        if type(self._data) is CudaArray:  # pickles hold host data, then go back
             return (_rebuild, (type(self), self._data.get(), self._requires_grad, "cuda"))
         return (_rebuild, (type(self), self._data.copy(), self._requires_grad))
 

@@ -1,5 +1,9 @@
 """Factories and conversions: dtypes inferred as torch infers them, leaves, seeding."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -97,8 +101,27 @@ def test_cast_is_differentiable_and_grad_keeps_input_dtype():
 def test_devices():
     assert tg.tensor([1.0]).device == tg.device("cpu")
     assert str(tg.device("cuda:0")) == "cuda:0"
-    with pytest.raises(RuntimeError, match="only 'cpu' tensors exist"):
-        tg.zeros(2, device="cuda")
+    assert tg.zeros(2, device="cuda").device == tg.device("cuda", 0)  # the simulator
+
+
+def test_without_a_gpu_or_the_simulator_cuda_is_unavailable_with_a_clear_error():
+    """A fresh process with NUMBA_ENABLE_CUDASIM=0 on a machine whose numba finds no GPU:
+    the device-agnostic line picks the CPU, and asking for CUDA says why it cannot."""
+    code = (
+        "import tapegrad as tg, numba.cuda as c\n"
+        "if c.is_available(): print('has a GPU'); raise SystemExit\n"
+        "assert not tg.cuda.is_available() and tg.cuda.device_count() == 0\n"
+        "dev = tg.device('cuda:0' if tg.cuda.is_available() else 'cpu')\n"
+        "assert tg.ones(2).to(dev).device == tg.device('cpu')\n"
+        "try:\n    tg.zeros(2, device='cuda')\n"
+        "except RuntimeError as e:\n    print(e)\n"
+    )
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout
+    if out.strip() != "has a GPU":
+        assert "Torch not compiled with CUDA enabled" in out
+        assert "NUMBA_ENABLE_CUDASIM=1" in out
 
 
 def test_numpy_scalars_inside_lists_keep_their_dtype_like_torch():
@@ -107,8 +130,3 @@ def test_numpy_scalars_inside_lists_keep_their_dtype_like_torch():
         assert tg.tensor(data).dtype.name == str(torch.tensor(data).dtype).replace("torch.", "")
 
 
-def test_device_agnostic_seed_code_picks_the_cpu():
-    device = tg.device("cuda:0" if tg.cuda.is_available() else "cpu")
-    assert device == tg.device("cpu") and tg.cuda.device_count() == 0
-    x = tg.ones(2).to(device)
-    assert x.device == device

@@ -53,7 +53,7 @@ def _make_seeds(outputs: tuple, grad_outputs: tuple, is_grads_batched: bool = Fa
                     "grad can be implicitly created only for real scalar outputs but got "
                     f"{out.dtype}"
                 )
-            g = type(out)._from_array(np.ones(out._data.shape, dtype=out._data.dtype))
+            g = type(out)._from_array(np.ones_like(out._data))
         else:
             if not isinstance(g, Variable):
                 g = type(out)._from_array(np.asarray(g, dtype=out._data.dtype))
@@ -150,7 +150,7 @@ def grad(
                     "graph. Set allow_unused=True if this is the desired behavior."
                 )
             if materialize_grads:
-                g = type(t)._zeros(t._data.shape, t.dtype)
+                g = type(t)._zeros(t._data.shape, t.dtype, like=t._data)
                 if create_graph:
                     g._requires_grad = True
         final.append(g)

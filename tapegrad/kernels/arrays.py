@@ -40,10 +40,11 @@ def as_operand(value: Any, np_dtype: Any) -> Any:
 
 
 def contiguous(x: Any) -> Any:
-    """``np.ascontiguousarray`` for either storage (a copy only when the layout needs one)."""
+    """``np.ascontiguousarray`` for either storage (a copy only when the layout needs one),
+    except that a 0-d array stays 0-d (numpy's version returns a 1-element vector)."""
     if type(x) is CudaArray:
         return x if x.is_compact() else x.copy()
-    return np.ascontiguousarray(x)
+    return x if x.flags.c_contiguous else np.ascontiguousarray(x)
 
 
 def root_buffer(a: Any) -> Any:

@@ -21,7 +21,10 @@ from tapegrad.tensor import Tensor
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
-    tensor._data[...] = values.astype(tensor._data.dtype, copy=False)
+    values = values.astype(tensor._data.dtype, copy=False)
+    if type(tensor._data).__name__ == "CudaArray":  # initial values are drawn on the host
+        values = np.asarray(values, like=tensor._data)  # one counted copy to the GPU
+    tensor._data[...] = values
     tensor._bump_version()
     return tensor
 

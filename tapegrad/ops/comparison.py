@@ -94,17 +94,17 @@ def allclose(input: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08
 
 def isnan(input: Tensor) -> Tensor:  # noqa: A002
     d = input._data
-    return wrap(np.isnan(d) if d.dtype.kind == "f" else np.zeros(d.shape, np.bool_))
+    return wrap(np.isnan(d) if d.dtype.kind == "f" else np.zeros(d.shape, np.bool_, like=d))
 
 
 def isinf(input: Tensor) -> Tensor:  # noqa: A002
     d = input._data
-    return wrap(np.isinf(d) if d.dtype.kind == "f" else np.zeros(d.shape, np.bool_))
+    return wrap(np.isinf(d) if d.dtype.kind == "f" else np.zeros(d.shape, np.bool_, like=d))
 
 
 def isfinite(input: Tensor) -> Tensor:  # noqa: A002
     d = input._data
-    return wrap(np.isfinite(d) if d.dtype.kind == "f" else np.ones(d.shape, np.bool_))
+    return wrap(np.isfinite(d) if d.dtype.kind == "f" else np.ones(d.shape, np.bool_, like=d))
 
 
 # ------------------------------------------------------------------ logic and bits

@@ -69,7 +69,7 @@ _erf_scalar = np.frompyfunc(math.erf, 1, 1)
 def erf_array(data: np.ndarray) -> np.ndarray:
     from tapegrad import kernels
 
-    kernel = getattr(getattr(kernels, "cpu", None), "erf", None)
+    kernel = getattr(kernels.on(data), "erf", None)
     if kernel is not None:
         return as_array(kernel(data), data.dtype)
     return np.asarray(_erf_scalar(data), dtype=data.dtype)

@@ -22,7 +22,7 @@ from tapegrad.tensor import Tensor
 
 def zeros_like(t: Tensor) -> Tensor:
     """A fresh tensor of zeros (the gradient of a step function or of a fill)."""
-    return wrap(np.zeros(t._data.shape, dtype=t._data.dtype))
+    return wrap(np.zeros(t._data.shape, dtype=t._data.dtype, like=t._data))
 
 
 def begin_inplace(x: Tensor, result_shape: tuple | None = None) -> None:

@@ -36,7 +36,7 @@ class IndexSelect(Function):
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:
-        zeros = wrap(np.zeros(ctx.input_shape, dtype=grad._data.dtype))
+        zeros = wrap(np.zeros(ctx.input_shape, dtype=grad._data.dtype, like=grad._data))
         return IndexAdd.apply(zeros, grad, dim=ctx.dim, index=ctx.index)
 
 

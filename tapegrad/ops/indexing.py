@@ -59,7 +59,7 @@ class SelectScatter(Function):
     @staticmethod
     def forward(ctx: Node, grad: Tensor, shape: tuple, dim: int, index: int) -> Tensor:
         ctx.dim, ctx.index = dim, index
-        out = np.zeros(shape, dtype=grad._data.dtype)
+        out = np.zeros(shape, dtype=grad._data.dtype, like=grad._data)
         out[dim_key(dim, index)] = grad._data
         return wrap(out)
 
@@ -97,7 +97,7 @@ class SliceScatter(Function):
     def forward(ctx: Node, grad: Tensor, shape: tuple, dim: int, start: int, stop: int,
                 step: int) -> Tensor:
         ctx.slice = (dim, start, stop, step)
-        out = np.zeros(shape, dtype=grad._data.dtype)
+        out = np.zeros(shape, dtype=grad._data.dtype, like=grad._data)
         out[dim_key(dim, slice(start, stop, step))] = grad._data
         return wrap(out)
 
@@ -183,7 +183,7 @@ class Index(Function):
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:
-        zeros = wrap(np.zeros(ctx.input_shape, dtype=grad._data.dtype))
+        zeros = wrap(np.zeros(ctx.input_shape, dtype=grad._data.dtype, like=grad._data))
         return IndexPutImpl.apply(zeros, grad, spec=ctx.spec, accumulate=True)
 
 
@@ -222,7 +222,7 @@ class IndexPut(Function):
         if ctx.needs_input_grad[0]:
             grad_x = grad
             if not ctx.accumulate:
-                keep = np.ones(grad._data.shape, dtype=grad._data.dtype)
+                keep = np.ones(grad._data.shape, dtype=grad._data.dtype, like=grad._data)
                 spec.view(keep)[Ellipsis if spec.adv is None else spec.np_adv()] = 0
                 grad_x = grad * wrap(keep)
         if len(ctx.needs_input_grad) > 1 and ctx.needs_input_grad[1]:

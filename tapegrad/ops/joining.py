@@ -54,7 +54,8 @@ class Cat(Function):
         offset = 0
         for size, needed in zip(ctx.sizes, ctx.needs_input_grad, strict=True):
             if size is None:
-                grads.append(wrap(np.zeros((0,), dtype=grad._data.dtype)) if needed else None)
+                empty = np.zeros((0,), dtype=grad._data.dtype, like=grad._data)
+                grads.append(wrap(empty) if needed else None)
                 continue
             grads.append(Slice.apply(grad, dim=ctx.dim, start=offset, stop=offset + size,
                                      step=1) if needed else None)

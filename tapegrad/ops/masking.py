@@ -117,7 +117,7 @@ class MaskedScatter(Function):
     @staticmethod
     def forward(ctx: Node, source: Tensor, mask: np.ndarray) -> Tensor:
         ctx.mask = mask
-        out = np.zeros(mask.shape, dtype=source._data.dtype)
+        out = np.zeros(mask.shape, dtype=source._data.dtype, like=source._data)
         out[mask] = source._data
         return wrap(out)
 

@@ -249,7 +249,7 @@ def _prod_of_others(x: Tensor, d: int) -> Tensor:
     # only used for double backward through a product with zeros).
     shape = data.shape
     copies = x.unsqueeze(d).expand(shape[:d] + (n,) + shape[d:])
-    eye = np.eye(n, dtype=data.dtype).reshape((n, n) + (1,) * (data.ndim - d - 1))
+    eye = np.eye(n, dtype=data.dtype, like=data).reshape((n, n) + (1,) * (data.ndim - d - 1))
     replaced = copies * wrap(1 - eye) + wrap(eye)
     return ProdDim.apply(replaced, dim=d + 1)
 
@@ -307,7 +307,7 @@ def _logsumexp_array(data: np.ndarray, axes: tuple, keepdim: bool) -> np.ndarray
     out_shape = kept_shape(shape, axes) if keepdim else tuple(
         s for i, s in enumerate(shape) if i not in axes)
     if _count(shape, axes) == 0:  # log of an empty sum
-        return np.full(out_shape, -np.inf, dtype=data.dtype)
+        return np.full(out_shape, -np.inf, dtype=data.dtype, like=data)
     if len(axes) > 1:
         rest = tuple(i for i in range(data.ndim) if i not in axes)
         data = np.transpose(data, rest + axes).reshape(

@@ -119,7 +119,7 @@ class ScatterAlong(Function):
     @staticmethod
     def forward(ctx: Node, src: Tensor, dim: int, index: np.ndarray, shape: tuple) -> Tensor:
         ctx.dim, ctx.index = dim, index
-        out = np.zeros(shape, dtype=src._data.dtype)
+        out = np.zeros(shape, dtype=src._data.dtype, like=src._data)
         np.put_along_axis(out, index, src._data, axis=dim)
         return wrap(out)
 
@@ -150,7 +150,7 @@ def _extreme_dim(ctx: Node, x: Tensor, dim: int, keepdim: bool, op: str) -> tupl
     ctx.dim, ctx.keepdim, ctx.shape = d, keepdim, data.shape
     if data.ndim == 0:
         ctx.index = None
-        return wrap(data.copy()), wrap(np.zeros((), dtype=np.int64))
+        return wrap(data.copy()), wrap(np.zeros((), dtype=np.int64, like=data))
     if data.shape[d] == 0:
         raise _empty_dim(op, d)
     # argmax/argmin return the first occurrence of the extreme (or of a NaN), like torch
@@ -309,7 +309,7 @@ def _arg_extreme(x: Tensor, dim: int | None, keepdim: bool, op: str) -> Tensor:
     else:
         d = wrap_dim(dim, data.ndim)
         if data.ndim == 0:
-            index = np.zeros((), dtype=np.int64)
+            index = np.zeros((), dtype=np.int64, like=data)
         elif data.shape[d] == 0:
             raise _empty_dim(op, d)
         else:

@@ -117,7 +117,7 @@ class Gather(Function):
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:
-        zeros = wrap(np.zeros(ctx.input_shape, dtype=grad._data.dtype))
+        zeros = wrap(np.zeros(ctx.input_shape, dtype=grad._data.dtype, like=grad._data))
         return ScatterAdd.apply(zeros, grad, dim=ctx.dim, index=ctx.index)
 
 
@@ -169,7 +169,7 @@ class Scatter(Function):
     def backward(ctx: Node, grad: Tensor) -> tuple:
         grad_x = grad_src = None
         if ctx.needs_input_grad[0]:
-            keep = np.ones(grad._data.shape, dtype=grad._data.dtype)
+            keep = np.ones(grad._data.shape, dtype=grad._data.dtype, like=grad._data)
             _as1d(keep)[_grid(_as1d(ctx.index), ctx.dim)] = 0
             grad_x = grad * wrap(keep)
         if len(ctx.needs_input_grad) > 1 and ctx.needs_input_grad[1]:
@@ -247,7 +247,7 @@ class Take(Function):
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:
         n = int(np.prod(ctx.input_shape))
-        zeros = wrap(np.zeros(n, dtype=grad._data.dtype))
+        zeros = wrap(np.zeros(n, dtype=grad._data.dtype, like=grad._data))
         flat = IndexPutImpl.apply(zeros, grad, spec=IndexSpec((), (ctx.index,)),
                                   accumulate=True)
         return reshape(flat, ctx.input_shape)

@@ -288,6 +288,7 @@ class CudaArray:
     # ---------------------------------------------------------------- indexing
     def __getitem__(self, key: Any) -> CudaArray:
         if _is_basic(key):
+            key = _view_key(key)
             return self._view(lambda a: a[key])
         from .indexing import getitem_advanced
 
@@ -295,6 +296,7 @@ class CudaArray:
 
     def __setitem__(self, key: Any, value: Any) -> None:
         if _is_basic(key):
+            key = _view_key(key)
             self._view(lambda a: a[key]).assign(value)
             return
         from .indexing import setitem_advanced
@@ -392,6 +394,15 @@ CudaArray.__pos__ = lambda self: self.copy()  # type: ignore[assignment]
 CudaArray.__abs__ = lambda self: np.absolute(self)  # type: ignore[assignment]
 CudaArray.__invert__ = lambda self: np.invert(self)  # type: ignore[assignment]
 CudaArray.__hash__ = None  # type: ignore[assignment]  # arrays compare elementwise
+
+
+def _view_key(key: Any) -> tuple:
+    """A basic key that always gives numpy a *view*: with ints only (``a[1, 2]``) numpy would
+    return a scalar, so a trailing ``...`` is added when the key has none."""
+    items = key if isinstance(key, tuple) else (key,)
+    if not any(item is Ellipsis for item in items):
+        items = (*items, Ellipsis)
+    return items
 
 
 def _is_basic(key: Any) -> bool:

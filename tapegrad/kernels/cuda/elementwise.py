@@ -34,12 +34,14 @@ The reference for these kernels is numpy itself: the tests run each ufunc both w
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from . import runtime
 from .runtime import blocks_for, numba_cuda, threads_per_block
 
 __all__ = ["COPY", "EXPRESSIONS", "expression_for", "launch", "launch_index"]
@@ -79,8 +81,30 @@ EXPRESSIONS: dict[str, str] = {
     # not ufuncs, but the same loop
     "copy": "x0",
     "where": "x1 if x0 else x2",
-    "clip": "min(max(x0, x1), x2) if x0 == x0 else x0",
+    "erf": "M.erf(x0)",  # numpy has no erf; CUDA's libdevice does
+    "sign": "(x0 > 0) - (x0 < 0) if x0 == x0 else x0",
+    "isinf": "M.isinf(x0)",
+    "isfinite": "M.isfinite(x0)",
+    "power": "x0 ** x1",
+    "floor_divide": "x0 // x1",
+    "remainder": "x0 % x1",
+    "fmod": "M.fmod(x0, x1)",
 }
+
+#: numpy's names for the math functions, as the ``math`` module spells them. On a GPU the
+#: expressions call ``math.*`` (numba's CUDA target implements those, with float32 versions,
+#: but not ``np.exp``); in the simulator they call numpy's, which return inf/NaN where
+#: Python's ``math`` would raise (``math.exp(1000.0)``) and keep float32 in float32.
+_MATH_NAMES = {
+    "exp": "exp", "expm1": "expm1", "log": "log", "log1p": "log1p", "log2": "log2",
+    "log10": "log10", "sqrt": "sqrt", "sin": "sin", "cos": "cos", "tan": "tan",
+    "arcsin": "asin", "arccos": "acos", "arctan": "atan", "sinh": "sinh", "cosh": "cosh",
+    "tanh": "tanh", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh",
+    "floor": "floor", "ceil": "ceil", "trunc": "trunc", "fabs": "fabs", "arctan2": "atan2",
+    "hypot": "hypot", "copysign": "copysign", "fmod": "fmod", "erf": "erf",
+    "isinf": "isinf", "isfinite": "isfinite", "rint": "rint",
+}
+
 
 
 def expression_for(name: str, nin: int, dtype: np.dtype) -> str:
@@ -92,7 +116,9 @@ def expression_for(name: str, nin: int, dtype: np.dtype) -> str:
     if name in EXPRESSIONS:
         return EXPRESSIONS[name]
     args = ", ".join(f"x{j}" for j in range(nin))
-    return f"np.{name}({args})"
+    if name not in _MATH_NAMES:
+        raise TypeError(f"tapegrad's CUDA backend has no kernel for numpy.{name}")
+    return f"M.{name}({args})"
 
 
 _TEMPLATE = """
@@ -134,11 +160,24 @@ def _build(expr: str, kinds: str, casts: tuple[np.dtype, ...]) -> Any:
         loads="\n".join(loads) or "        pass", expr=expr,
     )
     cuda = numba_cuda()
-    namespace: dict[str, Any] = {"cuda": cuda, "np": np}
+    namespace: dict[str, Any] = {"cuda": cuda, "np": np,
+                                 "M": np if runtime.simulated() else _math_module()}
     for j, dt in enumerate(casts):
         namespace[f"C{j}"] = np.dtype(dt).type  # np.float32(x) casts, on a GPU and in Python
     exec(compile(source, f"<tapegrad cuda kernel: {expr}>", "exec"), namespace)  # noqa: S102
     return cuda.jit(namespace["kernel"])
+
+
+def _math_module() -> Any:
+    """A module-like namespace of ``math`` functions under numpy's names, for numba to read
+    as globals of the generated kernel (numba resolves ``M.exp`` to ``math.exp``)."""
+    import types
+
+    module = types.ModuleType("tapegrad_gpu_math")
+    for np_name, math_name in _MATH_NAMES.items():
+        if hasattr(math, math_name):
+            setattr(module, np_name, getattr(math, math_name))
+    return module
 
 
 def _kernel(expr: str, kinds: str, casts: tuple[np.dtype, ...]) -> Any:

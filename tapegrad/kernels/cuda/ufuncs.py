@@ -19,7 +19,7 @@ import numpy as np
 from . import elementwise
 from .array import CudaArray, device_mismatch
 
-__all__ = ["dispatch", "elementwise_call"]
+__all__ = ["dispatch", "elementwise_call", "erf"]
 
 
 def _operand(x: Any) -> Any:
@@ -62,6 +62,12 @@ def elementwise_call(name: str, operands: list[Any], loop_dtypes: tuple[np.dtype
     args = [x.broadcast_to(shape) if isinstance(x, CudaArray) else x for x in operands]
     expr = elementwise.expression_for(name, len(operands), loop_dtypes[0])
     return elementwise.launch(expr, out, args, loop_dtypes)
+
+
+def erf(x: CudaArray) -> CudaArray:
+    """The error function elementwise (numpy has no ``np.erf`` to dispatch from)."""
+    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+    return elementwise_call("erf", [x], (dtype,), dtype)
 
 
 def dispatch(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:

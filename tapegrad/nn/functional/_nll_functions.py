@@ -18,7 +18,7 @@ from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import _state
 from tapegrad.nn.functional._loss_functions import reduce_array
-from tapegrad.ops._util import as_array, wrap
+from tapegrad.ops._util import as_array, contiguous, wrap
 from tapegrad.ops.softmax import softmax
 from tapegrad.tensor import Tensor
 
@@ -56,7 +56,7 @@ def row_weights(t: np.ndarray, n_classes: int, weight: np.ndarray | None, ignore
     if bad.any():
         raise target_error(int(t[np.argmax(bad)]))
     safe = np.where(valid, t, 0)
-    w = np.ones(n_classes, dtype) if weight is None else weight
+    w = np.ones(n_classes, dtype, like=t) if weight is None else weight
     return valid, safe, np.where(valid, w[safe], dtype.type(0))
 
 
@@ -84,7 +84,8 @@ class NllLoss(Function):
         w = None if weight is None else weight._data
         valid, safe, wt = row_weights(t, rows.shape[1], w, ignore_index, xd.dtype)
         with np.errstate(invalid="ignore"):  # 0 * -inf in an ignored row
-            losses = np.where(valid, -(wt * rows[np.arange(len(t)), safe]), xd.dtype.type(0))
+            picked = rows[np.arange(len(t), like=t), safe]
+            losses = np.where(valid, -(wt * picked), xd.dtype.type(0))
         out_shape = (xd.shape[0], *xd.shape[2:]) if xd.ndim >= 2 else ()
         ctx.valid, ctx.safe, ctx.wt, ctx.shape, ctx.reduction = valid, safe, wt, xd.shape, \
             reduction
@@ -102,10 +103,10 @@ class NllLoss(Function):
                 coef = coef / ctx.total
         n_rows = len(coef)
         pattern = np.zeros((n_rows, ctx.shape[-1] if len(ctx.shape) == 1 else ctx.shape[1]),
-                           coef.dtype)
-        rows = np.arange(n_rows)[ctx.valid]
+                           coef.dtype, like=coef)
+        rows = np.arange(n_rows, like=coef)[ctx.valid]
         pattern[rows, ctx.safe[ctx.valid]] = coef[ctx.valid]
-        pattern = wrap(np.ascontiguousarray(classes_back(pattern, ctx.shape)))
+        pattern = wrap(contiguous(classes_back(pattern, ctx.shape)))
         if ctx.reduction == "none" and len(ctx.shape) >= 2:
             grad = grad.unsqueeze(1)  # one gradient per sample, shared along the classes
         return grad * pattern, None, None
@@ -163,11 +164,11 @@ class CrossEntropyIndices(Function):
         n = ctx.log_probs.shape[0]
         if ctx.reduction == "none":
             # a fresh writable copy: the numba kernel cannot take a read-only array
-            g = np.array(grad._data.reshape(-1), dtype)
+            g = grad._data.reshape(-1).astype(dtype)
         else:
             with np.errstate(invalid="ignore", divide="ignore"):  # 'mean' of all-ignored
                 scale = grad._data / ctx.total if ctx.reduction == "mean" else grad._data
-            g = np.full(n, scale, dtype)
+            g = np.full(n, scale, dtype, like=ctx.log_probs)
         with np.errstate(invalid="ignore"):  # g = inf times a zero class weight
             gx = kernels.on(g).log_softmax_nll_backward(g, ctx.log_probs, ctx.t, ctx.w,
                                                       ctx.ignore_index)
@@ -180,8 +181,8 @@ class CrossEntropyIndices(Function):
         n, c = rows.shape
         dtype = ctx.log_probs.dtype
         valid, safe, wt = row_weights(ctx.t, c, ctx.w, ctx.ignore_index, dtype)
-        onehot = np.zeros((n, c), dtype)
-        onehot[np.arange(n)[valid], safe[valid]] = 1
+        onehot = np.zeros((n, c), dtype, like=ctx.log_probs)
+        onehot[np.arange(n, like=ctx.log_probs)[valid], safe[valid]] = 1
         if ctx.reduction == "mean":
             with np.errstate(invalid="ignore", divide="ignore"):
                 wt = np.where(valid, wt / ctx.total, dtype.type(0))

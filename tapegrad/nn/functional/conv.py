@@ -154,7 +154,7 @@ class _Columns:
         to ``stop``, a chunk of about `CHUNK_BYTES` at a time, in one reused buffer."""
         rows = x.shape[1] * self.kernel[0] * self.kernel[1]
         step = _chunk_size(rows, self.length, x.dtype.itemsize)
-        buf = np.empty((min(step, stop - start), rows, self.length), dtype=x.dtype)
+        buf = np.empty((min(step, stop - start), rows, self.length), dtype=x.dtype, like=x)
         for lo in range(start, stop, step):
             hi = min(lo + step, stop)
             yield lo, hi, self.im2col(x[lo:hi], buf[:hi - lo])
@@ -187,7 +187,7 @@ class _Convolution(Function):
         n = x.shape[0]
         oc, cg, kh, kw = w.shape
         plan = _Columns(x.shape, (kh, kw), stride, dilation)
-        out = np.empty((n, oc, plan.length), dtype=x.dtype)
+        out = np.empty((n, oc, plan.length), dtype=x.dtype, like=x)
         wg = w.reshape(groups, oc // groups, cg * kh * kw)
         for lo, hi, cols in plan.chunks(x, 0, n):
             _grouped(wg, cols, groups, out[lo:hi])
@@ -216,7 +216,7 @@ class _Convolution(Function):
         if need_b:
             gb = wrap(g.sum(axis=(0, 2, 3)))
         if plan.wide:  # zero gradient at the garbage columns
-            widened = np.zeros((n, oc, oh, plan.width), dtype=g.dtype)
+            widened = np.zeros((n, oc, oh, plan.width), dtype=g.dtype, like=g)
             widened[..., :ow] = g
             g = widened
         g = np.ascontiguousarray(g).reshape(n, groups, oc // groups, plan.length)
@@ -224,7 +224,7 @@ class _Convolution(Function):
             # dL/dW[g] = sum_n dL/dout[n, g] @ cols[n, g]^T, the columns rebuilt chunk by chunk.
             # Computed transposed (cols @ dL/dout^T): OpenBLAS runs these skinny products up to
             # 1.7x faster with the long side first (measured on LeNet's second layer).
-            acc = np.zeros((groups, w[0].size, oc // groups), dtype=g.dtype)
+            acc = np.zeros((groups, w[0].size, oc // groups), dtype=g.dtype, like=g)
             gt = g.transpose(0, 1, 3, 2)
             for lo, hi, cols in plan.chunks(_padded(input._data, padding, one_d), 0, n):
                 cols_g = cols.reshape(hi - lo, groups, -1, plan.length)
@@ -233,7 +233,7 @@ class _Convolution(Function):
         if need_x:
             # dL/dcols[n, g] = W[g]^T @ dL/dout[n, g]; col2im adds each column back to its pixels
             wt = w.reshape(groups, oc // groups, -1).transpose(0, 2, 1)
-            full = np.empty(shape, dtype=g.dtype)
+            full = np.empty(shape, dtype=g.dtype, like=g)
             step = _chunk_size(w[0].size * groups, plan.length, g.dtype.itemsize)
             for lo in range(0, n, step):
                 hi = min(lo + step, n)

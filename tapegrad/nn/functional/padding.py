@@ -52,7 +52,7 @@ class _ConstantPad(Function):
                 raise RuntimeError("narrow(): length must be non-negative.")
             src[axis] = slice(max(-lo, 0), size - max(-hi, 0))
             dst[axis] = slice(max(lo, 0), shape[axis] - max(hi, 0))
-        out = np.full(shape, value, dtype=data.dtype)
+        out = np.full(shape, value, dtype=data.dtype, like=data)
         out[tuple(dst)] = data[tuple(src)]
         ctx.pad = pad
         return wrap(out)
@@ -118,7 +118,7 @@ class _ScatterPad(Function):
         data = g._data
         first = data.ndim - len(maps)
         for i, m in enumerate(maps):
-            onehot = np.zeros((len(m), in_shape[first + i]), dtype=data.dtype)
+            onehot = np.zeros((len(m), in_shape[first + i]), dtype=data.dtype, like=data)
             onehot[np.arange(len(m)), m] = 1
             data = np.moveaxis(np.moveaxis(data, first + i, -1) @ onehot, -1, first + i)
         ctx.pad, ctx.mode = pad, mode

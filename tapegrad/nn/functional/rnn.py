@@ -159,7 +159,7 @@ class GRUStep(Function):
         r, z = rz[..., :hs], rz[..., hs:]
         d = dh._data
         dn = d * (1 - z) * (1 - n * n)  # gradient at tanh's input
-        dgi = np.empty(rz.shape[:-1] + (3 * hs,), dtype=n.dtype)
+        dgi = np.empty(rz.shape[:-1] + (3 * hs,), dtype=n.dtype, like=n)
         dgi[..., :hs] = dn * ctx.gh_n * r * (1 - r)
         dgi[..., hs:2 * hs] = d * (h._data - n) * z * (1 - z)
         dgi[..., 2 * hs:] = dn

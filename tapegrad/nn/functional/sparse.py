@@ -43,7 +43,7 @@ class EmbeddingDense(Function):
                 padding_idx: int | None = None) -> Tensor:
         ctx.indices, ctx.padding_idx = indices, padding_idx
         dim = grad._data.shape[-1]
-        out = np.zeros((num_weights, dim), dtype=grad._data.dtype)
+        out = np.zeros((num_weights, dim), dtype=grad._data.dtype, like=grad._data)
         np.add.at(out, indices.reshape(-1), grad._data.reshape(-1, dim))
         if padding_idx is not None:
             out[padding_idx] = 0

@@ -150,7 +150,8 @@ class RNNBase(Module):
     def _zeros(self, input: Tensor, size: int) -> Tensor:  # noqa: A002
         dirs = 2 if self.bidirectional else 1
         batch = input.shape[0] if self.batch_first else input.shape[1]
-        return creation.zeros(self.num_layers * dirs, batch, size, dtype=input.dtype)
+        return creation.zeros(self.num_layers * dirs, batch, size, dtype=input.dtype,
+                              device=input.device)
 
     def _weights_by_direction(self) -> list[list]:
         """[w_ih, w_hh, b_ih, b_hh, w_hr] per (layer, direction), None where absent."""

@@ -77,7 +77,8 @@ class RNNCellBase(Module):
         return (input if batched else input.unsqueeze(0)), batched
 
     def _zeros(self, input: Tensor) -> Tensor:  # noqa: A002
-        return creation.zeros(input.shape[0], self.hidden_size, dtype=input.dtype)
+        return creation.zeros(input.shape[0], self.hidden_size, dtype=input.dtype,
+                              device=input.device)
 
 
 class RNNCell(RNNCellBase):

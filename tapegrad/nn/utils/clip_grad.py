@@ -21,6 +21,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from tapegrad import dtypes
+from tapegrad.kernels.arrays import as_array, contiguous
 from tapegrad.tensor import Tensor
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_",
@@ -31,27 +32,29 @@ def _as_list(tensors: Tensor | Iterable[Tensor]) -> list[Tensor]:
     return [tensors] if isinstance(tensors, Tensor) else list(tensors)
 
 
-def _vector_norm(a: np.ndarray, p: float) -> float:
-    """The p-norm of all entries of ``a`` as a Python float (sums accumulated in float64).
+def _vector_norm(a: np.ndarray, p: float) -> np.ndarray:
+    """The p-norm of all entries of ``a`` as a 0-d float64 array on ``a``'s device (sums
+    accumulated in float64). Never a Python float: reading a CUDA value back to the host
+    would stall the GPU and cost a transfer in every clipped training step.
 
     ``p = inf``: largest ``|x|``; ``-inf``: smallest; ``0``: number of non-zeros;
     otherwise ``(sum |x|^p)^(1/p)``.
     """
-    x = np.abs(a.astype(np.float64, copy=False)).ravel()
+    x = np.abs(a.astype(np.float64, copy=False)).reshape(-1)
     if p == math.inf or p == -math.inf:
         if x.size == 0:
             raise RuntimeError(
                 f"linalg.vector_norm cannot compute the {p} norm on an empty tensor because "
                 "the operation does not have an identity"
             )
-        return float(x.max() if p > 0 else x.min())
+        return x.max() if p > 0 else x.min()
     if p == 0:
-        return float(np.count_nonzero(x))
+        return as_array((x != 0).sum(), np.float64)
     if p == 1:
-        return float(x.sum())
+        return x.sum()
     if p == 2:
-        return math.sqrt(float(np.dot(x, x)))
-    return float(np.sum(x**p) ** (1.0 / p))
+        return np.sqrt(np.dot(x, x))
+    return np.sum(x**p) ** (1.0 / p)
 
 
 def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
@@ -64,15 +67,17 @@ def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
     if len(arrays) == 0:
         return Tensor._zeros((), dtypes.get_default_dtype())
     out_dtype = np.result_type(*[a.dtype for a in arrays])
-    norms = [a.dtype.type(_vector_norm(a, norm_type)) for a in arrays]
-    total = out_dtype.type(_vector_norm(np.array(norms, dtype=out_dtype), norm_type))
-    if error_if_nonfinite and not math.isfinite(float(total)):
+    # each tensor's norm rounded to its dtype, then the norm of those norms
+    norms = [as_array(_vector_norm(a, norm_type), a.dtype).astype(out_dtype).reshape(1)
+             for a in arrays]
+    total = as_array(_vector_norm(np.concatenate(norms), norm_type), out_dtype)
+    if error_if_nonfinite and not math.isfinite(float(total)):  # a read, as in torch
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is "
             "non-finite, so it cannot be clipped. To disable this error and scale the "
             "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"
         )
-    return Tensor._from_array(np.asarray(total, dtype=out_dtype))
+    return Tensor._from_array(contiguous(total.reshape(())))
 
 
 def _scale_(g: Tensor, coef: np.ndarray) -> None:
@@ -96,12 +101,13 @@ def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float
         return
     t = (total_norm._data if isinstance(total_norm, Tensor)
          else np.asarray(total_norm, dtypes.get_default_dtype().numpy))
+    t = as_array(t, t.dtype)  # a 0-d array, never a numpy scalar
     one = t.dtype.type(1)
     # torch evaluates max_norm / (total + 1e-6) as reciprocal(total + 1e-6) * max_norm
     coef = (one / (t + t.dtype.type(1e-6))) * t.dtype.type(max_norm)
     coef = np.minimum(coef, one)  # clamp(max=1); a NaN norm gives NaN (propagated, as torch)
     for g in grads:
-        _scale_(g, np.asarray(coef))
+        _scale_(g, coef)
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
