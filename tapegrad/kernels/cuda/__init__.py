@@ -21,6 +21,7 @@ Nothing here imports numba.cuda at import time: ``runtime.numba_cuda()`` does, o
 
 from __future__ import annotations
 
+from . import ufuncs  # noqa: F401 - installs the operators (+, *, <...) on CudaArray
 from .array import CudaArray
 from .runtime import TRANSFERS, available, require, simulated, unavailable_reason
 

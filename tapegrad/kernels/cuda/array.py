@@ -363,39 +363,6 @@ class CudaArray:
         return np.matmul(other, self)
 
 
-def _binary(ufunc: np.ufunc) -> tuple[Callable, Callable, Callable]:
-    def forward(self: CudaArray, other: Any) -> Any:
-        return ufunc(self, other)
-
-    def reflected(self: CudaArray, other: Any) -> Any:
-        return ufunc(other, self)
-
-    def inplace(self: CudaArray, other: Any) -> Any:
-        return ufunc(self, other, out=self)
-
-    return forward, reflected, inplace
-
-
-for _name, _ufunc in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
-                      ("truediv", np.true_divide), ("floordiv", np.floor_divide),
-                      ("pow", np.power), ("mod", np.remainder), ("and", np.bitwise_and),
-                      ("or", np.bitwise_or), ("xor", np.bitwise_xor)]:
-    _f, _r, _i = _binary(_ufunc)
-    setattr(CudaArray, f"__{_name}__", _f)
-    setattr(CudaArray, f"__r{_name}__", _r)
-    setattr(CudaArray, f"__i{_name}__", _i)
-
-for _name, _ufunc in [("lt", np.less), ("le", np.less_equal), ("gt", np.greater),
-                      ("ge", np.greater_equal), ("eq", np.equal), ("ne", np.not_equal)]:
-    setattr(CudaArray, f"__{_name}__", _binary(_ufunc)[0])
-
-CudaArray.__neg__ = lambda self: np.negative(self)  # type: ignore[assignment]
-CudaArray.__pos__ = lambda self: self.copy()  # type: ignore[assignment]
-CudaArray.__abs__ = lambda self: np.absolute(self)  # type: ignore[assignment]
-CudaArray.__invert__ = lambda self: np.invert(self)  # type: ignore[assignment]
-CudaArray.__hash__ = None  # type: ignore[assignment]  # arrays compare elementwise
-
-
 def _view_key(key: Any) -> tuple:
     """A basic key that always gives numpy a *view*: with ints only (``a[1, 2]``) numpy would
     return a scalar, so a trailing ``...`` is added when the key has none."""

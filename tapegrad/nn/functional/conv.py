@@ -30,7 +30,7 @@ from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node, once_differentiable
 from tapegrad.kernels import conv_reference
 from tapegrad.nn.functional.padding import pad
-from tapegrad.ops._util import wrap
+from tapegrad.ops._util import contiguous, wrap
 from tapegrad.tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "pad"]
@@ -199,7 +199,7 @@ class _Convolution(Function):
             out = np.add(out, bias._data[:, None, None])
         ctx.geometry = (x.shape, padding, groups, one_d, plan)
         ctx.save_for_backward(input, weight)
-        return wrap(np.ascontiguousarray(out[:, :, 0] if one_d else out))
+        return wrap(contiguous(out[:, :, 0] if one_d else out))
 
     @staticmethod
     @once_differentiable
@@ -219,7 +219,7 @@ class _Convolution(Function):
             widened = np.zeros((n, oc, oh, plan.width), dtype=g.dtype, like=g)
             widened[..., :ow] = g
             g = widened
-        g = np.ascontiguousarray(g).reshape(n, groups, oc // groups, plan.length)
+        g = contiguous(g).reshape(n, groups, oc // groups, plan.length)
         if need_w:
             # dL/dW[g] = sum_n dL/dout[n, g] @ cols[n, g]^T, the columns rebuilt chunk by chunk.
             # Computed transposed (cols @ dL/dout^T): OpenBLAS runs these skinny products up to
@@ -229,7 +229,7 @@ class _Convolution(Function):
             for lo, hi, cols in plan.chunks(_padded(input._data, padding, one_d), 0, n):
                 cols_g = cols.reshape(hi - lo, groups, -1, plan.length)
                 acc += np.matmul(cols_g, gt[lo:hi]).sum(axis=0)
-            gw = wrap(np.ascontiguousarray(acc.transpose(0, 2, 1)).reshape(weight._data.shape))
+            gw = wrap(contiguous(acc.transpose(0, 2, 1)).reshape(weight._data.shape))
         if need_x:
             # dL/dcols[n, g] = W[g]^T @ dL/dout[n, g]; col2im adds each column back to its pixels
             wt = w.reshape(groups, oc // groups, -1).transpose(0, 2, 1)
@@ -240,7 +240,7 @@ class _Convolution(Function):
                 gcols = np.matmul(wt, g[lo:hi]).reshape(hi - lo, -1, plan.length)
                 plan.col2im(gcols, (hi - lo, *shape[1:]), full[lo:hi])
             full = full[:, :, padding[0]: h - padding[0], padding[1]: wd - padding[1]]
-            gx = wrap(np.ascontiguousarray(full[:, :, 0] if one_d else full))
+            gx = wrap(contiguous(full[:, :, 0] if one_d else full))
         return gx, gw, gb
 
 

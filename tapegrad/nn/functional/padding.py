@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tapegrad.autograd.function import Function, Node
-from tapegrad.ops._util import wrap
+from tapegrad.ops._util import contiguous, wrap
 from tapegrad.tensor import Tensor
 
 __all__ = ["pad"]
@@ -99,7 +99,7 @@ class _GatherPad(Function):
     def forward(ctx: Node, x: Tensor, pad: tuple, mode: str) -> Tensor:
         maps = _maps(x._data.shape, pad, mode)
         ctx.pad, ctx.mode, ctx.in_shape = pad, mode, x._data.shape
-        return wrap(np.ascontiguousarray(x._data[(Ellipsis, *np.ix_(*maps))]))
+        return wrap(contiguous(x._data[(Ellipsis, *np.ix_(*maps))]))
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:
@@ -122,7 +122,7 @@ class _ScatterPad(Function):
             onehot[np.arange(len(m)), m] = 1
             data = np.moveaxis(np.moveaxis(data, first + i, -1) @ onehot, -1, first + i)
         ctx.pad, ctx.mode = pad, mode
-        return wrap(np.ascontiguousarray(data))
+        return wrap(contiguous(data))
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:

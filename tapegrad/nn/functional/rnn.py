@@ -45,7 +45,7 @@ from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import is_grad_enabled
 from tapegrad.nn.functional.dropout import dropout
 from tapegrad.nn.functional.linear import linear
-from tapegrad.ops._util import as_array, wrap
+from tapegrad.ops._util import as_array, contiguous, wrap
 from tapegrad.ops.activation import relu, sigmoid, tanh
 from tapegrad.ops.joining import cat, stack
 from tapegrad.ops.linalg import addmm, mm
@@ -197,7 +197,7 @@ def _gru_backward_graph(ctx: Node, gi: Tensor, h: Tensor, w_hh: Tensor, b_hh: Te
 def _c_order_t(w: Tensor) -> np.ndarray:
     """W^T as a C-ordered array: numpy's matmul by a transposed (F-ordered) right operand
     measured ~30% slower, and the steps multiply by W_hh^T once per time step."""
-    return np.ascontiguousarray(w._data.T)
+    return contiguous(w._data.T)
 
 
 def lstm_cell(input: Tensor, hx: tuple[Tensor, Tensor], w_ih: Tensor,  # noqa: A002
