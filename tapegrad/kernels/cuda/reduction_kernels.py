@@ -15,7 +15,8 @@ How a block folds one row (``B`` threads, the row's ``K`` items):
 
 Only slots below ``min(K, B)`` are ever written, so a level combines ``t`` with ``t + step``
 only when ``t + step < K``; no identity element is needed, which is why ``max`` of integers
-(which has none) folds the same way as ``sum``.
+(which has none) folds the same way as ``sum``. For the same reason levels whose ``step`` is at
+least ``K`` combine nothing, and a short row starts at the first level that does.
 
 Rules every kernel here keeps, because a real GPU needs them (numba's simulator checks none):
 
@@ -46,8 +47,20 @@ from .runtime import numba_cuda, simulated, threads_per_block
 __all__ = ["block_size", "build_arg", "build_fold", "build_scan", "build_sort", "cached",
            "small_k"]
 
+#: ``numba.cuda``, bound by `_cuda` when the first kernel is built. Kernels must reach it as a
+#: module global, not a closure variable: numba's simulator swaps the kernel's *globals* named
+#: after numba.cuda for its fake per-launch module (threadIdx, syncthreads, shared arrays).
+cuda: Any = None
+
 _cache: dict[tuple, Any] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # builders call cached() for their device functions
+
+
+def _cuda() -> Any:
+    global cuda
+    if cuda is None:
+        cuda = numba_cuda()
+    return cuda
 
 
 def block_size() -> int:
@@ -78,7 +91,7 @@ def _offset_fn() -> Any:
             i //= shape[d]
         return pos
 
-    return cached(("offset",), lambda: numba_cuda().jit(device=True)(offset))
+    return cached(("offset",), lambda: _cuda().jit(device=True)(offset))
 
 
 def _fold_fns(op: str, acc_type: Any) -> tuple[Any, Any]:
@@ -114,13 +127,13 @@ def _fold_fns(op: str, acc_type: Any) -> tuple[Any, Any]:
         def combine(a, b):
             return acc(a | b)
 
-    jit = numba_cuda().jit(device=True)
+    jit = _cuda().jit(device=True)
     return jit(load), jit(combine)
 
 
 def build_fold(op: str, acc_type: Any) -> tuple[Any, Any]:
     """The tree kernel (a block per row) and the small-row kernel (a thread per row)."""
-    cuda = numba_cuda()
+    _cuda()
     block, acc = block_size(), acc_type
     load, combine = _fold_fns(op, acc_type)
     offset = _offset_fn()
@@ -137,6 +150,8 @@ def build_fold(op: str, acc_type: Any) -> tuple[Any, Any]:
                 part[t] = a
             cuda.syncthreads()
             step = block // 2
+            while step >= k:  # levels where no slot t + step < k exists: skip them (all
+                step //= 2    # threads skip alike: k is the same for the whole block)
             while step > 0:
                 if t < step and t + step < k:  # slots >= k were never written
                     part[t] = combine(part[t], part[t + step])
@@ -159,7 +174,7 @@ def build_fold(op: str, acc_type: Any) -> tuple[Any, Any]:
 
 def build_arg(op: str, acc_type: Any) -> Any:
     """Tree kernel for argmax/argmin: shared values *and* indices; ties and NaN by index."""
-    cuda = numba_cuda()
+    _cuda()
     block, acc = block_size(), acc_type
     offset = _offset_fn()
     greater = op == "argmax"
@@ -193,6 +208,8 @@ def build_arg(op: str, acc_type: Any) -> Any:
                 idxs[t] = bi
             cuda.syncthreads()
             step = block // 2
+            while step >= k:
+                step //= 2
             while step > 0:
                 if t < step and t + step < k:
                     if better(vals[t + step], idxs[t + step], vals[t], idxs[t]):
@@ -209,7 +226,7 @@ def build_arg(op: str, acc_type: Any) -> Any:
 
 def build_scan(op: str, acc_type: Any) -> Any:
     """One thread per line: ``out[j] = out[j-1] (op) x[j]`` (a sequential scan)."""
-    cuda = numba_cuda()
+    _cuda()
     load, combine = _fold_fns(op, acc_type)
     offset = _offset_fn()
 
@@ -228,7 +245,7 @@ def build_scan(op: str, acc_type: Any) -> Any:
 
 def build_sort() -> Any:
     """One thread per row: insertion sort into ``vals``/``idx`` (stable; NaN sorts last)."""
-    cuda = numba_cuda()
+    _cuda()
     offset = _offset_fn()
 
     def sort(rows, n, src, src_off, kshape, kstrides, sstep, vals, idx):
