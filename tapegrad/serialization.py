@@ -56,6 +56,8 @@ import numpy as np
 
 from tapegrad import dtypes
 from tapegrad.creation import from_numpy
+from tapegrad.device import device, move, resolve
+from tapegrad.kernels.cuda import runtime as cuda_runtime
 from tapegrad.tensor import Size, Tensor
 
 __all__ = ["load", "save"]
@@ -85,8 +87,11 @@ class _Encoder:
             return {"t": "none"}
         if isinstance(obj, Tensor):
             kind = "Parameter" if type(obj).__name__ == "Parameter" else "Tensor"
-            return {"t": "tensor", "a": self.array(obj, obj.detach().numpy()), "cls": kind,
-                    "requires_grad": bool(obj.requires_grad)}
+            node = {"t": "tensor", "a": self.array(obj, obj.detach().cpu().numpy()),
+                    "cls": kind, "requires_grad": bool(obj.requires_grad)}
+            if obj.is_cuda:  # saved through host memory; loads back onto the GPU
+                node["device"] = str(obj.device)
+            return node
         if isinstance(obj, np.ndarray):
             if obj.dtype.hasobject:
                 raise TypeError(f"tapegrad.save cannot store a numpy object array (at {where})")
@@ -199,8 +204,9 @@ def save(obj: Any, f: str | os.PathLike | IO[bytes]) -> None:
 
 # ---------------------------------------------------------------------- decoding
 class _Decoder:
-    def __init__(self, zf: zipfile.ZipFile, manifest: dict) -> None:
+    def __init__(self, zf: zipfile.ZipFile, manifest: dict, map_location: Any = None) -> None:
         self.zf = zf
+        self.map_location = map_location
         self.specs = manifest["arrays"]
         self.arrays: dict[int, np.ndarray] = {}
         self.objects: dict[int, Any] = {}  # array index -> the tensor/array built from it
@@ -262,10 +268,33 @@ class _Decoder:
             return self.objects[a]
         raise ValueError(f"unknown node type {t!r}")
 
+    def target_device(self, saved: Any) -> Any:
+        """Where a tensor saved on ``saved`` loads: ``map_location`` (a device, a string, or a
+        ``{saved: target}`` dict) decides, else the device it was saved from, as in torch."""
+        if not isinstance(saved, str):
+            raise ValueError(f"bad device {saved!r}")
+        where = self.map_location
+        if isinstance(where, dict):
+            where = where.get(saved, saved)
+        elif where is None:
+            where = saved
+        target = device(where) if not isinstance(where, device) else where
+        if target.type == "cuda" and not cuda_runtime.available():
+            raise RuntimeError(
+                "Attempting to deserialize object on a CUDA device but "
+                "tapegrad.cuda.is_available() is False. If you are running on a CPU-only "
+                "machine, please use tapegrad.load with map_location='cpu' to map your "
+                "storages to the CPU."
+            )
+        return resolve(target)
+
     def tensor(self, node: dict) -> Tensor:
         arr = self.array(node["a"])
         dtypes.from_numpy(arr.dtype)  # TypeError for a dtype a tensor cannot hold
         t = from_numpy(arr)
+        device = self.target_device(node.get("device", "cpu"))
+        if device.type != "cpu":
+            t = Tensor._from_array(move(arr, device))
         requires_grad = node["requires_grad"]
         if type(requires_grad) is not bool:
             raise ValueError(f"bad requires_grad {requires_grad!r}")
@@ -278,7 +307,7 @@ class _Decoder:
         return t
 
 
-def _load_archive(fh: IO[bytes], name: str) -> Any:
+def _load_archive(fh: IO[bytes], name: str, map_location: Any = None) -> Any:
     try:
         zf = zipfile.ZipFile(fh)
     except (zipfile.BadZipFile, EOFError, ValueError) as exc:
@@ -303,7 +332,7 @@ def _load_archive(fh: IO[bytes], name: str) -> Any:
                 raise RuntimeError(f"{name}: tapegrad checkpoint version "
                                    f"{manifest.get('version')!r} is not supported "
                                    f"(this tapegrad reads version {VERSION})")
-            return _Decoder(zf, manifest).decode(manifest["root"])
+            return _Decoder(zf, manifest, map_location).decode(manifest["root"])
         except RuntimeError:
             raise
         except (zipfile.BadZipFile, EOFError, KeyError, ValueError, TypeError, IndexError,
@@ -316,15 +345,19 @@ def load(f: str | os.PathLike | IO[bytes], map_location: Any = None, *,
          weights_only: bool | None = None, **kwargs: Any) -> Any:
     """Read what `save` wrote, from a path or a binary file object.
 
-    ``map_location`` and ``weights_only`` are accepted for torch compatibility and have
-    nothing to do: tensors load on the CPU, and loading never runs code anyway.
+    Tensors load on the device they were saved from unless ``map_location`` (a device, a
+    string like ``"cpu"``, or a ``{"cuda:0": "cpu"}`` dict) says otherwise, as in torch.
+    ``weights_only`` is accepted for torch compatibility: loading never runs code anyway.
     """
+    if map_location is not None and not isinstance(map_location, (str, dict, device)):
+        raise TypeError("tapegrad.load: map_location must be a device, a string or a dict "
+                        f"(got {type(map_location).__name__}; functions are not supported)")
     if isinstance(f, (str, os.PathLike)):
         name = os.fspath(f)
         with open(name, "rb") as fh:  # a missing file raises FileNotFoundError, as in torch
-            return _load_archive(fh, repr(name))
+            return _load_archive(fh, repr(name), map_location)
     name = repr(getattr(f, "name", f))
     seekable = getattr(f, "seekable", None)
     if not (callable(seekable) and seekable()):
         f = io.BytesIO(f.read())  # zip needs to seek to its directory at the end
-    return _load_archive(f, name)
+    return _load_archive(f, name, map_location)

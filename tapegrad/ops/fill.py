@@ -95,20 +95,29 @@ class FillTensor(Function):
 
 class Copy(Function):
     """x.copy_(src): src is broadcast into x (and cast to x's dtype). The old x gets
-    gradient 0, src gets ``grad`` (summed back to src's shape and cast by the engine)."""
+    gradient 0, src gets ``grad`` (summed back to src's shape and cast by the engine).
+    As in torch, src may live on another device: it is copied across (one counted transfer),
+    and its gradient is copied back."""
 
     node_name = "CopyBackwards"
     op_name = "copy_"
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, src: Tensor) -> Tensor:
-        np.copyto(x._data, src._data, casting="unsafe")
+        ctx.src_device = src.device
+        data = src._data
+        if ctx.src_device != x.device:
+            from tapegrad.device import move
+
+            data = move(data, x.device)
+        np.copyto(x._data, data, casting="unsafe")
         return finish_inplace(ctx, x)
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> tuple:
         needs_x, needs_src = ctx.needs_input_grad
-        return zeros_like(grad) if needs_x else None, grad if needs_src else None
+        return (zeros_like(grad) if needs_x else None,
+                grad.to(ctx.src_device) if needs_src else None)
 
 
 def zero_(self: Tensor) -> Tensor:

@@ -129,3 +129,13 @@ def test_transfer_counter_counts_both_directions():
     assert counter.bytes_host_to_device == 6 * 4
     y.sum().item()
     assert (counter.host_to_device, counter.device_to_host) == (1, 1)
+
+
+def test_load_maps_a_cuda_checkpoint_to_the_cpu(tmp_path):
+    path = tmp_path / "t.pt"
+    tapegrad.save({"w": tapegrad.ones(2, device="cuda")}, path)
+    assert tapegrad.load(path)["w"].device.type == "cuda"
+    for where in ("cpu", tapegrad.device("cpu"), {"cuda:0": "cpu"}):
+        assert tapegrad.load(path, map_location=where)["w"].device.type == "cpu"
+    with pytest.raises(TypeError, match="map_location must be a device"):
+        tapegrad.load(path, map_location=lambda storage, loc: storage)

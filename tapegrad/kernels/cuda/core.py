@@ -31,8 +31,9 @@ from . import elementwise, runtime
 from .array import CudaArray, device_mismatch
 from .row_kernels import kernels as _kernels
 from .row_kernels import launch_rows, layout, sigmoid_kernel
+from .ufuncs import erf  # noqa: F401 - ops look it up with getattr(kernels.on(x), "erf")
 
-__all__ = list(reference.__all__)
+__all__ = [*reference.__all__, "erf"]
 
 
 # ------------------------------------------------------------------ elementwise

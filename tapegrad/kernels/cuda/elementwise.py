@@ -160,8 +160,7 @@ def _build(expr: str, kinds: str, casts: tuple[np.dtype, ...]) -> Any:
         loads="\n".join(loads) or "        pass", expr=expr,
     )
     cuda = numba_cuda()
-    namespace: dict[str, Any] = {"cuda": cuda, "np": np,
-                                 "M": np if runtime.simulated() else _math_module()}
+    namespace: dict[str, Any] = {"cuda": cuda, "np": np, "M": _math_module()}
     for j, dt in enumerate(casts):
         namespace[f"C{j}"] = np.dtype(dt).type  # np.float32(x) casts, on a GPU and in Python
     exec(compile(source, f"<tapegrad cuda kernel: {expr}>", "exec"), namespace)  # noqa: S102
@@ -169,14 +168,19 @@ def _build(expr: str, kinds: str, casts: tuple[np.dtype, ...]) -> Any:
 
 
 def _math_module() -> Any:
-    """A module-like namespace of ``math`` functions under numpy's names, for numba to read
-    as globals of the generated kernel (numba resolves ``M.exp`` to ``math.exp``)."""
+    """``M``: the math functions under numpy's names, as a module numba can read from a
+    kernel's globals. On a GPU each is ``math``'s (numba resolves ``M.exp`` to ``math.exp``);
+    in the simulator each is numpy's where numpy has one (``erf`` is ``math``'s)."""
     import types
 
-    module = types.ModuleType("tapegrad_gpu_math")
+    simulated = runtime.simulated()
+    module = types.ModuleType("tapegrad_kernel_math")
     for np_name, math_name in _MATH_NAMES.items():
-        if hasattr(math, math_name):
-            setattr(module, np_name, getattr(math, math_name))
+        func = getattr(np, np_name, None) if simulated else None
+        if func is None:
+            func = getattr(math, math_name, None)
+        if func is not None:
+            setattr(module, np_name, func)
     return module
 
 
