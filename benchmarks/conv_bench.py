@@ -3,6 +3,7 @@
     python benchmarks/conv_bench.py                      # batch 32 of 3x32x32, float32
     python benchmarks/conv_bench.py --torch-threads 1    # compare per core
     python benchmarks/conv_bench.py --layers             # also time each conv/pool op alone
+    python benchmarks/conv_bench.py --device cuda        # both libraries on the GPU
 
 The network is the classic one (the issue's workload W4): conv 3->6 5x5, relu, max pool 2,
 conv 6->16 5x5, relu, max pool 2, flatten, linear 400->120->84->10 with relu, cross-entropy.
@@ -14,6 +15,9 @@ ratio columns are what to read (absolute times drift between runs on a shared ma
 torch is timed twice: with its default intra-op threads (2 on the development machine; the
 issue's target is tapegrad <= 1.5x this) and with 1 thread (a per-core comparison: tapegrad's
 convolution kernels are serial, only OpenBLAS may use a second core).
+
+With ``--device cuda`` both run on the GPU and torch is timed once (threads do not apply);
+see ``_device.py`` for what happens when a side has no CUDA.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from _device import Devices, add_device_argument, ratio, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a plain checkout
 
@@ -46,6 +51,17 @@ def lenet(nn: object) -> object:
     )
 
 
+def tiny_lenet(nn: object) -> object:
+    """LeNet-5's layer pattern at toy size (3x12x12 input): for the CUDA simulator, which
+    runs one Python thread per CUDA thread and needs minutes for one real LeNet-5 step."""
+    return nn.Sequential(
+        nn.Conv2d(3, 2, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(2, 4, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3),
+    )
+
+
 def make_step(model: object, x: object, y: object, cross_entropy: Callable) -> Callable:
     def step() -> None:
         model.zero_grad(set_to_none=True)
@@ -53,26 +69,28 @@ def make_step(model: object, x: object, y: object, cross_entropy: Callable) -> C
     return step
 
 
-def time_steps(step: Callable[[], None], n: int) -> list[float]:
+def time_steps(step: Callable[[], None], n: int,
+               clock: Callable[[], float] = time.perf_counter) -> list[float]:
     out = []
     for _ in range(n):
-        t0 = time.perf_counter()
+        t0 = clock()
         step()
-        out.append(time.perf_counter() - t0)
+        out.append(clock() - t0)
     return out
 
 
-def compare(steps: dict[str, Callable[[], None]], rounds: int,
-            per_round: int) -> dict[str, tuple[float, float]]:
+def compare(steps: dict[str, Callable[[], None]], rounds: int, per_round: int,
+            clock: Callable[[], float] = time.perf_counter,
+            warmup: int = 5) -> dict[str, tuple[float, float]]:
     """``{name: (median ms, best ms)}``, the steps timed in alternating rounds."""
     times: dict[str, list[float]] = {name: [] for name in steps}
     for step in steps.values():  # warm up (numba compiles or loads its cache here)
-        for _ in range(5):
+        for _ in range(warmup):
             step()
     for _ in range(rounds):
         for name, step in steps.items():
             time.sleep(0.02)  # let the other library's worker threads stop spinning
-            times[name] += time_steps(step, per_round)
+            times[name] += time_steps(step, per_round, clock)
     return {name: (statistics.median(t) * 1e3, min(t) * 1e3) for name, t in times.items()}
 
 
@@ -90,7 +108,11 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--steps", type=int, default=20, help="steps per library per round")
     ap.add_argument("--layers", action="store_true", help="also time single conv/pool ops")
+    add_device_argument(ap)
     args = ap.parse_args()
+    if args.device != "cpu":
+        main_device(args, select(args.device))
+        return
     default_threads = torch.get_num_threads()
 
     torch.manual_seed(0)
@@ -129,6 +151,49 @@ def main() -> None:
     torch.set_num_threads(default_threads)
     if args.layers:
         layer_table(args, x)
+
+
+def main_device(args: argparse.Namespace, dev: Devices) -> None:
+    """One LeNet-5 step of each library that can run on ``dev``; a skipped torch still runs on
+    the CPU once, as the reference for tapegrad's gradient."""
+    if not dev.anything_runs:
+        return
+    net, title, batch, side, classes = lenet, "LeNet-5", args.batch, 32, 10
+    if dev.simulated:
+        net, title, batch, side, classes = tiny_lenet, "tiny LeNet-shaped net", 1, 12, 3
+    torch.manual_seed(0)
+    tmodel = net(torch.nn)
+    gmodel = net(tnn)
+    gmodel.load_state_dict({k: tapegrad.tensor(v.numpy()) for k, v in
+                            tmodel.state_dict().items()})
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, 3, side, side)).astype(np.float32)
+    y = rng.integers(0, classes, batch)
+    tmodel = dev.move("torch", tmodel)
+    tx, ty = dev.move("torch", torch.tensor(x)), dev.move("torch", torch.tensor(y))
+    tstep = make_step(tmodel, tx, ty, torch.nn.functional.cross_entropy)
+    steps = {}
+    if dev.tapegrad is not None:
+        gmodel = dev.move("tapegrad", gmodel)
+        gx, gy = dev.move("tapegrad", tapegrad.tensor(x)), dev.move("tapegrad", tapegrad.tensor(y))
+        steps["tapegrad"] = make_step(gmodel, gx, gy, TF.cross_entropy)
+    if dev.torch is not None:
+        steps["torch"] = tstep
+    tstep()  # on the GPU, or on the CPU as the reference
+    diff = "n/a"
+    if "tapegrad" in steps:
+        steps["tapegrad"]()
+        dw = gmodel[0].weight.grad.cpu().numpy()
+        diff = f"{np.abs(tmodel[0].weight.grad.cpu().numpy() - dw).max():.1e}"
+    print(f"{title} forward+backward on {dev.name}, batch {batch} of 3x{side}x{side} float32; "
+          f"torch {torch.__version__}; max |dW1 diff| {diff}")
+    res = compare(steps, dev.steps(args.rounds), dev.steps(args.steps), dev.clock,
+                  warmup=dev.steps(5, simulated=0))
+    print("ms per step, median (best), clocks read after synchronize:\n")
+    print("| workload | tapegrad | torch | ratio |\n|---|---|---|---|")
+    cells = {name: _cell(res[name]) if name in res else "skipped" for name in ("tapegrad", "torch")}
+    ours, theirs = res.get("tapegrad", (None,))[0], res.get("torch", (None,))[0]
+    print(f"| {title} step | {cells['tapegrad']} | {cells['torch']} | {ratio(ours, theirs)} |")
 
 
 def layer_table(args: argparse.Namespace, x: np.ndarray) -> None:

@@ -7,7 +7,11 @@ median and best CPU ms per step of each and the ratio of medians (the issue's ta
 tapegrad <= 2x torch).
 
     .venv/bin/python benchmarks/lstm_bench.py [--steps 50] [--seq 32] [--batch 32]
-        [--input 32] [--hidden 128] [--threads 1]
+        [--input 32] [--hidden 128] [--threads 1] [--device cuda]
+
+With ``--device cuda`` both run on the GPU and the clock is wall time read after
+``synchronize()`` (CPU time would miss the GPU's work); see ``_device.py`` for what happens
+when a side has no CUDA.
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _device import Devices, add_device_argument, ratio, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a plain checkout
 
 
-def timed(steps_by_engine: dict, steps: int) -> dict:
+def timed(steps_by_engine: dict, steps: int, clock=time.process_time, warmup: int = 3) -> dict:
     """Per engine: (median, best) ms of CPU time per step.
 
     The engines take turns step by step, so both see the same machine load, and the clock
@@ -32,14 +37,14 @@ def timed(steps_by_engine: dict, steps: int) -> dict:
     agree on an idle machine.
     """
     for step in steps_by_engine.values():  # warm-up: numba compilation, allocator, caches
-        for _ in range(3):
+        for _ in range(warmup):
             step()
     times: dict = {name: [] for name in steps_by_engine}
     for _ in range(steps):
         for name, step in steps_by_engine.items():
-            t0 = time.process_time()
+            t0 = clock()
             step()
-            times[name].append((time.process_time() - t0) * 1e3)
+            times[name].append((clock() - t0) * 1e3)
     return {name: (statistics.median(ts), min(ts)) for name, ts in times.items()}
 
 
@@ -53,7 +58,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="threads for torch and for NumPy's BLAS (default 1: on a shared "
                              "2-core machine multithreaded BLAS timings swing 10x)")
+    add_device_argument(parser)
     args = parser.parse_args()
+    if args.device != "cpu":
+        main_device(args, select(args.device))
+        return
 
     import torch
 
@@ -102,6 +111,70 @@ def main() -> None:
     print(f"| torch | {t_torch:.2f} | {b_torch:.2f} | 1.00 |")
     print(f"| tapegrad | {t_ours:.2f} | {b_ours:.2f} | {t_ours / t_torch:.2f} |")
     print(f"max relative gradient difference: {worst:.1e}")
+
+
+def main_device(args: argparse.Namespace, dev: Devices) -> None:
+    """The LSTM step of each library that can run on ``dev``; a skipped torch still runs on
+    the CPU once, as the reference for tapegrad's gradients."""
+    if not dev.anything_runs:
+        return
+    import torch
+
+    import tapegrad
+    from tapegrad.nn.modules.rnn import LSTM
+
+    if dev.simulated:  # the simulator runs one Python thread per CUDA thread
+        args.seq, args.batch, args.input, args.hidden = 2, 2, 4, 8
+    torch.manual_seed(0)
+    ref = torch.nn.LSTM(args.input, args.hidden)
+    ours = LSTM(args.input, args.hidden)
+    ours.load_state_dict({k: tapegrad.tensor(v.detach().numpy())
+                          for k, v in ref.state_dict().items()})
+    x_np = np.random.default_rng(0).standard_normal(
+        (args.seq, args.batch, args.input)).astype(np.float32)
+    ref = dev.move("torch", ref)
+    x_t = dev.move("torch", torch.tensor(x_np))
+
+    def torch_step() -> None:
+        ref.zero_grad()
+        out, (h, _) = ref(x_t)
+        (out.sum() + h.sum()).backward()
+
+    steps = {}
+    if dev.tapegrad is not None:
+        ours = dev.move("tapegrad", ours)
+        x_g = dev.move("tapegrad", tapegrad.tensor(x_np))
+
+        def tapegrad_step() -> None:
+            ours.zero_grad()
+            out, (h, _) = ours(x_g)
+            (out.sum() + h.sum()).backward()
+
+        steps["tapegrad"] = tapegrad_step
+    if dev.torch is not None:
+        steps["torch"] = torch_step
+    torch_step()  # on the GPU, or on the CPU as the reference
+    worst = "n/a"
+    if "tapegrad" in steps:
+        tapegrad_step()
+        worst = "{:.1e}".format(max(
+            float(np.abs(p.grad.cpu().numpy() - ref.get_parameter(n).grad.cpu().numpy()).max()
+                  / (np.abs(ref.get_parameter(n).grad.cpu().numpy()).max() + 1e-12))
+            for n, p in ours.named_parameters()))
+    res = timed(steps, dev.steps(args.steps), dev.clock, warmup=dev.steps(3, simulated=0))
+    print(f"LSTM({args.input}, {args.hidden}), seq {args.seq}, batch {args.batch}, float32, "
+          f"forward+backward on {dev.name}, {dev.steps(args.steps)} steps each, wall ms per "
+          f"step after synchronize (torch {torch.__version__})")
+    print("| engine | median ms/step | best ms/step |")
+    print("|---|---|---|")
+    for name in ("torch", "tapegrad"):
+        if name in res:
+            print(f"| {name} | {res[name][0]:.2f} | {res[name][1]:.2f} |")
+        else:
+            print(f"| {name} | skipped | skipped |")
+    ours_ms, theirs_ms = res.get("tapegrad", (None,))[0], res.get("torch", (None,))[0]
+    print(f"tapegrad / torch (medians): {ratio(ours_ms, theirs_ms)}")
+    print(f"max relative gradient difference: {worst}")
 
 
 if __name__ == "__main__":
