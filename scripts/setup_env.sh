@@ -3,8 +3,9 @@
 #
 #   scripts/setup_env.sh demo   runtime deps only (what `python -m tapegrad demo` needs)
 #   scripts/setup_env.sh test   + the `test` extra (pytest, hypothesis, ruff, playwright,
-#                               torch==2.13.0) and the `docs` extra (the docs build is part
-#                               of the tests), and Debian's chromium for the browser test
+#                               torch==2.13.0), the `docs` extra (the docs build is part
+#                               of the tests), the `cuda` extra (numba-cuda: the CUDA tests
+#                               run its simulator), and Debian's chromium for the browser test
 #   scripts/setup_env.sh docs   + the `docs` extra (mkdocs and plugins)
 #   scripts/setup_env.sh dev    + everything (test, docs, benchmark deps)
 #
@@ -44,9 +45,9 @@ pip_install() {
 
 case "$MODE" in
     demo) PIP_ARGS=(-e .) ;;
-    test) PIP_ARGS=(-e ".[test,docs]" "$TORCH_PIN") ;;
+    test) PIP_ARGS=(-e ".[test,docs,cuda]" "$TORCH_PIN") ;;
     docs) PIP_ARGS=(-e ".[docs]") ;;
-    dev) PIP_ARGS=(-e ".[dev,test]" "$TORCH_PIN") ;;
+    dev) PIP_ARGS=(-e ".[dev,test,cuda]" "$TORCH_PIN") ;;
     *)
         echo "usage: $0 demo|test|docs|dev" >&2
         exit 2

@@ -19,6 +19,10 @@ fi
 # The docs site is built by pytest itself: tests/test_docs.py runs
 # `mkdocs build --strict` (the `test` mode installs the `docs` extra) and checks the pages.
 
+# The CUDA tests run the kernels in numba's CUDA simulator on the CPU (no GPU needed).
+# On a machine with a GPU, NUMBA_ENABLE_CUDASIM=0 runs them on the GPU instead.
+export NUMBA_ENABLE_CUDASIM="${NUMBA_ENABLE_CUDASIM:-1}"
+
 echo "==> pytest $*" >&2
 set +e
 .venv/bin/python -m pytest "$@"

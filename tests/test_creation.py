@@ -116,12 +116,27 @@ def test_without_a_gpu_or_the_simulator_cuda_is_unavailable_with_a_clear_error()
         "try:\n    tg.zeros(2, device='cuda')\n"
         "except RuntimeError as e:\n    print(e)\n"
     )
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True).stdout
+    out = _run_python(code, NUMBA_ENABLE_CUDASIM="0")
     if out.strip() != "has a GPU":
         assert "Torch not compiled with CUDA enabled" in out
-        assert "NUMBA_ENABLE_CUDASIM=1" in out
+        assert "no CUDA GPU or driver was found" in out and "NUMBA_ENABLE_CUDASIM=1" in out
+
+
+def test_without_numba_cuda_cuda_is_unavailable_even_in_the_simulator():
+    code = (
+        "import sys; sys.modules['numba_cuda'] = None  # as if the extra were missing\n"
+        "import tapegrad as tg\n"
+        "assert not tg.cuda.is_available() and tg.cuda.device_count() == 0\n"
+        "try:\n    tg.ones(2).cuda()\n"
+        "except RuntimeError as e:\n    print(e)\n"
+    )
+    out = _run_python(code, NUMBA_ENABLE_CUDASIM="1")
+    assert "numba-cuda is not installed (pip install 'tapegrad[cuda]')" in out
+
+
+def _run_python(code: str, **env: str) -> str:
+    return subprocess.run([sys.executable, "-c", code], env=dict(os.environ, **env),
+                          capture_output=True, text=True, check=True).stdout
 
 
 def test_numpy_scalars_inside_lists_keep_their_dtype_like_torch():

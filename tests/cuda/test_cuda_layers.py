@@ -162,3 +162,23 @@ def test_optimizer_on_cuda_matches_cpu(name):
             opt.step()
         finals.append(w.detach())
     _same([finals[1]], [finals[0]], name)
+
+
+def test_dropout_on_cuda_draws_its_mask_on_the_gpu():
+    x = tapegrad.ones(64, 32, device="cuda", requires_grad=True)
+    tapegrad.manual_seed(0)
+    nn.functional.dropout(x, 0.5)  # builds the generator states: one copy
+    counter = tapegrad.cuda.transfer_counter()
+    counter.reset()
+    y = nn.functional.dropout(x, 0.25)
+    y.sum().backward()
+    assert counter.host_to_device == 0
+    kept = y.detach().cpu().numpy()
+    assert set(np.unique(kept)) <= {0.0, np.float32(1 / 0.75)}
+    assert 0.2 < (kept == 0).mean() < 0.3
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), kept)
+    tapegrad.manual_seed(5)
+    a = nn.functional.dropout(x, 0.5).detach().cpu().numpy()
+    tapegrad.manual_seed(5)
+    b = nn.functional.dropout(x, 0.5).detach().cpu().numpy()
+    np.testing.assert_array_equal(a, b)

@@ -274,6 +274,12 @@ class CudaArray:
     def assign(self, value: Any) -> CudaArray:
         """``self[...] = value`` with broadcasting (value: CudaArray or number)."""
         if isinstance(value, CudaArray):
+            if value.ndim > self.ndim:  # numpy drops leading length-1 axes of the value
+                lead = value.ndim - self.ndim
+                if any(s != 1 for s in value.shape[:lead]):
+                    raise ValueError(f"could not broadcast input array from shape "
+                                     f"{value.shape} into shape {self.shape}")
+                value = value.reshape(value.shape[lead:])
             value = value.broadcast_to(self.shape)
             return elementwise.launch(elementwise.COPY, self, [value], [value.dtype])
         if isinstance(value, np.ndarray) and value.ndim > 0:

@@ -33,7 +33,7 @@ from .row_kernels import kernels as _kernels
 from .row_kernels import launch_rows, layout, sigmoid_kernel
 from .ufuncs import erf  # noqa: F401 - ops look it up with getattr(kernels.on(x), "erf")
 
-__all__ = [*reference.__all__, "erf"]
+__all__ = list(reference.__all__)  # plus `erf`, looked up by name (numpy has none)
 
 
 # ------------------------------------------------------------------ elementwise

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import threading
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -82,7 +83,7 @@ EXPRESSIONS: dict[str, str] = {
     "copy": "x0",
     "where": "x1 if x0 else x2",
     "erf": "M.erf(x0)",  # numpy has no erf; CUDA's libdevice does
-    "sign": "(x0 > 0) - (x0 < 0) if x0 == x0 else x0",
+    "sign": "1 if x0 > 0 else (-1 if x0 < 0 else x0)",  # 0 and NaN give themselves
     "isinf": "M.isinf(x0)",
     "isfinite": "M.isfinite(x0)",
     "power": "x0 ** x1",
@@ -160,11 +161,20 @@ def _build(expr: str, kinds: str, casts: tuple[np.dtype, ...]) -> Any:
         loads="\n".join(loads) or "        pass", expr=expr,
     )
     cuda = numba_cuda()
-    namespace: dict[str, Any] = {"cuda": cuda, "np": np, "M": _math_module()}
+    namespace: dict[str, Any] = {"cuda": cuda, "np": np, "M": _math_module(),
+                                 "__name__": _GENERATED}
     for j, dt in enumerate(casts):
         namespace[f"C{j}"] = np.dtype(dt).type  # np.float32(x) casts, on a GPU and in Python
     exec(compile(source, f"<tapegrad cuda kernel: {expr}>", "exec"), namespace)  # noqa: S102
     return cuda.jit(namespace["kernel"])
+
+
+#: The module name generated kernels run under. In the simulator their arithmetic is numpy
+#: scalar arithmetic, which warns on overflow and division by zero where a GPU (and the CPU
+#: ops, under ``np.errstate``) silently give inf/NaN; those warnings are filtered by this name.
+_GENERATED = "tapegrad.kernels.cuda.generated"
+warnings.filterwarnings("ignore", category=RuntimeWarning,
+                        module=_GENERATED.replace(".", r"\."))
 
 
 def _math_module() -> Any:
@@ -179,6 +189,8 @@ def _math_module() -> Any:
         func = getattr(np, np_name, None) if simulated else None
         if func is None:
             func = getattr(math, math_name, None)
+        if func is None and np_name == "rint":  # Python's math has no rint; CUDA's does
+            func = runtime.numba_cuda().libdevice.rint
         if func is not None:
             setattr(module, np_name, func)
     return module

@@ -303,6 +303,19 @@ def triu(m: CudaArray, k: int = 0) -> CudaArray:
     return _tri(m, k, False)
 
 
+@implements(np.round, np.around)
+def round_(a: CudaArray, decimals: int = 0, out: Any = None) -> CudaArray:
+    """numpy's rounding: half to even (``rint``), after scaling by ``10**decimals``."""
+    if decimals == 0 or a.dtype.kind not in "fc":
+        return np.rint(a, out=out) if a.dtype.kind in "fc" else (a.copy() if out is None
+                                                                  else out.assign(a))
+    scale = 10.0 ** decimals
+    result = np.true_divide(np.rint(np.multiply(a, scale)), scale)
+    if out is not None:
+        return out.assign(result)
+    return result.astype(a.dtype, copy=False)
+
+
 # ------------------------------------------------------------------ joining
 @implements(np.concatenate)
 def concatenate(arrays: Any, axis: int | None = 0, out: Any = None, dtype: Any = None,

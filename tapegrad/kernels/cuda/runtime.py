@@ -17,7 +17,6 @@ Three facts shape this module:
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 from dataclasses import dataclass
 from types import ModuleType
@@ -63,8 +62,10 @@ def unavailable_reason() -> str | None:
         return None
     if _reason is not None:
         return _reason
-    if importlib.util.find_spec("numba") is None:
-        _reason = "numba is not installed (pip install 'tapegrad[cuda]')"
+    try:  # the `cuda` extra: NVIDIA's numba-cuda, which provides numba.cuda
+        importlib.import_module("numba_cuda")
+    except ImportError:
+        _reason = "numba-cuda is not installed (pip install 'tapegrad[cuda]')"
         return _reason
     try:
         cuda = importlib.import_module("numba.cuda")

@@ -1,8 +1,9 @@
 """Dropout: in training, zero each element with probability ``p`` and scale the
 survivors by ``1/(1-p)`` so that the expected value is unchanged; the identity in eval.
 
-The mask comes from tapegrad's seeded generator, so results are reproducible with
-``tapegrad.manual_seed`` (they cannot match torch's random stream).
+The mask comes from tapegrad's seeded generator (drawn on the GPU for CUDA tensors), so
+results are reproducible with ``tapegrad.manual_seed`` (they cannot match torch's random
+stream).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ class Dropout(Function):
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, p: float = 0.5) -> Tensor:
-        keep = random.generator_of(None).random(x._data.shape) >= p
-        scale = np.asarray(1.0 / (1.0 - p), dtype=x._data.dtype)
+        keep = _uniform_like(x) >= p
+        scale = x._data.dtype.type(1.0 / (1.0 - p))
         mask = keep.astype(x._data.dtype) * scale
         ctx.mask = wrap(mask)
         return wrap(x._data * mask)
@@ -32,6 +33,18 @@ class Dropout(Function):
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:
         return grad * ctx.mask
+
+
+def _uniform_like(x: Tensor) -> np.ndarray:
+    """Uniform [0, 1) numbers of x's shape, drawn where x lives: on the GPU a CUDA tensor's
+    mask is drawn by GPU threads (no copy per step), from states seeded by tapegrad's
+    generator (`tapegrad.kernels.cuda.random`)."""
+    if x.is_cuda:
+        from tapegrad.kernels.cuda import random as cuda_random
+
+        gen = random.generator_of(None)
+        return cuda_random.uniform(x._data.shape, gen, lambda: gen.integers(2**63))
+    return random.generator_of(None).random(x._data.shape)
 
 
 def _check_p(p: float) -> None:
