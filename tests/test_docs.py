@@ -112,8 +112,12 @@ def test_tape_text_and_gpu_pages(site: Path) -> None:
     assert "%6 = linear %0 %1 %2" in text and "[body.0]" in text
     assert "d%1 += AddmmBackward0(d%6)[1]" in text and "d%9 = 1" in text
     gpu = page(site, "gpu-numba-cuda")
-    assert gpu.count("RuntimeError: tapegrad has no storage for device 'cuda' yet") == 3
-    assert "numba == reference: True" in gpu
+    assert "devices: cuda:0 cuda:0 cuda:0" in gpu
+    assert "softmax: numba.cuda kernel == plain numpy reference: True" in gpu
+    assert "matmul == numpy: True" in gpu and "sum of 40 items: 780.0" in gpu
+    assert "forward + backward + SGD step: 0 copies" in gpu
+    assert gpu.count("RuntimeError: Expected all tensors to be on the same device") == 2
+    assert "TypeError: can't convert cuda:0 device type tensor to numpy" in gpu
 
 
 def test_api_reference_is_generated_from_the_package(site: Path) -> None:
