@@ -74,6 +74,7 @@ def unavailable_reason() -> str | None:
                    "pip install 'tapegrad[cuda]'")
         return _reason
     if simulated():
+        _guard_simulated_shared_memory()
         _module = cuda
         return None
     try:
@@ -86,6 +87,46 @@ def unavailable_reason() -> str | None:
         return _reason
     _module = cuda
     return None
+
+
+def _guard_simulated_shared_memory() -> None:
+    """Make the simulator's ``cuda.shared.array`` safe for concurrent first calls.
+
+    The simulator keeps a block's shared arrays in a dict keyed by the calling source line;
+    the first thread to ask creates the array. Two threads of the first block asking at the
+    same moment can both find no entry and each create one, after which one of them works on
+    a private copy that the others never see: the block's results come out wrong, now and
+    then (more often with a short ``sys.setswitchinterval``). A lock around the lookup makes
+    the first call create the array exactly once, as on a GPU.
+    """
+    import sys
+    import threading
+
+    from numba.core import types as numba_types
+    from numba.np import numpy_support
+
+    kernelapi = importlib.import_module("numba.cuda.simulator.kernelapi")
+    shared = kernelapi.FakeCUDAShared
+    if getattr(shared.array, "_tapegrad_locked", False):
+        return
+    unlocked = shared.array
+    lock = threading.Lock()
+
+    def array(self: Any, shape: Any, dtype: Any, alignment: Any = None) -> Any:
+        if shape == 0 or alignment is not None:  # dynamic shared memory, or an error
+            return unlocked(self, shape, dtype, alignment)
+        caller = sys._getframe(1)  # the kernel line asking: the key, as numba's own
+        key = (caller.f_code.co_filename, caller.f_lineno)
+        with lock:
+            found = self._allocations.get(key)
+            if found is None:
+                if isinstance(dtype, numba_types.Type):  # numba.float32 and friends
+                    dtype = numpy_support.as_dtype(dtype)
+                found = self._allocations[key] = np.empty(shape, np.dtype(dtype))
+            return found
+
+    array._tapegrad_locked = True  # type: ignore[attr-defined]
+    shared.array = array
 
 
 def available() -> bool:
