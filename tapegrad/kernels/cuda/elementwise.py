@@ -83,7 +83,9 @@ EXPRESSIONS: dict[str, str] = {
     "copy": "x0",
     "where": "x1 if x0 else x2",
     "erf": "M.erf(x0)",  # numpy has no erf; CUDA's libdevice does
-    "sign": "1 if x0 > 0 else (-1 if x0 < 0 else x0)",  # 0 and NaN give themselves
+    # NaN gives NaN and -0.0 gives 0.0 (x0 + 0), as in numpy; C0(1), not 1: numba types an int
+    # beside a float32 as float64
+    "sign": "C0(1) if x0 > 0 else (C0(-1) if x0 < 0 else x0 + C0(0))",
     "isinf": "M.isinf(x0)",
     "isfinite": "M.isfinite(x0)",
     "power": "x0 ** x1",
@@ -116,6 +118,8 @@ def expression_for(name: str, nin: int, dtype: np.dtype) -> str:
         return "~x0"
     if name in EXPRESSIONS:
         return EXPRESSIONS[name]
+    if name == "rint" and dtype == np.float32:  # CUDA's rint is float64 only; rintf is float32
+        return "M.rintf(x0)"
     args = ", ".join(f"x{j}" for j in range(nin))
     if name not in _MATH_NAMES:
         raise TypeError(f"tapegrad's CUDA backend has no kernel for numpy.{name}")
@@ -193,6 +197,7 @@ def _math_module() -> Any:
             func = runtime.numba_cuda().libdevice.rint
         if func is not None:
             setattr(module, np_name, func)
+    module.rintf = np.rint if simulated else runtime.numba_cuda().libdevice.rintf
     return module
 
 
