@@ -55,7 +55,7 @@ def main(fast: bool = False, out: str | Path | None = None) -> dict:
         optimizer.step()
         if (i + 1) % (10 if fast else 50) == 0:
             losses.append(loss.item())  # each read of a GPU value is one copy to the host
-            print("Epoch[{}/{}], loss: {:.6f}".format(i, steps, loss.data))  # and another
+            print(f"Epoch[{i}/{steps}], loss: {loss.data:.6f}")  # and another
     if transfers_before is not None:
         training_copies = torch.cuda.transfer_counter().total - transfers_before.total
 

@@ -72,7 +72,7 @@ def test_gpu_lesson_runs_on_the_simulated_gpu_and_copies_only_the_printed_losses
     # tests/conftest.py turns numba's CUDA simulator on, so the seed's device line picks cuda
     result = load("12_gpu_linear_regression").main(fast=True, out=tmp_path / "fit.png")
     assert result["device"] == "cuda:0"
-    assert result["losses"][-1] < 0.2 * result["losses"][0] and result["losses"][-1] < 2e-3
+    assert result["losses"][-1] < 0.5 * result["losses"][0] and result["losses"][-1] < 0.02
     # two printed losses, each read twice (loss.item() and the format of loss.data): 4 copies,
     # and none for the 20 forward/backward/step iterations themselves
     assert result["training_copies"] == 4

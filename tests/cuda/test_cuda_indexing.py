@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from tapegrad.kernels.cuda import TRANSFERS, CudaArray, indexing  # indexing registers np.take...
+from tapegrad.kernels.cuda import TRANSFERS, CudaArray, indexing, nonzero, numpy_api  # noqa: F401 - numpy_api registers np.take...
 
 X = np.arange(24, dtype=np.float32).reshape(2, 3, 4) - 10.0
 
@@ -175,7 +175,7 @@ def test_nonzero_argwhere_compress_unique():
     check(np.argwhere(dev(a[1:, ::2])), np.argwhere(a[1:, ::2]))  # a strided view
     check(np.argwhere(dev(np.zeros(4))), np.argwhere(np.zeros(4)))
     check(np.argwhere(dev(np.array(3.0))), np.argwhere(np.array(3.0)))
-    check(indexing.nonzero_tuple(dev(a > 0))[1], np.nonzero(a > 0)[1])
+    check(nonzero.nonzero_tuple(dev(a > 0))[1], np.nonzero(a > 0)[1])
     with pytest.raises(ValueError, match="0d"):
         np.nonzero(dev(np.array(1.0)))
     cond = np.array([True, False, True])

@@ -322,9 +322,9 @@ def _optim() -> Iterator[Entry]:
 def _indexing() -> Iterator[Entry]:
     import numba.cuda
 
-    from tapegrad.kernels.cuda import indexing
+    from tapegrad.kernels.cuda import indexing, nonzero
 
-    indexing.cuda = numba.cuda
+    indexing.cuda = nonzero.cuda = numba.cuda
     i = nt.int64
     # (body, walked array dtype, indexed array dtype, walked axes, index arrays)
     walks = [("get", d, d, 3, 2) for d in ("f4", "f8", "i8", "?")] + [("get", "f4", "f4", 1, 1)]
@@ -337,11 +337,11 @@ def _indexing() -> Iterator[Entry]:
         yield (f"indexing walk {body} {it}->{ix} {nd}-d {nadv} index arrays",
                _ptx(indexing._walk_kernel(body, np.dtype(ix)), *sig), it == ix == "f4")
     yield "indexing bounds check", _ptx(indexing._check, A("i8"), i, i, i, A("i8"), i), False
-    yield "indexing nonzero scan", _ptx(indexing._nz_scan, A("i8")), False
+    yield "indexing nonzero scan", _ptx(nonzero._nz_scan, A("i8")), False
     for dt in ("?", "f4", "i8"):
         head = [i, i, T(2), A(dt), i, T(2), A("i8")]  # n, chunk, shape, mask, counts
-        yield f"indexing nonzero count {dt}", _ptx(indexing._nz_count, *head), False
-        yield (f"indexing nonzero write {dt}", _ptx(indexing._nz_write, *head, A("i8"), i),
+        yield f"indexing nonzero count {dt}", _ptx(nonzero._nz_count, *head), False
+        yield (f"indexing nonzero write {dt}", _ptx(nonzero._nz_write, *head, A("i8"), i),
                False)
 
 

@@ -46,11 +46,11 @@ from typing import Any
 
 import numpy as np
 
-from .array import CudaArray, _is_basic, device_mismatch, implements
-from .runtime import blocks_for, numba_cuda, simulated, threads_per_block
+from .array import CudaArray, _is_basic, _view_key, device_mismatch
+from .nonzero import _nonzero
+from .runtime import blocks_for, jit_kernel, numba_cuda, threads_per_block
 
-__all__ = ["argwhere", "compress", "getitem_advanced", "nonzero_tuple", "put_along_axis",
-           "setitem_advanced", "take", "take_along_axis", "ufunc_at", "unique"]
+__all__ = ["getitem_advanced", "setitem_advanced", "ufunc_at"]
 
 _INT64_MAX = int(np.iinfo(np.int64).max)
 _INT64_MIN = int(np.iinfo(np.int64).min)
@@ -103,15 +103,7 @@ def _cached(key: Any, build: Any) -> Any:
     return kernel
 
 
-def _jitted(func: Any) -> Any:
-    """``cuda.jit(func)``, compiled on first use and cached."""
-
-    def build() -> Any:
-        global cuda
-        cuda = numba_cuda()
-        return cuda.jit(func)
-
-    return _cached(func.__name__, build)
+_jitted = jit_kernel
 
 
 def _walk_kernel(body: str, dtype: np.dtype) -> Any:
@@ -187,78 +179,6 @@ def _host_index(a: Any, size: int, axis: int) -> Any:
                          f"size {size}")
     arr = np.where(arr < 0, arr + size, arr)
     return int(arr) if isinstance(a, int) else arr
-
-
-# ------------------------------------------------------------------ nonzero
-_NZ_BLOCKS = 1 if simulated() else 16
-
-
-# Three kernels, each thread owning one contiguous chunk of the flattened array: count its
-# non-zeros; turn the counts into starting positions (an exclusive prefix sum, by one thread:
-# there are only a few thousand chunks); write each chunk's coordinates from its start.
-# Chunks in order give numpy's C order.
-def _nz_count(n, chunk, shape, m, m_off, m_st, counts):
-    t = cuda.grid(1)
-    if t < counts.shape[0] - 1:
-        c = 0
-        stop = (t + 1) * chunk
-        for i in range(t * chunk, stop if stop < n else n):
-            rem, p = i, m_off
-            for d in range(len(shape) - 1, -1, -1):
-                p += (rem % shape[d]) * m_st[d]
-                rem //= shape[d]
-            if m[p] != 0:
-                c += 1
-        counts[t] = c
-
-
-def _nz_scan(counts):
-    if cuda.grid(1) == 0:
-        total = 0
-        for t in range(counts.shape[0] - 1):
-            c = counts[t]
-            counts[t] = total
-            total += c
-        counts[counts.shape[0] - 1] = total  # the last slot: how many in all
-
-
-def _nz_write(n, chunk, shape, m, m_off, m_st, counts, out, total):
-    t = cuda.grid(1)
-    if t < counts.shape[0] - 1:
-        pos = counts[t]
-        stop = (t + 1) * chunk
-        for i in range(t * chunk, stop if stop < n else n):
-            rem, p = i, m_off
-            for d in range(len(shape) - 1, -1, -1):
-                p += (rem % shape[d]) * m_st[d]
-                rem //= shape[d]
-            if m[p] != 0:
-                rem = i
-                for d in range(len(shape) - 1, -1, -1):
-                    out[d * total + pos] = rem % shape[d]
-                    rem //= shape[d]
-                pos += 1
-
-
-def _nonzero(mask: CudaArray) -> CudaArray:
-    """The ``(ndim, count)`` int64 coordinates of the non-zero items of ``mask`` (ndim >= 1).
-    One D2H copy: the count."""
-    n, shape = mask.size, tuple(mask.shape)
-    if n == 0:
-        return CudaArray.empty((mask.ndim, 0), np.int64)
-    count, scan, write = _jitted(_nz_count), _jitted(_nz_scan), _jitted(_nz_write)
-    threads = threads_per_block()
-    chunks = threads * _NZ_BLOCKS
-    chunk = (n + chunks - 1) // chunks
-    counts = CudaArray.empty(chunks + 1, np.int64)
-    args = (n, chunk, shape, mask._buf, mask.offset, tuple(mask.strides_el))
-    count[_NZ_BLOCKS, threads](*args, counts._buf)
-    scan[1, 1](counts._buf)
-    total = int(counts[chunks:].get()[0])
-    out = CudaArray.empty((mask.ndim, total), np.int64)
-    if total:
-        write[_NZ_BLOCKS, threads](*args, counts._buf, out._buf, total)
-    return out
 
 
 # ------------------------------------------------------------------ reading a key
@@ -417,13 +337,6 @@ def _values(value: Any, shape: tuple, dtype: np.dtype) -> CudaArray:
 
 
 # ------------------------------------------------------------------ entry points
-def _view_key(key: Any) -> tuple:
-    """A basic key with a trailing ``...``, which makes numpy return a 0-d *view* rather
-    than a scalar when the ints select a single item."""
-    key = key if isinstance(key, tuple) else (key,)
-    return key if any(k is Ellipsis for k in key) else (*key, Ellipsis)
-
-
 def getitem_advanced(x: CudaArray, key: Any) -> CudaArray:
     """``x[key]`` for a key with index arrays or masks: a new contiguous array."""
     plan = _Plan(x, key)
@@ -458,113 +371,3 @@ def ufunc_at(ufunc: np.ufunc, array: Any, indices: Any, values: Any = None) -> N
                         "need float32/64 or (u)int32/64")
     plan = _Plan(array, indices)
     plan.run(name, _values(values, plan.shape, array.dtype))
-
-
-def _along(arr: CudaArray, indices: Any, axis: Any) -> tuple:
-    """``take_along_axis``'s walk: result shape, checked int64 indices, arr's strides."""
-    if not isinstance(indices, CudaArray):
-        indices = CudaArray.from_host(np.asarray(indices))
-    if indices.dtype.kind not in "iu":
-        raise IndexError("`indices` must be an integer array")
-    if axis is None:
-        if indices.ndim != 1:
-            raise ValueError("when axis=None, `indices` must have a single dimension.")
-        arr, axis = arr.reshape(-1), 0
-    if indices.ndim != arr.ndim:
-        raise ValueError("`indices` and `arr` must have the same number of dimensions")
-    axis = np.lib.array_utils.normalize_axis_index(axis, arr.ndim)
-    shape = tuple(np.broadcast_shapes(arr.shape[:axis] + (1,) + arr.shape[axis + 1:],
-                                      indices.shape))
-    idx = CudaArray.empty(shape, np.int64)
-    idx.assign(indices.broadcast_to(shape))
-    _check_rows(idx, idx.size, [(0, arr.shape[axis], axis)])
-    ix_st = tuple(0 if d == axis or arr.shape[d] != shape[d] else arr.strides_el[d]
-                  for d in range(arr.ndim))
-    return arr, shape, idx, ix_st, (arr.strides_el[axis],)
-
-
-@implements(np.take_along_axis)
-def take_along_axis(arr: CudaArray, indices: Any, axis: Any = -1) -> CudaArray:
-    """``out[..., i, ...] = arr[..., indices[..., i, ...], ...]`` along ``axis``."""
-    arr, shape, idx, ix_st, adv_st = _along(arr, indices, axis)
-    out = CudaArray.empty(shape, arr.dtype)
-    _walk("get", shape, 1, out, out.strides_el, arr, ix_st, idx, idx.size, adv_st)
-    return out
-
-
-@implements(np.put_along_axis)
-def put_along_axis(arr: CudaArray, indices: Any, values: Any, axis: Any) -> None:
-    """``arr[..., indices[..., i, ...], ...] = values[..., i, ...]`` in place."""
-    if axis is None:
-        raise ValueError("put_along_axis with axis=None is not supported on CUDA arrays")
-    arr, shape, idx, ix_st, adv_st = _along(arr, indices, axis)
-    vals = _values(values, shape, arr.dtype)
-    _walk("put", shape, 1, vals, vals.strides_el, arr, ix_st, idx, idx.size, adv_st)
-
-
-@implements(np.take)
-def take(a: CudaArray, indices: Any, axis: Any = None, out: Any = None,
-         mode: str = "raise") -> CudaArray:
-    """``np.take``: ``a[..., indices]`` along ``axis`` (of the flattened ``a`` for None)."""
-    if mode != "raise":
-        raise NotImplementedError("np.take on CUDA arrays supports only mode='raise'")
-    if axis is None:
-        a, axis = a.reshape(-1), 0
-    axis = np.lib.array_utils.normalize_axis_index(axis, a.ndim)
-    key = (slice(None),) * axis + (indices,)
-    result = a[_view_key(key)].copy() if _is_basic(key) else getitem_advanced(a, key)
-    if out is None:
-        return result
-    out.assign(result)
-    return out
-
-
-def nonzero_tuple(a: CudaArray) -> tuple[CudaArray, ...]:
-    """``np.nonzero(a)`` (also one-argument ``np.where``): one int64 array per axis."""
-    if a.ndim == 0:
-        raise ValueError("Calling nonzero on 0d arrays is not allowed. Use "
-                         "np.atleast_1d(scalar).nonzero() instead.")
-    nz = _nonzero(a)
-    return tuple(nz[d] for d in range(a.ndim))
-
-
-implements(np.nonzero)(nonzero_tuple)
-
-
-@implements(np.argwhere)
-def argwhere(a: CudaArray) -> CudaArray:
-    """``(count, ndim)`` int64 coordinates of the non-zero items."""
-    if a.ndim == 0:
-        return CudaArray.empty((_nonzero(a.reshape(1)).shape[1], 0), np.int64)
-    return _nonzero(a).T.copy()
-
-
-@implements(np.compress)
-def compress(condition: Any, a: CudaArray, axis: Any = None, out: Any = None) -> CudaArray:
-    """The slices of ``a`` along ``axis`` where ``condition`` is true."""
-    if axis is None:
-        a, axis = a.reshape(-1), 0
-    axis = np.lib.array_utils.normalize_axis_index(axis, a.ndim)
-    if isinstance(condition, CudaArray):
-        picks: Any = nonzero_tuple(condition.reshape(-1))[0]
-    else:
-        picks = np.flatnonzero(np.asarray(condition, dtype=bool))
-    result = getitem_advanced(a, (slice(None),) * axis + (picks,))
-    if out is None:
-        return result
-    out.assign(result)
-    return out
-
-
-@implements(np.unique)
-def unique(ar: CudaArray, return_index: bool = False, return_inverse: bool = False,
-           return_counts: bool = False, axis: Any = None, *, equal_nan: bool = True,
-           sorted: bool = True) -> Any:
-    """``np.unique`` through the host: there is no GPU sort here. One D2H copy of ``ar``,
-    one H2D copy per result."""
-    result = np.unique(ar.get(), return_index=return_index, return_inverse=return_inverse,
-                       return_counts=return_counts, axis=axis, equal_nan=equal_nan,
-                       sorted=sorted)
-    if isinstance(result, tuple):
-        return tuple(CudaArray.from_host(r) for r in result)
-    return CudaArray.from_host(result)

@@ -245,7 +245,7 @@ def copyto(dst: CudaArray, src: Any, casting: str = "same_kind", where: Any = Tr
 @implements(np.where)
 def where_(condition: Any, x: Any = _NO_VALUE, y: Any = _NO_VALUE) -> Any:
     if x is _NO_VALUE and y is _NO_VALUE:
-        from .indexing import nonzero_tuple
+        from .nonzero import nonzero_tuple
 
         return nonzero_tuple(condition)
     operands = [_operand(condition), _operand(x), _operand(y)]
@@ -398,7 +398,7 @@ def diag(v: CudaArray, k: int = 0) -> CudaArray:
 def _load_kernel_modules() -> None:
     """The other modules that register numpy functions (imported here, at the end, so that
     `__array_function__` finds every implementation after importing this one module)."""
-    from . import indexing, matmul, reduction  # noqa: F401
+    from . import index_functions, indexing, matmul, reduction  # noqa: F401
 
 
 _load_kernel_modules()

@@ -30,6 +30,7 @@ __all__ = [
     "available",
     "blocks_for",
     "device_empty",
+    "jit_kernel",
     "numba_cuda",
     "require",
     "simulated",
@@ -198,6 +199,26 @@ def to_host(buffer: Any, count: int | None = None) -> np.ndarray:
 def device_empty(count: int, dtype: np.dtype) -> Any:
     """An uninitialised 1-D device buffer of ``count`` items (no transfer)."""
     return numba_cuda().device_array(max(int(count), 0), dtype=np.dtype(dtype))
+
+
+# ------------------------------------------------------------------ compiling
+_jit_cache: dict[Any, Any] = {}
+
+
+def jit_kernel(func: Any) -> Any:
+    """``numba.cuda.jit(func)``, compiled on first use and kept.
+
+    Kernels name ``cuda`` as a *module global* of their own module, bound here just before
+    compiling: numba's simulator runs a kernel by swapping that global for its fake CUDA
+    module (a name captured in a closure would not be swapped), and importing numba.cuda at
+    module import time would slow ``import tapegrad`` and fail on machines without CUDA.
+    """
+    kernel = _jit_cache.get(func)
+    if kernel is None:
+        cuda = numba_cuda()
+        func.__globals__["cuda"] = cuda
+        kernel = _jit_cache[func] = cuda.jit(func)
+    return kernel
 
 
 # ------------------------------------------------------------------ launch sizes
