@@ -10,9 +10,6 @@ kernel call is also checked to copy nothing between host and device.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
@@ -25,16 +22,6 @@ if not available():
 from tapegrad.kernels.cuda import core, norm, optim  # noqa: E402 - after the skip
 
 DTYPES = [np.float32, np.float64]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _quick_thread_switches() -> Iterator[None]:
-    # The simulator's threads meet at every syncthreads; Python's default 5 ms switch
-    # interval makes each meeting cost ~15 ms, 0.1 ms makes it ~3 ms.
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-4)
-    yield
-    sys.setswitchinterval(old)
 
 
 def _tol(dtype: type) -> dict:

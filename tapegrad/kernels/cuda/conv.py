@@ -27,7 +27,6 @@ grid-stride loop, so any number of blocks covers any size.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -131,24 +130,16 @@ _FACTORIES: dict[str, Callable[[Any], Callable]] = {
     "im2col_wide": _make_im2col_wide, "col2im_wide": _make_col2im_wide,
 }
 _cache: dict[tuple, Any] = {}
-_lock = threading.Lock()
 
 
 def _launch(name: str, dtype: np.dtype, total: int, *args: Any) -> None:
     """Run kernel ``name`` (built for ``dtype`` on first use) over ``total`` items."""
-    global cuda
-    if total == 0:
-        return
-    key = (name, np.dtype(dtype))
-    kernel = _cache.get(key)
-    if kernel is None:
-        with _lock:
-            kernel = _cache.get(key)
-            if kernel is None:
-                cuda = runtime.numba_cuda()
-                kernel = _cache[key] = cuda.jit(_FACTORIES[name](key[1].type))
-    threads = runtime.threads_per_block()
-    kernel[runtime.blocks_for(total, threads), threads](total, *args)
+    def build() -> Any:
+        global cuda
+        cuda = runtime.numba_cuda()
+        return cuda.jit(_FACTORIES[name](np.dtype(dtype).type))
+
+    runtime.launch_1d(runtime.build_once(_cache, (name, np.dtype(dtype)), build), total, *args)
 
 
 def _output(out: CudaArray | None, shape: tuple, dtype: np.dtype, fn: str) -> CudaArray:

@@ -35,7 +35,6 @@ The reference for these kernels is numpy itself: the tests run each ufunc both w
 from __future__ import annotations
 
 import math
-import threading
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -143,7 +142,6 @@ def kernel(n, shape, out, out_off, out_st{params}):
 """
 
 _cache: dict[tuple, Any] = {}
-_lock = threading.Lock()
 
 
 def _build(expr: str, kinds: str, casts: tuple[np.dtype, ...]) -> Any:
@@ -202,14 +200,7 @@ def _math_module() -> Any:
 
 
 def _kernel(expr: str, kinds: str, casts: tuple[np.dtype, ...]) -> Any:
-    key = (expr, kinds, casts)
-    kernel = _cache.get(key)
-    if kernel is None:
-        with _lock:
-            kernel = _cache.get(key)
-            if kernel is None:
-                kernel = _cache[key] = _build(expr, kinds, casts)
-    return kernel
+    return runtime.build_once(_cache, (expr, kinds, casts), lambda: _build(expr, kinds, casts))
 
 
 def _kernel_shape(shape: Sequence[int], strides: Sequence[int]) -> tuple[tuple, tuple]:

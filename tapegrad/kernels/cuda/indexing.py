@@ -41,14 +41,13 @@ count first too).
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
 import numpy as np
 
 from .array import CudaArray, _is_basic, _view_key, device_mismatch
 from .nonzero import _nonzero
-from .runtime import blocks_for, jit_kernel, numba_cuda, threads_per_block
+from .runtime import blocks_for, build_once, jit_kernel, numba_cuda, threads_per_block
 
 __all__ = ["getitem_advanced", "setitem_advanced", "ufunc_at"]
 
@@ -86,7 +85,6 @@ def kernel(n, nr, nb, shape, it, it_off, it_st, ix, ix_off, ix_st, idx, adv_st):
 """
 
 _kernels: dict[Any, Any] = {}
-_lock = threading.Lock()
 
 #: numba.cuda, bound on first use; the kernels below name it as a module global (so that
 #: numba's simulator, which swaps that global for its fake module, can run them too).
@@ -94,13 +92,7 @@ cuda: Any = None
 
 
 def _cached(key: Any, build: Any) -> Any:
-    kernel = _kernels.get(key)
-    if kernel is None:
-        with _lock:
-            kernel = _kernels.get(key)
-            if kernel is None:
-                kernel = _kernels[key] = build()
-    return kernel
+    return build_once(_kernels, key, build)
 
 
 _jitted = jit_kernel

@@ -32,7 +32,6 @@ stays float32, int64 sums are exact integers). The reference is ``np.matmul`` it
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import numpy as np
@@ -118,21 +117,16 @@ def _make_kernel(acc_type: Any, tile_: int) -> Any:
 
 
 _cache: dict[tuple, Any] = {}
-_lock = threading.Lock()
 
 
 def _kernel(acc_dtype: np.dtype) -> Any:
     """The compiled kernel for ``acc_dtype`` (built on first use, then cached)."""
-    global cuda
-    key = (acc_dtype, tile())
-    compiled = _cache.get(key)
-    if compiled is None:
-        with _lock:
-            compiled = _cache.get(key)
-            if compiled is None:
-                cuda = runtime.numba_cuda()
-                compiled = _cache[key] = cuda.jit(_make_kernel(acc_dtype.type, key[1]))
-    return compiled
+    def build() -> Any:
+        global cuda
+        cuda = runtime.numba_cuda()
+        return cuda.jit(_make_kernel(acc_dtype.type, tile()))
+
+    return runtime.build_once(_cache, (acc_dtype, tile()), build)
 
 
 def _accumulator(dtype: np.dtype) -> np.dtype:

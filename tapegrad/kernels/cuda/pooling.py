@@ -27,7 +27,6 @@ loop, so any number of blocks covers any size.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -218,27 +217,19 @@ _FACTORIES: dict[str, Callable[[Any], Callable]] = {
     "adaptive_avg_bw": lambda C: _make_avg_bw(C, True),
 }
 _cache: dict[tuple, Any] = {}
-_lock = threading.Lock()
 
 
 def _launch(name: str, dtype: np.dtype, total: int, *args: Any) -> None:
     """Run kernel ``name`` (built for ``dtype`` on first use) over ``total`` items."""
-    global cuda, imin, imax
-    if total == 0:
-        return
-    key = (name, np.dtype(dtype))
-    kernel = _cache.get(key)
-    if kernel is None:
-        with _lock:
-            kernel = _cache.get(key)
-            if kernel is None:
-                if cuda is None:
-                    cuda = runtime.numba_cuda()
-                    imin = cuda.jit(device=True)(_smaller)
-                    imax = cuda.jit(device=True)(_larger)
-                kernel = _cache[key] = cuda.jit(_FACTORIES[name](key[1].type))
-    threads = runtime.threads_per_block()
-    kernel[runtime.blocks_for(total, threads), threads](total, *args)
+    def build() -> Any:
+        global cuda, imin, imax
+        if cuda is None:
+            cuda = runtime.numba_cuda()
+            imin = cuda.jit(device=True)(_smaller)
+            imax = cuda.jit(device=True)(_larger)
+        return cuda.jit(_FACTORIES[name](np.dtype(dtype).type))
+
+    runtime.launch_1d(runtime.build_once(_cache, (name, np.dtype(dtype)), build), total, *args)
 
 
 def _geometry(kernel: Any, stride: Any, padding: Any) -> tuple[int, ...]:

@@ -37,12 +37,11 @@ item number into a buffer offset, so transposed, sliced and broadcast inputs nee
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import numpy as np
 
-from .runtime import numba_cuda, simulated, threads_per_block
+from .runtime import build_once, numba_cuda, simulated, threads_per_block
 
 __all__ = ["block_size", "build_arg", "build_fold", "build_scan", "build_sort", "cached",
            "small_k"]
@@ -53,7 +52,6 @@ __all__ = ["block_size", "build_arg", "build_fold", "build_scan", "build_sort", 
 cuda: Any = None
 
 _cache: dict[tuple, Any] = {}
-_lock = threading.RLock()  # builders call cached() for their device functions
 
 
 def _cuda() -> Any:
@@ -74,13 +72,7 @@ def small_k() -> int:
 
 
 def cached(key: tuple, build: Any) -> Any:
-    kernel = _cache.get(key)
-    if kernel is None:
-        with _lock:
-            kernel = _cache.get(key)
-            if kernel is None:
-                kernel = _cache[key] = build()
-    return kernel
+    return build_once(_cache, key, build)
 
 
 def _offset_fn() -> Any:

@@ -30,8 +30,6 @@ compute a float32 in float64.
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -39,6 +37,7 @@ import numpy as np
 
 from . import runtime
 from .array import CudaArray
+from .runtime import build_once
 
 __all__ = ["build_once", "device", "grid", "kernel_globals", "kernels",
            "launch_rows", "layout", "sigmoid_kernel"]
@@ -50,7 +49,6 @@ _exp: Any = None
 _log: Any = None
 _sqrt: Any = None
 
-_lock = threading.RLock()
 _cache: dict[Any, SimpleNamespace] = {}
 
 
@@ -62,16 +60,6 @@ def kernel_globals(namespace: dict[str, Any]) -> None:
         namespace.update(_exp=np.exp, _log=np.log, _sqrt=np.sqrt)
     else:
         namespace.update(_exp=math.exp, _log=math.log, _sqrt=math.sqrt)
-
-
-def build_once(cache: dict[Any, SimpleNamespace], key: Any,
-               build: Callable[[], SimpleNamespace]) -> SimpleNamespace:
-    """``cache[key]``, made by ``build()`` on first use (kernels compile lazily, once)."""
-    with _lock:
-        built = cache.get(key)
-        if built is None:
-            built = cache[key] = build()
-    return built
 
 
 def grid(groups: int) -> int:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -29,8 +31,10 @@ __all__ = [
     "TransferCounter",
     "available",
     "blocks_for",
+    "build_once",
     "device_empty",
     "jit_kernel",
+    "launch_1d",
     "numba_cuda",
     "require",
     "simulated",
@@ -101,7 +105,6 @@ def _guard_simulated_shared_memory() -> None:
     the first call create the array exactly once, as on a GPU.
     """
     import sys
-    import threading
 
     from numba.core import types as numba_types
     from numba.np import numpy_support
@@ -203,6 +206,24 @@ def device_empty(count: int, dtype: np.dtype) -> Any:
 
 # ------------------------------------------------------------------ compiling
 _jit_cache: dict[Any, Any] = {}
+# Re-entrant: a builder may build the device functions it calls through build_once too.
+_build_lock = threading.RLock()
+
+
+def build_once(cache: dict[Any, Any], key: Any, build: Callable[[], Any]) -> Any:
+    """``cache[key]``, made by ``build()`` the first time it is asked for.
+
+    Every kernel module compiles its kernels lazily, per dtype (or per expression), and keeps
+    them in a dict of its own; this is the one place that does the check-and-build, under a
+    lock so that two threads never compile the same kernel twice.
+    """
+    built = cache.get(key)
+    if built is None:
+        with _build_lock:
+            built = cache.get(key)
+            if built is None:
+                built = cache[key] = build()
+    return built
 
 
 def jit_kernel(func: Any) -> Any:
@@ -213,12 +234,19 @@ def jit_kernel(func: Any) -> Any:
     module (a name captured in a closure would not be swapped), and importing numba.cuda at
     module import time would slow ``import tapegrad`` and fail on machines without CUDA.
     """
-    kernel = _jit_cache.get(func)
-    if kernel is None:
+    def build() -> Any:
         cuda = numba_cuda()
         func.__globals__["cuda"] = cuda
-        kernel = _jit_cache[func] = cuda.jit(func)
-    return kernel
+        return cuda.jit(func)
+
+    return build_once(_jit_cache, func, build)
+
+
+def launch_1d(kernel: Any, total: int, *args: Any) -> None:
+    """Launch a grid-stride ``kernel(total, *args)`` over ``total`` items (none: no launch)."""
+    if total:
+        threads = threads_per_block()
+        kernel[blocks_for(total, threads), threads](total, *args)
 
 
 # ------------------------------------------------------------------ launch sizes
