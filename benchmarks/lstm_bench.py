@@ -48,6 +48,23 @@ def timed(steps_by_engine: dict, steps: int, clock=time.process_time, warmup: in
     return {name: (statistics.median(ts), min(ts)) for name, ts in times.items()}
 
 
+def _models_and_input(args: argparse.Namespace) -> tuple:
+    """torch's LSTM, tapegrad's with the same weights, and one float32 input batch."""
+    import torch
+
+    import tapegrad
+    from tapegrad.nn.modules.rnn import LSTM
+
+    torch.manual_seed(0)
+    ref = torch.nn.LSTM(args.input, args.hidden)
+    ours = LSTM(args.input, args.hidden)
+    ours.load_state_dict({k: tapegrad.tensor(v.detach().numpy())
+                          for k, v in ref.state_dict().items()})
+    x_np = np.random.default_rng(0).standard_normal(
+        (args.seq, args.batch, args.input)).astype(np.float32)
+    return ref, ours, x_np
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=50)
@@ -67,7 +84,6 @@ def main() -> None:
     import torch
 
     import tapegrad
-    from tapegrad.nn.modules.rnn import LSTM
 
     torch.set_num_threads(args.threads)
     try:
@@ -76,13 +92,7 @@ def main() -> None:
         threadpool_limits(args.threads)
     except ImportError:
         print("threadpoolctl not installed: NumPy's BLAS uses its default thread count")
-    torch.manual_seed(0)
-    ref = torch.nn.LSTM(args.input, args.hidden)
-    ours = LSTM(args.input, args.hidden)
-    ours.load_state_dict({k: tapegrad.tensor(v.detach().numpy())
-                          for k, v in ref.state_dict().items()})
-    x_np = np.random.default_rng(0).standard_normal(
-        (args.seq, args.batch, args.input)).astype(np.float32)
+    ref, ours, x_np = _models_and_input(args)
     x_t, x_g = torch.tensor(x_np), tapegrad.tensor(x_np)
 
     def torch_step() -> None:
@@ -121,17 +131,10 @@ def main_device(args: argparse.Namespace, dev: Devices) -> None:
     import torch
 
     import tapegrad
-    from tapegrad.nn.modules.rnn import LSTM
 
     if dev.simulated:  # the simulator runs one Python thread per CUDA thread
         args.seq, args.batch, args.input, args.hidden = 2, 2, 4, 8
-    torch.manual_seed(0)
-    ref = torch.nn.LSTM(args.input, args.hidden)
-    ours = LSTM(args.input, args.hidden)
-    ours.load_state_dict({k: tapegrad.tensor(v.detach().numpy())
-                          for k, v in ref.state_dict().items()})
-    x_np = np.random.default_rng(0).standard_normal(
-        (args.seq, args.batch, args.input)).astype(np.float32)
+    ref, ours, x_np = _models_and_input(args)
     ref = dev.move("torch", ref)
     x_t = dev.move("torch", torch.tensor(x_np))
 
