@@ -170,10 +170,10 @@ class Node:
         """Call the Function's backward and return one gradient per forward argument."""
         fn = self._function
         if self._materialize_grads:
-            # zeros live where the gradients that did arrive live (CPU or GPU memory)
-            like = next((g._data for g in grads if g is not None), None)
             for i, g in enumerate(grads):
                 if g is None:
+                    # zeros where the gradients that did arrive live (CPU or GPU memory)
+                    like = next((g._data for g in grads if g is not None), None)
                     shape, dt = self._output_meta[i]
                     grads[i] = Variable._tensor_type._zeros(shape, dt, like=like)
         result = fn.backward(self, *grads)

@@ -22,13 +22,13 @@ ARRAY_TYPES = (np.ndarray, CudaArray)
 
 def is_array(x: Any) -> bool:
     """True for a numpy array or a CUDA array (not for Python or numpy numbers)."""
-    return isinstance(x, ARRAY_TYPES)
+    return type(x) is np.ndarray or isinstance(x, ARRAY_TYPES)
 
 
 def as_array(value: Any, np_dtype: Any) -> Any:
     """``value`` as an array of ``np_dtype`` on its own device: arrays are cast where they
     live; numbers and numpy scalars (what numpy reductions return) become 0-d host arrays."""
-    if isinstance(value, ARRAY_TYPES):
+    if type(value) is np.ndarray or isinstance(value, ARRAY_TYPES):  # the first test: fast
         return value if value.dtype == np_dtype else value.astype(np_dtype)
     return np.asarray(value, dtype=np_dtype)
 
