@@ -59,6 +59,13 @@ def manual_seed(seed: int) -> None:
 manual_seed_all = manual_seed
 
 
+def set_sync_checks(enabled: bool) -> None:
+    """Check inputs that only a GPU kernel sees (a cross-entropy target outside [0, C)) when
+    the op runs, at the cost of a stall and one copy per op; off by default. Without it such
+    a target gives a NaN loss, where torch raises a device-side assert later on."""
+    runtime.set_sync_checks(enabled)
+
+
 def transfer_counter() -> TransferCounter:
     """The live count of host<->device copies (``.host_to_device``, ``.device_to_host``,
     ``.total``, bytes of each; ``.reset()``; ``.snapshot()`` for a frozen copy)."""
@@ -70,5 +77,5 @@ def reset_transfer_counter() -> None:
 
 
 __all__ = ["current_device", "device_count", "get_device_name", "is_available", "is_simulated",
-           "manual_seed", "manual_seed_all", "reset_transfer_counter", "synchronize",
-           "transfer_counter"]
+           "manual_seed", "manual_seed_all", "reset_transfer_counter", "set_sync_checks",
+           "synchronize", "transfer_counter"]

@@ -182,3 +182,25 @@ def test_dropout_on_cuda_draws_its_mask_on_the_gpu():
     tapegrad.manual_seed(5)
     b = nn.functional.dropout(x, 0.5).detach().cpu().numpy()
     np.testing.assert_array_equal(a, b)
+
+
+def test_cross_entropy_target_out_of_range_on_cuda():
+    """A GPU kernel cannot raise: the bad row's loss is NaN and nothing is copied. With sync
+    checks on, the op reads the flags back and raises the CPU's IndexError."""
+    x = tapegrad.zeros(2, 3, device="cuda")
+    bad = tapegrad.tensor([0, 7]).to("cuda")
+    counter = tapegrad.cuda.transfer_counter()
+    counter.reset()
+    losses = nn.functional.cross_entropy(x, bad, reduction="none")
+    assert counter.total == 0
+    got = losses.cpu().numpy()
+    assert np.isfinite(got[0]) and np.isnan(got[1])
+    with pytest.raises(IndexError) as cpu_error:
+        nn.functional.cross_entropy(x.cpu(), bad.cpu())
+    tapegrad.cuda.set_sync_checks(True)
+    try:
+        with pytest.raises(IndexError) as gpu_error:
+            nn.functional.cross_entropy(x, bad)
+    finally:
+        tapegrad.cuda.set_sync_checks(False)
+    assert str(gpu_error.value) == str(cpu_error.value)

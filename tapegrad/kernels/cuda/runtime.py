@@ -37,7 +37,9 @@ __all__ = [
     "launch_1d",
     "numba_cuda",
     "require",
+    "set_sync_checks",
     "simulated",
+    "sync_checks",
     "threads_per_block",
     "to_device",
     "to_host",
@@ -147,6 +149,25 @@ def require() -> None:
             f"because {reason}. Use device='cpu', or pick the device with "
             "tapegrad.device('cuda' if tapegrad.cuda.is_available() else 'cpu')."
         )
+
+
+# ------------------------------------------------------------------ checks
+#: Whether ops check their inputs on the GPU by reading a flag back (see `set_sync_checks`).
+_sync_checks = os.environ.get("TAPEGRAD_CUDA_SYNC_CHECKS", "0") not in ("", "0")
+
+
+def sync_checks() -> bool:
+    return _sync_checks
+
+
+def set_sync_checks(enabled: bool) -> None:
+    """Make kernels that cannot raise (a GPU thread has no exceptions) report bad input at
+    once: the op reads the kernel's error flags back (a stall and one counted copy) and
+    raises the CPU's error. Off by default, so a training step copies nothing; torch reports
+    the same errors asynchronously ("device-side assert triggered"). Also on when the
+    environment variable ``TAPEGRAD_CUDA_SYNC_CHECKS=1`` is set."""
+    global _sync_checks
+    _sync_checks = bool(enabled)
 
 
 # ------------------------------------------------------------------ transfers

@@ -12,11 +12,14 @@ target's log-probability run in one kernel call forward and one backward.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import _state
+from tapegrad.kernels.cuda import runtime as cuda_runtime
 from tapegrad.nn.functional._loss_functions import reduce_array
 from tapegrad.ops._util import as_array, contiguous, wrap
 from tapegrad.ops.softmax import softmax
@@ -119,6 +122,20 @@ class NllLoss2d(NllLoss):
     op_name = "nll_loss2d"
 
 
+def _log_softmax_nll(rows: Any, t: Any, w: Any, ignore_index: int) -> tuple:
+    """The fused kernel of the input's device. The CPU kernel raises torch's IndexError for a
+    target outside [0, C); a GPU kernel cannot raise, so it flags the row (its loss is NaN),
+    and the flags are read back -- a stall and one copy -- only when
+    ``tapegrad.cuda.set_sync_checks(True)`` asked for that."""
+    k = kernels.on(rows)
+    if type(rows) is np.ndarray or not cuda_runtime.sync_checks():
+        return k.log_softmax_nll(rows, t, w, ignore_index)
+    errors = np.zeros(len(t), np.int32, like=rows)
+    out = k.log_softmax_nll(rows, t, w, ignore_index, errors=errors)
+    k.raise_target_errors(errors, t, rows.shape[1], ignore_index)
+    return out
+
+
 class CrossEntropyIndices(Function):
     """Fused ``nll_loss(log_softmax(x, 1), t)`` for logits (N, C) or (C,): one kernel call
     forward (`kernels.cpu.log_softmax_nll`) and one backward.
@@ -142,7 +159,7 @@ class CrossEntropyIndices(Function):
         rows = xd.reshape(1, -1) if xd.ndim == 1 else xd
         t = target._data.reshape(-1).astype(np.int64, copy=False)
         w = None if weight is None else weight._data
-        losses, log_probs = kernels.on(rows).log_softmax_nll(rows, t, w, ignore_index)
+        losses, log_probs = _log_softmax_nll(rows, t, w, ignore_index)
         ctx.log_probs, ctx.t, ctx.w, ctx.ignore_index = log_probs, t, w, ignore_index
         ctx.reduction, ctx.shape = reduction, xd.shape
         ctx.save_for_backward(x)  # read only by the create_graph path
