@@ -65,9 +65,14 @@ def _run(make: Callable[[], nn.Module], shape: tuple, device: str, call=None):
     module = make().double().to(device)
     rng = np.random.default_rng(1)
     x = tapegrad.from_numpy(rng.standard_normal(shape)).to(device).requires_grad_(True)
+    counter = tapegrad.cuda.transfer_counter()
+    counter.reset()
     outs = _outputs(call(module, x) if call else module(x))
     seeds = [tapegrad.from_numpy(rng.standard_normal(tuple(o.shape))).to(device) for o in outs]
+    copies = counter.total - len(seeds)  # the upstream gradients are made on the host
     tapegrad.autograd.backward(outs, seeds)
+    if device == "cuda":  # forward and backward stay on the GPU: no copy either way
+        assert copies == 0 and counter.total == len(seeds), counter
     grads = [x.grad] + [p.grad for p in module.parameters()]
     return [o.detach() for o in outs], grads
 
@@ -133,8 +138,11 @@ def test_loss_on_cuda_matches_cpu(name):
         x = tapegrad.from_numpy(x0.copy()).to(device).requires_grad_(True)
         t = tapegrad.from_numpy(t0.copy()).to(device)
         ti = tapegrad.from_numpy(ti0.copy()).to(device)
+        counter = tapegrad.cuda.transfer_counter()
+        counter.reset()
         loss = LOSSES[name](x, t, ti)
         loss.backward()
+        assert counter.device_to_host == 0  # nothing read back (a weight may be made and sent)
         results.append((loss.detach(), x.grad))
     _same(list(results[1]), list(results[0]), name)
 

@@ -43,6 +43,22 @@ def classes_back(rows: np.ndarray, shape: tuple) -> np.ndarray:
     return np.moveaxis(rows.reshape(shape[0], *shape[2:], shape[1]), -1, 1)
 
 
+def pick(rows: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``rows[i, index[i]]`` for each row (a row of one broadcasts to every index).
+
+    On the CPU a fancy-index gather. On the GPU a compare-and-sum instead: a gather would
+    first check its indices' bounds by reading them back to the host, a stall in every
+    training step, while here the indices are known to be in range (`row_weights`)."""
+    if type(rows) is np.ndarray:
+        return rows[np.arange(len(index)), index]
+    return np.where(one_hot(index, rows.shape[1]), rows, rows.dtype.type(0)).sum(axis=1)
+
+
+def one_hot(index: np.ndarray, n_classes: int) -> np.ndarray:
+    """(N, C) bools, True at ``[i, index[i]]``: built by comparison, on index's device."""
+    return np.arange(n_classes, like=index).reshape(1, -1) == index.reshape(-1, 1)
+
+
 def target_error(t: int) -> IndexError:
     return IndexError(f"Target {t} is out of bounds.")
 
@@ -56,11 +72,18 @@ def row_weights(t: np.ndarray, n_classes: int, weight: np.ndarray | None, ignore
     """
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= n_classes))
-    if bad.any():
+    on_host = type(t) is np.ndarray
+    if (on_host or cuda_runtime.sync_checks()) and bad.any():  # .any() of GPU data: a copy
         raise target_error(int(t[np.argmax(bad)]))
-    safe = np.where(valid, t, 0)
+    safe = np.where(valid & ~bad, t, 0)
     w = np.ones(n_classes, dtype, like=t) if weight is None else weight
-    return valid, safe, np.where(valid, w[safe], dtype.type(0))
+    picked = w[safe] if on_host else pick(w.reshape(1, -1), safe)
+    wt = np.where(valid, picked, dtype.type(0))
+    if on_host:
+        return valid, safe, wt
+    # on the GPU a bad target, not checked above (that would cost a copy in every step), gets
+    # a NaN weight and so a NaN loss, as in the fused cross-entropy kernel
+    return valid, safe, np.where(bad, dtype.type(np.nan), wt)
 
 
 class NllLoss(Function):
@@ -87,7 +110,7 @@ class NllLoss(Function):
         w = None if weight is None else weight._data
         valid, safe, wt = row_weights(t, rows.shape[1], w, ignore_index, xd.dtype)
         with np.errstate(invalid="ignore"):  # 0 * -inf in an ignored row
-            picked = rows[np.arange(len(t), like=t), safe]
+            picked = pick(rows, safe)
             losses = np.where(valid, -(wt * picked), xd.dtype.type(0))
         out_shape = (xd.shape[0], *xd.shape[2:]) if xd.ndim >= 2 else ()
         ctx.valid, ctx.safe, ctx.wt, ctx.shape, ctx.reduction = valid, safe, wt, xd.shape, \
@@ -104,11 +127,9 @@ class NllLoss(Function):
         if ctx.reduction == "mean":
             with np.errstate(invalid="ignore", divide="ignore"):
                 coef = coef / ctx.total
-        n_rows = len(coef)
-        pattern = np.zeros((n_rows, ctx.shape[-1] if len(ctx.shape) == 1 else ctx.shape[1]),
-                           coef.dtype, like=coef)
-        rows = np.arange(n_rows, like=coef)[ctx.valid]
-        pattern[rows, ctx.safe[ctx.valid]] = coef[ctx.valid]
+        n_classes = ctx.shape[-1] if len(ctx.shape) == 1 else ctx.shape[1]
+        hit = one_hot(ctx.safe, n_classes) & ctx.valid.reshape(-1, 1)
+        pattern = np.where(hit, coef.reshape(-1, 1), coef.dtype.type(0))
         pattern = wrap(contiguous(classes_back(pattern, ctx.shape)))
         if ctx.reduction == "none" and len(ctx.shape) >= 2:
             grad = grad.unsqueeze(1)  # one gradient per sample, shared along the classes
@@ -167,8 +188,14 @@ class CrossEntropyIndices(Function):
             return wrap(losses.reshape(()) if xd.ndim == 1 else losses)
         if reduction == "sum":
             return wrap(as_array(losses.sum(), xd.dtype))
-        valid = t != ignore_index  # the kernel has checked the targets' bounds
-        total = valid.sum() if w is None else w[t[valid]].sum()
+        valid = t != ignore_index  # the kernel has checked (or flagged) the targets' bounds
+        if w is None:
+            total = valid.sum()
+        elif type(t) is np.ndarray:
+            total = w[t[valid]].sum()
+        else:  # no gather on the GPU: its bounds check would read indices back
+            safe = np.where(valid & (t >= 0) & (t < w.shape[0]), t, 0)
+            total = np.where(valid, pick(w.reshape(1, -1), safe), w.dtype.type(0)).sum()
         ctx.total = as_array(total, xd.dtype)
         with np.errstate(invalid="ignore", divide="ignore"):
             return wrap(as_array(losses.sum() / ctx.total, xd.dtype))
@@ -198,8 +225,7 @@ class CrossEntropyIndices(Function):
         n, c = rows.shape
         dtype = ctx.log_probs.dtype
         valid, safe, wt = row_weights(ctx.t, c, ctx.w, ctx.ignore_index, dtype)
-        onehot = np.zeros((n, c), dtype, like=ctx.log_probs)
-        onehot[np.arange(n, like=ctx.log_probs)[valid], safe[valid]] = 1
+        onehot = (one_hot(safe, c) & valid.reshape(-1, 1)).astype(dtype)
         if ctx.reduction == "mean":
             with np.errstate(invalid="ignore", divide="ignore"):
                 wt = np.where(valid, wt / ctx.total, dtype.type(0))
