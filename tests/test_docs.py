@@ -118,6 +118,8 @@ def test_tape_text_and_gpu_pages(site: Path) -> None:
     assert "forward + backward + SGD step: 0 copies" in gpu
     assert gpu.count("RuntimeError: Expected all tensors to be on the same device") == 2
     assert "TypeError: can't convert cuda:0 device type tensor to numpy" in gpu
+    assert "default: tensor([1.0986,    nan], device='cuda:0')" in gpu
+    assert "with sync checks: IndexError: Target 7 is out of bounds." in gpu
 
 
 def test_api_reference_is_generated_from_the_package(site: Path) -> None:
