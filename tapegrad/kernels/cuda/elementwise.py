@@ -108,7 +108,6 @@ _MATH_NAMES = {
 }
 
 
-
 def expression_for(name: str, nin: int, dtype: np.dtype) -> str:
     """The kernel expression for numpy function ``name`` applied to ``nin`` operands."""
     if name == "invert" and dtype == np.bool_:
