@@ -50,7 +50,8 @@ def synchronize(device: object = None) -> None:
 
 
 def manual_seed(seed: int) -> None:
-    """Seed the generator CUDA factories draw from (tapegrad draws on the host, then copies)."""
+    """Seed the generator that CUDA factories (drawn on the host, then copied) and the GPU's
+    dropout streams start from: tapegrad has one generator for both devices."""
     from tapegrad import random
 
     random.manual_seed(seed)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tapegrad.kernels.cuda.array import CudaArray
+
 
 class device:  # noqa: N801 - torch's name
     """``device("cpu")``, ``device("cuda:0")`` or ``device("cuda", 0)``."""
@@ -85,19 +87,10 @@ def resolve(dev: Any) -> device:
     return CUDA
 
 
-def of_array(data: Any) -> device:
-    """The device whose memory holds ``data`` (a numpy array or a `CudaArray`)."""
-    return CUDA if type(data).__name__ == "CudaArray" else CPU
-
-
 def move(data: Any, dev: device) -> Any:
     """``data`` on ``dev``: the same object when it is already there, else a copy (one
     counted host<->device transfer)."""
-    on_cuda = type(data).__name__ == "CudaArray"
+    on_cuda = type(data) is CudaArray
     if dev.type == "cuda":
-        if on_cuda:
-            return data
-        from tapegrad.kernels.cuda import CudaArray
-
-        return CudaArray.from_host(data)
+        return data if on_cuda else CudaArray.from_host(data)
     return data.get() if on_cuda else data

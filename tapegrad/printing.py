@@ -53,7 +53,7 @@ def format_values(data: np.ndarray, indent: int) -> str:
 
 def tensor_repr(t, prefix: str = "tensor(") -> str:
     data = t._data
-    on_cuda = type(data).__name__ == "CudaArray"
+    on_cuda = t.is_cuda
     if on_cuda:  # printing reads the values: one counted copy to the host
         data = data.get()
     if data.ndim == 0:

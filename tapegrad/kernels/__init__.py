@@ -20,9 +20,8 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-import numpy as np
-
 from . import _jit, reference
+from .cuda.array import CudaArray
 
 __all__ = ["cpu", "jit_enabled", "load_jit", "on", "reference"]
 
@@ -64,7 +63,7 @@ def on(array: object, cpu_module: ModuleType | None = None) -> ModuleType:
     and both backends expose the same functions with the same arguments.
     """
     module = cpu_module if cpu_module is not None else globals()["cpu"]
-    if type(array) is np.ndarray or type(array).__name__ != "CudaArray":
+    if type(array) is not CudaArray:
         return module
     family = _CUDA_FAMILY[module.__name__.rpartition(".")[2]]
     return importlib.import_module(f".cuda.{family}", __name__)

@@ -14,7 +14,7 @@ import numpy as np
 
 from .cuda.array import CudaArray
 
-__all__ = ["ARRAY_TYPES", "as_array", "as_operand", "contiguous", "is_array", "root_buffer"]
+__all__ = ["ARRAY_TYPES", "as_array", "contiguous", "is_array", "root_buffer"]
 
 #: The storage types a tensor's ``_data`` can have.
 ARRAY_TYPES = (np.ndarray, CudaArray)
@@ -31,12 +31,6 @@ def as_array(value: Any, np_dtype: Any) -> Any:
     if type(value) is np.ndarray or isinstance(value, ARRAY_TYPES):  # the first test: fast
         return value if value.dtype == np_dtype else value.astype(np_dtype)
     return np.asarray(value, dtype=np_dtype)
-
-
-def as_operand(value: Any, np_dtype: Any) -> Any:
-    """An operand of an elementwise op in ``np_dtype``: arrays are cast on their device; a
-    number becomes a 0-d host array, which a CUDA kernel receives as a plain argument."""
-    return as_array(value, np_dtype)
 
 
 def contiguous(x: Any) -> Any:

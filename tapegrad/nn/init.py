@@ -22,8 +22,8 @@ from tapegrad.tensor import Tensor
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
     values = values.astype(tensor._data.dtype, copy=False)
-    if type(tensor._data).__name__ == "CudaArray":  # initial values are drawn on the host
-        values = np.asarray(values, like=tensor._data)  # one counted copy to the GPU
+    if tensor.is_cuda:  # initial values are drawn on the host: one counted copy to the GPU
+        values = np.asarray(values, like=tensor._data)
     tensor._data[...] = values
     tensor._bump_version()
     return tensor

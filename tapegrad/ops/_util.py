@@ -24,7 +24,8 @@ def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if like is not None and isinstance(x, (int, float, bool)):
-        return wrap(np.asarray(x, dtype=dtypes.result_type(like, x).numpy, like=like._data))
+        # a fill on like's device: a number never needs a copy to the GPU
+        return wrap(np.full((), x, dtype=dtypes.result_type(like, x).numpy, like=like._data))
     from tapegrad.creation import tensor
 
     return tensor(x)

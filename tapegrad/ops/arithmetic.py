@@ -153,7 +153,7 @@ class Pow(Function):
         if gb:
             # torch: d/db a^b = a^b log(a), defined as 0 where a == 0 and b >= 0
             base = a if isinstance(a, Tensor) else Tensor._from_array(
-                np.asarray(a, dtype=out._data.dtype, like=out._data))
+                np.full((), a, dtype=out._data.dtype, like=out._data))
             from tapegrad.ops.elementwise import where
 
             safe = (base == 0) & (b >= 0) if isinstance(b, Tensor) else base == 0

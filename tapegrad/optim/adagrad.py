@@ -6,8 +6,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from tapegrad.creation import full_like
-from tapegrad.kernels import on as kernels_on
-from tapegrad.kernels import optim_cpu
 from tapegrad.tensor import Tensor
 
 from .optimizer import Optimizer, _check_options, _float, _step_from_number
@@ -96,14 +94,13 @@ class Adagrad(Optimizer):
         """One Adagrad update of every parameter that has a gradient; returns ``closure()``'s
         loss."""
         loss = self._run_closure(closure)
-        kernels = optim_cpu.active()
         for group in self.param_groups:
             for p in self._params_with_grad(group):
                 state = self.state[p]
                 if len(state) == 0:  # a parameter added with add_param_group
                     self._init_state(p, self.defaults["initial_accumulator_value"])
                 t = self._advance(state["step"])
-                kernels_on(p._data, kernels).adagrad_(
+                self._kernels(p).adagrad_(
                     p._data, p.grad._data, state["sum"]._data, step=t,
                     lr=_float(group["lr"]), lr_decay=_float(group["lr_decay"]),
                     weight_decay=_float(group["weight_decay"]), eps=_float(group["eps"]),

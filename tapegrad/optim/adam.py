@@ -6,8 +6,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from tapegrad.creation import zeros_like
-from tapegrad.kernels import on as kernels_on
-from tapegrad.kernels import optim_cpu
 from tapegrad.tensor import Tensor
 
 from .optimizer import Optimizer, _check_options, _float
@@ -105,7 +103,6 @@ class Adam(Optimizer):
         """One Adam update of every parameter that has a gradient; returns ``closure()``'s
         loss."""
         loss = self._run_closure(closure)
-        kernels = optim_cpu.active()
         for group in self.param_groups:
             beta1, beta2 = (_float(b) for b in group["betas"])
             amsgrad = bool(group["amsgrad"])
@@ -119,7 +116,7 @@ class Adam(Optimizer):
                         state["max_exp_avg_sq"] = zeros_like(p)
                 t = self._advance(state["step"])
                 vmax = state["max_exp_avg_sq"]._data if amsgrad else None
-                kernels_on(p._data, kernels).adam_(
+                self._kernels(p).adam_(
                     p._data, p.grad._data, state["exp_avg"]._data, state["exp_avg_sq"]._data,
                     vmax, step=t, lr=_float(group["lr"]), beta1=beta1, beta2=beta2,
                     eps=_float(group["eps"]), weight_decay=_float(group["weight_decay"]),

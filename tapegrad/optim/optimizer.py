@@ -31,9 +31,10 @@ from copy import deepcopy
 from itertools import chain
 from typing import Any
 
-from tapegrad import dtypes
+from tapegrad import dtypes, kernels
 from tapegrad.autograd.grad_mode import enable_grad
 from tapegrad.autograd.variable import RemovableHandle
+from tapegrad.kernels import optim_cpu
 from tapegrad.tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
@@ -362,6 +363,12 @@ class Optimizer:
     def _params_with_grad(group: dict[str, Any]) -> list[Tensor]:
         """The group's parameters that have a gradient (the others are skipped)."""
         return [p for p in group["params"] if p.grad is not None]
+
+    @staticmethod
+    def _kernels(p: Tensor) -> Any:
+        """The fused update kernels for ``p``'s device: numba (or, with ``TAPEGRAD_JIT=0``,
+        the numpy references) for CPU tensors, `tapegrad.kernels.cuda.optim` for GPU ones."""
+        return kernels.on(p._data, optim_cpu.active())
 
     @staticmethod
     def _new_step() -> Tensor:

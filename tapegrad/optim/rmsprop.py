@@ -6,8 +6,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from tapegrad.creation import zeros_like
-from tapegrad.kernels import on as kernels_on
-from tapegrad.kernels import optim_cpu
 from tapegrad.tensor import Tensor
 
 from .optimizer import Optimizer, _check_options, _float
@@ -91,7 +89,6 @@ class RMSprop(Optimizer):
         """One RMSprop update of every parameter that has a gradient; returns ``closure()``'s
         loss."""
         loss = self._run_closure(closure)
-        kernels = optim_cpu.active()
         for group in self.param_groups:
             momentum = _float(group["momentum"])
             centered = bool(group["centered"])
@@ -107,7 +104,7 @@ class RMSprop(Optimizer):
                 self._advance(state["step"])
                 buf = state["momentum_buffer"]._data if momentum > 0 else None
                 gavg = state["grad_avg"]._data if centered else None
-                kernels_on(p._data, kernels).rmsprop_(
+                self._kernels(p).rmsprop_(
                     p._data, p.grad._data, state["square_avg"]._data, gavg, buf,
                     lr=_float(group["lr"]), alpha=_float(group["alpha"]),
                     eps=_float(group["eps"]), weight_decay=_float(group["weight_decay"]),

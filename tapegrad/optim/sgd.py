@@ -6,8 +6,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from tapegrad.creation import zeros_like
-from tapegrad.kernels import on as kernels_on
-from tapegrad.kernels import optim_cpu
 from tapegrad.tensor import Tensor
 
 from .optimizer import Optimizer, _check_options, _float
@@ -90,7 +88,6 @@ class SGD(Optimizer):
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One SGD update of every parameter that has a gradient; returns ``closure()``'s loss."""
         loss = self._run_closure(closure)
-        kernels = optim_cpu.active()
         for group in self.param_groups:
             momentum = _float(group["momentum"])
             for p in self._params_with_grad(group):
@@ -102,7 +99,7 @@ class SGD(Optimizer):
                         buf = zeros_like(p)
                         state["momentum_buffer"] = buf
                         first = True
-                kernels_on(p._data, kernels).sgd_(
+                self._kernels(p).sgd_(
                     p._data, p.grad._data, None if buf is None else buf._data,
                     lr=_float(group["lr"]), weight_decay=_float(group["weight_decay"]),
                     momentum=momentum, dampening=_float(group["dampening"]),

@@ -8,12 +8,16 @@ unchanged and every numpy call they make lands on a kernel here:
 * ``array.py``       -- `CudaArray`: views, copies, indexing entry points, the numpy protocols;
 * ``elementwise.py`` -- one generated kernel per elementwise expression (broadcast + strides);
 * ``ufuncs.py``      -- numpy ufuncs (``np.exp``, ``+``, ``out=``) onto those kernels;
-* ``reduction.py``   -- sums, maxima, arg-maxima, cumulative sums: shared-memory tree reductions;
+* ``reduction.py``   -- sums, maxima, arg-maxima, scans, sorts: shared-memory tree reductions
+  (the kernels themselves in ``reduction_kernels.py``);
 * ``matmul.py``      -- tiled shared-memory (batched) matrix multiply;
-* ``indexing.py``    -- gathers and scatters: advanced indexing, ``np.add.at``, ``take_along_axis``;
+* ``indexing.py``    -- gathers and scatters: advanced indexing, ``np.add.at``; ``nonzero.py`` and
+  ``index_functions.py`` (``take_along_axis``, ``take``...) build on it;
 * ``numpy_api.py``   -- the other numpy functions the ops call (creation, joining, shapes...);
+* ``random.py``      -- uniform numbers drawn on the GPU (dropout masks);
 * ``core.py``, ``conv.py``, ``pooling.py``, ``norm.py``, ``optim.py`` -- the same functions as the
-  CPU kernel modules (``kernels.reference``, ``conv_reference``...), as CUDA kernels;
+  CPU kernel modules (``kernels.reference``, ``conv_reference``...), as CUDA kernels (the
+  row-per-block ones share ``row_kernels.py``);
   `tapegrad.kernels.on` picks the module that matches an array's device.
 
 Nothing here imports numba.cuda at import time: ``runtime.numba_cuda()`` does, on first use.
