@@ -70,6 +70,7 @@ from tapegrad.ops.indexing import *  # noqa: F403
 from tapegrad.ops.joining import *  # noqa: F403
 from tapegrad.ops.linalg import *  # noqa: F403
 from tapegrad.ops.masking import *  # noqa: F403
+from tapegrad.ops.pointwise import *  # noqa: F403
 from tapegrad.ops.reduction import *  # noqa: F403
 from tapegrad.ops.scatter import *  # noqa: F403
 from tapegrad.ops.setitem import *  # noqa: F403

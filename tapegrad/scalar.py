@@ -46,43 +46,36 @@ plus one per leaf (AccumulateGrad's step for tensors), for the step-through view
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 from tapegrad.autograd import function as _function
 from tapegrad.autograd.grad_mode import _state
+from tapegrad.formula import safe_div, safe_pow
+from tapegrad.pointwise import UNARY
 from tapegrad.scalar_backward import (
     _ADD,
     _ADDC,
     _DIV,
     _DIVC,
-    _EXP,
     _INFO,
     _LEAF,
-    _LOG,
     _MUL,
     _MULC,
-    _NEG,
+    _NB,
     _POW,
     _POWC,
     _RADDC,
     _RDIVC,
-    _RELU,
     _RMULC,
     _RPOWC,
     _RSUBC,
-    _SIGMOID,
     _SUB,
     _SUBC,
-    _TANH,
+    UNARY_CODES,
     _backward,
     _backward_with_events,
-    _div,
-    _exp,
-    _log,
-    _pow,
     _scalar_tape,
 )
 
@@ -202,17 +195,17 @@ class Scalar:
 
     def __truediv__(self, other: Any) -> Scalar:
         if isinstance(other, Scalar):
-            return self._binary(other, _DIV, _div(self.data, other.data))
+            return self._binary(other, _DIV, safe_div(self.data, other.data))
         if (other := _number(other)) is None:
             return NotImplemented
-        return self._binary(other, _DIVC, _div(self.data, other))
+        return self._binary(other, _DIVC, safe_div(self.data, other))
 
     def __pow__(self, other: Any) -> Scalar:
         if isinstance(other, Scalar):
-            return self._binary(other, _POW, _pow(self.data, other.data))
+            return self._binary(other, _POW, safe_pow(self.data, other.data))
         if (other := _number(other)) is None:
             return NotImplemented
-        return self._binary(other, _POWC, _pow(self.data, other))
+        return self._binary(other, _POWC, safe_pow(self.data, other))
 
     def __radd__(self, other: Any) -> Scalar:  # other + self
         if (other := _number(other)) is None:
@@ -232,42 +225,27 @@ class Scalar:
     def __rtruediv__(self, other: Any) -> Scalar:
         if (other := _number(other)) is None:
             return NotImplemented
-        return self._binary(other, _RDIVC, _div(other, self.data))
+        return self._binary(other, _RDIVC, safe_div(other, self.data))
 
     def __rpow__(self, other: Any) -> Scalar:
         if (other := _number(other)) is None:
             return NotImplemented
-        return self._binary(other, _RPOWC, _pow(other, self.data))
+        return self._binary(other, _RPOWC, safe_pow(other, self.data))
 
-    def __neg__(self) -> Scalar:
-        return self._binary(None, _NEG, -self.data)
-
-    def relu(self) -> Scalar:
-        x = self.data
+    def _unary(self, op: int, data: float) -> Scalar:
+        """Record a one-input op (its opcode and its result ``data``)."""
         try:
             out = _take()
         except IndexError:
             out = _refill()
-        out.data = 0.0 if x <= 0.0 else x  # nan stays nan
+        out.data = data
         out.grad = 0.0
         out._seq = next(_sequence)
         if _state.grad_enabled:
-            out._op, out._a, out._b = _RELU, self, None
+            out._op, out._a, out._b = op, self, None
         else:
             out._op = _LEAF
         return out
-
-    def tanh(self) -> Scalar:
-        return self._binary(None, _TANH, math.tanh(self.data))  # math.tanh never overflows
-
-    def exp(self) -> Scalar:
-        return self._binary(None, _EXP, _exp(self.data))
-
-    def log(self) -> Scalar:
-        return self._binary(None, _LOG, _log(self.data))
-
-    def sigmoid(self) -> Scalar:
-        return self._binary(None, _SIGMOID, 1.0 / (1.0 + _exp(-self.data)))
 
     # -- inspection --------------------------------------------------------------------
     @property
@@ -294,7 +272,7 @@ class Scalar:
         op = self._op
         if not op:
             return ()
-        return (self._a, self._b) if op <= _POW else (self._a,)
+        return (self._a, self._b) if op <= _NB else (self._a,)
 
     @property
     def is_leaf(self) -> bool:
@@ -329,6 +307,25 @@ class Scalar:
     def _tape_entries(self, outputs: tuple) -> Tape:
         """The tape of ``outputs`` (``Tape.of(scalar)`` calls this)."""
         return _scalar_tape(outputs)
+
+
+def _unary_method(name: str, op: int, forward: Callable[[float], float], doc: str):
+    def method(self: Scalar) -> Scalar:
+        return self._unary(op, forward(self.data))
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = doc
+    return method
+
+
+# Scalar.tanh(), .exp(), .relu(), .sin()...: one method per one-input rule of
+# `tapegrad.pointwise` that has a float forward; the rule also gives the derivative.
+for _rule in UNARY:
+    if _rule.float_forward is not None:
+        setattr(Scalar, _rule.name, _unary_method(_rule.name, UNARY_CODES[_rule.name],
+                                                  _rule.float_forward, _rule.doc))
+Scalar.__neg__ = Scalar.neg  # type: ignore[attr-defined]
+Scalar.__abs__ = Scalar.abs  # type: ignore[attr-defined]
 
 
 def _leaf(data: float, grad: float, label: str) -> Scalar:

@@ -2,141 +2,121 @@
 
 `tapegrad.scalar` records entries; this module holds
 
-* the opcodes an entry stores, with their names in listings (as tensor ops have them);
-* float maths that gives inf/nan where Python would raise (torch's results);
-* `_grads`: the chain rule of every op (local derivative times the incoming gradient);
-* `_backward`: the walk itself, the tape read backwards in one loop;
+* the opcodes an entry stores, one per rule of `tapegrad.pointwise` (and form), with their
+  names in listings (as tensor ops have them);
+* `_grads`: the chain rule of every op (local derivative times the incoming gradient),
+  generated from the rules' formulas;
+* `_backward`: the walk itself, the tape read backwards in one loop (also generated: the
+  loop is written once here, the chain rule of the frequent ops spliced in);
 * the same walk reporting `BackwardStep` events, and the `Tape` of a Scalar graph.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from tapegrad.autograd.engine import BackwardStep, Contribution
 from tapegrad.autograd.tape import Tape, TapeEntry, Value
+from tapegrad.formula import FLOAT_NAMESPACE, Expr, chain, float_source
+from tapegrad.pointwise import BINARY, RULES, UNARY, Binary, Unary
 
 if TYPE_CHECKING:
     from tapegrad.scalar import Scalar
 
 _seq_of = attrgetter("_seq")
 
-# Opcodes. Up to _POW both operands are Scalars; then Scalar (op) number; then the
-# reflected forms number (op) Scalar (the Scalar is kept in _a, the number in _b).
+# ------------------------------------------------------------------ opcodes
+# An entry stores a small integer saying which rule made it and in which form. For each
+# two-input rule of `tapegrad.pointwise` (add, sub, mul, div, pow) there are three forms:
+# both operands Scalars (codes 1..NB); Scalar (op) number (NB+1..2NB); and the reflected
+# number (op) Scalar (2NB+1..3NB; the Scalar is kept in _a, the number in _b). Then one
+# code per one-input rule. So `op <= NB` means "two Scalar inputs".
 _LEAF = 0
-_ADD, _MUL, _SUB, _DIV, _POW = 1, 2, 3, 4, 5
-_ADDC, _MULC, _SUBC, _DIVC, _POWC = 6, 7, 8, 9, 10
-_RADDC, _RMULC, _RSUBC, _RDIVC, _RPOWC = 11, 12, 13, 14, 15
-_NEG, _RELU, _TANH, _EXP, _LOG, _SIGMOID = 16, 17, 18, 19, 20, 21
+_NB = len(BINARY)
+_BINARY_INDEX = {r.name: i for i, r in enumerate(BINARY)}
+_ADD, _SUB, _MUL, _DIV, _POW = (1 + _BINARY_INDEX[n] for n in ("add", "sub", "mul", "div", "pow"))
+_ADDC, _SUBC, _MULC, _DIVC, _POWC = (c + _NB for c in (_ADD, _SUB, _MUL, _DIV, _POW))
+_RADDC, _RSUBC, _RMULC, _RDIVC, _RPOWC = (c + 2 * _NB for c in (_ADD, _SUB, _MUL, _DIV, _POW))
+_FIRST_UNARY = 3 * _NB + 1
+#: one-input rule name -> its opcode (only rules with a float forward: Scalar methods)
+UNARY_CODES = {r.name: _FIRST_UNARY + i for i, r in enumerate(
+    r for r in UNARY if r.float_forward is not None)}
+_RULE_OF: dict[int, Unary | Binary] = {}
+for _rule in BINARY:
+    for _form in range(3):
+        _RULE_OF[1 + _BINARY_INDEX[_rule.name] + _form * _NB] = _rule
+for _name, _code in UNARY_CODES.items():
+    _RULE_OF[_code] = RULES[_name]
+
+
+def is_reflected(op: int) -> bool:
+    """``number (op) Scalar``: the Scalar is the rule's second input."""
+    return 2 * _NB < op < _FIRST_UNARY
+
+
+def _saves(rule: Unary | Binary) -> str:
+    formulas = rule.formulas if isinstance(rule, Binary) else (rule.formula,)
+    used = set().union(*(f.variables for f in formulas))
+    return " ".join(w for w, hit in (("inputs", used & {"a", "b", "x"}), ("output", "y" in used))
+                    if hit)
+
 
 # opcode -> (op name in listings, backward name, what backward saves), named as the
 # tensor ops (and torch's grad_fn) are named, so listings read the same for both.
-_INFO: dict[int, tuple[str, str, str]] = {}
-for _codes, _name, _saves in (
-    ((_ADD, _ADDC, _RADDC), "add", ""),
-    ((_SUB, _SUBC, _RSUBC), "sub", ""),
-    ((_MUL, _MULC, _RMULC), "mul", "inputs"),
-    ((_DIV, _DIVC, _RDIVC), "div", "inputs"),
-    ((_POW, _POWC, _RPOWC), "pow", "inputs output"),
-    ((_NEG,), "neg", ""),
-    ((_RELU,), "relu", "output"),
-    ((_TANH,), "tanh", "output"),
-    ((_EXP,), "exp", "output"),
-    ((_LOG,), "log", "inputs"),
-    ((_SIGMOID,), "sigmoid", "output"),
-):
-    for _code in _codes:
-        _INFO[_code] = (_name, f"{_name.capitalize()}Backward0", _saves)
+_INFO: dict[int, tuple[str, str, str]] = {
+    op: (rule.name, rule.backward_name, _saves(rule)) for op, rule in _RULE_OF.items()}
 
 
-# -- float maths where Python raises but IEEE (and torch) give inf or nan ---------------
-def _div(p: float, q: float) -> float:
-    if q:
-        return p / q
-    if p != p or p == 0:
-        return math.nan
-    return math.copysign(math.inf, p) * math.copysign(1.0, q)
+# ------------------------------------------------------------------ generated chain rule
+# Each opcode's "gradient for each input = g · local derivative", as Python source over
+# floats, made from the rule's formula (`tapegrad.formula`). `v` is the entry, `a` (and
+# `b`) its Scalar inputs, `g` the gradient that reached `v`.
+_G = Expr("var", "g")
 
 
-def _pow(x: float, y: float) -> float:
-    try:
-        r = x ** y
-        if r.__class__ is float:
-            return r
-    except (ZeroDivisionError, OverflowError):
-        pass
-    # 0 ** -1, overflow, or a complex result (negative base, fractional exponent)
-    import numpy as np
-
-    with np.errstate(all="ignore"):
-        return float(np.power(np.float64(x), np.float64(y)))
-
-
-def _exp(x: float) -> float:
-    try:
-        return math.exp(x)
-    except OverflowError:
-        return math.inf
+def _gradient_sources(op: int) -> tuple[str, str | None]:
+    rule = _RULE_OF[op]
+    if isinstance(rule, Unary):
+        return float_source(chain(rule.formula, _G), {"x": "a.data", "y": "v.data", "g": "g"}), None
+    fa, fb = rule.formulas
+    if op <= _NB:
+        src = {"a": "a.data", "b": "b.data", "y": "v.data", "g": "g"}
+        return float_source(chain(fa, _G), src), float_source(chain(fb, _G), src)
+    if is_reflected(op):  # number (op) Scalar: the Scalar `a` is the rule's b
+        return float_source(chain(fb, _G), {"a": "v._b", "b": "a.data", "y": "v.data",
+                                            "g": "g"}), None
+    return float_source(chain(fa, _G), {"a": "a.data", "b": "v._b", "y": "v.data",
+                                        "g": "g"}), None
 
 
-def _log(x: float) -> float:
-    if x > 0:
-        return math.log(x)
-    return -math.inf if x == 0 else math.nan
+def _generate_grads() -> dict[int, Callable[[Scalar, float], tuple[float, Any]]]:
+    """opcode -> grads(v, g): the gradients for v's inputs (None for a missing second)."""
+    table = {}
+    for op in _RULE_OF:
+        ga, gb = _gradient_sources(op)
+        body = ("    a = v._a\n" + ("    b = v._b\n" if gb else "")
+                + f"    return {ga}, {gb}\n")
+        table[op] = _define("grads", "v, g", body)
+    return table
 
 
-def _pow_grad_base(g: float, x: float, y: float) -> float:
-    """d(x**y)/dx * g = g * (y * x**(y-1)), 0 for y == 0 (torch's convention)."""
-    return 0.0 if y == 0 else g * (y * _pow(x, y - 1))
+def _define(name: str, params: str, body: str) -> Callable[..., Any]:
+    scope = dict(FLOAT_NAMESPACE)
+    source = f"def {name}({params}):\n{body}"
+    exec(compile(source, f"<generated {name}>", "exec"), scope)  # from our own rules
+    fn = scope[name]
+    fn.source = source
+    return fn
 
 
-def _pow_grad_exponent(g: float, x: float, y: float, out: float) -> float:
-    """d(x**y)/dy * g = g * (x**y * log x), 0 where x == 0 and y >= 0 (torch's pow)."""
-    return 0.0 if x == 0 and y >= 0 else g * (out * _log(x))
+_GRADS = _generate_grads()
 
 
 def _grads(v: Scalar, g: float) -> tuple[float, Any]:
     """The gradients for ``v._a`` and (two Scalar inputs) ``v._b``: the chain rule."""
-    op, a, b, y = v._op, v._a, v._b, v.data
-    x = a.data
-    if op == _MUL:
-        return g * b.data, g * x
-    if op == _ADD:
-        return g, g
-    if op == _SUB:
-        return g, -g
-    if op == _DIV:
-        q = b.data
-        return _div(g, q), _div(-g * x, q * q)
-    if op == _POW:
-        e = b.data
-        return _pow_grad_base(g, x, e), _pow_grad_exponent(g, x, e, y)
-    if op == _ADDC or op == _SUBC or op == _RADDC:
-        return g, None
-    if op == _MULC or op == _RMULC:
-        return g * b, None
-    if op == _DIVC:
-        return _div(g, b), None
-    if op == _POWC:
-        return _pow_grad_base(g, x, b), None
-    if op == _RSUBC or op == _NEG:
-        return -g, None
-    if op == _RDIVC:
-        return _div(-g * b, x * x), None
-    if op == _RPOWC:
-        return _pow_grad_exponent(g, b, x, y), None
-    if op == _RELU:
-        return (g if y > 0.0 else 0.0), None
-    if op == _TANH:
-        return g * (1.0 - y * y), None
-    if op == _EXP:
-        return g * y, None
-    if op == _LOG:
-        return _div(g, x), None
-    return g * (1.0 - y) * y, None  # _SIGMOID
+    return _GRADS[v._op](v, g)
 
 
 # The walk's table: entry v sits at position root._seq - v._seq. Positions below _FLAT
@@ -166,9 +146,36 @@ def _backward(root: Scalar) -> None:
                 leaf.grad = before + leaf.grad
 
 
-def _walk(table: list, top: int, firsts: dict) -> None:
+def _place(table: list, far: dict, i: int, node: Scalar, grad: float) -> None:
+    """Put ``node`` at position ``i`` past the end of ``table``: grow it, or use a chunk."""
+    if i < _FLAT:
+        table.extend([None] * (min(max(i + 1, 2 * len(table)), _FLAT) - len(table)))
+        table[i] = node
+        node.grad = grad
+        return
+    chunk = far.get(i >> _CHUNK_BITS)
+    if chunk is None:
+        chunk = far[i >> _CHUNK_BITS] = [None] * (1 << _CHUNK_BITS)
+    i &= (1 << _CHUNK_BITS) - 1
+    if chunk[i] is None:
+        chunk[i] = node
+        node.grad = grad
+    else:
+        node.grad += grad
+
+
+# The walk is generated: its loop is written here once, and the chain rule of the most
+# frequent ops is spliced in from their formulas (`tapegrad.pointwise`), so no derivative
+# is restated. Inline code rather than a call per entry is what keeps Scalar fast (a
+# call would cost about a third of an op). Rare ops call their generated `_GRADS` entry.
+# `tapegrad.scalar_backward._walk.source` shows the generated function.
+_HOT_TWO_INPUT = (_MUL, _ADD)  # both operands Scalars
+_HOT_ONE_INPUT = (UNARY_CODES["relu"], _MULC, _RMULC, _ADDC, _RADDC, _SUBC,
+                  UNARY_CODES["tanh"])
+
+_WALK_TEMPLATE = '''def _walk(table, top, firsts):
     """Run the entries of ``table`` in order (the chain rule, one entry at a time)."""
-    far: dict = {}  # chunk number -> chunk, for positions beyond _FLAT
+    far = {}  # chunk number -> chunk, for positions beyond _FLAT
     segment, k = table, -1
     while True:
         for v in segment:  # slots filled while we read are still seen: they lie ahead
@@ -176,31 +183,7 @@ def _walk(table: list, top: int, firsts: dict) -> None:
                 continue
             g = v.grad
             op = v._op
-            if op == _MUL:  # the most frequent ops first; the rest share _grads
-                a = v._a
-                b = v._b
-                ga = g * b.data
-                gb = g * a.data
-            elif op == _ADD:
-                a = v._a
-                b = v._b
-                ga = gb = g
-            else:
-                a = v._a
-                b = None
-                if op == _RELU:
-                    ga = g if v.data > 0.0 else 0.0
-                elif op == _MULC or op == _RMULC:
-                    ga = g * v._b
-                elif op == _ADDC or op == _RADDC or op == _SUBC:
-                    ga = g
-                elif op == _TANH:
-                    y = v.data
-                    ga = g * (1.0 - y * y)
-                else:
-                    ga, gb = _grads(v, g)
-                    if op <= _POW:
-                        b = v._b
+<DISPATCH>
             # Route ga to a (and gb to b), written out twice: no call per edge.
             if a._op:  # an intermediate: its first gradient puts it in the table
                 i = top - a._seq
@@ -242,22 +225,39 @@ def _walk(table: list, top: int, firsts: dict) -> None:
         segment = far[k]
 
 
-def _place(table: list, far: dict, i: int, node: Scalar, grad: float) -> None:
-    """Put ``node`` at position ``i`` past the end of ``table``: grow it, or use a chunk."""
-    if i < _FLAT:
-        table.extend([None] * (min(max(i + 1, 2 * len(table)), _FLAT) - len(table)))
-        table[i] = node
-        node.grad = grad
-        return
-    chunk = far.get(i >> _CHUNK_BITS)
-    if chunk is None:
-        chunk = far[i >> _CHUNK_BITS] = [None] * (1 << _CHUNK_BITS)
-    i &= (1 << _CHUNK_BITS) - 1
-    if chunk[i] is None:
-        chunk[i] = node
-        node.grad = grad
-    else:
-        node.grad += grad
+'''
+
+
+def _generate_walk() -> Callable[[list, int, dict], None]:
+    lines: list[str] = []
+    keyword = "if"
+    for op in _HOT_TWO_INPUT:
+        ga, gb = _gradient_sources(op)
+        lines += [f"            {keyword} op == {op}:  # {_INFO[op][0]}",
+                  "                a = v._a", "                b = v._b",
+                  f"                ga = {ga}", f"                gb = {gb}"]
+        keyword = "elif"
+    lines += ["            else:", "                a = v._a", "                b = None"]
+    groups: dict[str, list[int]] = {}  # one branch for opcodes with the same chain rule
+    for op in _HOT_ONE_INPUT:
+        groups.setdefault(_gradient_sources(op)[0], []).append(op)
+    keyword = "if"
+    for ga, ops in groups.items():
+        test = " or ".join(f"op == {op}" for op in ops)
+        names = ", ".join(sorted({_INFO[op][0] for op in ops}))
+        lines += [f"                {keyword} {test}:  # {names}", f"                    ga = {ga}"]
+        keyword = "elif"
+    lines += ["                else:", "                    ga, gb = _GRADS[op](v, g)",
+              f"                    if op <= {_NB}:", "                        b = v._b"]
+    source = _WALK_TEMPLATE.replace("<DISPATCH>", "\n".join(lines))
+    scope = {**FLOAT_NAMESPACE, "_GRADS": _GRADS, "_place": _place, "_FLAT": _FLAT}
+    exec(compile(source, "<generated _walk>", "exec"), scope)  # from our own rules
+    walk = scope["_walk"]
+    walk.source = source
+    return walk
+
+
+_walk = _generate_walk()
 
 
 def _collect(root: Scalar) -> tuple[list, list]:
@@ -299,8 +299,8 @@ def _backward_with_events(root: Scalar, on_step: Callable[[BackwardStep], None])
         v.grad = g
         op = v._op
         ga, gb = _grads(v, g)
-        routes = [(1 if _RADDC <= op < _NEG else 0, v._a, ga)]
-        if op <= _POW:
+        routes = [(1 if is_reflected(op) else 0, v._a, ga)]
+        if op <= _NB:
             routes.append((1, v._b, gb))
         contributions = []
         for index, target, grad in routes:
@@ -335,11 +335,11 @@ def _scalar_tape(outputs: tuple) -> Tape:
         op = v._op
         name, backward_name, saves = _INFO[op]
         a = by_id[id(v._a)]
-        if op <= _POW:
+        if op <= _NB:
             inputs: list = [a, by_id[id(v._b)]]
-        elif op < _RADDC:
+        elif op <= 2 * _NB:
             inputs = [a, v._b]
-        elif op < _NEG:
+        elif is_reflected(op):
             inputs = [v._b, a]
         else:
             inputs = [a]

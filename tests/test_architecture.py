@@ -14,7 +14,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tapegrad"
 LAYERS = {
     "dtypes": 0, "device": 0, "cuda": 0, "random": 0, "_malloc": 0, "kernels": 0,
     "autograd": 1,
-    "printing": 2, "tensor": 2, "creation": 2, "scalar": 2, "scalar_backward": 2,
+    "formula": 1,
+    "printing": 2, "tensor": 2, "creation": 2, "scalar": 2, "scalar_backward": 2, "pointwise": 2,
     "ops": 3,
     "nn": 4, "optim": 4, "utils": 4, "datasets": 4, "serialization": 4,
     "viz": 5, "testing": 5,

@@ -17,6 +17,7 @@ The numerically delicate kernels (sigmoid, softmax, logsumexp) use the textbook 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,6 +25,7 @@ from numpy.lib.array_utils import normalize_axis_index
 
 __all__ = [
     "axpy_",
+    "erf",
     "log_softmax",
     "log_softmax_backward",
     "log_softmax_nll",
@@ -79,6 +81,15 @@ def threshold_backward(grad: np.ndarray, x: np.ndarray, threshold: float) -> np.
     """
     t = grad.dtype.type(threshold)
     return np.where(x.astype(grad.dtype, copy=False) <= t, grad.dtype.type(0), grad)
+
+
+_erf_ufunc = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function, from the C library's ``erf`` (numpy has none), exact to the
+    last bit as torch's (which calls the same libm); ~0.1 us per element."""
+    return np.asarray(_erf_ufunc(x), dtype=x.dtype)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from tapegrad.ops import (
     joining,
     linalg,
     masking,
+    pointwise,
     reduction,
     scatter,
     setitem,
@@ -30,7 +31,7 @@ from tapegrad.ops import (
 )
 from tapegrad.tensor import Tensor
 
-FAMILIES = (arithmetic, elementwise, activation, reduction, linalg, shape, dims, joining,
+FAMILIES = (arithmetic, pointwise, elementwise, activation, reduction, linalg, shape, dims, joining,
             indexing, setitem, scatter, index_select, masking)
 
 

@@ -24,89 +24,17 @@ from typing import Any
 
 import numpy as np
 
-from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node
-from tapegrad.autograd.grad_mode import _state
 from tapegrad.ops import activation_smooth as _smooth
 from tapegrad.ops import softmax as _softmax_module
 from tapegrad.ops._util import as_array, wrap
 from tapegrad.ops.activation_smooth import *  # noqa: F403 - part of this family's public API
 from tapegrad.ops.activation_smooth import float_only, maybe_inplace, quiet
 from tapegrad.ops.elementwise import check_tensor
-from tapegrad.ops.fill import begin_inplace, finish_inplace, zeros_like
+from tapegrad.ops.fill import zeros_like
+from tapegrad.ops.pointwise import relu, relu_
 from tapegrad.ops.softmax import *  # noqa: F403
 from tapegrad.tensor import Tensor
-
-
-# ------------------------------------------------------------------ relu
-class Relu(Function):
-    """y = max(x, 0).   dy/dx = 1 where y > 0, else 0 (also at x = 0)."""
-
-    node_name = "ReluBackward0"
-
-    @staticmethod
-    def forward(ctx: Node, x: Tensor) -> Tensor:
-        y = wrap(as_array(kernels.on(x._data).relu(x._data), x._data.dtype))
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx: Node, grad: Tensor) -> Tensor:
-        (y,) = ctx.saved_tensors
-        if not _state.grad_enabled:
-            # No graph is being built: call the kernel directly (the recorded op below is
-            # only needed when this backward must itself be differentiated).
-            return wrap(kernels.on(grad._data).threshold_backward(grad._data, y._data, 0))
-        return ThresholdBackward.apply(grad, y, threshold=0)
-
-
-class ReluInplace(Relu):
-    """x.relu_(): same derivative, read off the (overwritten) output."""
-
-    node_name = "ReluBackward0"
-    op_name = "relu_"
-
-    @staticmethod
-    def forward(ctx: Node, x: Tensor) -> Tensor:
-        np.maximum(x._data, 0, out=x._data)  # nan stays nan, as in torch
-        ctx.save_for_backward(x)
-        return finish_inplace(ctx, x)
-
-
-class ThresholdBackward(Function):
-    """g = grad where x > threshold, else 0: the backward of relu, as an op.
-
-    It is linear in ``grad`` (so its own grad-gradient is the same mask) and a step in x
-    (so x gets 0)."""
-
-    node_name = "ThresholdBackwardBackward0"
-    op_name = "threshold_backward"
-
-    @staticmethod
-    def forward(ctx: Node, grad: Tensor, x: Tensor, threshold: float = 0) -> Tensor:
-        ctx.save_for_backward(x)
-        ctx.threshold = threshold
-        out = kernels.on(grad._data).threshold_backward(grad._data, x._data, threshold)
-        return wrap(as_array(out, grad._data.dtype))
-
-    @staticmethod
-    def backward(ctx: Node, gg: Tensor) -> tuple:
-        (x,) = ctx.saved_tensors
-        needs_grad, needs_x = ctx.needs_input_grad
-        return (ThresholdBackward.apply(gg, x, threshold=ctx.threshold) if needs_grad else None,
-                zeros_like(gg) if needs_x else None)
-
-
-def relu(input: Tensor) -> Tensor:  # noqa: A002 - torch's argument name
-    """max(x, 0) elementwise; the gradient at exactly 0 is 0."""
-    check_tensor(input, "relu")
-    return Relu.apply(input)
-
-
-def relu_(input: Tensor) -> Tensor:  # noqa: A002
-    """In-place `relu`: modifies the tensor, bumps its version, returns it."""
-    begin_inplace(input)
-    return ReluInplace.apply(input)
 
 
 # ------------------------------------------------------------------ piecewise-linear ones

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import as_array, wrap
 from tapegrad.ops.comparison import TYPE_NAMES, where
-from tapegrad.ops.elementwise import apply_ufunc, check_tensor, erf_array, exp, float_data
+from tapegrad.ops.elementwise import check_tensor, erf_array, exp
+from tapegrad.ops.pointwise import sigmoid, tanh  # noqa: F401 - the family's public API
 from tapegrad.tensor import Tensor
 
 _SQRT1_2 = math.sqrt(0.5)
@@ -58,94 +58,6 @@ def maybe_inplace(fn: Any, input: Tensor, inplace: bool) -> Tensor:  # noqa: A00
     if not inplace:
         return fn(input)
     return input.copy_(fn(input.clone()))
-
-
-# ------------------------------------------------------------------ sigmoid, tanh
-class Sigmoid(Function):
-    """y = 1 / (1 + e^-x).   dy/dx = y (1 - y): only the output is saved."""
-
-    node_name = "SigmoidBackward0"
-
-    @staticmethod
-    def forward(ctx: Node, x: Tensor) -> Tensor:
-        d = float_data(x)
-        y = wrap(as_array(kernels.on(d).sigmoid(d), d.dtype))
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx: Node, grad: Tensor) -> Tensor:
-        (y,) = ctx.saved_tensors
-        return SigmoidBackward.apply(grad, y)
-
-
-class SigmoidBackward(Function):
-    """g = grad * y (1 - y).   dg/dgrad = y (1 - y),   dg/dy = grad (1 - 2y)."""
-
-    node_name = "SigmoidBackwardBackward0"
-    op_name = "sigmoid_backward"
-
-    @staticmethod
-    def forward(ctx: Node, grad: Tensor, y: Tensor) -> Tensor:
-        ctx.save_for_backward(grad, y)
-        out = kernels.on(grad._data).sigmoid_backward(grad._data, y._data)
-        return wrap(as_array(out, y._data.dtype))
-
-    @staticmethod
-    def backward(ctx: Node, gg: Tensor) -> tuple:
-        grad, y = ctx.saved_tensors
-        needs_grad, needs_y = ctx.needs_input_grad
-        return (SigmoidBackward.apply(gg, y) if needs_grad else None,
-                gg * grad * (1 - 2 * y) if needs_y else None)
-
-
-class Tanh(Function):
-    """y = tanh x.   dy/dx = 1 - y^2: only the output is saved."""
-
-    node_name = "TanhBackward0"
-
-    @staticmethod
-    def forward(ctx: Node, x: Tensor) -> Tensor:
-        y = apply_ufunc(np.tanh, float_data(x))
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx: Node, grad: Tensor) -> Tensor:
-        (y,) = ctx.saved_tensors
-        return TanhBackward.apply(grad, y)
-
-
-class TanhBackward(Function):
-    """g = grad * (1 - y^2).   dg/dgrad = 1 - y^2,   dg/dy = -2 y grad."""
-
-    node_name = "TanhBackwardBackward0"
-    op_name = "tanh_backward"
-
-    @staticmethod
-    def forward(ctx: Node, grad: Tensor, y: Tensor) -> Tensor:
-        ctx.save_for_backward(grad, y)
-        out = kernels.on(grad._data).tanh_backward(grad._data, y._data)
-        return wrap(as_array(out, y._data.dtype))
-
-    @staticmethod
-    def backward(ctx: Node, gg: Tensor) -> tuple:
-        grad, y = ctx.saved_tensors
-        needs_grad, needs_y = ctx.needs_input_grad
-        return (TanhBackward.apply(gg, y) if needs_grad else None,
-                gg * (-2 * y * grad) if needs_y else None)
-
-
-def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
-    """The logistic function 1 / (1 + e^-x)."""
-    check_tensor(input, "sigmoid")
-    return Sigmoid.apply(input)
-
-
-def tanh(input: Tensor) -> Tensor:  # noqa: A002
-    """Hyperbolic tangent."""
-    check_tensor(input, "tanh")
-    return Tanh.apply(input)
 
 
 # ------------------------------------------------------------------ the pattern

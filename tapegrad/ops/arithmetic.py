@@ -251,22 +251,6 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - torch's name
     return Pow.apply(a, b)
 
 
-class Neg(Function):
-    node_name = "NegBackward0"
-
-    @staticmethod
-    def forward(ctx: Node, a: Tensor) -> Tensor:
-        return wrap(np.negative(a._data))
-
-    @staticmethod
-    def backward(ctx: Node, grad: Tensor) -> Tensor:
-        return -grad
-
-
-def neg(a: Tensor) -> Tensor:
-    return Neg.apply(a)
-
-
 def rsub(a: Any, b: Any) -> Tensor:
     return Sub.apply(b, a)
 
@@ -285,19 +269,19 @@ def _iop(inplace):
     return method
 
 
-__all__ = ["add", "sub", "mul", "div", "pow", "neg", "rsub", "true_divide", "multiply",
-           "subtract", "divide", "negative"]
+__all__ = ["add", "sub", "mul", "div", "pow", "rsub", "true_divide", "multiply",
+           "subtract", "divide"]
 true_divide = divide = div
-multiply, subtract, negative = mul, sub, neg
+multiply, subtract = mul, sub
 
 # Tensor methods this module provides (installed by tapegrad.ops).
 METHODS = {
-    "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "neg": neg,
-    "true_divide": div, "multiply": mul, "subtract": sub, "divide": div, "negative": neg,
+    "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow,
+    "true_divide": div, "multiply": mul, "subtract": sub, "divide": div,
     "add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_,
     "__add__": add, "__radd__": _reflected(add), "__sub__": sub, "__rsub__": _reflected(sub),
     "__mul__": mul, "__rmul__": _reflected(mul), "__truediv__": div,
     "__rtruediv__": _reflected(div), "__pow__": pow, "__rpow__": _reflected(pow),
-    "__neg__": neg, "__iadd__": _iop(add_), "__isub__": _iop(sub_), "__imul__": _iop(mul_),
+    "__iadd__": _iop(add_), "__isub__": _iop(sub_), "__imul__": _iop(mul_),
     "__itruediv__": _iop(div_),
 }

@@ -26,6 +26,8 @@ import numpy as np
 from tapegrad.autograd.api import backward_steps
 from tapegrad.autograd.function import AccumulateGrad
 from tapegrad.autograd.tape import Tape, Value
+from tapegrad.formula import Expr, chain
+from tapegrad.pointwise import RULES, Binary
 from tapegrad.scalar import Scalar
 from tapegrad.viz.graph import draw, format_array, to_svg
 
@@ -34,25 +36,17 @@ __all__ = ["Frame", "backprop_steps", "stepper_html"]
 UNREACHED = "—"
 _ASSETS = Path(__file__).parent / "assets"
 
-# What each backward sends to input 0 / input 1, in words (grad is what arrived; a, b
-# the inputs, out the output). Ops not listed get the general vector-Jacobian product.
+# What each backward sends to input 0 / input 1, in words (grad is what arrived; a, b the
+# inputs, out the output), for the ops that are not pointwise: a pointwise op's caption is
+# its own formula (`tapegrad.pointwise`). Ops not listed get the general vector-Jacobian
+# product.
 _FORMULAS: dict[str, tuple[str, str]] = {
-    "add": ("grad", "grad"),
-    "sub": ("grad", "−grad"),
-    "mul": ("grad × {b}", "grad × {a}"),
-    "div": ("grad / {b}", "−grad × {a} / {b}²"),
-    "pow": ("grad × {b} × {a}^({b} − 1)", "grad × {out} × log {a}"),
-    "neg": ("−grad", ""),
-    "exp": ("grad × {out}", ""),
-    "log": ("grad / {a}", ""),
-    "tanh": ("grad × (1 − {out}²)", ""),
-    "sigmoid": ("grad × {out} × (1 − {out})", ""),
-    "relu": ("grad × ({a} > 0)", ""),
     "sum": ("grad broadcast to the shape of {a}", ""),
     "mean": ("grad / n broadcast to the shape of {a}", ""),
     "matmul": ("grad @ {b}ᵀ", "{a}ᵀ @ grad"),
     "mm": ("grad @ {b}ᵀ", "{a}ᵀ @ grad"),
 }
+_GRAD = Expr("var", "grad")
 
 
 @dataclass
@@ -90,6 +84,18 @@ def _value_name(v: Any) -> str:
 
 
 def _formula(entry: Any, index: int) -> str:
+    rule = RULES.get(entry.op)
+    if rule is not None:  # grad · the local derivative, with the values' names
+        variables = ("a", "b") if isinstance(rule, Binary) else ("x",)
+        names = {"y": _value_name(entry.outputs[0])}
+        numbers = {}
+        for var, arg in zip(variables, entry.inputs, strict=False):
+            if isinstance(arg, Value):
+                names[var] = _value_name(arg)
+            else:  # a constant operand: put the number in and simplify
+                numbers[var] = float(arg)
+        formula = rule.formulas[min(index, 1)] if isinstance(rule, Binary) else rule.formula
+        return chain(formula.substitute(numbers), _GRAD).text(names)
     pair = _FORMULAS.get(entry.op)
     if pair is None or not pair[min(index, 1)]:
         return f"grad through ∂{_value_name(entry.outputs[0])}/∂input {index}"

@@ -1,0 +1,217 @@
+"""The tensor ops made from `tapegrad.pointwise`'s definitions: one `Function` per rule.
+
+For a rule ``tanh`` this module makes
+
+* ``Tanh``, a `Function`: forward runs the rule's array function (or its kernel) on the
+  tensor's array and saves what the formula reads (``y`` for tanh); backward computes
+  ``grad · (1 − y²)``, the formula compiled to tensor ops, so that with
+  ``create_graph=True`` the backward is itself recorded and can be differentiated again;
+* ``tapegrad.tanh(input)`` and the Tensor method ``x.tanh()`` (installed by `tapegrad.ops`),
+  and the in-place ``x.tanh_()``.
+
+Nothing about tanh is written here: read the rule in `tapegrad.pointwise`.
+
+Two refinements, both derived from the rule too:
+
+* When no graph of the backward is being built (the usual ``loss.backward()``), a rule's
+  fused kernel (``kernel_backward``) computes ``grad · f'`` in one pass instead of the
+  formula's several tensor ops.
+* torch records the backward of ``tanh``, ``sigmoid`` and ``relu`` as one op of its own
+  (``tanh_backward``...), so a double-backward graph shows ``TanhBackwardBackward0``. Those
+  rules name it (``backward_op``), and its own derivatives come from differentiating the
+  formula (`tapegrad.formula.diff`): ∂(g·f)/∂g = f, and ∂(g·f)/∂y = g·∂f/∂y.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tapegrad import dtypes, kernels
+from tapegrad.autograd.function import Function, Node
+from tapegrad.autograd.grad_mode import _state
+from tapegrad.formula import Expr, chain, diff, tensor_function
+from tapegrad.ops._util import as_array, wrap
+from tapegrad.ops.comparison import TYPE_NAMES, where
+from tapegrad.ops.fill import begin_inplace, finish_inplace, zeros_like
+from tapegrad.pointwise import UNARY, Unary
+from tapegrad.tensor import Tensor
+
+_G = Expr("var", "g")
+_VARIABLES = ("g", "x", "y")
+
+# torch's errors for ops a bool tensor does not support
+_BOOL_ERRORS = {
+    "neg": "Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+           "to invert a mask, use the `~` or `logical_not()` operator instead.",
+    "abs": "\"abs_cpu\" not implemented for 'Bool'",
+}
+
+
+def check_tensor(x: Any, op: str) -> None:
+    """torch's TypeError when a function that needs a tensor gets something else."""
+    if not isinstance(x, Tensor):
+        raise TypeError(
+            f"{op}(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}"
+        )
+
+
+def float_data(x: Tensor) -> np.ndarray:
+    """``x``'s array, with integer and bool inputs cast to the default float dtype
+    (``exp`` of an int64 tensor is float32 in torch, as it is here)."""
+    d = x._data
+    if d.dtype.kind != "f":
+        d = d.astype(dtypes.get_default_dtype().numpy)
+    return d
+
+
+def _forward_array(rule: Unary, x: Tensor) -> np.ndarray:
+    if x._data.dtype == np.bool_ and rule.name in _BOOL_ERRORS:
+        raise RuntimeError(_BOOL_ERRORS[rule.name]) if rule.name == "neg" else \
+            NotImplementedError(_BOOL_ERRORS[rule.name])
+    d = x._data if rule.keeps_integers else float_data(x)
+    if rule.keeps_integers and d.dtype.kind != "f" and rule.forward in (np.floor, np.ceil,
+                                                                       np.trunc, np.rint):
+        return d.copy()  # floor of an integer is itself (numpy would make it float)
+    with np.errstate(all="ignore"):  # log(-1) is nan, not a warning
+        out = (rule.kernel_forward(kernels.on(d), d) if rule.kernel_forward is not None
+               else rule.forward(d))
+    return as_array(out, d.dtype)
+
+
+def _array(t: Tensor | None) -> np.ndarray | None:
+    return None if t is None else t._data
+
+
+def _saved(rule: Unary, x: Tensor, y: Tensor) -> tuple:
+    return (x if rule.saves_input else None, y if rule.saves_output else None)
+
+
+def function_of(rule: Unary) -> type[Function]:
+    """The `Function` for ``rule`` (see the module docstring)."""
+    backward_formula = chain(rule.formula, _G)  # g · f'(x, y)
+    compiled = _compile(backward_formula, _VARIABLES)
+    fused = rule.kernel_backward
+    backward_op = _backward_function(rule) if rule.backward_op else None
+
+    def forward(ctx: Node, x: Tensor) -> Tensor:
+        y = wrap(_forward_array(rule, x))
+        ctx.save_for_backward(*_saved(rule, x, y))
+        return y
+
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        x, y = ctx.saved_tensors
+        if not _state.grad_enabled and fused is not None:  # no graph of the backward
+            k = kernels.on(grad._data)
+            return wrap(as_array(fused(k, grad._data, _array(x), _array(y)),
+                                 grad._data.dtype))
+        if backward_op is not None:
+            return backward_op.apply(grad, x, y)
+        return compiled(grad, x, y)
+
+    return type(rule.class_name, (Function,), {
+        "__doc__": f"{rule.doc}   {rule.text()}", "__module__": __name__,
+        "node_name": rule.backward_name, "op_name": rule.name, "rule": rule,
+        "forward": staticmethod(forward), "backward": staticmethod(backward)})
+
+
+def _backward_function(rule: Unary) -> type[Function]:
+    """torch's named backward op for ``rule`` (``tanh_backward``): g·f'(x, y) as one
+    recorded op, differentiable in g, x and y by the derivatives of the formula."""
+    formula = chain(rule.formula, _G)
+    value = _compile(formula, _VARIABLES)
+    partials = {v: _compile(chain(diff(formula, v), Expr("var", "gg")), ("gg", *_VARIABLES))
+                for v in ("x", "y")}
+    fused = rule.kernel_backward
+
+    def forward(ctx: Node, g: Tensor, x: Tensor | None, y: Tensor | None) -> Tensor:
+        ctx.save_for_backward(g, x, y)
+        if fused is not None:
+            out = fused(kernels.on(g._data), g._data, _array(x), _array(y))
+            return wrap(as_array(out, g._data.dtype))
+        return value(g, x, y)
+
+    def backward(ctx: Node, gg: Tensor) -> tuple:
+        g, x, y = ctx.saved_tensors
+        needs_g, needs_x, needs_y = ctx.needs_input_grad
+        return (cls.apply(gg, x, y) if needs_g else None,  # linear in g: the same op
+                partials["x"](gg, g, x, y) if needs_x else None,
+                partials["y"](gg, g, x, y) if needs_y else None)
+
+    name = "".join(part.capitalize() for part in rule.backward_op.split("_"))
+    cls = type(name, (Function,), {
+        "__doc__": f"The backward of {rule.name} as one op: grad · ({rule.formula.text()}).",
+        "__module__": __name__, "node_name": f"{name}Backward0", "op_name": rule.backward_op,
+        "forward": staticmethod(forward), "backward": staticmethod(backward)})
+    return cls
+
+
+def _compile(e: Expr, params: tuple[str, ...]) -> Callable[..., Tensor]:
+    """``e`` over tensors; a formula that is 0 gives zeros shaped like the first tensor."""
+    if e.constant() == 0:
+        return lambda first, *rest: zeros_like(first)
+    return tensor_function(e, params, where)
+
+
+def _inplace_function(rule: Unary, out_of_place: type[Function]) -> type[Function]:
+    """``x.tanh_()``: the same rule, writing into ``x``. Backward can read only what is
+    left: the output (so a rule whose formula needs x saves a copy of the old x)."""
+
+    def forward(ctx: Node, x: Tensor) -> Tensor:
+        if not rule.keeps_integers and x.dtype.is_floating_point is False:
+            raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                               f"{TYPE_NAMES[x.dtype.name]}")
+        old = x.detach().clone() if rule.saves_input else None
+        x._data[...] = _forward_array(rule, x)
+        ctx.save_for_backward(old, x if rule.saves_output else None)
+        return finish_inplace(ctx, x)
+
+    return type(f"{rule.class_name}Inplace", (out_of_place,), {
+        "__module__": __name__, "node_name": rule.backward_name,
+        "op_name": f"{rule.name}_", "forward": staticmethod(forward)})
+
+
+def _public(name: str, function: type[Function], doc: str) -> Callable[[Tensor], Tensor]:
+    def op(input: Tensor) -> Tensor:  # torch's argument name
+        check_tensor(input, name)
+        return function.apply(input)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return op
+
+
+def _public_inplace(name: str, function: type[Function]) -> Callable[[Tensor], Tensor]:
+    def op(input: Tensor) -> Tensor:
+        check_tensor(input, name)
+        begin_inplace(input)
+        return function.apply(input)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"In-place ``{name[:-1]}``: modifies the tensor, bumps its version, returns it."
+    return op
+
+
+#: rule name -> its Function class (``FUNCTIONS["tanh"] is Tanh``)
+FUNCTIONS: dict[str, type[Function]] = {r.name: function_of(r) for r in UNARY}
+#: rule name -> ``tapegrad.<name>``; in-place forms under ``<name>_``
+OPS: dict[str, Callable[[Tensor], Tensor]] = {}
+for _rule in UNARY:
+    OPS[_rule.name] = _public(_rule.name, FUNCTIONS[_rule.name], _rule.doc)
+    OPS[f"{_rule.name}_"] = _public_inplace(
+        f"{_rule.name}_", _inplace_function(_rule, FUNCTIONS[_rule.name]))
+
+# round(x, decimals=...) wraps the rule's plain form in `tapegrad.ops.elementwise`
+_PUBLIC = {name: op for name, op in OPS.items() if name not in ("round", "round_")}
+__all__ = [*_PUBLIC, "FUNCTIONS", "absolute", "negative"]
+# The functions and classes made above, as this module's names (``pointwise.tanh``,
+# ``pointwise.Tanh``): generated, so they are bound here rather than written out.
+globals().update(_PUBLIC)
+globals().update((f.__name__, f) for f in FUNCTIONS.values())
+absolute, negative = OPS["abs"], OPS["neg"]
+
+# Tensor methods this family provides (installed by tapegrad.ops).
+METHODS = {**_PUBLIC, "__neg__": OPS["neg"], "__abs__": OPS["abs"], "absolute": OPS["abs"],
+           "negative": OPS["neg"]}
