@@ -27,7 +27,7 @@ fastmath, so results follow IEEE order of operations.
 
 Backend choice: `ENABLED` is decided once, at import, from the environment variable
 ``TAPEGRAD_JIT`` (``0``/``false``/``off``/``no`` disable numba) and whether numba is installed;
-`select` is what every ``active()`` selector returns.
+`tapegrad.kernels.backend` reads it to choose the CPU backend.
 """
 
 from __future__ import annotations
@@ -37,10 +37,9 @@ import importlib.util
 import os
 import threading
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
-__all__ = ["ENABLED", "LazyKernel", "lazy_njit", "select"]
+__all__ = ["ENABLED", "LazyKernel", "lazy_njit"]
 
 #: True when the numba kernels are in use (``TAPEGRAD_JIT`` not off, and numba importable).
 ENABLED = (
@@ -52,10 +51,6 @@ _OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True}
 _lock = threading.Lock()
 
 
-def select(numba_module: ModuleType, reference_module: ModuleType) -> ModuleType:
-    """``numba_module`` unless ``TAPEGRAD_JIT=0`` (see `ENABLED`), else ``reference_module``:
-    the two expose the same functions, so callers pick one once and call through it."""
-    return numba_module if ENABLED else reference_module
 
 
 class LazyKernel:

@@ -6,34 +6,24 @@ each; here a group is read twice for its statistics (mean, then squared deviatio
 accurate than one pass of sums of squares) and once to write the output, and backward reads
 each group once for its two sums and once to write dx. Sums use float64 accumulators, in four
 independent partial sums (without fastmath LLVM may not reorder one running sum, and four
-chains run 2-3x faster than one, as in `tapegrad.kernels.cpu_softmax`).
+chains run 2-3x faster than one, as in the softmax kernels of `tapegrad.kernels.cpu`).
 
 Like `tapegrad.kernels.cpu`, numba is imported on the first kernel call (not at import) and
 the compiled code is cached on disk (`_jit.lazy_njit`). Kernels are serial: a parallel kernel
 next to BLAS's threads fights for the 2 cores of the development machine (see the performance
 notes).
-
-`active()` is the backend selector: this module, or `norm_reference` when ``TAPEGRAD_JIT=0``
-(`_jit.select`, the switch of `tapegrad.kernels.jit_enabled`).
 """
 
 from __future__ import annotations
 
 import math
-import sys
-from types import ModuleType
 
 import numpy as np
 
 from . import norm_reference
-from ._jit import lazy_njit, select
+from ._jit import lazy_njit
 
 __all__ = norm_reference.__all__
-
-
-def active() -> ModuleType:
-    """The normalisation backend in use: this module unless ``TAPEGRAD_JIT=0``."""
-    return select(sys.modules[__name__], norm_reference)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -41,7 +31,7 @@ def active() -> ModuleType:
 
 
 def _sum_py(a):
-    # sum(a), four partial sums. Written again rather than imported from cpu_softmax (its
+    # sum(a), four partial sums. Written again rather than imported from cpu.py (its
     # _sum_row): numba's disk cache would not notice an edit there (see _jit).
     s0 = s1 = s2 = s3 = 0.0
     n4 = a.shape[0] // 4 * 4

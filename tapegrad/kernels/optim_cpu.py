@@ -14,32 +14,21 @@ Like `tapegrad.kernels.cpu`, numba is imported on the first call, kernels are ca
 the NumPy reference. Loops are serial: an update is memory-bound and parameters are small (a
 784x512 weight is 0.4M elements, well under the size where a parallel kernel pays off on two
 cores).
-
-`active()` is the selector the optimizers use: this module, or `optim_reference` when
-``TAPEGRAD_JIT=0`` disables numba (`_jit.select`, the same switch as `tapegrad.kernels`).
 """
 
 from __future__ import annotations
 
-import sys
-from types import ModuleType
-
 import numpy as np
 
 from . import optim_reference as reference
-from ._jit import lazy_njit, select
+from ._jit import lazy_njit
 
-__all__ = reference.__all__ + ["active"]
+__all__ = reference.__all__
 
 adam_scalars = reference.adam_scalars
 adagrad_lr = reference.adagrad_lr
 
 _COMPILED = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def active() -> ModuleType:
-    """The optimizer backend in use: this module, or `optim_reference` under TAPEGRAD_JIT=0."""
-    return select(sys.modules[__name__], reference)
 
 
 # ---------------------------------------------------------------------------------------------

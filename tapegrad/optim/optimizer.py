@@ -34,7 +34,6 @@ from typing import Any
 from tapegrad import dtypes, kernels
 from tapegrad.autograd.grad_mode import enable_grad
 from tapegrad.autograd.variable import RemovableHandle
-from tapegrad.kernels import optim_cpu
 from tapegrad.tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
@@ -368,7 +367,7 @@ class Optimizer:
     def _kernels(p: Tensor) -> Any:
         """The fused update kernels for ``p``'s device: numba (or, with ``TAPEGRAD_JIT=0``,
         the numpy references) for CPU tensors, `tapegrad.kernels.cuda.optim` for GPU ones."""
-        return kernels.on(p._data, optim_cpu.active())
+        return kernels.on(p._data)
 
     @staticmethod
     def _new_step() -> Tensor:

@@ -397,9 +397,9 @@ def test_import_does_not_import_numba():
 def test_tapegrad_jit_0_selects_reference():
     code = (
         "from tapegrad import kernels as k\n"
-        "assert k.cpu is k.reference and not k.jit_enabled()\n"
+        "assert k.CPU is k.REFERENCE and not k.jit_enabled()\n"
         "m = k.load_jit()\n"
-        "assert k.cpu is k.reference and m is not k.reference\n"
+        "assert k.CPU is k.REFERENCE and m is not k.reference\n"
         "print('ok')"
     )
     assert run_python(code, TAPEGRAD_JIT="0") == "ok"

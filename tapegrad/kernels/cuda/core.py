@@ -31,9 +31,9 @@ from . import elementwise, runtime
 from .array import CudaArray, device_mismatch
 from .row_kernels import kernels as _kernels
 from .row_kernels import launch_rows, layout, sigmoid_kernel
-from .ufuncs import erf  # noqa: F401 - ops look it up with getattr(kernels.on(x), "erf")
+from .ufuncs import erf  # noqa: F401 - part of this module's API (reference.__all__)
 
-__all__ = list(reference.__all__)  # plus `erf`, looked up by name (numpy has none)
+__all__ = list(reference.__all__)
 
 
 # ------------------------------------------------------------------ elementwise

@@ -28,17 +28,11 @@ import numpy as np
 
 from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node, once_differentiable
-from tapegrad.kernels import conv_reference
 from tapegrad.nn.functional.padding import pad
 from tapegrad.ops._util import contiguous, wrap
 from tapegrad.tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "pad"]
-
-if kernels.jit_enabled():
-    from tapegrad.kernels import conv_cpu as _kernels
-else:  # TAPEGRAD_JIT=0: the NumPy definitions
-    _kernels = conv_reference  # type: ignore[assignment]
 
 #: Convolutions build the im2col columns of this many bytes of samples at a time (a size that
 #: stays in a core's L2 cache; measured on LeNet-5 shapes, see benchmarks/conv_bench.py).
@@ -137,13 +131,13 @@ class _Columns:
         self.length = oh * self.width
 
     def im2col(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
-        k = kernels.on(x, _kernels)  # the CPU or the CUDA kernels, by x's device
+        k = kernels.on(x)  # the CPU or the CUDA kernels, by x's device
         if self.wide:
             return k.im2col_wide(x, self.kernel, self.dilation, self.out_size, out=out)
         return k.im2col(x, self.kernel, self.stride, self.dilation, self.out_size, out=out)
 
     def col2im(self, cols: np.ndarray, shape: tuple, out: np.ndarray) -> np.ndarray:
-        k = kernels.on(cols, _kernels)
+        k = kernels.on(cols)
         if self.wide:
             return k.col2im_wide(cols, shape, self.kernel, self.dilation, self.out_size, out=out)
         return k.col2im(cols, shape, self.kernel, self.stride, self.dilation, self.out_size,

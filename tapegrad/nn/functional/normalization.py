@@ -27,17 +27,9 @@ import numpy as np
 from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import is_grad_enabled
-from tapegrad.kernels import norm_cpu
 from tapegrad.ops._util import wrap
 from tapegrad.tensor import Size, Tensor
 
-_K = norm_cpu.active()
-
-
-
-def _K_on(t: Tensor) -> Any:  # noqa: N802 - reads as the module constant _K
-    """The normalisation kernels for ``t``'s device (numba CPU, reference, or CUDA)."""
-    return kernels.on(t._data, _K)
 
 def _ncs(a: np.ndarray) -> np.ndarray:
     """(N, C, *) viewed as (N, C, S): batch norm's groups are the (N, S) slices of a channel."""
@@ -77,7 +69,7 @@ class BatchNorm(Function):
         ctx.mean, ctx.invstd, ctx.training, ctx.eps = mean, invstd, training, eps
         ctx.affine_meta = (_meta(weight) or (None, None), _meta(bias) or (None, None))
         ctx.save_for_backward(x, weight)
-        k = kernels.on(x._data, _K)  # the CPU or the CUDA kernels, by the input's device
+        k = kernels.on(x._data)  # the CPU or the CUDA kernels, by the input's device
         y = k.batch_norm_forward(_ncs(x._data), mean, invstd, _data(weight), _data(bias))
         return wrap(y.reshape(x._data.shape))
 
@@ -88,7 +80,7 @@ class BatchNorm(Function):
         x, weight = ctx.saved_tensors
         if is_grad_enabled():
             return _batch_norm_backward_graph(ctx, grad, x, weight)
-        k = kernels.on(grad._data, _K)
+        k = kernels.on(grad._data)
         dx, dw, db = k.batch_norm_backward(_ncs(grad._data), _ncs(x._data), ctx.mean,
                                            ctx.invstd, _data(weight), ctx.training)
         return _grads(ctx, x, dx, dw, db)
@@ -167,7 +159,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None,  # noqa: A002
                     ("weight", weight), ("bias", bias)):
         _check_channels(name, t, channels)
     if training:
-        mean, var = _K_on(input).batch_norm_stats(_ncs(input._data))
+        mean, var = kernels.on(input._data).batch_norm_stats(_ncs(input._data))
         count = input.numel() // channels
         if running_mean is not None:
             _update_running(running_mean, mean, momentum)
@@ -198,7 +190,7 @@ class LayerNorm(Function):
                 normalized_shape: tuple = (), eps: float = 1e-5) -> Tensor:
         d = int(np.prod(normalized_shape))
         x2 = x._data.reshape(-1, d)
-        y, mean, rstd = kernels.on(x2, _K).layer_norm_forward(x2, _data(weight), _data(bias), eps)
+        y, mean, rstd = kernels.on(x2).layer_norm_forward(x2, _data(weight), _data(bias), eps)
         ctx.mean, ctx.rstd, ctx.eps, ctx.d = mean, rstd, eps, d
         ctx.norm_dims = len(normalized_shape)
         ctx.affine_meta = (_meta(weight) or (None, None), _meta(bias) or (None, None))
@@ -213,7 +205,7 @@ class LayerNorm(Function):
         if is_grad_enabled():
             return _layer_norm_backward_graph(ctx, grad, x, weight)
         d = ctx.d
-        dx, dw, db = _K_on(grad).layer_norm_backward(grad._data.reshape(-1, d),
+        dx, dw, db = kernels.on(grad._data).layer_norm_backward(grad._data.reshape(-1, d),
                                                      x._data.reshape(-1, d),
                                                      ctx.mean, ctx.rstd, _data(weight))
         return _grads(ctx, x, dx, dw, db)

@@ -15,8 +15,8 @@ left padding).
 
 Every backward here is linear in the incoming gradient (a scatter or a spread with fixed
 weights), so it is itself a `Function` whose backward is the forward's gather/average again:
-double backward works. The array kernels are in `tapegrad.kernels.pooling_cpu` (numba) and
-`pooling_reference` (NumPy).
+double backward works. The array kernels are in `tapegrad.kernels.pooling_reference` (NumPy,
+the definition) and `pooling_cpu` (numba), reached through ``kernels.on(array)``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import numpy as np
 
 from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node
-from tapegrad.kernels import pooling_reference
 from tapegrad.nn.functional.pooling_args import (
     adaptive_args,
     avg_pool2d_args,
@@ -43,15 +42,6 @@ __all__ = [
     "avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d",
 ]
 
-if kernels.jit_enabled():
-    from tapegrad.kernels import pooling_cpu as _k
-else:  # TAPEGRAD_JIT=0: the NumPy definitions
-    _k = pooling_reference  # type: ignore[assignment]
-
-
-def _on(t: Tensor) -> Any:
-    """The pooling kernels for ``t``'s device (numba CPU, reference, or CUDA)."""
-    return kernels.on(t._data, _k)
 
 
 def _planes(x: np.ndarray) -> np.ndarray:
@@ -68,8 +58,8 @@ class _MaxPool2d(Function):
     @staticmethod
     def forward(ctx: Node, x: Tensor, kernel_size: tuple, stride: tuple, padding: tuple,
                 dilation: tuple, out_size: tuple) -> tuple[Tensor, Tensor]:
-        out, idx = _on(x).max_pool2d(_planes(x._data), kernel_size, stride, padding, dilation,
-                                 out_size)
+        out, idx = kernels.on(x._data).max_pool2d(_planes(x._data), kernel_size, stride,
+                                                  padding, dilation, out_size)
         shape = x._data.shape[:-2] + tuple(out_size)
         indices = wrap(idx.reshape(shape))
         ctx.in_shape = x._data.shape
@@ -94,7 +84,7 @@ class _MaxPoolScatter(Function):
     @staticmethod
     def forward(ctx: Node, grad: Tensor, indices: Tensor, in_shape: tuple) -> Tensor:
         ctx.save_for_backward(indices)
-        g = _on(grad).max_pool2d_backward(_planes(grad._data), _planes(indices._data),
+        g = kernels.on(grad._data).max_pool2d_backward(_planes(grad._data), _planes(indices._data),
                                           in_shape[-2:])
         return wrap(g.reshape(in_shape))
 
@@ -163,8 +153,8 @@ class _AvgPool2d(Function):
                 out_size: tuple, count_include_pad: bool, divisor_override: Any) -> Tensor:
         ctx.options = (kernel_size, stride, padding, count_include_pad, divisor_override)
         ctx.in_shape, ctx.out_size = x._data.shape, out_size
-        out = _on(x).avg_pool2d(_planes(x._data), kernel_size, stride, padding, out_size,
-                            count_include_pad, divisor_override)
+        out = kernels.on(x._data).avg_pool2d(_planes(x._data), kernel_size, stride, padding,
+                                             out_size, count_include_pad, divisor_override)
         return wrap(out.reshape(x._data.shape[:-2] + tuple(out_size)))
 
     @staticmethod
@@ -190,8 +180,9 @@ class _AvgPoolSpread(Function):
                 divisor_override: Any) -> Tensor:
         ctx.options = (kernel_size, stride, padding, out_size, count_include_pad,
                        divisor_override)
-        g = _on(grad).avg_pool2d_backward(_planes(grad._data), in_shape[-2:], kernel_size, stride,
-                                   padding, count_include_pad, divisor_override)
+        g = kernels.on(grad._data).avg_pool2d_backward(
+            _planes(grad._data), in_shape[-2:], kernel_size, stride, padding, count_include_pad,
+            divisor_override)
         return wrap(g.reshape(in_shape))
 
     @staticmethod
@@ -235,7 +226,7 @@ class _AdaptiveAvgPool2d(Function):
     @staticmethod
     def forward(ctx: Node, x: Tensor, output_size: tuple) -> Tensor:
         ctx.in_shape = x._data.shape
-        out = _on(x).adaptive_avg_pool2d(_planes(x._data), output_size)
+        out = kernels.on(x._data).adaptive_avg_pool2d(_planes(x._data), output_size)
         return wrap(out.reshape(x._data.shape[:-2] + tuple(output_size)))
 
     @staticmethod
@@ -252,7 +243,7 @@ class _AdaptiveAvgSpread(Function):
     @staticmethod
     def forward(ctx: Node, grad: Tensor, in_shape: tuple) -> Tensor:
         ctx.out_size = grad._data.shape[-2:]
-        g = _on(grad).adaptive_avg_pool2d_backward(_planes(grad._data), in_shape[-2:])
+        g = kernels.on(grad._data).adaptive_avg_pool2d_backward(_planes(grad._data), in_shape[-2:])
         return wrap(g.reshape(in_shape))
 
     @staticmethod
@@ -274,7 +265,7 @@ class _AdaptiveMaxPool2d(Function):
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, output_size: tuple) -> tuple[Tensor, Tensor]:
-        out, idx = _on(x).adaptive_max_pool2d(_planes(x._data), output_size)
+        out, idx = kernels.on(x._data).adaptive_max_pool2d(_planes(x._data), output_size)
         shape = x._data.shape[:-2] + tuple(output_size)
         indices = wrap(idx.reshape(shape))
         ctx.in_shape = x._data.shape
