@@ -62,7 +62,10 @@ from tapegrad.dtypes import (
 from tapegrad.dtypes import float_ as float  # noqa: A001 - torch.float
 from tapegrad.dtypes import int_ as int  # noqa: A001 - torch.int
 from tapegrad.ops.activation import *  # noqa: F403
+from tapegrad.ops.activation_smooth import *  # noqa: F403
 from tapegrad.ops.arithmetic import *  # noqa: F403
+from tapegrad.ops.clamp import *  # noqa: F403
+from tapegrad.ops.comparison import *  # noqa: F403
 from tapegrad.ops.dims import *  # noqa: F403
 from tapegrad.ops.elementwise import *  # noqa: F403
 from tapegrad.ops.index_select import *  # noqa: F403
@@ -75,6 +78,7 @@ from tapegrad.ops.reduction import *  # noqa: F403
 from tapegrad.ops.scatter import *  # noqa: F403
 from tapegrad.ops.setitem import *  # noqa: F403
 from tapegrad.ops.shape import *  # noqa: F403
+from tapegrad.ops.softmax import *  # noqa: F403
 from tapegrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from tapegrad.scalar import Scalar
 from tapegrad.serialization import load, save

@@ -66,3 +66,72 @@ def test_lower_layers_never_import_higher_ones():
             if LAYERS[comp] > own:
                 violations.append(f"{rel}:{lineno} imports {name} (layer {LAYERS[comp]} > {own})")
     assert not violations, "\n".join(violations)
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def module_level_imports(path: Path, modules: set[str]) -> set[str]:
+    """The tapegrad modules ``path`` imports when it is imported (not inside functions, not
+    under ``if TYPE_CHECKING:``), each named as precisely as the import allows."""
+    me = module_name(path)
+    package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+    found = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([node.module] if node.module else []))
+            for alias in node.names:
+                candidate = f"{base}.{alias.name}"
+                found.add(candidate if candidate in modules else base)
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return {m for m in found if m in modules and m != me}
+
+
+def test_no_import_circles():
+    """A module never needs, while it is being imported, a module that needs it back:
+    no bottom-of-file imports, no half-initialised modules (strongly connected components
+    of the module-level import graph, found by Tarjan's algorithm)."""
+    paths = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph = {m: module_level_imports(p, set(paths)) for m, p in paths.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    circles = []
+
+    def visit(v: str) -> None:  # recursion depth is bounded by the number of modules
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    assert not circles, f"import circles: {circles}"
+
+
+def test_no_star_imports_between_modules():
+    """Only a package's __init__ gathers names with ``import *``; modules name what they use."""
+    stars = [f"{p.relative_to(PACKAGE)}:{n.lineno}" for p in PACKAGE.rglob("*.py")
+             if p.name != "__init__.py" for n in ast.parse(p.read_text()).body
+             if isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)]
+    assert not stars, stars

@@ -45,11 +45,16 @@ class Backend:
     def __getattr__(self, kernel: str) -> Callable[..., Any]:
         if kernel.startswith("__"):
             raise AttributeError(kernel)
-        for module in self.modules():
-            if kernel in module.__all__:
-                fn = getattr(module, kernel)
-                setattr(self, kernel, fn)  # found once; later lookups are plain attributes
-                return fn
+        modules = self.modules()
+        # the shared API (`__all__`, the same on every backend) first, then a device's own
+        # public extras (CUDA's raise_target_errors, for its opt-in synchronous checks)
+        found = next((getattr(m, kernel) for m in modules if kernel in m.__all__), None)
+        if found is None and not kernel.startswith("_"):
+            extras = (getattr(m, kernel, None) for m in modules)
+            found = next((fn for fn in extras if callable(fn)), None)
+        if found is not None:
+            setattr(self, kernel, found)  # found once; later lookups are plain attributes
+            return found
         raise AttributeError(f"the {self.name} backend has no kernel {kernel!r}")
 
     def __repr__(self) -> str:

@@ -1,23 +1,30 @@
 """Differentiable ops, one family per module, each op's forward beside its backward.
 
-Families: `arithmetic` (+ - * / **), `elementwise` (exp, log, comparisons, where, clamp...),
-`activation` (relu, sigmoid, tanh, softmax...), `reduction` (sum, mean, max, var...),
-`linalg` (matmul), `shape` (reshape, expand, to...), `dims` (permute, squeeze, flatten...),
-`joining` (cat, stack, split...), `indexing` (x[...], select, narrow), `setitem`
-(x[...] = v, index_put), `scatter` (gather, scatter, take), `index_select` (index_select,
-index_add), `masking` (masked_fill, masked_select, nonzero).
+Families: `pointwise` (exp, log, sin, tanh, relu, sigmoid...: made from the one-line rules
+of `tapegrad.pointwise`), `arithmetic` (+ - * / **), `elementwise` (round, square),
+`comparison` (==, <, logic, where), `clamp` (clamp, maximum, minimum), `fill` (zero_, fill_,
+copy_), `activation` and `activation_smooth` (leaky_relu, hardtanh, gelu, silu, elu...),
+`softmax` (softmax, log_softmax), `reduction` (sum, mean, max, var...), `linalg` (matmul),
+`shape` (reshape, expand, to...), `dims` (permute, squeeze, flatten...), `joining` (cat,
+stack, split...), `indexing` (x[...], select, narrow), `setitem` (x[...] = v, index_put),
+`scatter` (gather, scatter, take), `index_select` (index_select, index_add), `masking`
+(masked_fill, masked_select, nonzero).
 
 Each family lists the Tensor methods it provides in a ``METHODS`` table; importing this
-package installs them on `tapegrad.Tensor`, so ``x.exp()`` is ``ops.elementwise.exp(x)``.
+package installs them on `tapegrad.Tensor`, so ``x.exp()`` is ``ops.pointwise.exp(x)``.
 """
 
 from __future__ import annotations
 
 from tapegrad.ops import (
     activation,
+    activation_smooth,
     arithmetic,
+    clamp,
+    comparison,
     dims,
     elementwise,
+    fill,
     index_select,
     indexing,
     joining,
@@ -28,10 +35,12 @@ from tapegrad.ops import (
     scatter,
     setitem,
     shape,
+    softmax,
 )
 from tapegrad.tensor import Tensor
 
-FAMILIES = (arithmetic, pointwise, elementwise, activation, reduction, linalg, shape, dims, joining,
+FAMILIES = (arithmetic, pointwise, elementwise, comparison, clamp, fill, activation,
+            activation_smooth, softmax, reduction, linalg, shape, dims, joining,
             indexing, setitem, scatter, index_select, masking)
 
 

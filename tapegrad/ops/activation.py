@@ -1,21 +1,17 @@
-"""Activation functions: ``relu``, ``sigmoid``, ``tanh``, ``gelu``...
+"""The piecewise-linear activations with options: ``leaky_relu`` and ``hardtanh``.
 
-This module holds the piecewise-linear ones (``relu``, ``leaky_relu``, ``hardtanh``) and
-re-exports the smooth ones (`tapegrad.ops.activation_smooth`: sigmoid, tanh, silu, gelu,
-elu, softplus, logsigmoid) and `tapegrad.ops.softmax` (softmax, log_softmax).
+(``relu``, ``sigmoid`` and ``tanh`` are pointwise rules of `tapegrad.pointwise`; the smooth
+activations with options are in `tapegrad.ops.activation_smooth`, softmax and log_softmax
+in `tapegrad.ops.softmax`.)
 
-Each activation acts elementwise, so its backward is ``grad * f'(x)``. Here that product
-is itself an *op* with a name, as in torch: ``relu``'s backward calls
-``threshold_backward(grad, y, 0)``, recorded as ``ThresholdBackwardBackward0`` when a graph
-of the backward is built. Giving the backward its own `Function` lets us state its
-derivatives exactly, which second derivatives (``create_graph=True``) need:
+Each acts elementwise, so its backward is ``grad * slope(x)``. Here that product is itself
+an *op* with a name, as in torch (``leaky_relu_backward``, recorded as
+``LeakyReluBackwardBackward0`` when a graph of the backward is built). Giving the backward
+its own `Function` lets us state its derivatives exactly, which second derivatives
+(``create_graph=True``) need: it is linear in ``grad`` (the same slopes) and a step in x
+(d/dx = 0).
 
-    relu:     d/dgrad = the same mask,      d/dy = 0       (the mask is a step)
-    sigmoid:  g = grad * y(1 - y)           dg/dy = grad * (1 - 2y)
-    tanh:     g = grad * (1 - y^2)          dg/dy = -2 y grad
-
-Kinks follow torch: ``relu'(0) = 0``, ``leaky_relu'(0) = negative_slope``, ``elu'(0) =
-alpha``, ``hardtanh'`` is 0 at both edges.
+Kinks follow torch: ``leaky_relu'(0) = negative_slope``, ``hardtanh'`` is 0 at both edges.
 """
 
 from __future__ import annotations
@@ -25,15 +21,10 @@ from typing import Any
 import numpy as np
 
 from tapegrad.autograd.function import Function, Node
-from tapegrad.ops import activation_smooth as _smooth
-from tapegrad.ops import softmax as _softmax_module
 from tapegrad.ops._util import as_array, wrap
-from tapegrad.ops.activation_smooth import *  # noqa: F403 - part of this family's public API
 from tapegrad.ops.activation_smooth import float_only, maybe_inplace, quiet
 from tapegrad.ops.elementwise import check_tensor
 from tapegrad.ops.fill import zeros_like
-from tapegrad.ops.pointwise import relu, relu_
-from tapegrad.ops.softmax import *  # noqa: F403
 from tapegrad.tensor import Tensor
 
 
@@ -133,8 +124,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa
     return maybe_inplace(lambda x: Hardtanh.apply(x, min_val=min_val, max_val=max_val), input,
                          inplace)
 
-__all__ = ["relu", "relu_", "leaky_relu", "hardtanh",
-           *_smooth.__all__, *_softmax_module.__all__]
+__all__ = ["leaky_relu", "hardtanh"]
 
 # Tensor methods this family provides (installed by tapegrad.ops), as torch has them.
-METHODS = {"relu": relu, "relu_": relu_, **_smooth.METHODS, **_softmax_module.METHODS}
+METHODS: dict = {}

@@ -1,5 +1,5 @@
 """The smooth activations: ``sigmoid``, ``tanh``, ``silu``, ``gelu``, ``elu``, ``softplus``,
-``logsigmoid`` (part of the activation family; `tapegrad.ops.activation` re-exports them).
+``logsigmoid`` (part of the activation family; sigmoid and tanh are rules of `tapegrad.pointwise`).
 
 Each backward is ``g = grad * f'(x)``, and that product is an op of its own (as torch's
 ``sigmoid_backward``, ``gelu_backward``...). Its two derivatives are what a second
@@ -23,7 +23,7 @@ from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import as_array, wrap
 from tapegrad.ops.comparison import TYPE_NAMES, where
 from tapegrad.ops.elementwise import check_tensor, erf_array, exp
-from tapegrad.ops.pointwise import sigmoid, tanh  # noqa: F401 - the family's public API
+from tapegrad.ops.pointwise import sigmoid, tanh
 from tapegrad.tensor import Tensor
 
 _SQRT1_2 = math.sqrt(0.5)
@@ -286,6 +286,6 @@ def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
     return LogSigmoid.apply(input)
 
 
-__all__ = ["sigmoid", "tanh", "silu", "gelu", "elu", "softplus", "logsigmoid"]
+__all__ = ["silu", "gelu", "elu", "softplus", "logsigmoid"]
 
-METHODS = {"sigmoid": sigmoid, "tanh": tanh}
+METHODS: dict = {}

@@ -18,6 +18,7 @@ import numpy as np
 from tapegrad import dtypes
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import as_array, broadcast_shapes, check_inplace, is_array, promoted, wrap
+from tapegrad.ops.comparison import where
 from tapegrad.tensor import Tensor
 
 
@@ -154,8 +155,6 @@ class Pow(Function):
             # torch: d/db a^b = a^b log(a), defined as 0 where a == 0 and b >= 0
             base = a if isinstance(a, Tensor) else Tensor._from_array(
                 np.full((), a, dtype=out._data.dtype, like=out._data))
-            from tapegrad.ops.elementwise import where
-
             safe = (base == 0) & (b >= 0) if isinstance(b, Tensor) else base == 0
             grad_b = where(safe, grad * 0.0, grad * out * base.log())
         return grad_a, grad_b

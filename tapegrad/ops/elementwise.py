@@ -1,20 +1,11 @@
-"""Elementwise maths: ``exp``, ``log``, ``sqrt``, ``sin``... and the in-place fills.
+"""Elementwise helpers and the two elementwise ops that are not a plain rule.
 
-Every op here maps each element on its own, so its Jacobian is *diagonal*: the backward
-is just ``grad * f'(x)``, elementwise. Which value the backward needs decides what the
-forward saves. For ``exp`` the derivative is the output itself (``d e^x/dx = e^x``), so
-``Exp`` saves its output; ``sin`` needs its input (``d sin x/dx = cos x``).
-
-The backwards are written with tensor ops (``grad * y``), so they are recorded too when a
-graph of the backward is asked for (``create_graph=True``): that is how second
-derivatives come for free.
-
-Functions with a kink follow torch's conventions (see docs, "gradients at kinks"):
-``abs'(0) = 0``; ``floor``, ``ceil``, ``round`` and ``sign`` have gradient 0 everywhere;
-``sqrt'(0) = inf``. The rest of the family lives beside this module and is re-exported
-here: comparisons, logic and ``where`` (`tapegrad.ops.comparison`), ``maximum``,
-``minimum`` and ``clamp`` (`tapegrad.ops.clamp`), ``zero_``, ``fill_``, ``copy_``
-(`tapegrad.ops.fill`).
+The elementwise maths itself (``exp``, ``log``, ``sin``, ``tanh``... with their derivatives)
+is defined once in `tapegrad.pointwise` and made into ops by `tapegrad.ops.pointwise`. Here:
+``round(x, decimals=...)`` (a step function: zero gradient), ``square`` (recorded as a
+``pow``, as torch does), and the helpers the other elementwise families share. Comparisons,
+logic and ``where`` are in `tapegrad.ops.comparison`; ``maximum``, ``minimum`` and ``clamp``
+in `tapegrad.ops.clamp`; ``zero_``, ``fill_`` and ``copy_`` in `tapegrad.ops.fill`.
 """
 
 from __future__ import annotations
@@ -25,12 +16,8 @@ import numpy as np
 
 from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
-from tapegrad.ops import clamp as _clamp_module
-from tapegrad.ops import comparison, fill
 from tapegrad.ops._util import as_array, wrap
 from tapegrad.ops.arithmetic import pow as _pow
-from tapegrad.ops.clamp import *  # noqa: F403 - part of this family's public API
-from tapegrad.ops.comparison import *  # noqa: F403
 from tapegrad.ops.fill import begin_inplace, finish_inplace, zeros_like  # noqa: F401
 from tapegrad.ops.pointwise import FUNCTIONS, check_tensor, exp, float_data  # noqa: F401
 from tapegrad.tensor import Tensor
@@ -79,9 +66,8 @@ def square(input: Tensor) -> Tensor:  # noqa: A002
     return _pow(input, 2)
 
 
-__all__ = ["round", "square", *comparison.__all__, *_clamp_module.__all__]
+__all__ = ["round", "square"]
 
 # Tensor methods this family provides (installed by tapegrad.ops); the maths of exp, log,
 # sin... comes from `tapegrad.ops.pointwise`.
-METHODS = {"round": round, "square": square, **comparison.METHODS, **_clamp_module.METHODS,
-           **fill.METHODS}
+METHODS = {"round": round, "square": square}

@@ -18,7 +18,7 @@ import numpy as np
 from tapegrad import dtypes
 from tapegrad.autograd.grad_mode import no_grad
 from tapegrad.ops._util import broadcast_shapes
-from tapegrad.ops.reduction import scalar_type_name as _name
+from tapegrad.ops.reduction.axes import scalar_type_name as _name
 from tapegrad.tensor import Tensor
 
 # The C++ type names torch prints in mm's dtype error ("float != double").

@@ -23,8 +23,9 @@ import numpy as np
 from tapegrad.autograd.function import Function, Node
 from tapegrad.kernels.cuda import runtime as cuda_runtime
 from tapegrad.ops._util import as_array, promoted, wrap
-from tapegrad.ops.activation_smooth import logsigmoid, sigmoid
+from tapegrad.ops.activation_smooth import logsigmoid
 from tapegrad.ops.comparison import where
+from tapegrad.ops.pointwise import sigmoid
 from tapegrad.tensor import Tensor
 
 EPSILON = 1e-12  # torch's floor for x(1 - x) in binary_cross_entropy's backward

@@ -11,8 +11,10 @@ from typing import Any
 
 from tapegrad.ops import activation as _act
 from tapegrad.ops import softmax as _softmax
-from tapegrad.ops.activation import hardtanh, leaky_relu, relu, relu_
-from tapegrad.ops.activation_smooth import elu, gelu, logsigmoid, sigmoid, silu, softplus, tanh
+from tapegrad.ops.activation import hardtanh, leaky_relu
+from tapegrad.ops.activation_smooth import elu, gelu, logsigmoid, silu, softplus
+from tapegrad.ops.comparison import where
+from tapegrad.ops.pointwise import relu, relu_, sigmoid, tanh
 from tapegrad.tensor import Tensor
 
 
@@ -50,8 +52,6 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa:
 
 def threshold(input: Tensor, threshold: float, value: float,  # noqa: A002
               inplace: bool = False) -> Tensor:
-    from tapegrad.ops.elementwise import where
-
     out = where(input > threshold, input, value)
     return input.copy_(out) if inplace else out
 

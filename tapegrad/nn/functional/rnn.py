@@ -46,9 +46,9 @@ from tapegrad.autograd.grad_mode import is_grad_enabled
 from tapegrad.nn.functional.dropout import dropout
 from tapegrad.nn.functional.linear import linear
 from tapegrad.ops._util import as_array, contiguous, wrap
-from tapegrad.ops.activation import relu, sigmoid, tanh
 from tapegrad.ops.joining import cat, stack
 from tapegrad.ops.linalg import addmm, mm
+from tapegrad.ops.pointwise import relu, sigmoid, tanh
 from tapegrad.tensor import Tensor
 
 

@@ -25,8 +25,8 @@ import numpy as np
 from tapegrad import dtypes
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import as_array, wrap
-from tapegrad.ops.reduction import (
-    _count,
+from tapegrad.ops.reduction.axes import (
+    count,
     reduce_axes,
     scalar_type_name,
     unkeep,
@@ -46,7 +46,7 @@ def _var_array(ctx: Node, x: Tensor, dim: Any, correction: float, keepdim: bool,
     _check_floating(x)
     data = x._data
     axes = reduce_axes(dim, data.ndim)
-    n = _count(data.shape, axes)
+    n = count(data.shape, axes)
     ctx.axes, ctx.keepdim, ctx.correction = axes, keepdim, correction
     # torch's "full" branch: no dim, or a 0-d input (see _var_backward)
     ctx.full = dim is None or data.ndim == 0
@@ -65,7 +65,7 @@ def _var_array(ctx: Node, x: Tensor, dim: Any, correction: float, keepdim: bool,
 def _var_backward(ctx: Node, grad: Tensor, x: Tensor) -> Tensor:
     """``grad * 2 (x - mean) / (N - correction)``, with torch's choices when N <= correction."""
     shape = x._data.shape
-    dof = _count(shape, ctx.axes) - ctx.correction
+    dof = count(shape, ctx.axes) - ctx.correction
     grad = unreduce(grad, shape, ctx.axes, ctx.keepdim)
     if ctx.full and dof <= 0:
         # 2/dof is infinite: inf * 0 = NaN where x equals the mean, inf elsewhere

@@ -1,28 +1,10 @@
-"""Reductions: ops that collapse dims (sum, mean, prod, logsumexp) and cumsum, all, any.
+"""Sums and their relatives: sum, mean, prod, cumsum, logsumexp, all, any, count_nonzero.
 
-A reduction maps many inputs to one output, so its backward does the opposite: it sends
-one incoming gradient back to many inputs. Every backward here starts the same way: put
-the reduced dims back as size 1 (undoing ``keepdim=False``) and broadcast the gradient
-over the input's shape (`unreduce`), then multiply by the local derivative::
-
-    y = sum(x)          dy/dx_i = 1                  grad, broadcast
-    y = mean(x)         dy/dx_i = 1/N                grad / N
-    y = prod(x)         dy/dx_i = prod_{j != i} x_j  (= y / x_i when no x_j is 0)
-    y = logsumexp(x)    dy/dx_i = exp(x_i - y)       (the softmax of x)
-    y = cumsum(x)       dy_k/dx_i = [i <= k]         reversed cumsum of grad
-
-``dim`` follows torch: an int, a tuple/list of ints (negative ones count from the end),
-or None for every dim; ``()`` also means every dim. ``keepdim=True`` keeps each reduced
-dim as size 1.
-
-The family is split over three modules to keep each short: max/min/amax/amin/argmax/argmin
-live in `reduction_minmax`, var/std/norm in `reduction_norms`; this module re-exports
-them, so ``tapegrad.ops`` installs the whole family from here.
+The backward of each is in the family's docstring (`tapegrad.ops.reduction`).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -30,69 +12,20 @@ import numpy as np
 from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import _state
-from tapegrad.ops._util import as_array, contiguous, wrap, wrap_dim, wrap_dims
+from tapegrad.ops._util import as_array, contiguous, wrap, wrap_dim
+from tapegrad.ops.reduction.axes import (
+    accumulator,
+    count,
+    kept_shape,
+    reduce_axes,
+    scalar_type_name,
+    sum_dtype,
+    unkeep,
+    unreduce,
+)
 from tapegrad.tensor import Tensor
 
-# torch's names for dtypes in its error messages (``Got: Long``)
-_SCALAR_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double",
-                      "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-                      "uint8": "Byte", "bool": "Bool"}
 
-
-def scalar_type_name(dt: dtypes.dtype) -> str:
-    """torch's name of a dtype in error messages: ``Float``, ``Long``..."""
-    return _SCALAR_TYPE_NAMES.get(dt.name, dt.name)
-
-
-# ---------------------------------------------------------------- shared helpers
-def reduce_axes(dim: Any, ndim: int) -> tuple[int, ...]:
-    """The axes a reduction over ``dim`` collapses (sorted, non-negative).
-
-    None and ``()`` mean every axis. A 0-d tensor accepts dim 0/-1 but has no axis to
-    collapse, so it gives ``()``: the reduction leaves its single value as it is.
-    """
-    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
-        return tuple(range(ndim))
-    axes = wrap_dims(dim, ndim)  # validates, and raises torch's errors
-    return axes if ndim > 0 else ()
-
-
-def kept_shape(shape: tuple, axes: tuple) -> tuple:
-    """``shape`` with every reduced axis set to 1 (the output shape with keepdim=True)."""
-    return tuple(1 if i in axes else s for i, s in enumerate(shape))
-
-
-def unkeep(t: Tensor, shape: tuple, axes: tuple, keepdim: bool) -> Tensor:
-    """Put the reduced dims of a reduction's output (or gradient) back as size 1, so it
-    broadcasts against the input."""
-    return t if keepdim else t.reshape(kept_shape(shape, axes))
-
-
-def unreduce(grad: Tensor, shape: tuple, axes: tuple, keepdim: bool) -> Tensor:
-    """Broadcast a reduction's gradient back over the input's ``shape``: the backward of
-    "many values -> one" is "one value -> many" (``expand``, the reverse of ``sum``)."""
-    return unkeep(grad, shape, axes, keepdim).expand(shape)
-
-
-def _count(shape: tuple, axes: tuple) -> int:
-    """How many input values fall into each output value."""
-    return math.prod(shape[a] for a in axes)
-
-
-def _sum_dtype(x: Tensor, dtype: Any) -> dtypes.dtype:
-    """torch's output dtype of sum/prod/cumsum: ``dtype`` if given, integers and bools
-    accumulate in int64, floats keep their dtype."""
-    if dtype is not None:
-        return dtypes.to_dtype(dtype)
-    return x.dtype if x.dtype.is_floating_point else dtypes.int64
-
-
-def _accumulator(dt: dtypes.dtype) -> np.dtype:
-    # float16 sums lose too much precision; torch accumulates them in float32 too
-    return np.dtype(np.float32) if dt is dtypes.float16 else dt.numpy
-
-
-# ---------------------------------------------------------------- sum / mean
 class Sum(Function):
     """``sum(x)``: each input adds itself once into the output, so each receives the
     whole output gradient (broadcast back over the reduced dims)."""
@@ -105,8 +38,8 @@ class Sum(Function):
                 dtype: Any = None) -> Tensor:
         axes = reduce_axes(dim, x._data.ndim)
         ctx.shape, ctx.axes, ctx.keepdim = x._data.shape, axes, keepdim
-        out_dtype = _sum_dtype(x, dtype)
-        out = np.sum(x._data, axis=axes, keepdims=keepdim, dtype=_accumulator(out_dtype))
+        out_dtype = sum_dtype(x, dtype)
+        out = np.sum(x._data, axis=axes, keepdims=keepdim, dtype=accumulator(out_dtype))
         return wrap(as_array(out, out_dtype.numpy))
 
     @staticmethod
@@ -142,8 +75,8 @@ class Mean(Function):
                 f"floating point or complex dtype. Got: {scalar_type_name(out_dtype)}")
         axes = reduce_axes(dim, x._data.ndim)
         ctx.shape, ctx.axes, ctx.keepdim = x._data.shape, axes, keepdim
-        ctx.count = _count(x._data.shape, axes)
-        total = np.sum(x._data, axis=axes, keepdims=keepdim, dtype=_accumulator(out_dtype))
+        ctx.count = count(x._data.shape, axes)
+        total = np.sum(x._data, axis=axes, keepdims=keepdim, dtype=accumulator(out_dtype))
         with np.errstate(invalid="ignore", divide="ignore"):  # mean of nothing is nan
             out = np.true_divide(total, ctx.count, dtype=total.dtype)
         return wrap(as_array(out, out_dtype.numpy))
@@ -188,7 +121,7 @@ class Prod(Function):
     def forward(ctx: Node, x: Tensor, dim: int | None = None, keepdim: bool = False,
                 dtype: Any = None) -> Tensor:
         data = x._data
-        out_dtype = _sum_dtype(x, dtype)
+        out_dtype = sum_dtype(x, dtype)
         if dim is None:
             axes = tuple(range(data.ndim))
             ctx.dim = None
@@ -200,7 +133,7 @@ class Prod(Function):
             ctx.dim = d
         ctx.keepdim = keepdim
         out = wrap(as_array(np.prod(data, axis=axes, keepdims=keepdim,
-                                    dtype=_accumulator(out_dtype)), out_dtype.numpy))
+                                    dtype=accumulator(out_dtype)), out_dtype.numpy))
         ctx.save_for_backward(x, out)
         return out
 
@@ -277,8 +210,8 @@ class Cumsum(Function):
         data = x._data
         d = wrap_dim(dim, data.ndim)
         ctx.dim, ctx.reverse = d, reverse
-        out_dtype = _sum_dtype(x, dtype)
-        acc = _accumulator(out_dtype)
+        out_dtype = sum_dtype(x, dtype)
+        acc = accumulator(out_dtype)
         if data.ndim == 0:
             out = data.astype(acc)
         elif reverse:
@@ -306,7 +239,7 @@ def _logsumexp_array(data: np.ndarray, axes: tuple, keepdim: bool) -> np.ndarray
     shape = data.shape
     out_shape = kept_shape(shape, axes) if keepdim else tuple(
         s for i, s in enumerate(shape) if i not in axes)
-    if _count(shape, axes) == 0:  # log of an empty sum
+    if count(shape, axes) == 0:  # log of an empty sum
         return np.full(out_shape, -np.inf, dtype=data.dtype, like=data)
     if len(axes) > 1:
         rest = tuple(i for i in range(data.ndim) if i not in axes)
@@ -375,27 +308,9 @@ def count_nonzero(x: Tensor, dim: Any = None) -> Tensor:
     return wrap(as_array(np.count_nonzero(x._data, axis=axes), np.dtype(np.int64)))
 
 
-# ---------------------------------------------------------------- the rest of the family
-from tapegrad.ops import reduction_minmax as _minmax  # noqa: E402 - needs the helpers above
-from tapegrad.ops import reduction_norms as _norms  # noqa: E402
-from tapegrad.ops.reduction_minmax import (  # noqa: E402
-    amax,
-    amin,
-    argmax,
-    argmin,
-    max,
-    min,
-    return_types,
-)
-from tapegrad.ops.reduction_norms import norm, std, var  # noqa: E402
+__all__ = ["sum", "mean", "prod", "cumsum", "logsumexp", "all", "any", "count_nonzero"]
 
-__all__ = ["sum", "mean", "prod", "cumsum", "logsumexp", "all", "any", "count_nonzero",
-           "max", "min", "amax", "amin", "argmax", "argmin", "var", "std", "norm",
-           "return_types"]
-
-# Tensor methods this family provides (installed by tapegrad.ops).
 METHODS = {
     "sum": sum, "mean": mean, "prod": prod, "cumsum": cumsum, "logsumexp": logsumexp,
     "all": all, "any": any, "count_nonzero": count_nonzero,
-    **_minmax.METHODS, **_norms.METHODS,
 }

@@ -24,7 +24,8 @@ import numpy as np
 
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import as_array, wrap, wrap_dim
-from tapegrad.ops.reduction import kept_shape, reduce_axes, unkeep
+from tapegrad.ops.clamp import maximum, minimum
+from tapegrad.ops.reduction.axes import kept_shape, reduce_axes, unkeep
 from tapegrad.tensor import Tensor
 
 
@@ -262,9 +263,7 @@ class Amin(Function):
 # ---------------------------------------------------------------- public functions
 def _extreme(x: Tensor, dim: Any, keepdim: bool, op: str, all_fn: type, dim_fn: type):
     if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
-        from tapegrad.ops import elementwise
-
-        return getattr(elementwise, "maximum" if op == "max" else "minimum")(x, dim)
+        return (maximum if op == "max" else minimum)(x, dim)
     if dim is None:
         if keepdim:
             raise TypeError(f"{op}(): keepdim=True needs a dim to reduce")
