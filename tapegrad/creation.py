@@ -14,6 +14,7 @@ import numpy as np
 
 from tapegrad import dtypes, random
 from tapegrad.device import move, resolve
+from tapegrad.kernels.cuda import CudaArray
 from tapegrad.tensor import Size, Tensor
 
 
@@ -119,8 +120,6 @@ def _filled(shape: tuple, value: Any, np_dtype: np.dtype, device: Any,
     """A constant leaf made directly where it lives (no transfer for CUDA: a fill kernel)."""
     dev = resolve(device)
     if dev.type == "cuda":
-        from tapegrad.kernels.cuda import CudaArray
-
         t = Tensor._from_array(CudaArray.full(shape, value, np_dtype))
     else:
         t = Tensor._from_array(np.full(shape, value, dtype=np_dtype))

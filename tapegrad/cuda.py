@@ -13,6 +13,7 @@ it prints; a test asserts that.
 
 from __future__ import annotations
 
+from tapegrad import random
 from tapegrad.kernels.cuda import runtime
 from tapegrad.kernels.cuda.runtime import TransferCounter
 
@@ -52,8 +53,6 @@ def synchronize(device: object = None) -> None:
 def manual_seed(seed: int) -> None:
     """Seed the generator that CUDA factories (drawn on the host, then copied) and the GPU's
     dropout streams start from: tapegrad has one generator for both devices."""
-    from tapegrad import random
-
     random.manual_seed(seed)
 
 

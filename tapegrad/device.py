@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tapegrad.kernels.cuda import runtime
 from tapegrad.kernels.cuda.array import CudaArray
 
 
@@ -76,8 +77,6 @@ def resolve(dev: Any) -> device:
     d = dev if isinstance(dev, device) else device(dev)
     if d.type == "cpu":
         return CPU
-    from tapegrad.kernels.cuda import runtime
-
     runtime.require()
     if d.index not in (None, 0):
         raise RuntimeError(

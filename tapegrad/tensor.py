@@ -17,7 +17,7 @@ import numpy as np
 from tapegrad import dtypes
 from tapegrad.autograd.grad_mode import _state
 from tapegrad.autograd.variable import Variable, VersionCounter
-from tapegrad.device import CPU, CUDA
+from tapegrad.device import CPU, CUDA, move, resolve
 from tapegrad.kernels.cuda.array import CudaArray
 from tapegrad.printing import tensor_repr
 
@@ -264,8 +264,6 @@ _NOT_ON_HOST = ("can't convert cuda:0 device type tensor to numpy. Use Tensor.cp
 
 def _rebuild(cls: type, data: np.ndarray, requires_grad: bool, device: str = "cpu") -> Tensor:
     if device != "cpu":
-        from tapegrad.device import move, resolve
-
         data = move(data, resolve(device))
     t = cls._from_array(data)
     t._requires_grad = requires_grad

@@ -31,9 +31,14 @@ import traceback
 from typing import Any
 
 from tapegrad.autograd import anomaly, scope
-from tapegrad.autograd.grad_mode import _state
+from tapegrad.autograd.grad_mode import _state, no_grad
 from tapegrad.autograd.saved import _FREED, SavedTensor
-from tapegrad.autograd.variable import Variable, check_inference_for_record
+from tapegrad.autograd.variable import (
+    RemovableHandle,
+    Variable,
+    _HookDict,
+    check_inference_for_record,
+)
 from tapegrad.dtypes import _BY_NUMPY
 
 # One counter for the whole process: a node's sequence number is its position on the
@@ -136,8 +141,6 @@ class Node:
 
     def register_hook(self, fn) -> Any:
         """``fn(grad_inputs, grad_outputs) -> tuple | None`` after this node ran."""
-        from tapegrad.autograd.variable import RemovableHandle, _HookDict
-
         if self._post_hooks is None:
             self._post_hooks = _HookDict()
         handle = RemovableHandle(self._post_hooks)
@@ -146,8 +149,6 @@ class Node:
 
     def register_prehook(self, fn) -> Any:
         """``fn(grad_outputs) -> tuple | None`` before this node runs."""
-        from tapegrad.autograd.variable import RemovableHandle, _HookDict
-
         if self._pre_hooks is None:
             self._pre_hooks = _HookDict()
         handle = RemovableHandle(self._pre_hooks)
@@ -344,8 +345,6 @@ def once_differentiable(backward):
 
     @functools.wraps(backward)
     def wrapper(ctx: Node, *grads: Any) -> Any:
-        from tapegrad.autograd.grad_mode import no_grad
-
         create_graph = _state.grad_enabled
         with no_grad():
             result = backward(ctx, *grads)

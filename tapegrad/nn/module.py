@@ -25,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from tapegrad import dtypes
 from tapegrad.autograd import scope as _scope
 from tapegrad.autograd.grad_mode import no_grad
 from tapegrad.autograd.variable import RemovableHandle, _HookDict
@@ -287,18 +288,12 @@ class Module(ModuleTree):
         return self._apply_to_tensors(convert)
 
     def float(self) -> Module:
-        from tapegrad import dtypes
-
         return self.to(dtypes.float32)
 
     def double(self) -> Module:
-        from tapegrad import dtypes
-
         return self.to(dtypes.float64)
 
     def half(self) -> Module:
-        from tapegrad import dtypes
-
         return self.to(dtypes.float16)
 
     def cpu(self) -> Module:
@@ -394,6 +389,4 @@ def _add_hook(hooks: _HookDict, entry: Any, prepend: bool) -> RemovableHandle:
 
 
 def _is_dtype(a: Any) -> bool:
-    from tapegrad import dtypes
-
     return isinstance(a, dtypes.dtype)

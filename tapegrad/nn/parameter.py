@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tapegrad.creation import empty
 from tapegrad.tensor import Tensor
 
 
@@ -19,8 +20,6 @@ class Parameter(Tensor):
 
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
         if data is None:
-            from tapegrad.creation import empty
-
             data = empty(0)
         if not isinstance(data, Tensor):
             raise TypeError(

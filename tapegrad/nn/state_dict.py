@@ -14,6 +14,7 @@ from collections import OrderedDict
 from typing import Any, NamedTuple
 
 from tapegrad.autograd.grad_mode import no_grad
+from tapegrad.nn.parameter import Parameter
 from tapegrad.tensor import Tensor
 
 
@@ -108,8 +109,6 @@ def load(module: Any, state_dict: Any, strict: bool, assign: bool) -> Incompatib
         for owner, name, kind, target, value in copies:
             if assign:
                 if kind == "param":
-                    from tapegrad.nn.parameter import Parameter
-
                     new = value if isinstance(value, Parameter) else Parameter(
                         value, requires_grad=target.requires_grad)
                     owner._parameters[name] = new

@@ -8,6 +8,7 @@ import numpy as np
 
 from tapegrad import dtypes
 from tapegrad.autograd.grad_mode import _state
+from tapegrad.creation import tensor
 from tapegrad.kernels.arrays import as_array, contiguous, is_array  # noqa: F401 - re-exported
 from tapegrad.tensor import Tensor, wrap_dim  # noqa: F401 - re-exported to the ops
 
@@ -26,8 +27,6 @@ def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     if like is not None and isinstance(x, (int, float, bool)):
         # a fill on like's device: a number never needs a copy to the GPU
         return wrap(np.full((), x, dtype=dtypes.result_type(like, x).numpy, like=like._data))
-    from tapegrad.creation import tensor
-
     return tensor(x)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from tapegrad import dtypes
 from tapegrad.autograd.function import Function, Node
+from tapegrad.autograd.grad_mode import no_grad
 from tapegrad.ops._util import as_array, broadcast_shapes, check_inplace, is_array, promoted, wrap
 from tapegrad.ops.comparison import where
 from tapegrad.tensor import Tensor
@@ -238,8 +239,6 @@ def mul(a: Any, b: Any) -> Tensor:
 def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode is None:
         return Div.apply(a, b)
-    from tapegrad.autograd.grad_mode import no_grad
-
     with no_grad():  # floor/trunc division has zero gradient almost everywhere
         q = Div.apply(a, b)
         data = np.floor(q._data) if rounding_mode == "floor" else np.trunc(q._data)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tapegrad.autograd.function import Function, Node
+from tapegrad.device import move
 from tapegrad.ops._util import broadcast_shapes, check_inplace, wrap
 from tapegrad.tensor import Tensor
 
@@ -107,8 +108,6 @@ class Copy(Function):
         ctx.src_device = src.device
         data = src._data
         if ctx.src_device != x.device:
-            from tapegrad.device import move
-
             data = move(data, x.device)
         np.copyto(x._data, data, casting="unsafe")
         return finish_inplace(ctx, x)

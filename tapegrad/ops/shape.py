@@ -21,6 +21,7 @@ import numpy as np
 
 from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
+from tapegrad.device import device, move, resolve
 from tapegrad.kernels.arrays import root_buffer
 from tapegrad.ops._util import wrap, wrap_dim
 from tapegrad.tensor import Tensor, shape_from_args
@@ -158,8 +159,6 @@ class ToDevice(Function):
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, device: Any) -> Tensor:
-        from tapegrad.device import move
-
         ctx.input_device = x.device
         return wrap(move(x._data, device))
 
@@ -276,8 +275,6 @@ def view(x: Tensor, *shape: Any) -> Tensor:
 def to(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     """``x.to(dtype)``, ``x.to(device)``, ``x.to(other)``, ``x.to(device, dtype)``;
     ``copy=True`` forces a copy. Same dtype and device returns ``x`` itself, as in torch."""
-    from tapegrad.device import device, resolve
-
     dt = kwargs.pop("dtype", None)
     dev = kwargs.pop("device", None)
     copy = kwargs.pop("copy", False)

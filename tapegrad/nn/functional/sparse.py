@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from tapegrad.autograd.function import Function, Node
+from tapegrad.autograd.grad_mode import no_grad
 from tapegrad.ops._util import wrap
 from tapegrad.tensor import Tensor
 
@@ -77,8 +78,6 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,  # 
     if padding_idx is not None and padding_idx < 0:
         padding_idx += num
     if max_norm is not None:
-        from tapegrad.autograd.grad_mode import no_grad
-
         with no_grad():  # torch renormalises the looked-up rows of weight in place
             rows = np.unique(indices)
             norms = np.linalg.norm(weight._data[rows], ord=norm_type, axis=1, keepdims=True)

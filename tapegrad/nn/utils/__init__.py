@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from tapegrad.ops.joining import cat
 from tapegrad.tensor import Tensor
 
 from .clip_grad import (
@@ -21,8 +22,6 @@ __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     """All parameters flattened and concatenated into one 1-D tensor (a differentiable copy:
     ``cat`` of ``p.view(-1)``), e.g. to treat a model as a point in R^n."""
-    from tapegrad.ops.joining import cat
-
     return cat([p.view(-1) for p in parameters])
 
 
