@@ -19,13 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from tapegrad.autograd.function import Function, Node
+from tapegrad.autograd.function import Node
+from tapegrad.autograd.views import ViewFunction
 from tapegrad.ops._util import wrap_dim
 from tapegrad.ops.shape import _infer_shape, _view_of, reshape, unique_dims
 from tapegrad.tensor import Tensor, shape_from_args
 
 
-class Permute(Function):
+class Permute(ViewFunction):
     """Reorder the dims (a view): output dim i is input dim ``dims[i]``; backward applies
     the inverse permutation to the gradient."""
 
@@ -41,7 +42,7 @@ class Permute(Function):
         return grad.permute(tuple(int(i) for i in np.argsort(ctx.dims)))
 
 
-class Transpose(Function):
+class Transpose(ViewFunction):
     """Swap two dims (a view); a swap is its own inverse, so backward swaps them back."""
 
     node_name = "TransposeBackward0"
@@ -58,7 +59,7 @@ class Transpose(Function):
         return grad.transpose(ctx.dim0, ctx.dim1)
 
 
-class Squeeze(Function):
+class Squeeze(ViewFunction):
     """Drop size-1 dims (a view); backward puts them back (a reshape to the input shape).
     torch numbers the node by overload: no dim (0), one dim (1), several dims (2)."""
 
@@ -85,7 +86,7 @@ class SqueezeDims(Squeeze):
     op_name = "squeeze"
 
 
-class Unsqueeze(Function):
+class Unsqueeze(ViewFunction):
     """Insert a size-1 dim at ``dim`` (a view); backward squeezes it out again."""
 
     node_name = "UnsqueezeBackward0"

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from tapegrad.autograd.function import Function, Node
+from tapegrad.autograd.views import ViewFunction
 from tapegrad.ops._util import as_array, wrap
 from tapegrad.ops.linalg_checks import (
     check_addmm,
@@ -40,7 +41,7 @@ from tapegrad.tensor import Tensor
 
 
 # ---------------------------------------------------------------- transposes
-class T(Function):
+class T(ViewFunction):
     """``x.t()``: the transpose of a matrix (a view); 0-d and 1-d tensors are returned
     as they are. A transpose is its own inverse, so backward transposes the gradient."""
 
