@@ -64,6 +64,24 @@ class ViewMeta:
         self.op_name = op_name  # the Function that made it (for torch's "Output 0 of Unbind")
         self.output_nr = output_nr
 
+    def stale_error(self) -> str:
+        """torch's message when the memory under a view that may not be rebased (made in
+        no_grad mode, or one of several views returned by one op) was written."""
+        if self.creation == "multi":
+            return (
+                f"Output {self.output_nr} of {self.op_name} is a view and its base or another "
+                "view of its base has been modified inplace. This view is the output of a "
+                "function that returns multiple views. Such functions do not allow the output "
+                "views to be modified inplace. You should replace the inplace operation by an "
+                "out-of-place one.")
+        return (
+            "A view was created in no_grad mode and its base or another view of its base has "
+            "been modified inplace with grad mode enabled. Given that this use case is "
+            "ambiguous and error-prone, it is forbidden. You can clarify your code by moving "
+            "both the view and the inplace either both inside the no_grad block (if you don't "
+            "want the inplace to be tracked) or both outside (if you want the inplace to be "
+            "tracked).")
+
 
 class RemovableHandle:
     """Returned by ``register_hook``-style calls; ``handle.remove()`` unregisters the hook."""
@@ -174,10 +192,13 @@ class Variable:
         version = self._version_counter.value
         if meta.version == version:
             return
-        meta.version = version
         base = meta.base
         if not base._requires_grad:
+            meta.version = version
             return
+        if meta.creation != "default":
+            raise RuntimeError(meta.stale_error())
+        meta.version = version
         old = self._grad_fn
         before = _state.grad_enabled
         _state.grad_enabled = True

@@ -116,7 +116,6 @@ def check_view_inplace(t: Variable, requires_grad: bool) -> None:
     meta = t._view_meta
     if meta is None:
         return
-    t._sync_view()
     if requires_grad:
         creation = meta.creation
         if creation == "no_grad":
@@ -130,6 +129,7 @@ def check_view_inplace(t: Variable, requires_grad: bool) -> None:
         if creation == "multi":
             raise RuntimeError(f"Output {meta.output_nr} of {meta.op_name} is a view and is "
                                f"being modified inplace. {_MULTI_VIEW}")
+    t._sync_view()
     if t._requires_grad and meta.base._grad_fn is None:
         raise RuntimeError(
             "a view of a leaf Variable that requires grad is being used in an in-place "

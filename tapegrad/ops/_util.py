@@ -116,7 +116,6 @@ def check_inplace(t: Tensor, result_shape: tuple | None = None, *others: Any) ->
     shape; and an expanded tensor (several elements on one memory location) is refused."""
     if _state.grad_enabled:
         if t._view_meta is not None:
-            t._sync_view()
             # torch counts a view as requiring grad when its base does
             needs = t._requires_grad or t._view_meta.base._requires_grad or any(
                 isinstance(o, Tensor) and o._requires_grad for o in others)
