@@ -64,23 +64,39 @@ class ViewMeta:
         self.op_name = op_name  # the Function that made it (for torch's "Output 0 of Unbind")
         self.output_nr = output_nr
 
-    def stale_error(self) -> str:
-        """torch's message when the memory under a view that may not be rebased (made in
-        no_grad mode, or one of several views returned by one op) was written."""
+    def rebase_error(self, view: Variable, direct: bool) -> str:
+        """torch's message when this view may not take a new history (it was made in
+        no_grad mode, or by an op returning several views, or is a view of such a view)
+        and is written (``direct``) or its memory was written through another tensor."""
+        modified = "is being" if direct else "its base or another view of its base has been"
+        node = view._grad_fn
+        title = ""
+        if node is not None:
+            name = node.name()
+            for suffix in ("Backward0", "Backward1", "Backward2", "Backward"):
+                if name.endswith(suffix):
+                    name = name[:-len(suffix)]
+                    break
+            title = f"Output {view._output_nr} of {name}"
         if self.creation == "multi":
-            return (
-                f"Output {self.output_nr} of {self.op_name} is a view and its base or another "
-                "view of its base has been modified inplace. This view is the output of a "
-                "function that returns multiple views. Such functions do not allow the output "
-                "views to be modified inplace. You should replace the inplace operation by an "
-                "out-of-place one.")
-        return (
-            "A view was created in no_grad mode and its base or another view of its base has "
-            "been modified inplace with grad mode enabled. Given that this use case is "
-            "ambiguous and error-prone, it is forbidden. You can clarify your code by moving "
-            "both the view and the inplace either both inside the no_grad block (if you don't "
-            "want the inplace to be tracked) or both outside (if you want the inplace to be "
-            "tracked).")
+            return f"{title} is a view and {modified} modified inplace. {_MULTI_VIEW}"
+        start = f"{title} is a view of a view which was" if title else "A view was"
+        end = _MULTI_VIEW if self.creation == "multi_no_grad" else _AMBIGUOUS
+        return (f"{start} created in no_grad mode and {modified} modified inplace with grad "
+                f"mode enabled. {end}")
+
+
+_MULTI_VIEW = (
+    "This view is the output of a function that returns multiple views. Such functions do not "
+    "allow the output views to be modified inplace. You should replace the inplace operation "
+    "by an out-of-place one."
+)
+_AMBIGUOUS = (
+    "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
+    "your code by moving both the view and the inplace either both inside the no_grad block "
+    "(if you don't want the inplace to be tracked) or both outside (if you want the inplace to "
+    "be tracked)."
+)
 
 
 class RemovableHandle:
@@ -135,8 +151,9 @@ class Variable:
     # ------------------------------------------------------------------ flags
     @property
     def requires_grad(self) -> bool:
-        if self._view_meta is not None:
-            self._sync_view()
+        meta = self._view_meta
+        if meta is not None:  # torch: a view requires grad when its base does
+            return self._requires_grad or meta.base._requires_grad
         return self._requires_grad
 
     @requires_grad.setter
@@ -197,7 +214,7 @@ class Variable:
             meta.version = version
             return
         if meta.creation != "default":
-            raise RuntimeError(meta.stale_error())
+            raise RuntimeError(meta.rebase_error(self, direct=False))
         meta.version = version
         old = self._grad_fn
         before = _state.grad_enabled

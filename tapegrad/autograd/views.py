@@ -33,15 +33,6 @@ from tapegrad.autograd.grad_mode import _state
 from tapegrad.autograd.variable import Variable, ViewMeta, _move_retained
 from tapegrad.dtypes import _BY_NUMPY
 
-_NO_GRAD_VIEW = (
-    "A view was created in no_grad mode and is being modified inplace with grad mode enabled."
-)
-_MULTI_VIEW = (
-    "This view is the output of a function that returns multiple views. Such functions do not "
-    "allow the output views to be modified inplace. You should replace the inplace operation "
-    "by an out-of-place one."
-)
-
 
 class ViewFunction(Function):
     """A Function whose output is a view of its first argument (``Slice``, ``Transpose``...).
@@ -96,10 +87,10 @@ def attach_view(x: Variable, out: Any, step: Callable, describe: str, op_name: s
     else:
         return  # x is a plain alias of some tensor: not a view autograd can replay
     grad_mode = _state.grad_enabled
-    if multi:
-        creation = "multi" if grad_mode and x._requires_grad else "multi_no_grad"
-    elif not grad_mode:
+    if not grad_mode:
         creation = "no_grad"
+    elif multi:
+        creation = "multi" if x._requires_grad else "multi_no_grad"
     else:
         creation = parent.creation if parent is not None else "default"
     out._view_meta = ViewMeta(base, replay, out._version_counter.value, creation, describe,
@@ -116,19 +107,8 @@ def check_view_inplace(t: Variable, requires_grad: bool) -> None:
     meta = t._view_meta
     if meta is None:
         return
-    if requires_grad:
-        creation = meta.creation
-        if creation == "no_grad":
-            raise RuntimeError(
-                f"{_NO_GRAD_VIEW} Given that this use case is ambiguous and error-prone, it is "
-                "forbidden. You can clarify your code by moving both the view and the inplace "
-                "either both inside the no_grad block (if you don't want the inplace to be "
-                "tracked) or both outside (if you want the inplace to be tracked).")
-        if creation == "multi_no_grad":
-            raise RuntimeError(f"{_NO_GRAD_VIEW} {_MULTI_VIEW}")
-        if creation == "multi":
-            raise RuntimeError(f"Output {meta.output_nr} of {meta.op_name} is a view and is "
-                               f"being modified inplace. {_MULTI_VIEW}")
+    if requires_grad and meta.creation != "default":
+        raise RuntimeError(meta.rebase_error(t, direct=True))
     t._sync_view()
     if t._requires_grad and meta.base._grad_fn is None:
         raise RuntimeError(

@@ -147,3 +147,21 @@ def check_inplace(t: Tensor, result_shape: tuple | None = None, *others: Any) ->
             "unsupported operation: more than one element of the written-to tensor refers to a "
             "single memory location. Please clone() the tensor before performing the operation."
         )
+    for o in others:
+        if isinstance(o, Tensor) and o._version_counter is t._version_counter and o is not t:
+            _check_overlap(t._data, o._data)
+
+
+def _check_overlap(out: Any, src: Any) -> None:
+    """torch refuses to write into memory that an input *partly* shares (``y.mul_(y[0])``:
+    the result would depend on the order the elements are visited in). Full overlap (the
+    same elements in the same places, ``y.mul_(y)``) is fine."""
+    if type(out) is not np.ndarray or type(src) is not np.ndarray:
+        return
+    same = (out.__array_interface__["data"][0] == src.__array_interface__["data"][0]
+            and out.shape == src.shape and out.strides == src.strides)
+    if not same and np.shares_memory(out, src):
+        raise RuntimeError(
+            "unsupported operation: some elements of the input tensor and the written-to "
+            "tensor refer to a single memory location. Please clone() the tensor before "
+            "performing the operation.")

@@ -208,6 +208,15 @@ class InplaceBinary(Function):
         return grad / y if gx else None, -grad * x_before / (y * y) if gy else None
 
 
+# torch names an in-place op's node like the out-of-place op's (``y.mul_(w)`` -> MulBackward0)
+_INPLACE = {
+    kind: type(f"Inplace{kind.capitalize()}", (InplaceBinary,),
+               {"node_name": f"{kind.capitalize()}Backward0", "op_name": f"{kind}_",
+                "__module__": __name__})
+    for kind in ("add", "sub", "mul", "div")
+}
+
+
 def _recorded_clone(x: Tensor) -> Tensor:
     """``x.clone()`` recorded on the tape even though forwards run with recording off."""
     from tapegrad.autograd.grad_mode import _state
@@ -225,7 +234,7 @@ def _inplace(kind: str):
         shape = self._data.shape
         other_shape = other._data.shape if isinstance(other, Tensor) else ()
         check_inplace(self, broadcast_shapes(shape, other_shape), other)
-        return InplaceBinary.apply(self, other, kind=kind, alpha=alpha)
+        return _INPLACE[kind].apply(self, other, kind=kind, alpha=alpha)
 
     method.__name__ = f"{kind}_"
     method.__doc__ = f"In-place ``{kind}``: modifies self, bumps its version, returns self."
