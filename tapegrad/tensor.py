@@ -62,6 +62,7 @@ class Tensor(Variable):
         t._post_acc_hooks = None
         t._accumulator_ref = None
         t._base = None
+        t._view_meta = None
         t._is_inference = _state.inference
         t._retains_grad = False
         t.name = None

@@ -37,6 +37,7 @@ from tapegrad.autograd.variable import (
     RemovableHandle,
     Variable,
     _HookDict,
+    _move_retained,
     check_inference_for_record,
 )
 from tapegrad.dtypes import _BY_NUMPY
@@ -238,9 +239,11 @@ class Function:
         recording = False
         if _state.grad_enabled:
             for a in args:
-                if isinstance(a, Variable) and a._requires_grad:
-                    recording = True
-                    break
+                if isinstance(a, Variable):
+                    if a._view_meta is not None:
+                        a._sync_view()  # a view whose base changed: take its new history
+                    if a._requires_grad:
+                        recording = True
         if recording:
             ctx.needs_input_grad = tuple(
                 isinstance(a, Variable) and a._requires_grad for a in args)
@@ -277,7 +280,13 @@ def _record(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
                 check_inference_for_record(a)
             data = a._data
             meta.append((data.shape, _BY_NUMPY[data.dtype]))
-            edges.append(a._gradient_edge() if a._requires_grad else (None, 0))
+            if a._requires_grad:
+                # apply() brought views up to date before forward; forward may have bumped
+                # the version since, so the edge is read as it was (no second sync)
+                node = a._grad_fn
+                edges.append((node, a._output_nr) if node is not None else (a._accumulator(), 0))
+            else:
+                edges.append((None, 0))
         else:
             meta.append(None)
     ctx.next_functions = tuple(edges)
@@ -290,16 +299,21 @@ def _record(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
     non_diff = ctx._non_differentiable
     out_meta = []
     out_data = []
+    dirty_views = None
     for i, o in enumerate(outputs):
         if not isinstance(o, Variable):
             out_meta.append(((), None))
             out_data.append(None)
             continue
+        old_fn = None
         if dirty and _contains(dirty, o):
             if o._grad_fn is None and o._requires_grad:
                 raise RuntimeError(
                     "a leaf Variable that requires grad is being used in an in-place operation."
                 )
+            old_fn = o._grad_fn
+            if o._view_meta is not None:
+                dirty_views = (dirty_views or []) + [o]
         elif _contains(args, o):
             # Returning an input unchanged still creates a new output of this node.
             o = o._alias()
@@ -313,6 +327,8 @@ def _record(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
         o._grad_fn = ctx
         o._output_nr = i
         o._requires_grad = True
+        if old_fn is not None and o._retains_grad:
+            _move_retained(o, old_fn)  # retain_grad() follows the tensor to its new value
     ctx._output_meta = tuple(out_meta)
     ctx._output_data = tuple(out_data)
     if ctx._to_save:
@@ -321,13 +337,31 @@ def _record(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
             for t in ctx._to_save
         )
         ctx._to_save = ()
+        if dirty:
+            _saved_before_write(ctx._saved, dirty)
     ctx._seq = next(_sequence)
+    if dirty_views is not None:
+        from tapegrad.autograd.views import rebase_history  # views.py builds on this module
+
+        for v in dirty_views:
+            rebase_history(v, ctx)
     path = scope._state.path
     if path:
         ctx.module_path = path
     if anomaly._enabled:
         ctx.forward_trace = traceback.format_stack(sys._getframe(2))
     return tuple(outputs) if is_tuple else outputs[0]
+
+
+def _saved_before_write(saved: tuple, dirty: tuple) -> None:
+    """An in-place forward saves its inputs *before* it writes and bumps the version once
+    (``y.mul_(y)`` saves ``y`` as the other factor, then overwrites it). An input saved
+    that way, sharing memory with a modified tensor, was saved at the version before the
+    write: backward must then find the value changed and refuse, as torch does."""
+    counters = [d._version_counter for d in dirty]
+    for s in saved:
+        if s is not None and s._tensor is not None and _contains(counters, s._version_counter):
+            s._saved_version -= 1
 
 
 def _contains(items: Any, obj: Any) -> bool:

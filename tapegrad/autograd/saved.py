@@ -51,16 +51,18 @@ class SavedTensor:
             self._producer = node.name()
         else:
             self._tensor = t
-            self._producer = None
+            # the producer *when saved* (an in-place op may give t a new grad_fn later)
+            self._producer = t._grad_fn
+            self._output_nr = t._output_nr
 
     def unpack(self, node: Node) -> Variable:
         if self._version_counter.value != self._saved_version:
             t = self._tensor
             producer = self._producer
-            if t is not None and t._grad_fn is not None:
-                producer = t._grad_fn.name()
+            if producer is not None and not isinstance(producer, str):
+                producer = producer.name()
             which = "" if producer is None else (
-                f", which is output {self._output_nr if t is None else t._output_nr} "
+                f", which is output {self._output_nr} "
                 f"of {producer},"
             )
             hint = (

@@ -33,6 +33,72 @@ class VersionCounter:
         self.value = 0
 
 
+class ViewMeta:
+    """What a *differentiable view* remembers about where it came from.
+
+    ``base`` is the root tensor that owns the memory (a view of a view points at the
+    original tensor, as torch's ``_base`` does); ``replay(b)`` rebuilds this view from any
+    tensor shaped like ``base`` by running the same view ops again (``b[:, 0]``,
+    ``b.view(2, 3).t()``...). That is all autograd needs to handle an in-place change made
+    through the view, or made to the base while the view is alive:
+
+    * ``version`` is the value of the shared version counter when this view's ``grad_fn``
+      was last set. When the counter has moved on, the memory was written by someone, and
+      the view's ``grad_fn`` is regenerated from the base's current history (a replay of
+      the view ops on the base) the next time it is used;
+    * ``creation`` is how the view was made: ``"default"``; ``"no_grad"`` (under
+      ``no_grad``), ``"multi"`` (one of several views returned by one op, such as
+      ``unbind``); these may not be modified in place with gradients involved, as in torch;
+    * ``describe`` is the view ops as text, for listings and drawings (``[:, 0]``).
+    """
+
+    __slots__ = ("base", "replay", "version", "creation", "describe", "op_name", "output_nr")
+
+    def __init__(self, base: Variable, replay: Callable, version: int, creation: str,
+                 describe: str, op_name: str = "", output_nr: int = 0) -> None:
+        self.base = base
+        self.replay = replay
+        self.version = version
+        self.creation = creation
+        self.describe = describe
+        self.op_name = op_name  # the Function that made it (for torch's "Output 0 of Unbind")
+        self.output_nr = output_nr
+
+    def rebase_error(self, view: Variable, direct: bool) -> str:
+        """torch's message when this view may not take a new history (it was made in
+        no_grad mode, or by an op returning several views, or is a view of such a view)
+        and is written (``direct``) or its memory was written through another tensor."""
+        modified = "is being" if direct else "its base or another view of its base has been"
+        node = view._grad_fn
+        title = ""
+        if node is not None:
+            name = node.name()
+            for suffix in ("Backward0", "Backward1", "Backward2", "Backward"):
+                if name.endswith(suffix):
+                    name = name[:-len(suffix)]
+                    break
+            title = f"Output {view._output_nr} of {name}"
+        if self.creation == "multi":
+            return f"{title} is a view and {modified} modified inplace. {_MULTI_VIEW}"
+        start = f"{title} is a view of a view which was" if title else "A view was"
+        end = _MULTI_VIEW if self.creation == "multi_no_grad" else _AMBIGUOUS
+        return (f"{start} created in no_grad mode and {modified} modified inplace with grad "
+                f"mode enabled. {end}")
+
+
+_MULTI_VIEW = (
+    "This view is the output of a function that returns multiple views. Such functions do not "
+    "allow the output views to be modified inplace. You should replace the inplace operation "
+    "by an out-of-place one."
+)
+_AMBIGUOUS = (
+    "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
+    "your code by moving both the view and the inplace either both inside the no_grad block "
+    "(if you don't want the inplace to be tracked) or both outside (if you want the inplace to "
+    "be tracked)."
+)
+
+
 class RemovableHandle:
     """Returned by ``register_hook``-style calls; ``handle.remove()`` unregisters the hook."""
 
@@ -74,6 +140,7 @@ class Variable:
         "_post_acc_hooks",
         "_accumulator_ref",  # weakref to this leaf's AccumulateGrad node
         "_base",  # the tensor this one is a view of, or None
+        "_view_meta",  # a ViewMeta for differentiable views, else None
         "_is_inference",
         "_retains_grad",
         "name",  # an optional label, used by drawings and listings
@@ -84,11 +151,18 @@ class Variable:
     # ------------------------------------------------------------------ flags
     @property
     def requires_grad(self) -> bool:
+        meta = self._view_meta
+        if meta is not None:  # torch: a view requires grad when its base does
+            return self._requires_grad or meta.base._requires_grad
         return self._requires_grad
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
+        if self._view_meta is not None:
+            self._sync_view()
         if self._grad_fn is not None:
+            if flag:
+                return  # already requires grad: torch makes this a no-op
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to use "
                 "a computed variable in a subgraph that doesn't require differentiation use "
@@ -108,12 +182,52 @@ class Variable:
     @property
     def is_leaf(self) -> bool:
         """True if no recorded op produced this tensor (torch's definition)."""
+        if self._view_meta is not None:
+            self._sync_view()
         return self._grad_fn is None
 
     @property
     def grad_fn(self):
         """The tape entry that produced this tensor (None for leaves)."""
+        if self._view_meta is not None:
+            self._sync_view()
         return self._grad_fn
+
+    def _is_view(self) -> bool:
+        """True for a tensor that shares its base's memory through a view op."""
+        return self._base is not None
+
+    def _sync_view(self) -> None:
+        """Bring a view's ``grad_fn`` up to date with its base (see `ViewMeta`).
+
+        If the shared memory was written since this view's ``grad_fn`` was set (through
+        the base, this view or another view of the same base), the old ``grad_fn`` would
+        describe values that are gone. The new one is a replay of the view ops on the
+        base, recorded now, so that it starts from the base's current history (torch
+        builds one ``AsStridedBackward0`` node instead; the gradient is the same)."""
+        meta = self._view_meta
+        version = self._version_counter.value
+        if meta.version == version:
+            return
+        base = meta.base
+        if not base._requires_grad:
+            meta.version = version
+            return
+        if meta.creation != "default":
+            raise RuntimeError(meta.rebase_error(self, direct=False))
+        meta.version = version
+        old = self._grad_fn
+        before = _state.grad_enabled
+        _state.grad_enabled = True
+        try:
+            fresh = meta.replay(base)
+        finally:
+            _state.grad_enabled = before
+        self._grad_fn = fresh._grad_fn
+        self._output_nr = fresh._output_nr
+        self._requires_grad = True
+        if self._retains_grad:
+            _move_retained(self, old)
 
     @property
     def output_nr(self) -> int:
@@ -167,6 +281,8 @@ class Variable:
 
     def retain_grad(self) -> None:
         """Ask backward to fill ``.grad`` of this non-leaf too (a no-op on leaves)."""
+        if self._view_meta is not None:
+            self._sync_view()
         if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self._grad_fn is None or self._retains_grad:
@@ -185,6 +301,8 @@ class Variable:
     def register_hook(self, hook: Callable[[Any], Any]) -> RemovableHandle:
         """``hook(grad) -> Tensor | None`` runs when this tensor's gradient is computed; a
         returned tensor replaces the gradient. Returns a handle with ``.remove()``."""
+        if self._view_meta is not None:
+            self._sync_view()
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._grad_fn is None:
@@ -226,10 +344,12 @@ class Variable:
 
     # ------------------------------------------------------------------ detaching
     def detach(self):
-        """Same storage and version counter, no history, ``requires_grad=False``."""
+        """Same storage and version counter, no history, ``requires_grad=False``.
+
+        Not a view in torch's sense (``_base`` is None): writing into it changes the
+        values autograd saved, which the shared version counter catches in backward."""
         out = Variable._tensor_type._from_array(self._data)  # a Parameter detaches to a Tensor
         out._version_counter = self._version_counter
-        out._base = self._base if self._base is not None else self
         out._is_inference = self._is_inference
         return out
 
@@ -266,9 +386,22 @@ class Variable:
 
     def _gradient_edge(self):
         """(node, output_nr) through which gradient reaches this tensor."""
+        if self._view_meta is not None:
+            self._sync_view()
         if self._grad_fn is not None:
             return self._grad_fn, self._output_nr
         return self._accumulator(), 0
+
+
+def _move_retained(t: Variable, old) -> None:
+    """``retain_grad()`` follows the tensor to its new ``grad_fn`` after an in-place op
+    (the retained gradient is the new value's, as in torch)."""
+    if old is not None and old._retained:
+        for nr, ref in list(old._retained.items()):
+            if ref() is t:
+                del old._retained[nr]
+    t._retains_grad = False
+    t.retain_grad()
 
 
 def check_inference_for_record(t: Variable) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 
 from tapegrad import dtypes
 from tapegrad.autograd.grad_mode import _state
+from tapegrad.autograd.views import check_view_inplace
 from tapegrad.creation import tensor
 from tapegrad.kernels.arrays import as_array, contiguous, is_array  # noqa: F401 - re-exported
 from tapegrad.tensor import Tensor, wrap_dim  # noqa: F401 - re-exported to the ops
@@ -103,28 +104,24 @@ def broadcast_shapes(*shapes: tuple) -> tuple:
     return tuple(result)
 
 
-def check_inplace(t: Tensor, result_shape: tuple | None = None) -> None:
-    """The checks an in-place op makes *before* touching memory: leaves that require grad
-    and views of them may not be modified while grad mode is on; inference tensors only
-    inside inference mode; and the result must keep the target's shape."""
+def check_inplace(t: Tensor, result_shape: tuple | None = None, *others: Any) -> None:
+    """The checks an in-place op makes *before* touching memory.
+
+    With grad mode on: a leaf that requires grad may not be overwritten; a view may not be
+    overwritten when it is a view of such a leaf, or was made in ``no_grad`` mode, or is
+    one of several views returned by one op (``unbind``...), if the op involves a tensor
+    that requires grad (``t`` or one of ``others``; see `check_view_inplace`). Inference
+    tensors are written only inside inference mode; the result must keep the target's
+    shape; and an expanded tensor (several elements on one memory location) is refused."""
     if _state.grad_enabled:
-        if t._grad_fn is None and t._requires_grad:
+        if t._view_meta is not None:
+            # torch counts a view as requiring grad when its base does
+            needs = t._requires_grad or t._view_meta.base._requires_grad or any(
+                isinstance(o, Tensor) and o._requires_grad for o in others)
+            check_view_inplace(t, needs)
+        elif t._grad_fn is None and t._requires_grad:
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation."
-            )
-        base = t._base
-        # A detach()ed tensor also has a _base but does not require grad: torch lets it be
-        # modified (the shared version counter catches stale saved values in backward).
-        if base is not None and base._requires_grad and t._requires_grad:
-            if base._grad_fn is None:
-                raise RuntimeError(
-                    "a view of a leaf Variable that requires grad is being used in an in-place "
-                    "operation."
-                )
-            raise RuntimeError(
-                "tapegrad does not support in-place operations on a view of a tensor that "
-                "requires grad (torch rebases the view's history); use the out-of-place op or "
-                "clone() the view first."
             )
     if t._is_inference and not _state.inference:
         raise RuntimeError(
@@ -144,3 +141,26 @@ def check_inplace(t: Tensor, result_shape: tuple | None = None) -> None:
             f"output with shape {list(shape)} doesn't match the broadcast shape "
             f"{list(result_shape)}"
         )
+    if not t._data.flags.writeable:
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation."
+        )
+    for o in others:
+        if isinstance(o, Tensor) and o._version_counter is t._version_counter and o is not t:
+            _check_overlap(t._data, o._data)
+
+
+def _check_overlap(out: Any, src: Any) -> None:
+    """torch refuses to write into memory that an input *partly* shares (``y.mul_(y[0])``:
+    the result would depend on the order the elements are visited in). Full overlap (the
+    same elements in the same places, ``y.mul_(y)``) is fine."""
+    if type(out) is not np.ndarray or type(src) is not np.ndarray:
+        return
+    same = (out.__array_interface__["data"][0] == src.__array_interface__["data"][0]
+            and out.shape == src.shape and out.strides == src.strides)
+    if not same and np.shares_memory(out, src):
+        raise RuntimeError(
+            "unsupported operation: some elements of the input tensor and the written-to "
+            "tensor refer to a single memory location. Please clone() the tensor before "
+            "performing the operation.")

@@ -177,9 +177,13 @@ class InplaceBinary(Function):
                 f"type {x.dtype.name.capitalize()}"
             )
         if kind in ("mul", "div"):
-            # the original x is needed for d/dy; y for d/dx
-            ctx.save_for_backward(x.clone() if ctx.needs_input_grad[1] else None,
-                                  y if isinstance(y, Tensor) else None)
+            # the original x is needed for d/dy (a recorded clone: under create_graph its
+            # history carries the second-order terms); y for d/dx. ``x.mul_(x)`` saves x as
+            # the other factor *before* overwriting it: an alias, so backward sees the
+            # write and refuses, as torch does.
+            before = _recorded_clone(x) if ctx.needs_input_grad[1] else None
+            other = y if isinstance(y, Tensor) else None
+            ctx.save_for_backward(before, other._alias() if other is x else other)
             ctx.scalar = y
         np_op = {"add": np.add, "sub": np.subtract, "mul": np.multiply,
                  "div": np.true_divide}[kind]
@@ -204,12 +208,33 @@ class InplaceBinary(Function):
         return grad / y if gx else None, -grad * x_before / (y * y) if gy else None
 
 
+# torch names an in-place op's node like the out-of-place op's (``y.mul_(w)`` -> MulBackward0)
+_INPLACE = {
+    kind: type(f"Inplace{kind.capitalize()}", (InplaceBinary,),
+               {"node_name": f"{kind.capitalize()}Backward0", "op_name": f"{kind}_",
+                "__module__": __name__})
+    for kind in ("add", "sub", "mul", "div")
+}
+
+
+def _recorded_clone(x: Tensor) -> Tensor:
+    """``x.clone()`` recorded on the tape even though forwards run with recording off."""
+    from tapegrad.autograd.grad_mode import _state
+
+    before = _state.grad_enabled
+    _state.grad_enabled = True
+    try:
+        return x.clone()
+    finally:
+        _state.grad_enabled = before
+
+
 def _inplace(kind: str):
     def method(self: Tensor, other: Any, *, alpha: float = 1) -> Tensor:
         shape = self._data.shape
         other_shape = other._data.shape if isinstance(other, Tensor) else ()
-        check_inplace(self, broadcast_shapes(shape, other_shape))
-        return InplaceBinary.apply(self, other, kind=kind, alpha=alpha)
+        check_inplace(self, broadcast_shapes(shape, other_shape), other)
+        return _INPLACE[kind].apply(self, other, kind=kind, alpha=alpha)
 
     method.__name__ = f"{kind}_"
     method.__doc__ = f"In-place ``{kind}``: modifies self, bumps its version, returns self."

@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 
 from tapegrad.autograd.function import Function, Node
+from tapegrad.autograd.views import ViewFunction
 from tapegrad.ops._util import wrap_dim
 from tapegrad.ops.shape import _infer_shape, _view_of, reshape, unique_dims
 from tapegrad.tensor import Tensor, shape_from_args
 
 
-class Permute(Function):
+class Permute(ViewFunction):
     """Reorder the dims (a view): output dim i is input dim ``dims[i]``; backward applies
     the inverse permutation to the gradient."""
 
@@ -41,7 +42,7 @@ class Permute(Function):
         return grad.permute(tuple(int(i) for i in np.argsort(ctx.dims)))
 
 
-class Transpose(Function):
+class Transpose(ViewFunction):
     """Swap two dims (a view); a swap is its own inverse, so backward swaps them back."""
 
     node_name = "TransposeBackward0"
@@ -58,7 +59,7 @@ class Transpose(Function):
         return grad.transpose(ctx.dim0, ctx.dim1)
 
 
-class Squeeze(Function):
+class Squeeze(ViewFunction):
     """Drop size-1 dims (a view); backward puts them back (a reshape to the input shape).
     torch numbers the node by overload: no dim (0), one dim (1), several dims (2)."""
 
@@ -85,7 +86,7 @@ class SqueezeDims(Squeeze):
     op_name = "squeeze"
 
 
-class Unsqueeze(Function):
+class Unsqueeze(ViewFunction):
     """Insert a size-1 dim at ``dim`` (a view); backward squeezes it out again."""
 
     node_name = "UnsqueezeBackward0"
@@ -98,6 +99,50 @@ class Unsqueeze(Function):
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:
         return SqueezeDim.apply(grad, dims=(ctx.dim,))
+
+
+class Diagonal(ViewFunction):
+    """The diagonal ``offset`` of the matrices in dims ``dim1, dim2`` (a view, moved to the
+    last dim). Backward writes the gradient onto that diagonal of zeros."""
+
+    node_name = "DiagonalBackward0"
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, offset: int, dim1: int, dim2: int) -> Tensor:
+        ctx.input_shape, ctx.args = x._data.shape, (offset, dim1, dim2)
+        return _view_of(x, _diagonal_view(x._data, offset, dim1, dim2))
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        return DiagonalScatter.apply(grad, shape=ctx.input_shape, args=ctx.args)
+
+
+class DiagonalScatter(Function):
+    """Diagonal's backward as an op (so double backward works): zeros with ``grad`` on the
+    diagonal; its own backward reads that diagonal again."""
+
+    node_name = "DiagonalBackwardBackward0"
+    op_name = "diagonal_backward"
+
+    @staticmethod
+    def forward(ctx: Node, grad: Tensor, shape: tuple, args: tuple) -> Tensor:
+        ctx.args = args
+        out = np.zeros(shape, dtype=grad._data.dtype, like=grad._data)
+        _diagonal_view(out, *args)[...] = grad._data
+        return Tensor._from_array(out)
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> Tensor:
+        offset, dim1, dim2 = ctx.args
+        return Diagonal.apply(grad, offset=offset, dim1=dim1, dim2=dim2)
+
+
+def _diagonal_view(a: np.ndarray, offset: int, dim1: int, dim2: int) -> np.ndarray:
+    """numpy's diagonal is a read-only view; torch's is writable (it is an ordinary view)."""
+    d = np.diagonal(a, offset, dim1, dim2)
+    if a.flags.writeable and not d.flags.writeable:
+        d.flags.writeable = True
+    return d
 
 
 # ---------------------------------------------------------------- public functions
@@ -191,14 +236,24 @@ def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
     return Permute.apply(x, dims=order)
 
 
+def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal of the matrices spanned by ``dim1`` and ``dim2`` (a view; the diagonal
+    becomes the last dim). ``offset > 0`` is above the main diagonal, ``< 0`` below."""
+    nd = x._data.ndim
+    d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return Diagonal.apply(x, offset=int(offset), dim1=d1, dim2=d2)
+
+
 swapaxes = swapdims = transpose
 moveaxis = movedim
 
 __all__ = ["permute", "transpose", "swapaxes", "swapdims", "squeeze", "unsqueeze", "flatten",
-           "unflatten", "movedim", "moveaxis"]
+           "unflatten", "movedim", "moveaxis", "diagonal"]
 
 METHODS = {
     "permute": permute, "transpose": transpose, "swapaxes": transpose, "swapdims": transpose,
     "squeeze": squeeze, "unsqueeze": unsqueeze, "flatten": flatten, "unflatten": unflatten,
-    "movedim": movedim, "moveaxis": movedim,
+    "movedim": movedim, "moveaxis": movedim, "diagonal": diagonal,
 }

@@ -26,15 +26,11 @@ def zeros_like(t: Tensor) -> Tensor:
     return wrap(np.zeros(t._data.shape, dtype=t._data.dtype, like=t._data))
 
 
-def begin_inplace(x: Tensor, result_shape: tuple | None = None) -> None:
-    """The checks every in-place op runs *before* it touches memory (see check_inplace),
-    plus one numpy needs: broadcast views (``expand``) are read-only arrays."""
-    check_inplace(x, result_shape)
-    if not x._data.flags.writeable:
-        raise RuntimeError(
-            "unsupported operation: more than one element of the written-to tensor refers to a "
-            "single memory location. Please clone() the tensor before performing the operation."
-        )
+def begin_inplace(x: Tensor, result_shape: tuple | None = None, *others: Any) -> None:
+    """The checks every in-place op runs *before* it touches memory (see check_inplace);
+    ``others`` are the op's other tensor inputs (they decide whether gradients are
+    involved)."""
+    check_inplace(x, result_shape, *others)
 
 
 def finish_inplace(ctx: Node, x: Tensor) -> Tensor:
@@ -127,7 +123,7 @@ def zero_(self: Tensor) -> Tensor:
 
 def fill_(self: Tensor, value: Any) -> Tensor:
     """Fill self with ``value`` (a number or a 0-d tensor) in place; returns self."""
-    begin_inplace(self)
+    begin_inplace(self, None, value)
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise RuntimeError(
@@ -144,7 +140,7 @@ def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
         raise TypeError(
             f"copy_(): argument 'src' (position 1) must be Tensor, not {type(src).__name__}"
         )
-    begin_inplace(self, broadcast_shapes(self._data.shape, src._data.shape))
+    begin_inplace(self, broadcast_shapes(self._data.shape, src._data.shape), src)
     return Copy.apply(self, src)
 
 __all__: list[str] = []

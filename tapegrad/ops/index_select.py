@@ -109,7 +109,7 @@ def _index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, alpha: float,
                            f"source.shape = {list(source._data.shape)}")
     _check_bounds(idx, d, xs[d])
     if inplace:
-        check_inplace(x)
+        check_inplace(x, None, source)
         check_writeable(x)
     return IndexAdd.apply(x, source, dim=d, index=idx, alpha=alpha, inplace=inplace)
 

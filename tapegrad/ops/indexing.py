@@ -26,6 +26,7 @@ import numpy as np
 
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import _state
+from tapegrad.autograd.views import ViewFunction, attach_view
 from tapegrad.ops._util import wrap, wrap_dim
 from tapegrad.ops.dims import Unsqueeze
 from tapegrad.ops.index_spec import IndexSpec, dim_key, parse_index
@@ -33,7 +34,7 @@ from tapegrad.ops.shape import Alias, _view_of, reshape
 from tapegrad.tensor import Tensor
 
 
-class Select(Function):
+class Select(ViewFunction):
     """``x.select(dim, i)`` / ``x[i]``: a view without dimension ``dim``. Backward: a zero
     tensor of the input's shape with the gradient written at index ``i``."""
 
@@ -68,7 +69,7 @@ class SelectScatter(Function):
         return Select.apply(grad, dim=ctx.dim, index=ctx.index)
 
 
-class Slice(Function):
+class Slice(ViewFunction):
     """``x[start:stop:step]`` along ``dim`` (also ``narrow``): a view. Backward: zeros of
     the input's shape with the gradient written into the slice."""
 
@@ -152,7 +153,9 @@ def apply_index(x: Tensor, spec: IndexSpec) -> Tensor:
     if not (_state.grad_enabled and x._requires_grad):
         view = spec.view(x._data)
         if spec.adv is None:
-            return _view_of(x, view)
+            out = _view_of(x, view)
+            attach_view(x, out, lambda b: apply_index(b, spec), _index_text(spec), "Index")
+            return out
         return wrap(view[spec.np_adv()])
     out = x
     for kind, *args in spec.steps:
@@ -167,6 +170,22 @@ def apply_index(x: Tensor, spec: IndexSpec) -> Tensor:
     if spec.adv is not None:
         out = Index.apply(out, spec=IndexSpec((), spec.adv))
     return out
+
+
+def _index_text(spec: IndexSpec) -> str:
+    """``spec``'s view steps as text (``.select(dim=1, index=0)``), for listings."""
+    parts = []
+    for kind, *args in spec.steps:
+        if kind == "select":
+            parts.append(f".select(dim={args[0]}, index={args[1]})")
+        elif kind == "slice":
+            parts.append(f".slice(dim={args[0]}, start={args[1]}, stop={args[2]}, "
+                         f"step={args[3]})")
+        elif kind == "unsqueeze":
+            parts.append(f".unsqueeze(dim={args[0]})")
+        else:
+            parts.append(".alias()")
+    return "".join(parts)
 
 
 # ---------------------------------------------------------------- advanced: read and write

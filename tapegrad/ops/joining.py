@@ -21,6 +21,7 @@ import numpy as np
 
 from tapegrad import dtypes
 from tapegrad.autograd.function import Function, Node
+from tapegrad.autograd.views import ViewFunction
 from tapegrad.ops._util import contiguous, wrap, wrap_dim
 from tapegrad.ops.indexing import Slice
 from tapegrad.ops.shape import _view_of, reshape, unique_dims
@@ -79,7 +80,7 @@ class Stack(Function):
         return Unbind.apply(grad, dim=ctx.dim)
 
 
-class Split(Function):
+class Split(ViewFunction):
     """Cut ``x`` along ``dim`` into pieces of ``sizes`` (views); backward concatenates the
     pieces' gradients (zeros for pieces that got none)."""
 
@@ -103,7 +104,7 @@ class SplitWithSizes(Split):
     op_name = "split"
 
 
-class Unbind(Function):
+class Unbind(ViewFunction):
     """All slices along ``dim`` as a tuple of views; backward stacks their gradients."""
 
     node_name = "UnbindBackward0"

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from tapegrad.autograd.function import Function, Node
+from tapegrad.autograd.views import ViewFunction
 from tapegrad.ops._util import as_array, wrap
 from tapegrad.ops.linalg_checks import (
     check_addmm,
@@ -40,7 +41,7 @@ from tapegrad.tensor import Tensor
 
 
 # ---------------------------------------------------------------- transposes
-class T(Function):
+class T(ViewFunction):
     """``x.t()``: the transpose of a matrix (a view); 0-d and 1-d tensors are returned
     as they are. A transpose is its own inverse, so backward transposes the gradient."""
 
@@ -99,6 +100,16 @@ def _np_matmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.matmul(x, y)
 
 
+def _save_crosswise(ctx: Node, a: Tensor, b: Tensor, first: int = 0) -> None:
+    """Save for a product ``a b``: a's gradient reads b and b's reads a, so each is kept
+    only when the *other* one needs a gradient (torch's rule: save what the formulas of
+    the inputs that need grad read). ``x @ W`` with only W training keeps x, not W, so an
+    optimizer step on W between two backwards is no version error. ``first`` is a's
+    position among the forward's arguments."""
+    need = ctx.needs_input_grad
+    ctx.save_for_backward(a if need[first + 1] else None, b if need[first] else None)
+
+
 class Dot(Function):
     """``a . b = sum_k a_k b_k``: d/da = b, d/db = a (times the scalar gradient)."""
 
@@ -107,7 +118,7 @@ class Dot(Function):
 
     @staticmethod
     def forward(ctx: Node, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a, b)
+        _save_crosswise(ctx, a, b)
         return wrap(as_array(np.dot(a._data, b._data), a._data.dtype))
 
     @staticmethod
@@ -125,7 +136,7 @@ class Mv(Function):
 
     @staticmethod
     def forward(ctx: Node, a: Tensor, v: Tensor) -> Tensor:
-        ctx.save_for_backward(a, v)
+        _save_crosswise(ctx, a, v)
         return wrap(np.matmul(a._data, v._data))
 
     @staticmethod
@@ -144,7 +155,7 @@ class Mm(Function):
 
     @staticmethod
     def forward(ctx: Node, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a, b)
+        _save_crosswise(ctx, a, b)
         return wrap(np.matmul(a._data, b._data))
 
     @staticmethod
@@ -164,7 +175,7 @@ class Bmm(Function):
 
     @staticmethod
     def forward(ctx: Node, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a, b)
+        _save_crosswise(ctx, a, b)
         return wrap(np.matmul(a._data, b._data))
 
     @staticmethod
@@ -193,7 +204,8 @@ class Matmul(Function):
 
     @staticmethod
     def forward(ctx: Node, a: Tensor, b: Tensor) -> Tensor:
-        ctx.save_for_backward(a, b)
+        _save_crosswise(ctx, a, b)
+        ctx.shapes = (a._data.shape, b._data.shape)
         out = _np_matmul(a._data, b._data)
         # The output's shape before the dims added for 1-D operands were removed again:
         # batch dims, then (rows of a, columns of b).
@@ -206,22 +218,25 @@ class Matmul(Function):
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> tuple:
         a, b = ctx.saved_tensors
+        a_shape, b_shape = ctx.shapes
         need_a, need_b = ctx.needs_input_grad
-        a2 = a if a.ndim > 1 else a.unsqueeze(0)  # a row vector
-        b2 = b if b.ndim > 1 else b.unsqueeze(1)  # a column vector
+        a2_shape = a_shape if len(a_shape) > 1 else (1,) + a_shape  # a row vector
+        b2_shape = b_shape if len(b_shape) > 1 else b_shape + (1,)  # a column vector
         g2 = _reshaped(grad, ctx.full_shape)
         grad_a = grad_b = None
         if need_a:
-            grad_a = matmul(g2, _transposed(b2)).sum_to_size(a2.shape)
-            grad_a = _reshaped(grad_a, a.shape)
+            b2 = _reshaped(b, b2_shape)
+            grad_a = matmul(g2, _transposed(b2)).sum_to_size(a2_shape)
+            grad_a = _reshaped(grad_a, a_shape)
         if need_b:
-            if b2.ndim == 2 and g2.ndim > 2:
+            a2 = _reshaped(a, a2_shape)
+            if len(b2_shape) == 2 and g2.ndim > 2:
                 # b was shared by the whole batch: fold the batch into the rows, one mm
-                k, p = b2.shape
+                k, p = b2_shape
                 grad_b = Mm.apply(T.apply(a2.reshape(-1, k)), g2.reshape(-1, p))
             else:
-                grad_b = matmul(_transposed(a2), g2).sum_to_size(b2.shape)
-            grad_b = _reshaped(grad_b, b.shape)
+                grad_b = matmul(_transposed(a2), g2).sum_to_size(b2_shape)
+            grad_b = _reshaped(grad_b, b_shape)
         return grad_a, grad_b
 
 
@@ -307,7 +322,7 @@ class Addmm(Function):
     @staticmethod
     def forward(ctx: Node, bias: Tensor, a: Tensor, b: Tensor, beta: float = 1,
                 alpha: float = 1) -> Tensor:
-        ctx.save_for_backward(a, b)
+        _save_crosswise(ctx, a, b, first=1)
         ctx.beta, ctx.alpha = beta, alpha
         out = np.matmul(a._data, b._data)
         if alpha != 1:

@@ -86,7 +86,7 @@ def masked_fill(x: Tensor, mask: Tensor, value: Any) -> Tensor:
 def masked_fill_(x: Tensor, mask: Tensor, value: Any) -> Tensor:
     """In-place ``masked_fill``; the mask must broadcast to x's shape."""
     m = _mask_of(x, mask, value)
-    check_inplace(x, broadcast_shapes(m.shape, x._data.shape))
+    check_inplace(x, broadcast_shapes(m.shape, x._data.shape), value)
     check_writeable(x)
     cls = MaskedFillTensor if isinstance(value, Tensor) else MaskedFill
     return cls.apply(x, value, mask=np.broadcast_to(m, x._data.shape), inplace=True)

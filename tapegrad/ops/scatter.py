@@ -203,7 +203,7 @@ def _scatter(x: Tensor, dim: int, index: Tensor, src: Any, add: bool, inplace: b
     is_tensor = isinstance(src, Tensor)
     d, idx = _check_scatter_like("scatter", x, dim, index, src if is_tensor else None, True)
     if inplace:
-        check_inplace(x)
+        check_inplace(x, None, src)
         check_writeable(x)
     if add:
         return ScatterAdd.apply(x, src, dim=d, index=idx, inplace=inplace)

@@ -7,7 +7,8 @@ back to ``v``'s shape when ``v`` was broadcast). That op is `IndexPut`, which li
 its mirror `Index` in `tapegrad.ops.indexing`; torch names the node after the route taken:
 
     x[[0, 2]] = v      advanced only: index_put_                    IndexPutBackward0
-    x[1:3] = v         any int/slice/None: a view, then a write     CopySlices
+    x[1:3] = v         any int/slice/None: a view, then copy_ or     CopySlices
+                       fill_ on it (an in-place op through a view)
     x[...] = v         the whole tensor: copy_                       CopyBackwards
 
 Being in place, a write first passes torch's checks: the value's shape must broadcast to
@@ -24,18 +25,13 @@ from typing import Any
 import numpy as np
 
 from tapegrad.autograd.grad_mode import _state
+from tapegrad.creation import tensor
 from tapegrad.ops._util import check_inplace
 from tapegrad.ops.comparison import TYPE_NAMES
+from tapegrad.ops.fill import copy_, fill_
 from tapegrad.ops.index_spec import IndexSpec, advanced_shape, parse_index
-from tapegrad.ops.indexing import IndexPut
+from tapegrad.ops.indexing import IndexPut, apply_index
 from tapegrad.tensor import Tensor
-
-
-class CopySlices(IndexPut):
-    """``x[basic index] = v``: torch writes into a view of ``x``."""
-
-    node_name = "CopySlices"
-    op_name = "setitem"
 
 
 class CopyBackwards(IndexPut):
@@ -102,8 +98,25 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
     check_writeable(x)
     if spec.adv is not None:
         _check_put(x, spec, value)
-    cls = CopySlices if basic else IndexPut if spec.adv is not None else CopyBackwards
-    cls.apply(x, value, spec=spec, inplace=True)
+    if not basic:
+        cls = IndexPut if spec.adv is not None else CopyBackwards
+        cls.apply(x, value, spec=spec, inplace=True)
+        return
+    # torch's route: a view of x, then an in-place op on the view; autograd turns that into
+    # CopySlices on x (see tapegrad.autograd.views)
+    view = apply_index(x, IndexSpec(spec.steps, None))
+    if spec.adv is not None:
+        check_inplace(view, None, value)
+        IndexPut.apply(view, value, spec=IndexSpec((), spec.adv), inplace=True)
+    elif isinstance(value, (bool, int, float)):
+        fill_(view, value)
+    else:
+        if not isinstance(value, Tensor):
+            value = tensor(value, dtype=x.dtype)
+        extra = value._data.ndim - view._data.ndim
+        if extra > 0:  # extra leading size-1 dims are allowed (checked above)
+            value = value.reshape(value._data.shape[extra:])
+        copy_(view, value)
 
 
 def index_put_(x: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:

@@ -21,6 +21,7 @@ import numpy as np
 
 from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
+from tapegrad.autograd.views import ViewFunction
 from tapegrad.device import device, move, resolve
 from tapegrad.kernels.arrays import root_buffer
 from tapegrad.ops._util import wrap, wrap_dim
@@ -68,7 +69,7 @@ class SumToSize(Function):
         return grad.expand(ctx.input_shape)
 
 
-class Expand(Function):
+class Expand(ViewFunction):
     """Broadcast size-1 (or missing leading) dims to a bigger shape: a view, no copy."""
 
     node_name = "ExpandBackward0"
@@ -105,7 +106,7 @@ class Expand(Function):
         return grad.sum_to_size(ctx.input_shape)
 
 
-class Reshape(Function):
+class Reshape(ViewFunction):
     """Same values, new shape, as a view (``view``, and ``reshape`` when no copy is needed)."""
 
     node_name = "ViewBackward0"
@@ -181,7 +182,7 @@ class Clone(Function):
         return grad
 
 
-class Alias(Function):
+class Alias(ViewFunction):
     """The same tensor under a new name (``x[...]``): gradient passes through."""
 
     node_name = "AliasBackward0"

@@ -29,7 +29,9 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-        ctx.save_for_backward(x, weight)
+        # x's gradient reads the weight, the weight's reads x: keep only what is needed
+        need = ctx.needs_input_grad
+        ctx.save_for_backward(x if need[1] else None, weight if need[0] else None)
         out = np.matmul(x._data, weight._data.T)
         if bias is not None:
             out += bias._data
