@@ -40,8 +40,9 @@ def _K_on(t: Tensor) -> Any:  # noqa: N802 - reads as the module constant _K
     return kernels.on(t._data, _K)
 
 def _ncs(a: np.ndarray) -> np.ndarray:
-    """(N, C, *) viewed as (N, C, S): batch norm's groups are the (N, S) slices of a channel."""
-    return a.reshape(a.shape[0], a.shape[1], -1)
+    """(N, C, *) viewed as (N, C, S): batch norm's groups are the (N, S) slices of a channel.
+    S is spelled out rather than -1, which numpy cannot infer when N is 0."""
+    return a.reshape(a.shape[0], a.shape[1], int(np.prod(a.shape[2:], dtype=np.int64)))
 
 
 def _data(t: Tensor | None) -> np.ndarray | None:
@@ -166,7 +167,13 @@ def batch_norm(input: Tensor, running_mean: Tensor | None,  # noqa: A002
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         _check_channels(name, t, channels)
-    if training:
+    if training and input.numel() == 0:
+        # An empty batch has no statistics: normalise nothing and leave the running
+        # averages alone (as torch does) instead of folding 0/0 = NaN into them, which
+        # would poison every later eval output. Any finite mean/var gives the same empty
+        # output and zero weight/bias gradients.
+        mean, var = np.zeros(channels), np.ones(channels)
+    elif training:
         mean, var = _K_on(input).batch_norm_stats(_ncs(input._data))
         count = input.numel() // channels
         if running_mean is not None:
