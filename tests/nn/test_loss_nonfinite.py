@@ -75,7 +75,8 @@ def test_nonfinite_loss_matches_torch(name, kw, kind, special, where):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         got = _run(tapegrad, name, kw, kind, x, t)
-    for g, w, what in zip(got, want, ("loss", "input grad", "target grad")):
+    for g, w, what in zip(got, want, ("loss", "input grad", "target grad"),
+                            strict=True):
         assert (g is None) == (w is None), what
         if w is not None:
             np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-15, equal_nan=True,
