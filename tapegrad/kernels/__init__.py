@@ -3,7 +3,8 @@
 Two interchangeable backends expose the same functions (see `reference.__all__`):
 
 * `reference` -- plain NumPy, written to be read; the definition of each kernel.
-* the numba backend (module ``tapegrad.kernels.cpu``) -- the same results, compiled.
+* the numba backend (module ``tapegrad.kernels.cpu``) -- the same results, compiled (up to
+  the order of additions in sums: `reference` states the tolerance).
 
 Callers write ``from tapegrad import kernels`` and call ``kernels.cpu.softmax(x, axis)``:
 ``kernels.cpu`` is the *active* CPU backend, the numba module unless the environment variable
