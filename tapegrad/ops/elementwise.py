@@ -28,6 +28,7 @@ from tapegrad import dtypes
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops import clamp as _clamp_module
 from tapegrad.ops import comparison, fill
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import as_array, wrap
 from tapegrad.ops.arithmetic import pow as _pow
 from tapegrad.ops.clamp import *  # noqa: F403 - part of this family's public API
@@ -38,10 +39,7 @@ from tapegrad.tensor import Tensor
 
 def check_tensor(x: Any, op: str) -> None:
     """torch's TypeError when a function that needs a tensor gets something else."""
-    if not isinstance(x, Tensor):
-        raise TypeError(
-            f"{op}(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}"
-        )
+    require_tensor(x, op)
 
 
 def float_data(x: Tensor) -> np.ndarray:

@@ -28,6 +28,7 @@ from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import is_grad_enabled
 from tapegrad.kernels import norm_cpu
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import wrap
 from tapegrad.tensor import Size, Tensor
 
@@ -155,6 +156,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None,  # noqa: A002
     ``training=True`` normalises with the batch statistics and, when running buffers are
     given, updates them in place; ``training=False`` needs the running buffers.
     """
+    require_tensor(input, "batch_norm")
     if training:
         _verify_batch_size(input.shape)
     if training and eps <= 0.0:
@@ -254,6 +256,7 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Layer normalisation over the trailing ``normalized_shape`` dims (see the module
     docstring); train and eval are the same."""
+    require_tensor(input, "layer_norm")
     shape = _normalized_shape(normalized_shape)
     k = len(shape)
     if k == 0 or input.dim() < k or tuple(input.shape[input.dim() - k:]) != shape:
@@ -275,6 +278,7 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,  # noqa: A002
               out: Tensor | None = None) -> Tensor:
     """``x / max(||x||_p, eps)`` along ``dim``: unit vectors (composite of tensor ops)."""
+    require_tensor(input, "normalize")
     denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
     result = input / denom
     return result if out is None else out.copy_(result)
