@@ -87,5 +87,9 @@ from tapegrad.tensor import Size, Tensor
 __version__ = "0.1.0"
 
 from tapegrad import _malloc  # noqa: E402
+from tapegrad.ops._tensor_args import guard_functions  # noqa: E402
+
+# tapegrad.exp(np.ones(3)) and friends: torch's TypeError instead of a raw AttributeError
+guard_functions(globals())
 
 _malloc.tune()  # keeps per-step array memory from being re-faulted: see tapegrad/_malloc.py

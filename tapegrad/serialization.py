@@ -26,8 +26,23 @@ What round-trips exactly:
 Saving to a path is atomic: the archive is written to a temporary file in the same
 directory, flushed and fsync'ed, then renamed over the target with ``os.replace``, so a
 crash or error mid-write leaves any previous checkpoint intact. (A file object you pass
-is written in place.) A truncated, corrupted or foreign file (random bytes, a
-``torch.save`` file, any other zip) raises RuntimeError naming the file.
+is written in place.) The target's permissions are respected: where ``open(path, "wb")``
+would fail (a write-protected file, a directory, a missing or unwritable folder) ``save``
+raises the same OSError naming ``path``, never the temporary file. The temporary file is
+called ``.<name>.<pid>@<host>.<random>.tmp``; a save killed mid-write (``kill -9``, power
+loss) cannot delete it, so each successful save of the same target deletes the ones whose
+process (on this host) no longer exists. Another host's, or a running save's, are kept.
+
+Loading treats the file as hostile. A truncated, corrupted or foreign file (random bytes,
+a ``torch.save`` file, any other zip) raises RuntimeError naming the file and what is
+wrong. Memory is bounded by what the file can hold, checked before anything is allocated:
+the zip members' declared sizes must fit in the file without overlapping, a stored member
+holds exactly its size, a deflated array may expand at most `MAX_COMPRESSION_RATIO` times
+(the manifest must be stored), each ``.npy`` header's dtype and shape must match both the
+manifest and the member's size, and members are read in 1 MiB chunks. Worst case, a load
+takes about 25 bytes of memory per byte of file (a manifest of tiny JSON objects; measured
+with tracemalloc in tests/test_serialization_limits.py); tensor data takes 1 byte per
+byte (10 for a deflated array).
 
 Moving weights to and from PyTorch goes through numpy::
 
@@ -44,9 +59,11 @@ from __future__ import annotations
 import base64
 import collections
 import contextlib
+import errno
 import io
 import json
 import os
+import socket
 import tempfile
 import zipfile
 from pathlib import Path
@@ -64,6 +81,13 @@ __all__ = ["load", "save"]
 
 MANIFEST = "tapegrad.json"
 FORMAT, VERSION = "tapegrad-checkpoint", 1
+#: The most an array member may expand when decompressed. tapegrad writes every member
+#: stored (ratio 1); a deflated array (an archive repacked by another tool) may declare at
+#: most this many bytes per compressed byte, so a small file cannot claim gigabytes. The
+#: manifest must be stored: parsed JSON takes up to ~25 bytes of memory per byte of text.
+MAX_COMPRESSION_RATIO = 10
+_CHUNK = 1 << 20  # members are read (and inflated) 1 MiB at a time
+_LOCAL_HEADER = 30  # fixed part of a zip local file header, before the name and extra field
 _KEY_TYPES = (str, int, float, bool, type(None), tuple)
 
 
@@ -161,9 +185,68 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def _atomic_write(path: Path, write: Any) -> None:
+def _as_user_path(exc: OSError, path: str | os.PathLike) -> OSError:
+    """The same OSError (type, errno, reason) but naming the path the user passed, not a
+    temporary file they never heard of."""
+    return type(exc)(exc.errno, exc.strerror or str(exc), os.fspath(path))
+
+
+def _temp_prefix(target: Path) -> str:
+    # ".<name>.<pid>@<host>." + random + ".tmp": the pid and host say whose temp file this is,
+    # so a later save can tell a dead writer's leftover from a save still running
+    return f".{target.name}.{os.getpid()}@{socket.gethostname()}."
+
+
+def _writer_is_dead(owner: str) -> bool:
+    """Whether the "<pid>@<host>" that made a temp file is a process that no longer exists.
+    Only a process on this host can be checked; anything unsure counts as alive."""
+    pid, _, host = owner.partition("@")
+    if os.name != "posix" or host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: no signal sent, only "does it exist?"
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists but belongs to someone else (EPERM), or unknown
+        return False
+    return False
+
+
+def _remove_stale_temps(target: Path) -> None:
+    """Delete temp files that earlier saves of ``target`` left when they were killed
+    mid-write (kill -9, power loss: no ``finally`` ran). A temp file is removed only when its
+    name says it was made by a process of this host that has since exited, so a save still
+    running in another process or thread keeps its file. Best effort: errors are ignored."""
+    lead, tail = f".{target.name}.", ".tmp"
+    with contextlib.suppress(OSError), os.scandir(target.parent) as entries:
+        for entry in entries:
+            name = entry.name
+            if not (name.startswith(lead) and name.endswith(tail)) or len(name) <= len(lead) + 4:
+                continue
+            owner, _, _random = name[len(lead):-len(tail)].rpartition(".")
+            if owner and _writer_is_dead(owner) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _check_writable(target: Path, shown: str | os.PathLike) -> None:
+    """Refuse what ``open(path, "wb")`` would refuse, before writing anything: a directory,
+    or an existing file this process may not write (a 0444 checkpoint is protected, and
+    replacing it by rename would silently bypass that)."""
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(shown))
+    effective = os.access in os.supports_effective_ids
+    if target.exists() and not os.access(target, os.W_OK, effective_ids=effective):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(shown))
+
+
+def _atomic_write(path: str | os.PathLike, write: Any) -> None:
     target = Path(os.path.realpath(path))  # through a symlink: replace what it points to
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    _check_writable(target, path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent)
+    except OSError as exc:  # missing or unwritable directory: name what the user gave
+        raise _as_user_path(exc, path) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
@@ -178,11 +261,14 @@ def _atomic_write(path: Path, write: Any) -> None:
             mode = 0o666 & ~umask
         os.chmod(tmp, mode)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename in (tmp, str(target)):
+            raise _as_user_path(exc, path) from exc
         raise
     _fsync_dir(target.parent)
+    _remove_stale_temps(target)
 
 
 def save(obj: Any, f: str | os.PathLike | IO[bytes]) -> None:
@@ -197,7 +283,7 @@ def save(obj: Any, f: str | os.PathLike | IO[bytes]) -> None:
         _write_archive(fh, manifest, enc.arrays)
 
     if isinstance(f, (str, os.PathLike)):
-        _atomic_write(Path(f), write)
+        _atomic_write(f, write)
     else:
         write(f)
 
@@ -215,15 +301,7 @@ class _Decoder:
         if not isinstance(a, int) or isinstance(a, bool) or not 0 <= a < len(self.specs):
             raise ValueError(f"array reference {a!r} out of range")
         if a not in self.arrays:
-            with self.zf.open(f"arrays/{a}.npy") as member:
-                arr = np.lib.format.read_array(member, allow_pickle=False)
-                if member.read(1):  # reading to the end also makes zipfile check the CRC
-                    raise ValueError(f"trailing bytes after array {a}")
-            spec = self.specs[a]
-            if arr.dtype.str != spec["dtype"] or list(arr.shape) != spec["shape"]:
-                raise ValueError(f"array {a} is {arr.dtype.str}{list(arr.shape)}, manifest says "
-                                 f"{spec['dtype']}{spec['shape']}")
-            self.arrays[a] = arr
+            self.arrays[a] = _read_npy(self.zf, f"arrays/{a}.npy", self.specs[a])
         return self.arrays[a]
 
     def decode(self, node: dict) -> Any:
@@ -280,7 +358,7 @@ class _Decoder:
             where = saved
         target = device(where) if not isinstance(where, device) else where
         if target.type == "cuda" and not cuda_runtime.available():
-            raise RuntimeError(
+            raise _Refused(
                 "Attempting to deserialize object on a CUDA device but "
                 "tapegrad.cuda.is_available() is False. If you are running on a CPU-only "
                 "machine, please use tapegrad.load with map_location='cpu' to map your "
@@ -307,13 +385,111 @@ class _Decoder:
         return t
 
 
+class _Refused(Exception):
+    """A refusal whose message already says everything; `load` raises it as RuntimeError."""
+
+
+def _check_members(zf: zipfile.ZipFile, size: int) -> None:
+    """Check every member's declared sizes against the file before reading any of them.
+
+    A zip's central directory *declares* each member's offset, compressed size and size;
+    nothing forces them to be true. Stored members must have size == compressed size, a
+    deflated one may expand at most `MAX_COMPRESSION_RATIO` times, other methods are refused,
+    and the members' bytes must lie in the file one after another without overlapping (a
+    classic zip bomb points many entries at the same bytes). Then the sizes of all members
+    together are at most ``MAX_COMPRESSION_RATIO`` times the file's size.
+    """
+    infos = sorted(zf.infolist(), key=lambda i: i.header_offset)
+    end = min(getattr(zf, "start_dir", size), size)  # the central directory follows the data
+    for k, info in enumerate(infos):
+        what = f"member {info.filename!r}"
+        if info.flag_bits & 0x1:
+            raise ValueError(f"{what} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ValueError(f"{what} uses compression method {info.compress_type}; only stored "
+                             "and deflated members are read")
+        start = info.header_offset
+        stop = infos[k + 1].header_offset if k + 1 < len(infos) else end
+        room = stop - start - _LOCAL_HEADER
+        if start < 0 or info.compress_size > room:
+            raise ValueError(f"{what} declares {info.compress_size} bytes at offset {start}, but "
+                             f"only {max(room, 0)} bytes of the file are there before the next "
+                             "member (truncated, or entries that overlap)")
+        if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+            raise ValueError(f"{what} is stored but declares {info.file_size} bytes in "
+                             f"{info.compress_size}")
+        if info.filename == MANIFEST and info.compress_type != zipfile.ZIP_STORED:
+            raise ValueError(f"{what} is compressed; tapegrad writes (and reads) it stored")
+        if info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+            raise ValueError(f"{what} declares {info.file_size} bytes compressed into "
+                             f"{info.compress_size}, more than {MAX_COMPRESSION_RATIO}:1 "
+                             "(tapegrad writes members uncompressed; a compression bomb?)")
+
+
+def _read_exactly(member: IO[bytes], view: memoryview, what: str) -> None:
+    """Fill ``view`` from ``member`` in bounded chunks, then check the member ends there
+    (reading to the end is also what makes zipfile verify the CRC-32)."""
+    pos = 0
+    while pos < len(view):
+        n = member.readinto(view[pos:pos + _CHUNK])
+        if not n:
+            raise ValueError(f"{what} ends after {pos} of its {len(view)} bytes")
+        pos += n
+    if member.read(1):
+        raise ValueError(f"trailing bytes after {what}")
+
+
+def _read_member(zf: zipfile.ZipFile, name: str) -> bytes:
+    """A member's bytes: exactly its declared (and already checked) size, no more."""
+    info = zf.getinfo(name)
+    buf = bytearray(info.file_size)
+    with zf.open(info) as member:
+        _read_exactly(member, memoryview(buf), f"member {name!r}")
+    return bytes(buf)
+
+
+def _read_npy(zf: zipfile.ZipFile, name: str, spec: Any) -> np.ndarray:
+    """One ``.npy`` member, its header checked against the manifest's ``spec`` and the
+    member's size *before* the array is allocated (a header may claim terabytes)."""
+    info = zf.getinfo(name)
+    with zf.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise ValueError(f"{name}: unsupported .npy version {version}")
+        if dtype.hasobject:
+            raise ValueError(f"{name} holds Python objects, which tapegrad never saves")
+        if dtype.str != spec["dtype"] or list(shape) != spec["shape"]:
+            raise ValueError(f"array {name} is {dtype.str}{list(shape)}, manifest says "
+                             f"{spec['dtype']}{spec['shape']}")
+        if any(type(d) is not int or d < 0 for d in shape):
+            raise ValueError(f"{name}: bad shape {shape}")
+        nbytes = dtype.itemsize
+        for d in shape:
+            nbytes *= d  # Python ints: no overflow
+        header = member.tell()
+        if header + nbytes != info.file_size:
+            raise ValueError(f"{name}: header says {nbytes} bytes of {dtype.str}{list(shape)} "
+                             f"but the member holds {info.file_size - header}")
+        arr = np.empty(shape[::-1] if fortran else shape, dtype=dtype)
+        _read_exactly(member, memoryview(arr.reshape(-1).view(np.uint8)), f"array {name!r}")
+    return arr.T if fortran else arr
+
+
 def _load_archive(fh: IO[bytes], name: str, map_location: Any = None) -> Any:
+    size = fh.seek(0, io.SEEK_END)
+    fh.seek(0)
     try:
         zf = zipfile.ZipFile(fh)
-    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:  # zipfile raises many types on a bad directory
         raise RuntimeError(f"{name} is not a tapegrad checkpoint: it is not a complete zip "
-                           f"archive (truncated, corrupted, or another kind of file): {exc}"
-                           ) from None
+                           f"archive (truncated, corrupted, or another kind of file): "
+                           f"{type(exc).__name__}: {exc}") from None
     with zf:
         names = zf.namelist()
         if MANIFEST not in names:
@@ -325,18 +501,24 @@ def _load_archive(fh: IO[bytes], name: str, map_location: Any = None) -> Any:
                 )
             raise RuntimeError(f"{name} is not a tapegrad checkpoint (no {MANIFEST} inside)")
         try:
-            manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
-            if manifest.get("format") != FORMAT:
-                raise ValueError(f"format {manifest.get('format')!r}")
+            _check_members(zf, size)
+            manifest = json.loads(_read_member(zf, MANIFEST).decode("utf-8"))
+            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+                raise ValueError("not a tapegrad-checkpoint manifest")
             if manifest.get("version") != VERSION:
-                raise RuntimeError(f"{name}: tapegrad checkpoint version "
-                                   f"{manifest.get('version')!r} is not supported "
-                                   f"(this tapegrad reads version {VERSION})")
+                raise _Refused(f"{name}: tapegrad checkpoint version "
+                               f"{manifest.get('version')!r} is not supported "
+                               f"(this tapegrad reads version {VERSION})")
+            if not isinstance(manifest.get("arrays"), list):
+                raise ValueError("manifest has no list of arrays")
             return _Decoder(zf, manifest, map_location).decode(manifest["root"])
-        except RuntimeError:
+        except _Refused as exc:
+            raise RuntimeError(str(exc)) from None
+        except MemoryError:
             raise
-        except (zipfile.BadZipFile, EOFError, KeyError, ValueError, TypeError, IndexError,
-                AttributeError, OverflowError, RecursionError, OSError) as exc:
+        except Exception as exc:  # any other failure means the file is malformed
+            # (RecursionError and NotImplementedError are RuntimeErrors too: wrap them, so the
+            # message always names the file)
             raise RuntimeError(f"{name}: corrupted tapegrad checkpoint "
                                f"({type(exc).__name__}: {exc})") from exc
 

@@ -43,41 +43,82 @@ _IDX_DTYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2
 MNIST_IMAGES_MAGIC, MNIST_LABELS_MAGIC = 2051, 2049
 
 
-def _open_maybe_gz(path: Path) -> bytes:
-    if path.suffix == ".gz":
-        import gzip
+#: A ``.gz`` IDX file may expand to at most this many times its size (or `IDX_GZ_FLOOR`
+#: bytes, for tiny files), checked against the header's sizes before decompressing: real
+#: MNIST files expand about 5 times, a decompression bomb about 1000 times.
+IDX_GZ_MAX_RATIO = 32
+IDX_GZ_FLOOR = 1 << 20
+_CHUNK = 1 << 20  # decompress / read 1 MiB at a time
 
-        with gzip.open(path, "rb") as fh:
-            return fh.read()
-    return path.read_bytes()
+
+def _read_exactly(fh: Any, n: int, path: Path, what: str) -> bytes:
+    """``n`` bytes of ``fh`` (ValueError naming the file when it ends sooner)."""
+    data = fh.read(n)
+    if len(data) != n:
+        raise ValueError(f"{path}: not an IDX file (file ends inside the {what})")
+    return data
+
+
+def _read_idx_stream(fh: Any, path: Path, limit: int, expected_magic: int | None
+                     ) -> np.ndarray:
+    """Parse an IDX stream whose data may take at most ``limit`` bytes: the header is read
+    first, and the data size it declares is checked before any data is read."""
+    head = fh.read(4)
+    if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_DTYPES:
+        raise ValueError(f"{path}: not an IDX file (corrupt header: expected two zero bytes and "
+                         f"a known type code, got {head.hex() or 'an empty file'})")
+    magic = int.from_bytes(head, "big")
+    if expected_magic is not None and magic != expected_magic:
+        raise ValueError(f"{path}: wrong IDX magic number {magic}, expected {expected_magic}")
+    ndim = head[3]
+    dims = _read_exactly(fh, 4 * ndim, path, f"{ndim} sizes of its header")
+    shape = tuple(int.from_bytes(dims[4 * i: 4 * i + 4], "big") for i in range(ndim))
+    dtype = _IDX_DTYPES[head[2]]
+    expected = dtype.itemsize
+    for d in shape:
+        expected *= d  # Python ints: a product of 4-byte sizes cannot overflow
+    if expected > limit:
+        raise ValueError(f"{path}: corrupt IDX file: header says shape {shape} ({expected} "
+                         f"bytes of data) but the file can hold at most {limit}")
+    buf = np.empty(expected, np.uint8)
+    view, pos = memoryview(buf), 0
+    while pos < expected:
+        n = fh.readinto(view[pos:pos + _CHUNK])
+        if not n:
+            break
+        pos += n
+    if pos != expected or fh.read(1):
+        held = f"{pos}" if pos != expected else "more"
+        raise ValueError(f"{path}: corrupt IDX file: header says shape {shape} "
+                         f"({expected} bytes of data) but the file holds {held}")
+    return buf.view(dtype).reshape(shape)
 
 
 def read_idx(path: str | os.PathLike, expected_magic: int | None = None) -> np.ndarray:
     """Parse one IDX file (``.gz`` too) into a native-endian numpy array.
 
     Raises ValueError naming the file when the header is not IDX, the magic number is not
-    ``expected_magic``, or the data is shorter or longer than the header promises.
+    ``expected_magic``, or the data is shorter or longer than the header promises. Memory is
+    bounded by the file: the header's sizes are checked against the file's size (times
+    `IDX_GZ_MAX_RATIO` for ``.gz``) before the data is read, in 1 MiB chunks.
     """
     path = Path(path)
-    raw = _open_maybe_gz(path)
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise ValueError(f"{path}: not an IDX file (corrupt header: expected two zero bytes and "
-                         f"a known type code, got {raw[:4].hex() or 'an empty file'})")
-    magic = int.from_bytes(raw[:4], "big")
-    if expected_magic is not None and magic != expected_magic:
-        raise ValueError(f"{path}: wrong IDX magic number {magic}, expected {expected_magic}")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"{path}: corrupt IDX header (file ends inside the {ndim} sizes)")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    dtype = _IDX_DTYPES[raw[2]]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(raw) - header != expected:
-        raise ValueError(f"{path}: corrupt IDX file: header says shape {shape} "
-                         f"({expected} bytes of data) but the file holds {len(raw) - header}")
-    arr = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
-    return arr.astype(dtype.newbyteorder("="))  # a native, writeable copy
+    size = path.stat().st_size  # a missing file: FileNotFoundError, as open() gives
+    if path.suffix != ".gz":
+        with open(path, "rb") as fh:
+            arr = _read_idx_stream(fh, path, size, expected_magic)
+    else:
+        import gzip  # lazily, like numba: only .gz readers pay for it
+        import zlib
+
+        try:
+            with gzip.open(path, "rb") as fh:
+                arr = _read_idx_stream(fh, path, max(IDX_GZ_MAX_RATIO * size, IDX_GZ_FLOOR),
+                                       expected_magic)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:  # bad stream, CRC, truncation
+            raise ValueError(f"{path}: corrupt gzip data ({type(exc).__name__}: {exc})"
+                             ) from None
+    return arr.astype(arr.dtype.newbyteorder("="))  # a native, writeable copy
 
 
 def _find(root: Path, subdirs: tuple[str, ...], name: str, gz: bool = True) -> Path:
@@ -179,8 +220,11 @@ def _load_batch(path: Path) -> dict:
         obj = restricted_loads(path.read_bytes(), encoding="latin1")
     except pickle.UnpicklingError as exc:
         raise pickle.UnpicklingError(f"{path}: {exc}") from exc
-    except (EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
-        raise ValueError(f"{path}: not a CIFAR-10 python batch ({exc})") from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # a malformed pickle fails in many ways; name file and cause
+        raise ValueError(f"{path}: not a CIFAR-10 python batch "
+                         f"({type(exc).__name__}: {exc})") from exc
     if not isinstance(obj, dict):
         raise ValueError(f"{path}: not a CIFAR-10 python batch (holds a {type(obj).__name__})")
     return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in obj.items()}
@@ -204,9 +248,12 @@ def read_cifar10(root: str | os.PathLike, train: bool = True) -> tuple[np.ndarra
                              dtype=np.int64)
         except KeyError as exc:
             raise ValueError(f"{path}: not a CIFAR-10 python batch (no {exc} entry)") from None
-        if data.ndim != 2 or data.shape[1] != 3072 or len(lab) != len(data):
+        except (TypeError, ValueError, OverflowError) as exc:  # e.g. strings, None, nesting
+            raise ValueError(f"{path}: not a CIFAR-10 python batch (data or labels are not "
+                             f"arrays of integers: {type(exc).__name__}: {exc})") from None
+        if data.ndim != 2 or data.shape[1] != 3072 or lab.ndim != 1 or len(lab) != len(data):
             raise ValueError(f"{path}: expected data of shape (N, 3072) and N labels, got "
-                             f"{data.shape} and {len(lab)}")
+                             f"data of shape {data.shape} and labels of shape {lab.shape}")
         images.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
         labels.append(lab)
     return np.ascontiguousarray(np.concatenate(images)), np.concatenate(labels)
@@ -218,7 +265,11 @@ def cifar10_classes(root: str | os.PathLike) -> list[str]:
         path = _find(Path(root), ("", "cifar-10-batches-py"), "batches.meta", gz=False)
     except FileNotFoundError:
         return list(CIFAR10_CLASSES)
-    return [str(n) for n in _load_batch(path).get("label_names", CIFAR10_CLASSES)]
+    names = _load_batch(path).get("label_names", CIFAR10_CLASSES)
+    if not isinstance(names, (list, tuple)):
+        raise ValueError(f"{path}: label_names should be a list of names, not a "
+                         f"{type(names).__name__}")
+    return [str(n) for n in names]
 
 
 # ---------------------------------------------------------------------- Dataset classes

@@ -25,6 +25,13 @@ Options for every kernel: ``error_model="numpy"`` makes ``x/0`` give inf/NaN ins
 (which also lets LLVM vectorise loops that divide); ``nogil=True`` releases the GIL; no
 fastmath, so results follow IEEE order of operations.
 
+**Read-only installs** (a container run as a non-root user, with the package directory,
+``NUMBA_CACHE_DIR`` and ``HOME`` all read-only) leave numba nowhere to write its cache, and
+``cache=True`` then fails with "cannot cache function ...: no locator available". The kernels
+are then compiled without a cache (each process compiles again), after one RuntimeWarning
+that says how to get the cache back. Any other failure to set numba up raises RuntimeError
+naming ``TAPEGRAD_JIT=0``, the switch to the numpy reference kernels.
+
 Backend choice: `ENABLED` is decided once, at import, from the environment variable
 ``TAPEGRAD_JIT`` (``0``/``false``/``off``/``no`` disable numba) and whether numba is installed;
 `tapegrad.kernels.backend` reads it to choose the CPU backend.
@@ -36,7 +43,9 @@ import importlib
 import importlib.util
 import os
 import threading
+import warnings
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 __all__ = ["ENABLED", "LazyKernel", "lazy_njit"]
@@ -47,8 +56,10 @@ ENABLED = (
     and importlib.util.find_spec("numba") is not None
 )
 
-_OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True}
+_OPTIONS = {"error_model": "numpy", "nogil": True}
 _lock = threading.Lock()
+_cache = {"on": True}  # switched off (once, with a warning) where numba cannot cache
+_NO_JIT_HINT = "set TAPEGRAD_JIT=0 to use the numpy reference kernels instead"
 
 
 
@@ -79,16 +90,35 @@ def lazy_njit(py_func: Callable[..., Any], parallel: bool = False) -> LazyKernel
     return LazyKernel(py_func, parallel)
 
 
+def _compile(numba: ModuleType, kernel: LazyKernel) -> Callable[..., Any]:
+    """``numba.njit(...)(py_func)``, cached on disk where numba can write a cache."""
+    if _cache["on"]:
+        try:
+            return numba.njit(parallel=kernel.parallel, cache=True, **_OPTIONS)(kernel.py_func)
+        except RuntimeError as exc:
+            if "cannot cache" not in str(exc):
+                raise
+            _cache["on"] = False
+            warnings.warn(
+                f"tapegrad: numba cannot cache compiled kernels here ({exc}), so they are "
+                "compiled without a cache, again in every process. Make NUMBA_CACHE_DIR (or "
+                f"the package's __pycache__) writable to keep them, or {_NO_JIT_HINT}.",
+                RuntimeWarning, stacklevel=4)
+    return numba.njit(parallel=kernel.parallel, cache=False, **_OPTIONS)(kernel.py_func)
+
+
 def _swap_in(namespace: dict[str, Any]) -> None:
     """Import numba and replace every `LazyKernel` in a module's globals by its dispatcher."""
     with _lock:
-        numba = importlib.import_module("numba")
-        if "prange" in namespace:
-            namespace["prange"] = numba.prange
-        for name, value in list(namespace.items()):
-            if isinstance(value, LazyKernel):
-                if value.dispatcher is None:
-                    value.dispatcher = numba.njit(parallel=value.parallel, **_OPTIONS)(
-                        value.py_func
-                    )
-                namespace[name] = value.dispatcher
+        try:
+            numba = importlib.import_module("numba")
+            if "prange" in namespace:
+                namespace["prange"] = numba.prange
+            for name, value in list(namespace.items()):
+                if isinstance(value, LazyKernel):
+                    if value.dispatcher is None:
+                        value.dispatcher = _compile(numba, value)
+                    namespace[name] = value.dispatcher
+        except Exception as exc:  # numba broken or unusable here: say how to do without it
+            raise RuntimeError(f"tapegrad could not set up its numba kernels "
+                               f"({type(exc).__name__}: {exc}); {_NO_JIT_HINT}") from exc

@@ -1,7 +1,12 @@
 """Reference kernels: plain NumPy, written to be read.
 
 Every function here is the *definition* of a kernel: `tapegrad.kernels.cpu` must agree with it
-(the tests check that), and it runs as the active backend when ``TAPEGRAD_JIT=0``.
+(the tests check that), and it runs as the active backend when ``TAPEGRAD_JIT=0``. How closely:
+the two differ only in the order of additions. The softmax family here sums in float64 and
+rounds once to the array's dtype, as the numba row kernels do, so ``TAPEGRAD_JIT=0`` and numba
+agree to ``8 * 2**-52 * max(1, max|result|)`` in float32 and float64 alike (float32 results are
+identical but for rare rounding ties). The other kernels' tolerances are stated in
+tests/kernels/test_kernels.py (float64: rtol 1e-12; float32: 1e-5, where a sum's order differs).
 
 Conventions shared by both backends:
 
@@ -139,9 +144,12 @@ def softmax(x: np.ndarray, axis: int) -> np.ndarray:
     like torch.
     """
     v, ax = _as_vector(x, axis)
-    with np.errstate(invalid="ignore"):  # -inf - -inf in an all -inf slice: NaN, as in torch
+    with np.errstate(invalid="ignore", divide="ignore"):  # all -inf slice: NaN, as in torch
         e = np.exp(v - _row_max(v, ax))
-    return (e / e.sum(axis=ax, keepdims=True)).reshape(x.shape)
+        # the numba kernel's order, so both backends agree to the last bit (almost always):
+        # the sum in float64, then ONE division 1/sum rounded to x's dtype, then a multiply
+        inv = (1.0 / e.sum(axis=ax, keepdims=True, dtype=np.float64)).astype(e.dtype)
+    return (e * inv).reshape(x.shape)
 
 
 def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
@@ -153,7 +161,8 @@ def log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     v, ax = _as_vector(x, axis)
     with np.errstate(invalid="ignore", divide="ignore"):  # log(0) only for empty slices
         s = v - _row_max(v, ax)
-        out = s - np.log(np.exp(s).sum(axis=ax, keepdims=True))
+        # as the numba kernel: the sum and its log in float64, rounded once to x's dtype
+        out = s - np.log(np.exp(s).sum(axis=ax, keepdims=True, dtype=np.float64)).astype(s.dtype)
     return out.reshape(x.shape)
 
 
@@ -165,7 +174,8 @@ def softmax_backward(grad: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
     """
     g, ax = _as_vector(grad, axis)
     yv = y.reshape(g.shape)
-    return (yv * (g - (g * yv).sum(axis=ax, keepdims=True))).reshape(grad.shape)
+    dot = (g * yv).sum(axis=ax, keepdims=True, dtype=np.float64).astype(g.dtype)  # as numba
+    return (yv * (g - dot)).reshape(grad.shape)
 
 
 def log_softmax_backward(grad: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
@@ -176,7 +186,8 @@ def log_softmax_backward(grad: np.ndarray, y: np.ndarray, axis: int) -> np.ndarr
     """
     g, ax = _as_vector(grad, axis)
     yv = y.reshape(g.shape)
-    return (g - np.exp(yv) * g.sum(axis=ax, keepdims=True)).reshape(grad.shape)
+    total = g.sum(axis=ax, keepdims=True, dtype=np.float64).astype(g.dtype)  # as numba
+    return (g - np.exp(yv) * total).reshape(grad.shape)
 
 
 def logsumexp(x: np.ndarray, axis: int, keepdims: bool = False) -> np.ndarray:
@@ -190,7 +201,8 @@ def logsumexp(x: np.ndarray, axis: int, keepdims: bool = False) -> np.ndarray:
     m = _row_max(v, ax)
     m = np.where(np.isinf(m), m.dtype.type(0), m)
     with np.errstate(divide="ignore", over="ignore"):  # log(0) = -inf is the right answer
-        out = np.log(np.exp(v - m).sum(axis=ax, keepdims=True)) + m
+        total = np.exp(v - m).sum(axis=ax, keepdims=True, dtype=np.float64)  # as numba
+        out = m + np.log(total).astype(m.dtype)
     if x.ndim == 0:
         return out.reshape(())
     return out if keepdims else np.squeeze(out, axis=ax)

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from tapegrad.autograd.function import Function, Node
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import as_array, wrap
 from tapegrad.ops.activation_smooth import float_only, maybe_inplace, quiet
-from tapegrad.ops.elementwise import check_tensor
 from tapegrad.ops.fill import zeros_like
 from tapegrad.tensor import Tensor
 
@@ -120,7 +120,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01,  # noqa: A002
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa: A002
              inplace: bool = False) -> Tensor:
     """Clamp to ``[min_val, max_val]``; the gradient is 0 at and beyond the edges."""
-    check_tensor(input, "hardtanh")
+    require_tensor(input, "hardtanh")
     return maybe_inplace(lambda x: Hardtanh.apply(x, min_val=min_val, max_val=max_val), input,
                          inplace)
 

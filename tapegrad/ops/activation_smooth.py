@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from tapegrad.autograd.function import Function, Node
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import as_array, wrap
 from tapegrad.ops.comparison import TYPE_NAMES, where
-from tapegrad.ops.elementwise import check_tensor, erf_array, exp
+from tapegrad.ops.elementwise import erf_array, exp
 from tapegrad.ops.pointwise import sigmoid, tanh
 from tapegrad.tensor import Tensor
 
@@ -35,7 +36,7 @@ _KAPPA = 0.044715
 def float_only(x: Tensor, kernel: str, op: str) -> np.ndarray:
     """torch implements most activations for floating dtypes only (``kernel`` names the
     torch kernel in the error)."""
-    check_tensor(x, op)
+    require_tensor(x, op)
     if x._data.dtype.kind != "f":
         raise NotImplementedError(
             f"\"{kernel}\" not implemented for '{TYPE_NAMES[x.dtype.name]}'")

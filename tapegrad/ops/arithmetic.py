@@ -30,10 +30,9 @@ def _binary_forward(np_op, a: Any, b: Any, true_division: bool = False) -> Tenso
         out_dtype = dtypes.get_default_dtype()
         x, y = as_array(x, out_dtype.numpy), as_array(y, out_dtype.numpy)
     try:
-        if true_division or np_op is np.power:
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                result = np_op(x, y)
-        else:
+        # IEEE results without numpy's RuntimeWarnings, as torch: inf - inf and 0 * inf
+        # are nan, 1/0 is inf, overflow is inf
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             result = np_op(x, y)
     except ValueError:
         broadcast_shapes(np.shape(x), np.shape(y))  # raises torch's message

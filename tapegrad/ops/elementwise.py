@@ -16,10 +16,11 @@ import numpy as np
 
 from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import as_array, wrap
 from tapegrad.ops.arithmetic import pow as _pow
 from tapegrad.ops.fill import begin_inplace, finish_inplace, zeros_like  # noqa: F401
-from tapegrad.ops.pointwise import FUNCTIONS, check_tensor, exp, float_data  # noqa: F401
+from tapegrad.ops.pointwise import FUNCTIONS, exp, float_data  # noqa: F401
 from tapegrad.tensor import Tensor
 
 
@@ -52,7 +53,7 @@ class RoundDecimals(Function):
 
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001, A002
     """Round to ``decimals`` places, halves to even (zero gradient)."""
-    check_tensor(input, "round")
+    require_tensor(input, "round")
     if decimals == 0:
         return FUNCTIONS["round"].apply(input)
     return RoundDecimals.apply(input, decimals=decimals)
@@ -60,7 +61,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001, A002
 
 def square(input: Tensor) -> Tensor:  # noqa: A002
     """``x ** 2`` (recorded as a pow, as torch does: ``PowBackward0``)."""
-    check_tensor(input, "square")
+    require_tensor(input, "square")
     if input.dtype is dtypes.bool_:
         input = input.to(dtypes.int64)  # torch squares bools as integers
     return _pow(input, 2)

@@ -17,6 +17,7 @@ import numpy as np
 
 from tapegrad import dtypes
 from tapegrad.autograd.grad_mode import no_grad
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import broadcast_shapes
 from tapegrad.ops.reduction.axes import scalar_type_name as _name
 from tapegrad.tensor import Tensor
@@ -122,10 +123,7 @@ def check_matmul(a: Tensor, b: Tensor) -> None:
 
 def check_tensor(x: Any, op: str, position: int) -> None:
     """torch's TypeError for a non-tensor operand."""
-    if not isinstance(x, Tensor):
-        arg = "input" if position == 1 else "other"
-        raise TypeError(f"{op}(): argument '{arg}' (position {position}) must be Tensor, not "
-                        f"{type(x).__name__}")
+    require_tensor(x, op, "input" if position == 1 else "other", position)
 
 
 def check_addmm(bias: Tensor, a: Tensor, b: Tensor) -> None:

@@ -25,7 +25,6 @@ Two refinements, both derived from the rule too:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
@@ -33,6 +32,7 @@ from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import _state
 from tapegrad.formula import Expr, chain, diff, tensor_function
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import as_array, wrap
 from tapegrad.ops.comparison import TYPE_NAMES, where
 from tapegrad.ops.fill import begin_inplace, finish_inplace, zeros_like
@@ -48,14 +48,6 @@ _BOOL_ERRORS = {
            "to invert a mask, use the `~` or `logical_not()` operator instead.",
     "abs": "\"abs_cpu\" not implemented for 'Bool'",
 }
-
-
-def check_tensor(x: Any, op: str) -> None:
-    """torch's TypeError when a function that needs a tensor gets something else."""
-    if not isinstance(x, Tensor):
-        raise TypeError(
-            f"{op}(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}"
-        )
 
 
 def float_data(x: Tensor) -> np.ndarray:
@@ -175,7 +167,7 @@ def _inplace_function(rule: Unary, out_of_place: type[Function]) -> type[Functio
 
 def _public(name: str, function: type[Function], doc: str) -> Callable[[Tensor], Tensor]:
     def op(input: Tensor) -> Tensor:  # torch's argument name
-        check_tensor(input, name)
+        require_tensor(input, name)
         return function.apply(input)
 
     op.__name__ = op.__qualname__ = name
@@ -185,7 +177,7 @@ def _public(name: str, function: type[Function], doc: str) -> Callable[[Tensor],
 
 def _public_inplace(name: str, function: type[Function]) -> Callable[[Tensor], Tensor]:
     def op(input: Tensor) -> Tensor:
-        check_tensor(input, name)
+        require_tensor(input, name)
         begin_inplace(input)
         return function.apply(input)
 

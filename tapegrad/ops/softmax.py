@@ -26,9 +26,10 @@ import numpy as np
 
 from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import as_array, wrap, wrap_dim
 from tapegrad.ops.comparison import TYPE_NAMES
-from tapegrad.ops.elementwise import check_tensor, exp
+from tapegrad.ops.elementwise import exp
 from tapegrad.tensor import Tensor
 
 
@@ -134,7 +135,7 @@ class LogSoftmaxBackwardData(Function):
 
 
 def _prepare(x: Tensor, dim: Any, dtype: Any, name: str) -> tuple[Tensor, int]:
-    check_tensor(x, name)
+    require_tensor(x, name)
     if dtype is not None:
         x = x.to(dtypes.to_dtype(dtype))  # cast first, as torch does (recorded as a `to`)
     dim = wrap_dim(dim, x.ndim)

@@ -12,6 +12,7 @@ import numpy as np
 
 from tapegrad.autograd.grad_mode import is_grad_enabled
 from tapegrad.dtypes import result_type
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops.comparison import TYPE_NAMES
 from tapegrad.tensor import Size, Tensor
 
@@ -52,9 +53,7 @@ def reduce_tensor(loss: Tensor, reduction: str) -> Tensor:
 
 def check_tensors(name: str, **tensors: object) -> None:
     for i, (arg, t) in enumerate(tensors.items()):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{name}(): argument '{arg}' (position {i + 1}) must be Tensor, "
-                            f"not {type(t).__name__}")
+        require_tensor(t, name, arg, i + 1)
 
 
 def type_name(t: Tensor) -> str:

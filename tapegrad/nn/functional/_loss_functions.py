@@ -98,7 +98,9 @@ class SmoothL1Loss(Function):
     def backward(ctx: Node, grad: Tensor) -> tuple:
         x, y = ctx.saved_tensors
         d = x - y
-        slope = where(d.abs() < ctx.beta, d / ctx.beta, d.sign())
+        # the test reads "outside the zone" so that a NaN difference falls inside and
+        # its gradient d / beta stays NaN (sign(NaN) is 0, which would hide it), as torch
+        slope = where(d.abs() >= ctx.beta, d.sign(), d / ctx.beta)
         g = element_grad(grad, ctx.reduction, ctx.n) * slope
         return _pair(ctx, g, lambda: -g)
 
@@ -127,7 +129,7 @@ class HuberLoss(Function):
     def backward(ctx: Node, grad: Tensor) -> tuple:
         x, y = ctx.saved_tensors
         d = x - y
-        slope = where(d.abs() < ctx.delta, d, d.sign() * ctx.delta)
+        slope = where(d.abs() >= ctx.delta, d.sign() * ctx.delta, d)  # NaN stays NaN
         g = element_grad(grad, ctx.reduction, ctx.n) * slope
         return _pair(ctx, g, lambda: -g)
 
@@ -195,12 +197,13 @@ class BinaryCrossEntropyWithLogits(Function):
     def forward(ctx: Node, x: Tensor, y: Tensor, weight: Tensor | None,
                 pos_weight: Tensor | None, reduction: str) -> Tensor:
         _, (xd, yd) = promoted(x, y)
-        log_sig = np.minimum(xd, 0) - np.log1p(np.exp(-np.abs(xd)))
-        if pos_weight is not None:
-            log_sig = log_sig * ((pos_weight._data - 1) * yd + 1)
-        loss = (1 - yd) * xd - log_sig
-        if weight is not None:
-            loss = loss * weight._data
+        with np.errstate(invalid="ignore", over="ignore"):  # inf logits: nan as torch, silently
+            log_sig = np.minimum(xd, 0) - np.log1p(np.exp(-np.abs(xd)))
+            if pos_weight is not None:
+                log_sig = log_sig * ((pos_weight._data - 1) * yd + 1)
+            loss = (1 - yd) * xd - log_sig
+            if weight is not None:
+                loss = loss * weight._data
         ctx.save_for_backward(x, y, weight, pos_weight)
         ctx.reduction, ctx.n = reduction, loss.size
         # torch accumulates the loss in place into ``1 - target``: the target's dtype.

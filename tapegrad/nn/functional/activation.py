@@ -11,6 +11,7 @@ from typing import Any
 
 from tapegrad.ops import activation as _act
 from tapegrad.ops import softmax as _softmax
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops.activation import hardtanh, leaky_relu
 from tapegrad.ops.activation_smooth import elu, gelu, logsigmoid, silu, softplus
 from tapegrad.ops.comparison import where
@@ -43,15 +44,18 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,  # 
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    require_tensor(input, "relu6")
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: A002
+    require_tensor(input, "leaky_relu_")
     return _act.leaky_relu(input, negative_slope, True)
 
 
 def threshold(input: Tensor, threshold: float, value: float,  # noqa: A002
               inplace: bool = False) -> Tensor:
+    require_tensor(input, "threshold")
     out = where(input > threshold, input, value)
     return input.copy_(out) if inplace else out
 

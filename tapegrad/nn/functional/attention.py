@@ -28,6 +28,7 @@ import numpy as np
 from tapegrad import creation, dtypes
 from tapegrad.nn.functional.dropout import dropout
 from tapegrad.nn.functional.linear import linear
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import wrap
 from tapegrad.ops.joining import cat
 from tapegrad.ops.linalg import bmm, matmul
@@ -57,6 +58,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     A bool ``attn_mask`` marks the pairs that MAY attend; a float one is added.
     Dropout (``dropout_p``) is applied to the weights, always (pass 0.0 in eval).
     """
+    for i, (arg, t) in enumerate((("query", query), ("key", key), ("value", value))):
+        require_tensor(t, "scaled_dot_product_attention", arg, i + 1)
     if is_causal and attn_mask is not None:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set "
                            "when is_causal=True")
@@ -161,6 +164,8 @@ def multi_head_attention_forward(
     """Multi-head attention on time-major inputs: query (L, N, E), key/value (S, N, E_k/v),
     or unbatched (L, E). Returns (output (L, N, E), weights (N, L, S) averaged over heads,
     or (N, heads, L, S), or None when ``need_weights=False``)."""
+    for i, (arg, t) in enumerate((("query", query), ("key", key), ("value", value))):
+        require_tensor(t, "multi_head_attention_forward", arg, i + 1)
     batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads)
     if not batched:
         query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)

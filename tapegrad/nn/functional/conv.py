@@ -29,6 +29,7 @@ import numpy as np
 from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node, once_differentiable
 from tapegrad.nn.functional.padding import pad
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import contiguous, wrap
 from tapegrad.tensor import Tensor
 
@@ -271,6 +272,8 @@ def _same_padding(weight: Tensor, dilation: tuple, n: int) -> tuple[list[int], l
 
 def _conv(fn: str, n: int, input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa: A002
           stride: Any, padding: Any, dilation: Any, groups: int) -> Tensor:
+    require_tensor(input, fn)
+    require_tensor(weight, fn, "weight", 2)
     stride = _expand(stride, n, "stride", fn)
     dilation = _expand(dilation, n, "dilation", fn)
     if isinstance(padding, str):

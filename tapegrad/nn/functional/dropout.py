@@ -12,6 +12,7 @@ import numpy as np
 
 from tapegrad import random
 from tapegrad.autograd.function import Function, Node
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import wrap
 from tapegrad.tensor import Tensor
 
@@ -55,6 +56,7 @@ def _check_p(p: float) -> None:
 def dropout(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
             inplace: bool = False) -> Tensor:
     """Note the functional default ``training=True`` (a classic bug in eval code)."""
+    require_tensor(input, "dropout")  # before the eval shortcut, which returns input as is
     _check_p(p)
     if not training or p == 0.0:
         return input

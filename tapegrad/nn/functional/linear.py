@@ -17,6 +17,7 @@ import numpy as np
 
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import _state
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import wrap
 from tapegrad.ops.linalg import matmul
 from tapegrad.ops.linalg_checks import check_mm
@@ -79,6 +80,8 @@ def _check(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:  # noqa:
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
+    require_tensor(input, "linear")
+    require_tensor(weight, "linear", "weight", 2)
     _check(input, weight, bias)
     if bias is None:
         return Linear.apply(input, weight)
@@ -88,6 +91,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
              bias: Tensor | None = None) -> Tensor:
     """``y_k = x1^T W_k x2 + b_k`` for weight (out, in1, in2)."""
+    require_tensor(input1, "bilinear", "input1", 1)
+    require_tensor(input2, "bilinear", "input2", 2)
     out = ((input1.unsqueeze(-2).unsqueeze(-2) @ weight) @ input2.unsqueeze(-2)
            .unsqueeze(-1)).squeeze(-1).squeeze(-1)
     return out if bias is None else out + bias

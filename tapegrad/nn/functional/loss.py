@@ -142,7 +142,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noq
     """Negative log-likelihood: ``-weight[t] * input[n, t]`` for log-probabilities ``input``
     of shape (N, C), (N, C, d1, ...) or (C,) and class indices ``target`` (N,), (N, d1, ...)
     or (). 'mean' divides by the summed weights of the non-ignored targets."""
-    check_tensors("nll_loss", input=input, target=target)
+    check_tensors("nll_loss_nd", input=input, target=target)  # torch's op name
     reduction = get_reduction(resolve_legacy(size_average, reduce, reduction))
     check_nll(input, target, weight)
     op = NllLoss if input.ndim <= 2 else NllLoss2d
@@ -163,7 +163,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
     * probabilities q (smoothed to ``(1 - eps) q + eps / C``): ``l_n = -sum_c w_c q[n, c]
       logp[n, c]``; 'mean' divides by N (times the spatial size), ignoring weights.
     """
-    check_tensors("cross_entropy", input=input, target=target)
+    check_tensors("cross_entropy_loss", input=input, target=target)  # torch's op
     reduction = get_reduction(resolve_legacy(size_average, reduce, reduction))
     eps = float(label_smoothing)
     if input.shape == target.shape:

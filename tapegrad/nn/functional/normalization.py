@@ -27,13 +27,15 @@ import numpy as np
 from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import is_grad_enabled
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import wrap
 from tapegrad.tensor import Size, Tensor
 
 
 def _ncs(a: np.ndarray) -> np.ndarray:
-    """(N, C, *) viewed as (N, C, S): batch norm's groups are the (N, S) slices of a channel."""
-    return a.reshape(a.shape[0], a.shape[1], -1)
+    """(N, C, *) viewed as (N, C, S): batch norm's groups are the (N, S) slices of a channel.
+    S is spelled out rather than -1, which numpy cannot infer when N is 0."""
+    return a.reshape(a.shape[0], a.shape[1], int(np.prod(a.shape[2:], dtype=np.int64)))
 
 
 def _data(t: Tensor | None) -> np.ndarray | None:
@@ -146,6 +148,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None,  # noqa: A002
     ``training=True`` normalises with the batch statistics and, when running buffers are
     given, updates them in place; ``training=False`` needs the running buffers.
     """
+    require_tensor(input, "batch_norm")
     if training:
         _verify_batch_size(input.shape)
     if training and eps <= 0.0:
@@ -158,7 +161,13 @@ def batch_norm(input: Tensor, running_mean: Tensor | None,  # noqa: A002
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         _check_channels(name, t, channels)
-    if training:
+    if training and input.numel() == 0:
+        # An empty batch has no statistics: normalise nothing and leave the running
+        # averages alone (as torch does) instead of folding 0/0 = NaN into them, which
+        # would poison every later eval output. Any finite mean/var gives the same empty
+        # output and zero weight/bias gradients.
+        mean, var = np.zeros(channels), np.ones(channels)
+    elif training:
         mean, var = kernels.on(input._data).batch_norm_stats(_ncs(input._data))
         count = input.numel() // channels
         if running_mean is not None:
@@ -239,6 +248,7 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Layer normalisation over the trailing ``normalized_shape`` dims (see the module
     docstring); train and eval are the same."""
+    require_tensor(input, "layer_norm")
     shape = _normalized_shape(normalized_shape)
     k = len(shape)
     if k == 0 or input.dim() < k or tuple(input.shape[input.dim() - k:]) != shape:
@@ -260,6 +270,7 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,  # noqa: A002
               out: Tensor | None = None) -> Tensor:
     """``x / max(||x||_p, eps)`` along ``dim``: unit vectors (composite of tensor ops)."""
+    require_tensor(input, "normalize")
     denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
     result = input / denom
     return result if out is None else out.copy_(result)

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tapegrad.autograd.function import Function, Node
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import contiguous, wrap
 from tapegrad.tensor import Tensor
 
@@ -187,6 +188,7 @@ def _check_modes(x: Tensor, pad: tuple, mode: str) -> None:
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",  # noqa: A002
         value: float | None = None) -> Tensor:
     """Pad the last ``len(pad) // 2`` dims of ``input``; see the module docstring."""
+    require_tensor(input, "pad")
     widths = list(pad)
     for i, p in enumerate(widths):
         if not isinstance(p, (int, np.integer)) or isinstance(p, bool):

@@ -34,6 +34,7 @@ from tapegrad.nn.functional.pooling_args import (
     max_pool2d_args,
     one_d_args,
 )
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import wrap
 from tapegrad.tensor import Tensor
 
@@ -284,6 +285,7 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any,  # noqa: A002
 
 
 def _adaptive_1d(fn: str, input: Tensor, output_size: Any) -> int:  # noqa: A002
+    require_tensor(input, fn)
     if input.ndim not in (2, 3):
         raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional "
                            f"tensor for argument #1 'self' (while checking arguments for {fn})")

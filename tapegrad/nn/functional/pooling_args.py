@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.tensor import Tensor
 
 
@@ -92,6 +93,7 @@ def _parse(fn: str, kernel_size: Any, stride: Any, padding: Any) -> tuple:
 def max_pool2d_args(x: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
                     ceil_mode: bool) -> tuple:
     """``(kernel, stride, padding, dilation, out_size)`` as pairs, checked like torch."""
+    require_tensor(x, "max_pool2d")
     k, s, p = _parse("max_pool2d", kernel_size, stride, padding)
     d = _pair(dilation, "max_pool2d: dilation must be either a single int, or a tuple of two "
                         "ints")
@@ -106,6 +108,7 @@ def max_pool2d_args(x: Tensor, kernel_size: Any, stride: Any, padding: Any, dila
 def avg_pool2d_args(fn: str, x: Tensor, kernel_size: Any, stride: Any, padding: Any,
                     ceil_mode: bool, divisor_override: Any) -> tuple:
     """``(kernel, stride, padding, out_size)`` as pairs, checked like torch."""
+    require_tensor(x, fn)
     k, s, p = _parse(fn, kernel_size, stride, padding)
     if divisor_override is not None:
         if not isinstance(divisor_override, (int, np.integer)) or isinstance(divisor_override,
@@ -126,6 +129,7 @@ def avg_pool2d_args(fn: str, x: Tensor, kernel_size: Any, stride: Any, padding: 
 def one_d_args(fn: str, x: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
                ceil_mode: bool) -> tuple[int, int, int, int]:
     """1-d pooling arguments as ints (torch's ``max_pool1d`` / ``avg_pool1d`` checks)."""
+    require_tensor(x, fn)
     if fn == "avg_pool1d":
         if x.ndim not in (2, 3):
             raise RuntimeError(f"Expected 2 to 3 dimensions, but got {x.ndim}-dimensional tensor "
@@ -180,6 +184,7 @@ def _len(value: Any) -> int:
 
 def adaptive_args(fn: str, x: Tensor, output_size: Any) -> tuple[int, int]:
     """The output size as a pair (``None`` entries take the input's size), checked."""
+    require_tensor(x, fn)
     if isinstance(output_size, Sequence):
         if len(output_size) != 2:
             raise RuntimeError(f"{fn}: output_size must be 2" if fn == "adaptive_avg_pool2d"

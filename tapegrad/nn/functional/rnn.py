@@ -45,6 +45,7 @@ from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import is_grad_enabled
 from tapegrad.nn.functional.dropout import dropout
 from tapegrad.nn.functional.linear import linear
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import as_array, contiguous, wrap
 from tapegrad.ops.joining import cat, stack
 from tapegrad.ops.linalg import addmm, mm
@@ -204,6 +205,7 @@ def lstm_cell(input: Tensor, hx: tuple[Tensor, Tensor], w_ih: Tensor,  # noqa: A
               w_hh: Tensor, b_ih: Tensor | None = None, b_hh: Tensor | None = None
               ) -> tuple[Tensor, Tensor]:
     """One LSTM step for a batch (N, input_size): returns (h', c')."""
+    require_tensor(input, "lstm_cell")
     proj = linear(input, w_ih, None if b_ih is None else b_ih + b_hh)
     return LSTMStep.apply(proj, hx[0], hx[1], w_hh, w_t=_c_order_t(w_hh))
 
@@ -211,18 +213,21 @@ def lstm_cell(input: Tensor, hx: tuple[Tensor, Tensor], w_ih: Tensor,  # noqa: A
 def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,  # noqa: A002
              b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
     """One GRU step for a batch (N, input_size): returns h'."""
+    require_tensor(input, "gru_cell")
     return GRUStep.apply(linear(input, w_ih, b_ih), hx, w_hh, b_hh, w_t=_c_order_t(w_hh))
 
 
 def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,  # noqa: A002
                   b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
     """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
+    require_tensor(input, "rnn_tanh_cell")
     return tanh(linear(input, w_ih, b_ih) + linear(hx, w_hh, b_hh))
 
 
 def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,  # noqa: A002
                   b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
     """h' = relu(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
+    require_tensor(input, "rnn_relu_cell")
     return relu(linear(input, w_ih, b_ih) + linear(hx, w_hh, b_hh))
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import no_grad
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import wrap
 from tapegrad.tensor import Tensor
 
@@ -62,6 +63,8 @@ class EmbeddingDense(Function):
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,  # noqa: A002
               max_norm: float | None = None, norm_type: float = 2.0,
               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    require_tensor(input, "embedding", "indices", 2)  # torch's op is embedding(weight, indices)
+    require_tensor(weight, "embedding", "weight", 1)
     if input.is_floating_point():
         raise RuntimeError(
             "Expected tensor for argument #1 'indices' to have one of the following scalar "
@@ -88,6 +91,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,  # 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot encoding with a new last dimension."""
+    require_tensor(tensor, "one_hot")
     data = tensor._data
     if data.dtype.kind not in "iu":
         raise RuntimeError("one_hot is only applicable to index tensor.")

@@ -17,6 +17,7 @@ from tapegrad.nn.functional.attention import multi_head_attention_forward
 from tapegrad.nn.module import Module
 from tapegrad.nn.modules.linear import Linear
 from tapegrad.nn.parameter import Parameter
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.tensor import Tensor
 
 
@@ -101,6 +102,8 @@ class MultiheadAttention(Module):
                 key_padding_mask: Tensor | None = None, need_weights: bool = True,
                 attn_mask: Tensor | None = None, average_attn_weights: bool = True,
                 is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+        for i, (arg, t) in enumerate((("query", query), ("key", key), ("value", value))):
+            require_tensor(t, "MultiheadAttention.forward", arg, i + 1)
         batched = query.dim() == 3
         if self.batch_first and batched:
             # to time-major; keep identities so self-attention is still recognised

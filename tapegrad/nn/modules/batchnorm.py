@@ -20,6 +20,7 @@ from tapegrad.nn import init
 from tapegrad.nn.functional.normalization import batch_norm
 from tapegrad.nn.module import Module
 from tapegrad.nn.parameter import Parameter
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.tensor import Tensor
 
 
@@ -83,6 +84,7 @@ class _NormBase(Module):
 
 class _BatchNorm(_NormBase):
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        require_tensor(input, "batch_norm")  # before _check_input_dim reads input.dim()
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:

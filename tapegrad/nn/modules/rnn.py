@@ -166,6 +166,8 @@ class RNNBase(Module):
              ) -> tuple[Tensor, Tensor, Tensor | None]:
         """input batched (batch_first respected), states (D * layers, N, H)."""
         x = input.transpose(0, 1) if self.batch_first else input
+        if x.shape[0] == 0:  # no steps: there is no output to stack (torch's message)
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         out, h_n, c_n = rnn_forward(self.mode, x, hx, cx, self._weights_by_direction(),
                                     self.num_layers, self.dropout, self.training,
                                     self.bidirectional)

@@ -31,6 +31,7 @@ from tapegrad.nn.modules.attention import MultiheadAttention
 from tapegrad.nn.modules.dropout import Dropout
 from tapegrad.nn.modules.linear import Linear
 from tapegrad.nn.modules.normalization import LayerNorm
+from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import wrap
 from tapegrad.tensor import Tensor
 
@@ -90,6 +91,7 @@ class TransformerEncoderLayer(Module):
 
     def forward(self, src: Tensor, src_mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
+        require_tensor(src, "TransformerEncoderLayer.forward", "src")
         src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask",
                                                src_mask, "src_mask", src.dtype)
         src_mask = _canonical_mask(src_mask, "src_mask", None, "", src.dtype)
@@ -176,6 +178,7 @@ class TransformerEncoder(Module):
     def forward(self, src: Tensor, mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None,
                 is_causal: bool | None = None) -> Tensor:
+        require_tensor(src, "TransformerEncoder.forward", "src")
         src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask",
                                                mask, "mask", src.dtype)
         mask = _canonical_mask(mask, "mask", None, "", src.dtype)
