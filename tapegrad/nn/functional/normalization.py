@@ -232,6 +232,9 @@ def _layer_norm_backward_graph(ctx: Node, grad: Tensor, x: Tensor, weight: Tenso
     g = grad if weight is None else grad * weight
     dx = (g - g.mean(dims, keepdim=True) - xhat * (g * xhat).mean(dims, keepdim=True)) * rstd
     need = ctx.needs_input_grad
+    if not lead:  # one sample (input of normalized_shape): nothing to sum over (sum(()) is all)
+        return (dx if need[0] else None, grad * xhat if need[1] else None,
+                grad if need[2] else None)
     return (dx if need[0] else None,
             (grad * xhat).sum(lead) if need[1] else None,
             grad.sum(lead) if need[2] else None)
