@@ -39,10 +39,15 @@ F64 = tg.float64
 
 
 # ============================================================================ the check
-def _leaves(arrays: tuple) -> list:
-    """float arrays -> float64 leaves requiring grad; anything else passes through."""
-    return [tg.tensor(a.astype(np.float64), requires_grad=True)
-            if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in arrays]
+def _leaves(arrays: tuple, differentiable: set[int]) -> list:
+    """float arrays -> float64 leaves (requiring grad at the ``differentiable`` positions);
+    anything else passes through."""
+    return [tg.tensor(a.astype(np.float64), requires_grad=i in differentiable)
+            if _is_float(a) else a for i, a in enumerate(arrays)]
+
+
+def _is_float(a: Any) -> bool:
+    return isinstance(a, np.ndarray) and a.dtype.kind == "f"
 
 
 def _flat(out: Any) -> list:
@@ -65,40 +70,57 @@ def _grads(outs: list, wrt: list, cot: list, create_graph: bool) -> tuple:
                             allow_unused=True)
 
 
-def check(fused: Callable[..., Any], composite: Callable[..., Any], *arrays: Any,
-          seed: int = 0, second_order: bool = True) -> None:
-    """``fused(*leaves)`` equals ``composite(*leaves)``: values, first-order gradients by both
-    backward paths of the fused op, and (``second_order``) second-order gradients."""
-    rng = np.random.default_rng(seed)
-    fx, cx = _leaves(arrays), _leaves(arrays)
+def _second(grads: tuple, vs: list, wrt: list) -> tuple:
+    """d <grads, vs> / d wrt (None everywhere when no gradient depends on wrt)."""
+    used = [(g * v).sum() for g, v in zip(grads, vs, strict=True)
+            if g is not None and g.requires_grad]
+    if not used:
+        return (None,) * len(wrt)
+    return tg.autograd.grad(sum(used[1:], used[0]), wrt, allow_unused=True)
+
+
+def _compare(fused: Callable[..., Any], composite: Callable[..., Any], arrays: tuple,
+             differentiable: set[int], rng: np.random.Generator, second_order: bool,
+             label: str) -> None:
+    fx, cx = _leaves(arrays, differentiable), _leaves(arrays, differentiable)
     got, want = _flat(fused(*fx)), _flat(composite(*cx))
     assert len(got) == len(want)
     for i, (g, w) in enumerate(zip(got, want, strict=True)):
-        _close(g, w, f"output {i}")
+        _close(g, w, f"{label}: output {i}")
     wrt_f = [t for t in fx if isinstance(t, tg.Tensor) and t.requires_grad]
     wrt_c = [t for t in cx if isinstance(t, tg.Tensor) and t.requires_grad]
     pairs = [(g, w) for g, w in zip(got, want, strict=True) if w.requires_grad]
     assert pairs and wrt_f, "nothing to differentiate"
-    cot = [tg.tensor(rng.standard_normal(tuple(w.shape))) for _, w in pairs]
+    # the cotangents require grad too: second order then also differentiates the backward
+    # with respect to its incoming gradient (the backward ops' own backward)
+    cot = [rng.standard_normal(tuple(w.shape)) for _, w in pairs]
+    cot_f = [tg.tensor(c, requires_grad=second_order) for c in cot]
+    cot_c = [tg.tensor(c, requires_grad=second_order) for c in cot]
     outs_f, outs_c = [g for g, _ in pairs], [w for _, w in pairs]
-    want_g = _grads(outs_c, wrt_c, cot, create_graph=second_order)
+    want_g = _grads(outs_c, wrt_c, cot_c, create_graph=second_order)
     for create_graph in (False, True) if second_order else (False,):
-        got_g = _grads(outs_f, wrt_f, cot, create_graph=create_graph)
+        got_g = _grads(outs_f, wrt_f, cot_f, create_graph=create_graph)
         for i, (g, w) in enumerate(zip(got_g, want_g, strict=True)):
-            _close(g, w, f"grad of input {i} (create_graph={create_graph})")
-    if not second_order:
-        return
-    vs = [tg.tensor(rng.standard_normal(tuple(t.shape))) for t in wrt_f]
+            _close(g, w, f"{label}: grad of input {i} (create_graph={create_graph})")
+    if second_order:
+        vs = [tg.tensor(rng.standard_normal(tuple(t.shape))) for t in wrt_f]
+        for i, (g, w) in enumerate(zip(_second(got_g, vs, wrt_f + cot_f),
+                                       _second(want_g, vs, wrt_c + cot_c), strict=True)):
+            _close(g, w, f"{label}: second-order grad of input {i} (inputs, then cotangents)")
 
-    def second(grads: tuple, wrt: list) -> tuple:
-        used = [(g * v).sum() for g, v in zip(grads, vs, strict=True)
-                if g is not None and g.requires_grad]
-        if not used:
-            return (None,) * len(wrt)
-        return tg.autograd.grad(sum(used[1:], used[0]), wrt, allow_unused=True)
 
-    for i, (g, w) in enumerate(zip(second(got_g, wrt_f), second(want_g, wrt_c), strict=True)):
-        _close(g, w, f"second-order grad of input {i}")
+def check(fused: Callable[..., Any], composite: Callable[..., Any], *arrays: Any,
+          seed: int = 0, second_order: bool = True) -> None:
+    """``fused(*leaves)`` equals ``composite(*leaves)`` (float arrays become float64 leaves):
+    values; for random cotangents the gradients of every float input by both backward paths
+    of the fused op; with ``second_order`` the second-order gradients. Then again with one
+    input at a time requiring grad (the backward's "is this gradient needed" branches)."""
+    rng = np.random.default_rng(seed)
+    floats = {i for i, a in enumerate(arrays) if _is_float(a)}
+    _compare(fused, composite, arrays, floats, rng, second_order, "all inputs")
+    if len(floats) > 1:
+        for i in sorted(floats):
+            _compare(fused, composite, arrays, {i}, rng, second_order, f"only input {i}")
 
 
 def randn(rng: np.random.Generator, *shape: int) -> np.ndarray:
@@ -613,11 +635,13 @@ def test_batch_norm_training(rng, x_shape, affine):
     with the *unbiased* variance."""
     c, eps, momentum = x_shape[1], 1e-3, 0.3
     rm0, rv0 = randn(rng, c), rng.random(c) + 0.5
-    rm, rv = tg.tensor(rm0), tg.tensor(rv0)
     arrays = [randn(rng, *x_shape) * 2 + 1] + ([randn(rng, c), randn(rng, c)] if affine else [])
+    running = {}
 
-    def fused(x, w=None, b=None):
-        return F.batch_norm(x, rm, rv, w, b, training=True, momentum=momentum, eps=eps)
+    def fused(x, w=None, b=None):  # fresh buffers each call: check runs it several times
+        running["mean"], running["var"] = tg.tensor(rm0), tg.tensor(rv0)
+        return F.batch_norm(x, running["mean"], running["var"], w, b, training=True,
+                            momentum=momentum, eps=eps)
 
     def composite(x, w=None, b=None):
         return batch_norm_composite(x, *_batch_stats(x), w, b, eps)
@@ -626,8 +650,10 @@ def test_batch_norm_training(rng, x_shape, affine):
     x = tg.tensor(arrays[0])
     mean, var = _batch_stats(x)
     n = x.numel() // c
-    _close(rm, (1 - momentum) * tg.tensor(rm0) + momentum * mean.reshape(c), "running_mean")
-    _close(rv, (1 - momentum) * tg.tensor(rv0) + momentum * var.reshape(c) * n / (n - 1),
+    _close(running["mean"], (1 - momentum) * tg.tensor(rm0) + momentum * mean.reshape(c),
+           "running_mean")
+    _close(running["var"],
+           (1 - momentum) * tg.tensor(rv0) + momentum * var.reshape(c) * n / (n - 1),
            "running_var")
 
 
@@ -961,3 +987,38 @@ def test_layer_norm_of_one_sample_differentiable_backward(rng):
         assert tuple(got.shape) == tuple(want.shape)
         np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-10,
                                    atol=1e-12)
+
+
+# ============================================================================ the statements
+def _fused_classes() -> list[type]:
+    """Every Function subclass defined in nn.functional, the softmax ops, Logsumexp, and the
+    optimizers with fused update kernels."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from tapegrad.autograd.function import Function
+
+    names = [f"tapegrad.nn.functional.{m.name}" for m in pkgutil.iter_modules(F.__path__)]
+    found: list[type] = [tg.ops.reduction.Logsumexp, tg.optim.SGD, tg.optim.Adam,
+                         tg.optim.AdamW, tg.optim.RMSprop, tg.optim.Adagrad]
+    for name in [*names, "tapegrad.ops.softmax"]:
+        module = importlib.import_module(name)
+        found += [c for _, c in inspect.getmembers(module, inspect.isclass)
+                  if issubclass(c, Function) and c is not Function and c.__module__ == name]
+    found += [c for c in F.padding._GATHERS.values()] + [
+        c._scatter for c in F.padding._GATHERS.values()]
+    return sorted(set(found), key=lambda c: (c.__module__, c.__qualname__))
+
+
+def test_every_fused_op_states_its_composite():
+    """Each fused op's docstring says what it equals and where that is checked, so a learner
+    reading the kernel knows the plain-op program it must agree with."""
+    import inspect
+
+    classes = _fused_classes()
+    assert len(classes) >= 30, [c.__qualname__ for c in classes]
+    missing = [f"{c.__module__}.{c.__qualname__}" for c in classes
+               if "Equals" not in (inspect.getdoc(c) or "")
+               or "tests/ops/test_fused_composites.py" not in (inspect.getdoc(c) or "")]
+    assert not missing, missing

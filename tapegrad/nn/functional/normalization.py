@@ -65,7 +65,12 @@ def _grads(ctx: Node, x: Tensor, dx: np.ndarray, dw: np.ndarray, db: np.ndarray)
 # ------------------------------------------------------------------ batch norm
 class BatchNorm(Function):
     """y = (x - mean_c) * invstd_c * w_c + b_c; mean/invstd come precomputed (batch or
-    running statistics) as options, so this op only normalises and differentiates."""
+    running statistics) as options, so this op only normalises and differentiates.
+
+    Equals ``(x - mean) / (var + eps).sqrt() * w + b`` per channel; in training ``mean`` and
+    the biased ``var`` are ``x``'s over (N, *), differentiated; in eval the running buffers,
+    constants (checked in tests/ops/test_fused_composites.py).
+    """
 
     node_name = "NativeBatchNormBackward0"
     op_name = "batch_norm"
@@ -188,7 +193,11 @@ def batch_norm(input: Tensor, running_mean: Tensor | None,  # noqa: A002
 # ------------------------------------------------------------------ layer norm
 class LayerNorm(Function):
     """Each sample's trailing ``D = prod(normalized_shape)`` values standardised, then
-    ``* weight + bias`` elementwise (weight and bias have ``normalized_shape``)."""
+    ``* weight + bias`` elementwise (weight and bias have ``normalized_shape``).
+
+    Equals ``(x - mean) / (var + eps).sqrt() * weight + bias`` with ``mean`` and the biased
+    ``var`` over the trailing dims, differentiated (checked in tests/ops/test_fused_composites.py).
+    """
 
     node_name = "NativeLayerNormBackward0"
     op_name = "layer_norm"
