@@ -148,7 +148,8 @@ class BinaryCrossEntropy(Function):
         dl/dy = -w log(x / (1 - x))       (the logit, unclamped: +-inf at x = 0 or 1)
 
     Equals ``-w * (y * x.log().clamp_min(-100) + (1 - y) * (1 - x).log().clamp_min(-100))``
-    then the reduction (checked in tests/ops/test_fused_composites.py).
+    then the reduction (checked in tests/ops/test_fused_composites.py) while x (1 - x) > 1e-12;
+    nearer 0 or 1 the gradient is torch's floored formula above, not the clamp's.
     """
 
     node_name = "BinaryCrossEntropyBackward0"
