@@ -24,7 +24,7 @@ class Adagrad(Optimizer):
         p ← p - γ̃·g / (√s + ε)
 
     Equals these equations written with tensor ops under ``no_grad`` (checked step by step in
-    tests/ops/test_fused_composites.py).
+    tests/optim/test_optimizer_composites.py).
 
     State (``'step'``, ``'sum'``) is created in the constructor for every parameter, as torch
     does, from the constructor's ``initial_accumulator_value`` (a per-group override is

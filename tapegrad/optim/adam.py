@@ -28,7 +28,7 @@ class Adam(Optimizer):
     the ``1 - β^t`` factors undo the bias of moments that start at 0.
 
     Equals these equations written with tensor ops under ``no_grad`` (checked step by step in
-    tests/ops/test_fused_composites.py).
+    tests/optim/test_optimizer_composites.py).
 
     State per parameter: ``'step'`` (a 0-d float tensor), ``'exp_avg'`` (m), ``'exp_avg_sq'``
     (v) and, with amsgrad, ``'max_exp_avg_sq'``.
@@ -142,7 +142,7 @@ class AdamW(Adam):
     Default ``weight_decay=1e-2`` (Adam's is 0). torch implements it as
     ``Adam(..., decoupled_weight_decay=True)``; so does this class. Equals Adam's equations
     with the decay ``p ← p - γλ·p`` first (checked step by step in
-    tests/ops/test_fused_composites.py).
+    tests/optim/test_optimizer_composites.py).
     """
 
     def __init__(

@@ -29,7 +29,7 @@ class RMSprop(Optimizer):
     about ``γ/√(1-α)`` = 10γ per coordinate for α = 0.99.
 
     Equals these equations written with tensor ops under ``no_grad`` (checked step by step in
-    tests/ops/test_fused_composites.py).
+    tests/optim/test_optimizer_composites.py).
 
     State: ``'step'``, ``'square_avg'`` (v), ``'momentum_buffer'`` (μ > 0),
     ``'grad_avg'`` (centered). ``foreach``/``capturable`` are accepted and ignored;

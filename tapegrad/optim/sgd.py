@@ -30,7 +30,7 @@ class SGD(Optimizer):
     ``'momentum_buffer'`` (only when momentum != 0).
 
     Equals these equations written with tensor ops under ``no_grad`` (checked step by step in
-    tests/ops/test_fused_composites.py).
+    tests/optim/test_optimizer_composites.py).
 
     Args:
         params: tensors to optimize, or dicts defining parameter groups.

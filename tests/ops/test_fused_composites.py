@@ -5,7 +5,7 @@ the softmax family, the losses, convolution, pooling, the norms, the LSTM/GRU st
 embedding, dropout, and the optimizer updates. Its docstring states the composite it equals;
 here that composite is written out of plain, separately tested tapegrad ops (matmul, +, *,
 exp, log, sum, amax, max, mean, indexing, slicing, cat/stack, reshape, where, ...) and both
-are run in float64 on the same inputs. `check` compares:
+are run in float64 on the same inputs. `fused_check.check` compares:
 
 * the forward values (and shapes and dtypes);
 * the gradients of every float input for a random cotangent, through the fused op's plain
@@ -14,8 +14,8 @@ are run in float64 on the same inputs. `check` compares:
 * the second-order gradients ``d<grads, v>/d inputs`` for a random ``v``, where the fused op
   supports double backward.
 
-The optimizers are checked step by step against their update equations (torch's documented
-algorithms) written with tensor ops under ``no_grad``.
+The optimizers are checked step by step against their update equations in
+tests/optim/test_optimizer_composites.py.
 
 torch is not needed: the plain ops are checked against torch in their own test modules.
 
@@ -27,104 +27,17 @@ of it (each docstring says where): ``xlogy``'s derivative at x == 0, and
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pytest
+from fused_check import check, close
 
 import tapegrad as tg
 import tapegrad.nn.functional as F
 from tapegrad.nn.functional._loss_functions import XLogY
 from tapegrad.nn.functional.rnn import gru_cell, lstm_cell, rnn_forward
 
-RTOL, ATOL = 1e-10, 1e-12  # float64: only the order of roundings differs
 F64 = tg.float64
-
-
-# ============================================================================ the check
-def _leaves(arrays: tuple, differentiable: set[int]) -> list:
-    """float arrays -> float64 leaves (requiring grad at the ``differentiable`` positions);
-    anything else passes through."""
-    return [tg.tensor(a.astype(np.float64), requires_grad=i in differentiable)
-            if _is_float(a) else a for i, a in enumerate(arrays)]
-
-
-def _is_float(a: Any) -> bool:
-    return isinstance(a, np.ndarray) and a.dtype.kind == "f"
-
-
-def _flat(out: Any) -> list:
-    return list(out) if isinstance(out, (tuple, list)) else [out]
-
-
-def _close(got: Any, want: Any, what: str) -> None:
-    if want is None:
-        assert got is None or not np.any(got.detach().numpy()), what
-        return
-    assert got is not None, f"{what}: the fused op gave no gradient"
-    assert tuple(got.shape) == tuple(want.shape), (what, got.shape, want.shape)
-    assert got.dtype == want.dtype, (what, got.dtype, want.dtype)
-    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=RTOL,
-                               atol=ATOL, err_msg=what)
-
-
-def _grads(outs: list, wrt: list, cot: list, create_graph: bool) -> tuple:
-    return tg.autograd.grad(outs, wrt, cot, retain_graph=True, create_graph=create_graph,
-                            allow_unused=True)
-
-
-def _second(grads: tuple, vs: list, wrt: list) -> tuple:
-    """d <grads, vs> / d wrt (None everywhere when no gradient depends on wrt)."""
-    used = [(g * v).sum() for g, v in zip(grads, vs, strict=True)
-            if g is not None and g.requires_grad]
-    if not used:
-        return (None,) * len(wrt)
-    return tg.autograd.grad(sum(used[1:], used[0]), wrt, allow_unused=True)
-
-
-def _compare(fused: Callable[..., Any], composite: Callable[..., Any], arrays: tuple,
-             differentiable: set[int], rng: np.random.Generator, second_order: bool,
-             label: str) -> None:
-    fx, cx = _leaves(arrays, differentiable), _leaves(arrays, differentiable)
-    got, want = _flat(fused(*fx)), _flat(composite(*cx))
-    assert len(got) == len(want)
-    for i, (g, w) in enumerate(zip(got, want, strict=True)):
-        _close(g, w, f"{label}: output {i}")
-    wrt_f = [t for t in fx if isinstance(t, tg.Tensor) and t.requires_grad]
-    wrt_c = [t for t in cx if isinstance(t, tg.Tensor) and t.requires_grad]
-    pairs = [(g, w) for g, w in zip(got, want, strict=True) if w.requires_grad]
-    assert pairs and wrt_f, "nothing to differentiate"
-    # the cotangents require grad too: second order then also differentiates the backward
-    # with respect to its incoming gradient (the backward ops' own backward)
-    cot = [rng.standard_normal(tuple(w.shape)) for _, w in pairs]
-    cot_f = [tg.tensor(c, requires_grad=second_order) for c in cot]
-    cot_c = [tg.tensor(c, requires_grad=second_order) for c in cot]
-    outs_f, outs_c = [g for g, _ in pairs], [w for _, w in pairs]
-    want_g = _grads(outs_c, wrt_c, cot_c, create_graph=second_order)
-    for create_graph in (False, True) if second_order else (False,):
-        got_g = _grads(outs_f, wrt_f, cot_f, create_graph=create_graph)
-        for i, (g, w) in enumerate(zip(got_g, want_g, strict=True)):
-            _close(g, w, f"{label}: grad of input {i} (create_graph={create_graph})")
-    if second_order:
-        vs = [tg.tensor(rng.standard_normal(tuple(t.shape))) for t in wrt_f]
-        for i, (g, w) in enumerate(zip(_second(got_g, vs, wrt_f + cot_f),
-                                       _second(want_g, vs, wrt_c + cot_c), strict=True)):
-            _close(g, w, f"{label}: second-order grad of input {i} (inputs, then cotangents)")
-
-
-def check(fused: Callable[..., Any], composite: Callable[..., Any], *arrays: Any,
-          seed: int = 0, second_order: bool = True) -> None:
-    """``fused(*leaves)`` equals ``composite(*leaves)`` (float arrays become float64 leaves):
-    values; for random cotangents the gradients of every float input by both backward paths
-    of the fused op; with ``second_order`` the second-order gradients. Then again with one
-    input at a time requiring grad (the backward's "is this gradient needed" branches)."""
-    rng = np.random.default_rng(seed)
-    floats = {i for i, a in enumerate(arrays) if _is_float(a)}
-    _compare(fused, composite, arrays, floats, rng, second_order, "all inputs")
-    if len(floats) > 1:
-        for i in sorted(floats):
-            _compare(fused, composite, arrays, {i}, rng, second_order, f"only input {i}")
 
 
 def randn(rng: np.random.Generator, *shape: int) -> np.ndarray:
@@ -673,9 +586,9 @@ def test_batch_norm_training(rng, x_shape, affine):
     x = tg.tensor(arrays[0])
     mean, var = _batch_stats(x)
     n = x.numel() // c
-    _close(running["mean"], (1 - momentum) * tg.tensor(rm0) + momentum * mean.reshape(c),
+    close(running["mean"], (1 - momentum) * tg.tensor(rm0) + momentum * mean.reshape(c),
            "running_mean")
-    _close(running["var"],
+    close(running["var"],
            (1 - momentum) * tg.tensor(rv0) + momentum * var.reshape(c) * n / (n - 1),
            "running_var")
 
@@ -874,124 +787,6 @@ def test_pad(rng, x_shape, pad, mode, value):
           randn(rng, *x_shape))
 
 
-# ============================================================================ optimizers
-def sgd_update(p, g, state, t, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
-               nesterov=False, maximize=False):
-    """torch.optim.SGD's documented algorithm."""
-    g = -g if maximize else g
-    if weight_decay:
-        g = g + weight_decay * p
-    if momentum:
-        b = g.clone() if t == 1 else momentum * state["momentum_buffer"] + (1 - dampening) * g
-        state["momentum_buffer"] = b
-        g = g + momentum * b if nesterov else b
-    return p - lr * g
-
-
-def adam_update(p, g, state, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                amsgrad=False, maximize=False, decoupled=False):
-    """torch.optim.Adam's (and, with ``decoupled``, AdamW's) documented algorithm."""
-    b1, b2 = betas
-    g = -g if maximize else g
-    if weight_decay and decoupled:
-        p = p * (1 - lr * weight_decay)
-    elif weight_decay:
-        g = g + weight_decay * p
-    m = b1 * state.get("exp_avg", 0 * p) + (1 - b1) * g
-    v = b2 * state.get("exp_avg_sq", 0 * p) + (1 - b2) * g * g
-    state["exp_avg"], state["exp_avg_sq"] = m, v
-    if amsgrad:
-        v = tg.maximum(state.get("max_exp_avg_sq", 0 * p), v)
-        state["max_exp_avg_sq"] = v
-    m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
-    return p - lr * m_hat / (v_hat.sqrt() + eps)
-
-
-def rmsprop_update(p, g, state, t, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
-                   momentum=0.0, centered=False, maximize=False):
-    """torch.optim.RMSprop's documented algorithm."""
-    g = -g if maximize else g
-    if weight_decay:
-        g = g + weight_decay * p
-    v = alpha * state.get("square_avg", 0 * p) + (1 - alpha) * g * g
-    state["square_avg"] = v
-    if centered:
-        g_avg = alpha * state.get("grad_avg", 0 * p) + (1 - alpha) * g
-        state["grad_avg"] = g_avg
-        v = v - g_avg * g_avg
-    if momentum > 0:
-        b = momentum * state.get("momentum_buffer", 0 * p) + g / (v.sqrt() + eps)
-        state["momentum_buffer"] = b
-        return p - lr * b
-    return p - lr * g / (v.sqrt() + eps)
-
-
-def adagrad_update(p, g, state, t, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                   initial_accumulator_value=0.0, eps=1e-10, maximize=False):
-    """torch.optim.Adagrad's documented algorithm."""
-    g = -g if maximize else g
-    if weight_decay:
-        g = g + weight_decay * p
-    clr = lr / (1 + (t - 1) * lr_decay)
-    s = state.get("sum", 0 * p + initial_accumulator_value) + g * g
-    state["sum"] = s
-    return p - clr * g / (s.sqrt() + eps)
-
-
-OPTIMIZER_CASES = [  # optimizer, its update equations, options
-    (tg.optim.SGD, sgd_update, dict(lr=0.1)),
-    (tg.optim.SGD, sgd_update, dict(lr=0.1, momentum=0.9)),
-    (tg.optim.SGD, sgd_update, dict(lr=0.05, momentum=0.9, dampening=0.3, weight_decay=0.01)),
-    (tg.optim.SGD, sgd_update, dict(lr=0.05, momentum=0.8, weight_decay=0.1, nesterov=True,
-                                    maximize=True)),
-    (tg.optim.Adam, adam_update, dict(lr=0.01)),
-    (tg.optim.Adam, adam_update, dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1,
-                                      amsgrad=True)),
-    (tg.optim.Adam, adam_update, dict(lr=0.02, eps=1e-3, maximize=True)),
-    (tg.optim.AdamW, adam_update, dict(lr=0.01, weight_decay=0.1)),
-    (tg.optim.AdamW, adam_update, dict(lr=0.01, weight_decay=0.05, amsgrad=True,
-                                       maximize=True)),
-    (tg.optim.RMSprop, rmsprop_update, dict(lr=0.01)),
-    (tg.optim.RMSprop, rmsprop_update, dict(lr=0.01, alpha=0.9, momentum=0.5)),
-    (tg.optim.RMSprop, rmsprop_update, dict(lr=0.01, centered=True, weight_decay=0.1)),
-    (tg.optim.RMSprop, rmsprop_update, dict(lr=0.01, centered=True, momentum=0.7, eps=1e-3,
-                                            maximize=True)),
-    (tg.optim.Adagrad, adagrad_update, dict(lr=0.1)),
-    (tg.optim.Adagrad, adagrad_update, dict(lr=0.1, lr_decay=0.1, weight_decay=0.1,
-                                            initial_accumulator_value=0.5)),
-    (tg.optim.Adagrad, adagrad_update, dict(lr=0.1, eps=1e-3, maximize=True)),
-]
-
-
-@pytest.mark.parametrize("optimizer, update, options", OPTIMIZER_CASES,
-                         ids=lambda v: getattr(v, "__name__", None))
-def test_optimizer_update(rng, optimizer, update, options):
-    """Five steps of the fused update against the equations, on two parameters whose
-    gradients change scale from step to step (so that amsgrad's max matters)."""
-    shapes = [(3, 4), (5,)]
-    fused = [tg.tensor(randn(rng, *s), requires_grad=True) for s in shapes]
-    plain = [p.detach().clone() for p in fused]
-    states: list[dict] = [{} for _ in shapes]
-    opt = optimizer(fused, **options)
-    if update is adam_update:
-        options = dict(options, decoupled=optimizer is tg.optim.AdamW)
-        if optimizer is tg.optim.AdamW:
-            options.setdefault("weight_decay", 1e-2)
-    for t, scale in enumerate([1.0, 3.0, 0.2, 0.05, 1.0], start=1):
-        grads = [randn(rng, *s) * scale for s in shapes]
-        for p, g in zip(fused, grads, strict=True):
-            p.grad = tg.tensor(g)
-        opt.step()
-        with tg.no_grad():
-            plain = [update(p, tg.tensor(g), st, t, **options)
-                     for p, g, st in zip(plain, grads, states, strict=True)]
-        for i, (p, q) in enumerate(zip(fused, plain, strict=True)):
-            _close(p.detach(), q, f"parameter {i} after step {t}")
-    for p, st in zip(fused, states, strict=True):
-        for key, value in st.items():
-            _close(opt.state[p][key], value, f"state {key!r}")
-
-
 # ============================================================================ regressions
 def test_layer_norm_of_one_sample_differentiable_backward(rng):
     """Found by the composite check: with the input exactly ``normalized_shape`` (no sample
@@ -1041,7 +836,11 @@ def test_every_fused_op_states_its_composite():
 
     classes = _fused_classes()
     assert len(classes) >= 30, [c.__qualname__ for c in classes]
-    missing = [f"{c.__module__}.{c.__qualname__}" for c in classes
-               if "Equals" not in (inspect.getdoc(c) or "")
-               or "tests/ops/test_fused_composites.py" not in (inspect.getdoc(c) or "")]
+    missing = []
+    for c in classes:
+        doc = inspect.getdoc(c) or ""
+        where = ("tests/optim/test_optimizer_composites.py" if issubclass(c, tg.optim.Optimizer)
+                 else "tests/ops/test_fused_composites.py")
+        if "Equals" not in doc or where not in doc:
+            missing.append(f"{c.__module__}.{c.__qualname__}")
     assert not missing, missing
