@@ -61,7 +61,11 @@ def _forward_of_backward(ctx: Node, kernel: str, grad: Tensor, y: Tensor, dim: i
 
 
 class Softmax(Function):
-    """y = softmax(x) along ``dim``; saves only the output."""
+    """y = softmax(x) along ``dim``; saves only the output.
+
+    Equals ``e / e.sum(dim, keepdim=True)`` with ``e = (x - x.amax(dim, keepdim=True)).exp()``
+    (the max a constant shift; checked in tests/ops/test_fused_composites.py).
+    """
 
     node_name = "SoftmaxBackward0"
 
@@ -76,7 +80,12 @@ class Softmax(Function):
 
 
 class SoftmaxBackwardData(Function):
-    """g = y * (grad - sum(grad * y)): softmax's backward as an op."""
+    """g = y * (grad - sum(grad * y)): softmax's backward as an op.
+
+    Equals ``y * (grad - (grad * y).sum(dim, keepdim=True))``, the gradient of softmax's
+    composite (checked, with its own backward, by the second-order gradients in
+    tests/ops/test_fused_composites.py).
+    """
 
     node_name = "SoftmaxBackwardDataBackward0"
     op_name = "softmax_backward"
@@ -99,7 +108,12 @@ class SoftmaxBackwardData(Function):
 
 
 class LogSoftmax(Function):
-    """y = log_softmax(x) along ``dim``; saves only the output."""
+    """y = log_softmax(x) along ``dim``; saves only the output.
+
+    Equals ``s - s.exp().sum(dim, keepdim=True).log()`` with
+    ``s = x - x.amax(dim, keepdim=True)`` (the max a constant shift; checked in
+    tests/ops/test_fused_composites.py).
+    """
 
     node_name = "LogSoftmaxBackward0"
 
@@ -114,7 +128,12 @@ class LogSoftmax(Function):
 
 
 class LogSoftmaxBackwardData(Function):
-    """g = grad - e^y * sum(grad): log_softmax's backward as an op."""
+    """g = grad - e^y * sum(grad): log_softmax's backward as an op.
+
+    Equals ``grad - y.exp() * grad.sum(dim, keepdim=True)``, the gradient of log_softmax's
+    composite (checked, with its own backward, by the second-order gradients in
+    tests/ops/test_fused_composites.py).
+    """
 
     node_name = "LogSoftmaxBackwardDataBackward0"
     op_name = "log_softmax_backward"

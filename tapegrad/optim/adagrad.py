@@ -23,6 +23,9 @@ class Adagrad(Optimizer):
         s ← s + g²                             s starts at initial_accumulator_value
         p ← p - γ̃·g / (√s + ε)
 
+    Equals these equations written with tensor ops under ``no_grad`` (checked step by step in
+    tests/optim/test_optimizer_composites.py).
+
     State (``'step'``, ``'sum'``) is created in the constructor for every parameter, as torch
     does, from the constructor's ``initial_accumulator_value`` (a per-group override is
     ignored there; parameters added later start from the default's value).

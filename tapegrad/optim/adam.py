@@ -27,6 +27,9 @@ class Adam(Optimizer):
     Dividing by √v gives every coordinate a step of about γ whatever the gradient's scale;
     the ``1 - β^t`` factors undo the bias of moments that start at 0.
 
+    Equals these equations written with tensor ops under ``no_grad`` (checked step by step in
+    tests/optim/test_optimizer_composites.py).
+
     State per parameter: ``'step'`` (a 0-d float tensor), ``'exp_avg'`` (m), ``'exp_avg_sq'``
     (v) and, with amsgrad, ``'max_exp_avg_sq'``.
 
@@ -137,7 +140,9 @@ class AdamW(Adam):
     (where Adam's normalisation would then shrink it for coordinates with large gradients),
     every parameter first shrinks by ``p ← p·(1 - γλ)``, then takes the plain Adam step.
     Default ``weight_decay=1e-2`` (Adam's is 0). torch implements it as
-    ``Adam(..., decoupled_weight_decay=True)``; so does this class.
+    ``Adam(..., decoupled_weight_decay=True)``; so does this class. Equals Adam's equations
+    with the decay ``p ← p - γλ·p`` first (checked step by step in
+    tests/optim/test_optimizer_composites.py).
     """
 
     def __init__(

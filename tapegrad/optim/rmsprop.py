@@ -28,6 +28,9 @@ class RMSprop(Optimizer):
     Unlike Adam there is no bias correction, so with ``v`` starting at 0 the first steps are
     about ``γ/√(1-α)`` = 10γ per coordinate for α = 0.99.
 
+    Equals these equations written with tensor ops under ``no_grad`` (checked step by step in
+    tests/optim/test_optimizer_composites.py).
+
     State: ``'step'``, ``'square_avg'`` (v), ``'momentum_buffer'`` (μ > 0),
     ``'grad_avg'`` (centered). ``foreach``/``capturable`` are accepted and ignored;
     ``differentiable=True`` raises.

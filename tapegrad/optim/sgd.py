@@ -29,6 +29,9 @@ class SGD(Optimizer):
     is consistent and cancel out where it oscillates. The buffer is state
     ``'momentum_buffer'`` (only when momentum != 0).
 
+    Equals these equations written with tensor ops under ``no_grad`` (checked step by step in
+    tests/optim/test_optimizer_composites.py).
+
     Args:
         params: tensors to optimize, or dicts defining parameter groups.
         lr: learning rate (default 1e-3, torch >= 2.2's default).

@@ -55,7 +55,10 @@ def _pair(ctx: Node, gx: Tensor | None, make_gy) -> tuple:
 
 # ------------------------------------------------------------------------ regression losses
 class MseLoss(Function):
-    """l = (x - y)^2.     dl/dx = 2 (x - y),   dl/dy = -2 (x - y)."""
+    """l = (x - y)^2.     dl/dx = 2 (x - y),   dl/dy = -2 (x - y).
+
+    Equals ``(x - y) ** 2`` then the reduction (checked in tests/ops/test_fused_composites.py).
+    """
 
     node_name = "MseLossBackward0"
     op_name = "mse_loss"
@@ -79,6 +82,9 @@ class SmoothL1Loss(Function):
     """l = 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta   (d = x - y, beta > 0).
 
     dl/dd = d / beta inside the quadratic zone, sign(d) outside: continuous at |d| = beta.
+
+    Equals ``where(d.abs() < beta, 0.5 * d * d / beta, d.abs() - 0.5 * beta)`` then the
+    reduction (checked in tests/ops/test_fused_composites.py).
     """
 
     node_name = "SmoothL1LossBackward0"
@@ -110,6 +116,9 @@ class HuberLoss(Function):
 
     dl/dd = d inside, delta * sign(d) outside. (Huber = delta * SmoothL1 with beta = delta.)
     Like torch, the result has the *input's* dtype even when the target's is wider.
+
+    Equals ``where(d.abs() < delta, 0.5 * d * d, delta * (d.abs() - 0.5 * delta))`` then the
+    reduction (checked in tests/ops/test_fused_composites.py).
     """
 
     node_name = "HuberLossBackward0"
@@ -140,6 +149,10 @@ class BinaryCrossEntropy(Function):
 
         dl/dx = w (x - y) / (x (1 - x))   (denominator floored at 1e-12, as torch)
         dl/dy = -w log(x / (1 - x))       (the logit, unclamped: +-inf at x = 0 or 1)
+
+    Equals ``-w * (y * x.log().clamp_min(-100) + (1 - y) * (1 - x).log().clamp_min(-100))``
+    then the reduction (checked in tests/ops/test_fused_composites.py) while x (1 - x) > 1e-12;
+    nearer 0 or 1 the gradient is torch's floored formula above, not the clamp's.
     """
 
     node_name = "BinaryCrossEntropyBackward0"
@@ -188,6 +201,10 @@ class BinaryCrossEntropyWithLogits(Function):
 
         dl/dx = w [(1 + (p - 1) y) s(x) - p y]             (= w (s(x) - y) without p)
         dl/dy = w [log s(-x) - p log s(x)]                 (= -w x without p)
+
+    Equals ``w * ((1 - y) * x - (1 + (p - 1) * y) * log_s)`` with
+    ``log_s = x.clamp_max(0) - (-x.abs()).exp().log1p()``, then the reduction (checked in
+    tests/ops/test_fused_composites.py).
     """
 
     node_name = "BinaryCrossEntropyWithLogitsBackward0"
@@ -236,6 +253,9 @@ class XLogY(Function):
     """z = x log y, with z = 0 where x == 0 (unless y is nan): so that 0 log 0 = 0.
 
         dz/dx = log y   (0 where x == 0 and y <= 0)     dz/dy = x / y   (torch's formulas)
+
+    Equals ``x * y.log()`` where x != 0 (checked in tests/ops/test_fused_composites.py);
+    at x == 0 the value is 0 and the derivative follows torch's convention above.
     """
 
     node_name = "XlogyBackward0"

@@ -96,6 +96,10 @@ class NllLoss(Function):
     ``dl_n/dx[n, t_n] = -w[t_n]`` (divided by ``sum w[t_n]`` for 'mean'). backward builds that
     sparse pattern as a constant array and multiplies it by the incoming gradient: linear in
     the gradient, independent of x, so the double backward is the same pattern again.
+
+    Equals ``-(w[t] * rows[arange(M), t])`` per sample (rows: the classes-last layout, w[t] 0
+    for ignored samples), then summed or divided by ``w[t].sum()`` (checked in
+    tests/ops/test_fused_composites.py).
     """
 
     node_name = "NllLossBackward0"
@@ -137,7 +141,11 @@ class NllLoss(Function):
 
 
 class NllLoss2d(NllLoss):
-    """`NllLoss` for inputs with spatial dims (N, C, d1, ...), under torch's node name."""
+    """`NllLoss` for inputs with spatial dims (N, C, d1, ...), under torch's node name.
+
+    Equals `NllLoss`'s composite on the classes-last rows (checked in
+    tests/ops/test_fused_composites.py).
+    """
 
     node_name = "NllLoss2DBackward0"
     op_name = "nll_loss2d"
@@ -168,6 +176,9 @@ class CrossEntropyIndices(Function):
     has a ``LogSoftmaxBackward0`` before it; here both are this one entry, ``cross_entropy``
     in listings). Double backward: with ``create_graph=True`` the same gradient is built from
     Tensor ops (softmax of the saved logits) instead of the kernel, so it is differentiable.
+
+    Equals ``nll_loss(log_softmax(x, 1), t, weight, ignore_index=..., reduction=...)`` with
+    log_softmax's composite (checked in tests/ops/test_fused_composites.py).
     """
 
     node_name = "NllLossBackward0"

@@ -165,6 +165,10 @@ class _Convolution(Function):
     columns are written and read back while they are still in the CPU cache, instead of
     round-tripping megabytes through memory (for LeNet's first layer the columns of a batch
     of 32 are 7.5 MB). Backward rebuilds the columns chunk by chunk rather than keeping them.
+
+    Equals, per group, ``weight.reshape(oc, -1) @ cols + bias``, where ``cols`` stacks one
+    strided slice of the zero-padded input per kernel tap (im2col by slicing and ``stack``;
+    checked in tests/ops/test_fused_composites.py).
     """
 
     node_name = "ConvolutionBackward0"

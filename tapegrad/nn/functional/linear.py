@@ -25,6 +25,11 @@ from tapegrad.tensor import Tensor
 
 
 class Linear(Function):
+    """``F.linear`` as one tape entry (the backward formulas are in the module docstring).
+
+    Equals ``input @ weight.T + bias`` (checked in tests/ops/test_fused_composites.py).
+    """
+
     node_name = "AddmmBackward0"  # what torch shows for a linear layer on a matrix
     op_name = "linear"
 

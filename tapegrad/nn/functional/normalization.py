@@ -59,7 +59,12 @@ def _grads(ctx: Node, x: Tensor, dx: np.ndarray, dw: np.ndarray, db: np.ndarray)
 # ------------------------------------------------------------------ batch norm
 class BatchNorm(Function):
     """y = (x - mean_c) * invstd_c * w_c + b_c; mean/invstd come precomputed (batch or
-    running statistics) as options, so this op only normalises and differentiates."""
+    running statistics) as options, so this op only normalises and differentiates.
+
+    Equals ``(x - mean) / (var + eps).sqrt() * w + b`` per channel; in training ``mean`` and
+    the biased ``var`` are ``x``'s over (N, *), differentiated; in eval the running buffers,
+    constants (checked in tests/ops/test_fused_composites.py).
+    """
 
     node_name = "NativeBatchNormBackward0"
     op_name = "batch_norm"
@@ -189,7 +194,11 @@ def batch_norm(input: Tensor, running_mean: Tensor | None,  # noqa: A002
 # ------------------------------------------------------------------ layer norm
 class LayerNorm(Function):
     """Each sample's trailing ``D = prod(normalized_shape)`` values standardised, then
-    ``* weight + bias`` elementwise (weight and bias have ``normalized_shape``)."""
+    ``* weight + bias`` elementwise (weight and bias have ``normalized_shape``).
+
+    Equals ``(x - mean) / (var + eps).sqrt() * weight + bias`` with ``mean`` and the biased
+    ``var`` over the trailing dims, differentiated (checked in tests/ops/test_fused_composites.py).
+    """
 
     node_name = "NativeLayerNormBackward0"
     op_name = "layer_norm"
@@ -233,6 +242,9 @@ def _layer_norm_backward_graph(ctx: Node, grad: Tensor, x: Tensor, weight: Tenso
     g = grad if weight is None else grad * weight
     dx = (g - g.mean(dims, keepdim=True) - xhat * (g * xhat).mean(dims, keepdim=True)) * rstd
     need = ctx.needs_input_grad
+    if not lead:  # one sample (input of normalized_shape): nothing to sum over (sum(()) is all)
+        return (dx if need[0] else None, grad * xhat if need[1] else None,
+                grad if need[2] else None)
     return (dx if need[0] else None,
             (grad * xhat).sum(lead) if need[1] else None,
             grad.sum(lead) if need[2] else None)

@@ -33,7 +33,11 @@ _MODE_NAMES = {"reflect": "ReflectionPad", "replicate": "ReplicationPad"}
 
 
 class _ConstantPad(Function):
-    """Copy ``x`` into a ``value``-filled array (negative widths crop instead)."""
+    """Copy ``x`` into a ``value``-filled array (negative widths crop instead).
+
+    Equals, dim by dim from the last, ``cat([full(lo, value), x, full(hi, value)])``, with
+    ``narrow`` for negative widths (checked in tests/ops/test_fused_composites.py).
+    """
 
     node_name = "ConstantPadNdBackward0"
     op_name = "constant_pad_nd"
@@ -92,7 +96,12 @@ def _maps(shape: tuple, pad: tuple, mode: str) -> list[np.ndarray]:
 
 
 class _GatherPad(Function):
-    """reflect / replicate / circular: ``out = x[..., map_1, map_2, ...]`` (outer indexing)."""
+    """reflect / replicate / circular: ``out = x[..., map_1, map_2, ...]`` (outer indexing).
+
+    Equals, dim by dim from the last, ``cat([left, x, right])`` of edge slices: flipped
+    (reflect), the edge element expanded (replicate), the far end (circular) (checked in
+    tests/ops/test_fused_composites.py).
+    """
 
     _scatter: type[Function]
 
@@ -109,7 +118,11 @@ class _GatherPad(Function):
 
 
 class _ScatterPad(Function):
-    """The adjoint of `_GatherPad`: add every output gradient onto its source element."""
+    """The adjoint of `_GatherPad`: add every output gradient onto its source element.
+
+    Equals the gradient of the gather's composite (checked, with its own backward, by the
+    second-order gradients in tests/ops/test_fused_composites.py).
+    """
 
     _gather: type[Function]
 

@@ -51,7 +51,12 @@ def _planes(x: np.ndarray) -> np.ndarray:
 
 
 class _MaxPool2d(Function):
-    """Max over windows; returns ``(values, indices)`` (indices into each H*W plane)."""
+    """Max over windows; returns ``(values, indices)`` (indices into each H*W plane).
+
+    Equals ``stack(taps, -1).max(-1).values``: one strided slice of the -inf-padded input per
+    kernel tap, stacked in row-major tap order, so the first maximum wins (checked in
+    tests/ops/test_fused_composites.py).
+    """
 
     node_name = "MaxPool2DWithIndicesBackward0"
     op_name = "max_pool2d"
@@ -77,6 +82,9 @@ class _MaxPoolScatter(Function):
     """Backward of max pooling: each gradient goes to the input element that won.
 
     It is linear in ``grad``, so its own backward gathers: ``gg_out = gg_in.flat[indices]``.
+
+    Equals the gradient of max pooling's composite (checked, with its own backward, by the
+    second-order gradients in tests/ops/test_fused_composites.py).
     """
 
     node_name = "MaxPool2DWithIndicesBackwardBackward0"
@@ -96,7 +104,11 @@ class _MaxPoolScatter(Function):
 
 
 class _GatherPlanes(Function):
-    """``out[b, i] = x[b].flat[indices[b, i]]`` per plane (the adjoint of the scatter)."""
+    """``out[b, i] = x[b].flat[indices[b, i]]`` per plane (the adjoint of the scatter).
+
+    Equals ``x.flatten(-2).gather(-1, indices.flatten(-2)).reshape(indices.shape)`` (checked
+    as the second-order gradients of max pooling in tests/ops/test_fused_composites.py).
+    """
 
     node_name = "GatherBackward0"
     op_name = "gather_planes"
@@ -144,7 +156,13 @@ def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A00
 
 
 class _AvgPool2d(Function):
-    """Mean over windows, with torch's divisor rules."""
+    """Mean over windows, with torch's divisor rules.
+
+    Equals ``stack(taps, -1).sum(-1) / divisor``: one strided slice of the zero-padded input
+    per kernel tap; the divisor the override, or the same window sum over a mask of the
+    counted cells (input, plus padding with ``count_include_pad``; checked in
+    tests/ops/test_fused_composites.py).
+    """
 
     node_name = "AvgPool2DBackward0"
     op_name = "avg_pool2d"
@@ -170,6 +188,9 @@ class _AvgPoolSpread(Function):
     """Backward of average pooling: ``grad / divisor`` to every element of each window.
 
     The adjoint of a linear map; its own backward is average pooling again.
+
+    Equals the gradient of average pooling's composite (checked, with its own backward, by the
+    second-order gradients in tests/ops/test_fused_composites.py).
     """
 
     node_name = "AvgPool2DBackwardBackward0"
@@ -219,7 +240,12 @@ def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A00
 
 
 class _AdaptiveAvgPool2d(Function):
-    """Mean over torch's adaptive windows."""
+    """Mean over torch's adaptive windows.
+
+    Equals, for each output (i, j), ``x[..., h0:h1, w0:w1].mean((-2, -1))`` with
+    ``h0 = floor(i H / OH)``, ``h1 = ceil((i + 1) H / OH)`` (and so for w), stacked (checked in
+    tests/ops/test_fused_composites.py).
+    """
 
     node_name = "AdaptiveAvgPool2DBackward0"
     op_name = "adaptive_avg_pool2d"
@@ -236,7 +262,11 @@ class _AdaptiveAvgPool2d(Function):
 
 
 class _AdaptiveAvgSpread(Function):
-    """Backward of adaptive average pooling (its backward is the pooling again)."""
+    """Backward of adaptive average pooling (its backward is the pooling again).
+
+    Equals the gradient of adaptive average pooling's composite (checked, with its own
+    backward, by the second-order gradients in tests/ops/test_fused_composites.py).
+    """
 
     node_name = "AdaptiveAvgPool2DBackwardBackward0"
     op_name = "adaptive_avg_pool2d_backward"
@@ -261,6 +291,12 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
 
 
 class _AdaptiveMaxPool2d(Function):
+    """Max over torch's adaptive windows; returns ``(values, indices)``.
+
+    Equals, for each output (i, j), ``x[..., h0:h1, w0:w1].flatten(-2).max(-1).values``
+    (windows as in `_AdaptiveAvgPool2d`), stacked (checked in tests/ops/test_fused_composites.py).
+    """
+
     node_name = "AdaptiveMaxPool2DBackward0"
     op_name = "adaptive_max_pool2d"
 

@@ -66,6 +66,10 @@ class LSTMStep(Function):
     Backward: the cell's formula (module docstring) gives ``dgates``; then
     ``dproj = dgates``, ``dh = dgates W_hh``, ``dW_hh = dgates^T h``.
     ``w_t`` is W_hh^T in C order, made once per sequence (numpy multiplies faster by it).
+
+    Equals ``i, f, g, o = (proj + h @ w_hh.T).chunk(4, -1)``,
+    ``c' = f.sigmoid() * c + i.sigmoid() * g.tanh()``, ``h' = o.sigmoid() * c'.tanh()``
+    (checked in tests/ops/test_fused_composites.py).
     """
 
     node_name = "LSTMStepBackward"
@@ -130,6 +134,11 @@ class GRUStep(Function):
 
     Backward: the cell's formula gives ``dgi`` and ``dgh``; then ``dh += dgh W_hh``,
     ``dW_hh = dgh^T h``, ``db_hh = sum over the batch of dgh``.
+
+    Equals, with ``gh = h @ w_hh.T + b_hh`` and gi, gh chunked into (r, z, n):
+    ``r, z = (gi_r + gh_r).sigmoid(), (gi_z + gh_z).sigmoid()``,
+    ``n = (gi_n + r * gh_n).tanh()``, ``h' = (1 - z) * n + z * h`` (checked in
+    tests/ops/test_fused_composites.py).
     """
 
     node_name = "GRUStepBackward"

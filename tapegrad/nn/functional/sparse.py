@@ -17,6 +17,12 @@ from tapegrad.tensor import Tensor
 
 
 class Embedding(Function):
+    """Rows of ``weight`` picked by ``indices``; backward scatter-adds (`EmbeddingDense`).
+
+    Equals ``weight[indices]``, with the ``padding_idx`` row's gradient held at zero (checked
+    in tests/ops/test_fused_composites.py).
+    """
+
     node_name = "EmbeddingBackward0"
     op_name = "embedding"
 
@@ -35,7 +41,11 @@ class Embedding(Function):
 
 class EmbeddingDense(Function):
     """The scatter-add itself, as an op so that double backward works (its backward is a
-    gather of the incoming gradient at the same indices)."""
+    gather of the incoming gradient at the same indices).
+
+    Equals the gradient of ``weight[indices]`` with respect to ``weight`` (checked, with its
+    own backward, by the second-order gradients in tests/ops/test_fused_composites.py).
+    """
 
     node_name = "EmbeddingDenseBackwardBackward0"
     op_name = "embedding_dense_backward"

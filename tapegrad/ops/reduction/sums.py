@@ -254,7 +254,11 @@ def _logsumexp_array(data: np.ndarray, axes: tuple, keepdim: bool) -> np.ndarray
 
 class Logsumexp(Function):
     """``y = log(sum_i exp(x_i))``, a smooth maximum. dy/dx_i = exp(x_i) / sum exp =
-    ``exp(x_i - y)``: the softmax of x."""
+    ``exp(x_i - y)``: the softmax of x.
+
+    Equals ``m + (x - m).exp().sum(dim, keepdim).log()`` with ``m = x.amax(dim, keepdim=True)``
+    (a constant shift; checked in tests/ops/test_fused_composites.py).
+    """
 
     node_name = "LogsumexpBackward0"
     op_name = "logsumexp"
