@@ -818,7 +818,7 @@ def _fused_classes() -> list[type]:
     from tapegrad.autograd.function import Function
 
     names = [f"tapegrad.nn.functional.{m.name}" for m in pkgutil.iter_modules(F.__path__)]
-    found: list[type] = [tg.ops.reduction.Logsumexp, tg.optim.SGD, tg.optim.Adam,
+    found: list[type] = [tg.ops.reduction.sums.Logsumexp, tg.optim.SGD, tg.optim.Adam,
                          tg.optim.AdamW, tg.optim.RMSprop, tg.optim.Adagrad]
     for name in [*names, "tapegrad.ops.softmax"]:
         module = importlib.import_module(name)
