@@ -62,7 +62,6 @@ from tapegrad.dtypes import (
 from tapegrad.dtypes import float_ as float  # noqa: A001 - torch.float
 from tapegrad.dtypes import int_ as int  # noqa: A001 - torch.int
 from tapegrad.ops.activation import *  # noqa: F403
-from tapegrad.ops.activation_smooth import *  # noqa: F403
 from tapegrad.ops.arithmetic import *  # noqa: F403
 from tapegrad.ops.clamp import *  # noqa: F403
 from tapegrad.ops.comparison import *  # noqa: F403

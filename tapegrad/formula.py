@@ -31,7 +31,7 @@ import numpy as np
 __all__ = ["Expr", "FLOAT_NAMESPACE", "FUNCTIONS", "chain", "constant", "diff",
            "float_function", "float_source", "safe_div", "safe_pow", "tensor_function", "total",
            "trace", "where",
-           "cos", "cosh", "exp", "log", "sign", "sin", "sinh", "sqrt"]
+           "cos", "cosh", "erf", "exp", "log", "sigmoid", "sign", "sin", "sinh", "sqrt", "tanh"]
 
 # Binding strength, to print and generate parentheses only where they are needed.
 _PRECEDENCE = {"where": 0, "or": 1, "and": 2, "cmp": 3, "add": 4, "sub": 4, "mul": 5,
@@ -180,8 +180,8 @@ def where(condition: Expr, a: Any, b: Any) -> Expr:
 #: Functions a formula may call, with the float version `float_function` runs for each
 #: (tensors call the tensor op of the same name). The float versions never raise: math's
 #: domain and overflow errors become numpy's nan and inf, which is what torch gives.
-cos, cosh, exp, log, sign, sin, sinh, sqrt = (_call(n) for n in (
-    "cos", "cosh", "exp", "log", "sign", "sin", "sinh", "sqrt"))
+cos, cosh, erf, exp, log, sigmoid, sign, sin, sinh, sqrt, tanh = (_call(n) for n in (
+    "cos", "cosh", "erf", "exp", "log", "sigmoid", "sign", "sin", "sinh", "sqrt", "tanh"))
 
 
 def total(math_fn: Callable[[float], float], numpy_fn: Any) -> Callable[[float], float]:
@@ -195,6 +195,13 @@ def total(math_fn: Callable[[float], float], numpy_fn: Any) -> Callable[[float],
 
     fn.__name__ = math_fn.__name__
     return fn
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)  # never overflows for x < 0
+    return e / (1.0 + e)
 
 
 def _sign(x: float) -> float:
@@ -223,8 +230,9 @@ def safe_pow(x: float, y: float) -> float:
 
 
 FUNCTIONS: dict[str, Callable[[float], float]] = {
-    "cos": total(math.cos, np.cos), "cosh": total(math.cosh, np.cosh),
-    "exp": total(math.exp, np.exp), "log": total(math.log, np.log), "sign": _sign,
+    "cos": total(math.cos, np.cos), "cosh": total(math.cosh, np.cosh), "erf": math.erf,
+    "exp": total(math.exp, np.exp), "log": total(math.log, np.log), "sigmoid": _sigmoid,
+    "sign": _sign, "tanh": math.tanh,
     "sin": total(math.sin, np.sin), "sinh": total(math.sinh, np.sinh),
     "sqrt": total(math.sqrt, np.sqrt),
 }
@@ -405,7 +413,9 @@ def _derivative_of_call(name: str, u: Expr, e: Expr) -> Expr:
     return {"exp": lambda: e, "log": lambda: 1 / u, "sin": lambda: Expr("call", "cos", u),
             "cos": lambda: -Expr("call", "sin", u), "sinh": lambda: Expr("call", "cosh", u),
             "cosh": lambda: Expr("call", "sinh", u), "sqrt": lambda: 0.5 / e,
-            "sign": lambda: _ZERO}[name]()
+            "sign": lambda: _ZERO, "sigmoid": lambda: e * (1 - e), "tanh": lambda: 1 - e ** 2,
+            "erf": lambda: Expr("const", 2 / math.sqrt(math.pi), "2/√π")
+            * Expr("call", "exp", -(u ** 2))}[name]()
 
 
 def _add(p: Expr, q: Expr) -> Expr:

@@ -37,18 +37,22 @@ from typing import Any
 import numpy as np
 
 from tapegrad.formula import (
+    FUNCTIONS,
     Expr,
     constant,
     cos,
     cosh,
+    erf,
     exp,
     log,
     safe_div,
     safe_pow,
+    sigmoid,
     sign,
     sin,
     sinh,
     sqrt,
+    tanh,
     total,
     trace,
     where,
@@ -79,10 +83,22 @@ class Unary:
     kernel_backward: Callable[[Any, np.ndarray, Any, Any], np.ndarray] | None = None
     #: torch's name for the op its backward records (``tanh_backward``), where torch has one
     backward_op: str = ""
+    #: keyword options and their defaults (leaky_relu's ``negative_slope``): the forward
+    #: receives them, and the derivative takes them after x and y
+    options: tuple[tuple[str, Any], ...] = ()
+    #: torch's kernel name when only floating inputs are accepted ("leaky_relu_cpu")
+    float_only: str = ""
+    #: False when the public function is a wrapper with more arguments (``inplace=``...)
+    public: bool = True
     formula: Expr = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "formula", trace(self.derivative, ("x", "y")))
+        names = ("x", "y", *(name for name, _ in self.options))
+        object.__setattr__(self, "formula", trace(self.derivative, names))
+
+    @property
+    def option_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.options)
 
     @property
     def class_name(self) -> str:
@@ -103,7 +119,8 @@ class Unary:
     def text(self) -> str:
         """``d tanh(x)/dx = 1 − y²  (y = tanh(x))``."""
         out = f"  (y = {self.name}(x))" if self.saves_output else ""
-        return f"d {self.name}(x)/dx = {self.formula.text()}{out}"
+        args = "".join(f", {name}" for name in self.option_names)
+        return f"d {self.name}(x{args})/dx = {self.formula.text()}{out}"
 
 
 @dataclass(frozen=True)
@@ -140,13 +157,6 @@ def _math(name: str) -> Callable[[float], float]:
     return total(getattr(math, name), getattr(np, name))
 
 
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)  # never overflows for x < 0
-    return e / (1.0 + e)
-
-
 def _relu(x: float) -> float:
     return 0.0 if x <= 0.0 else x  # nan stays nan
 
@@ -162,8 +172,27 @@ def _np_sign(x: np.ndarray) -> np.ndarray:
     return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
 
 
-def _erf_float(x: float) -> float:
-    return math.erf(x)
+_SQRT1_2 = math.sqrt(0.5)
+_INV_SQRT2 = constant(_SQRT1_2, "1/√2")
+_PDF = constant(1 / math.sqrt(2 * math.pi), "1/√(2π)")  # the standard normal density at 0
+_TANH_SCALE = math.sqrt(2 / math.pi)  # GELU's tanh approximation: tanh(k (x + κ x³))
+_K = constant(_TANH_SCALE, "k")
+_KAPPA = 0.044715
+
+
+def _erf_array(d: np.ndarray) -> np.ndarray:
+    return np.asarray(np.frompyfunc(math.erf, 1, 1)(d), dtype=d.dtype)
+
+
+def _gelu_tanh(d: np.ndarray) -> np.ndarray:
+    return 0.5 * d * (1 + np.tanh(_TANH_SCALE * (d + _KAPPA * d * d * d)))
+
+
+def _gelu_tanh_derivative(x: Expr, y: Expr) -> Expr:
+    """d/dx of x/2 (1 + t), t = tanh(u), u = k (x + κ x³), k = √(2/π), κ = 0.044715:
+    (1 + t)/2 + x/2 (1 − t²) u'."""
+    t = tanh(_K * (x + _KAPPA * x ** 3))
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t ** 2) * (_K * (1 + 3 * _KAPPA * x ** 2))
 
 
 UNARY: tuple[Unary, ...] = (
@@ -220,7 +249,7 @@ UNARY: tuple[Unary, ...] = (
           "Inverse hyperbolic tangent (nan outside [−1, 1]).",
           float_forward=total(math.atanh, np.arctanh)),
     Unary("sigmoid", None, lambda x, y: y * (1 - y),  # forward: the kernel (overflow-free)
-          "The logistic function 1 / (1 + e^−x).", float_forward=_sigmoid,
+          "The logistic function 1 / (1 + e^−x).", float_forward=FUNCTIONS["sigmoid"],
           kernel_forward=lambda k, d: k.sigmoid(d),
           kernel_backward=lambda k, g, x, y: k.sigmoid_backward(g, y),
           backward_op="sigmoid_backward"),
@@ -231,8 +260,47 @@ UNARY: tuple[Unary, ...] = (
           kernel_backward=lambda k, g, x, y: k.threshold_backward(g, y, 0),
           backward_op="threshold_backward"),
     Unary("erf", None, lambda x, y: _TWO_OVER_SQRT_PI * exp(-(x ** 2)),
-          "The error function (used by the exact GELU).", float_forward=_erf_float,
+          "The error function (used by the exact GELU).", float_forward=math.erf,
           kernel_forward=lambda k, d: k.erf(d)),
+    # -- activations with options (their public functions, with ``inplace=`` and
+    # ``approximate=``, are in `tapegrad.ops.activation`)
+    Unary("leaky_relu", lambda d, negative_slope: np.where(d > 0, d, d * negative_slope),
+          lambda x, y, negative_slope: where(x > 0, 1, negative_slope),
+          "x for x > 0, else negative_slope·x; the gradient at 0 is negative_slope.",
+          options=(("negative_slope", 0.01),), float_only="leaky_relu_cpu", public=False,
+          node_name="LeakyReluBackward0", backward_op="leaky_relu_backward"),
+    Unary("hardtanh", lambda d, min_val, max_val: np.minimum(
+              np.maximum(d, np.asarray(min_val, d.dtype)), np.asarray(max_val, d.dtype)),
+          lambda x, y, min_val, max_val: where((x > min_val) & (x < max_val), 1, 0),
+          "x clamped to [min_val, max_val]; unlike clamp, the gradient is 0 on the edges.",
+          options=(("min_val", -1.0), ("max_val", 1.0)), keeps_integers=True, public=False,
+          backward_op="hardtanh_backward"),
+    Unary("elu", lambda d, alpha: np.where(d <= 0, alpha * np.expm1(d), d),
+          lambda x, y, alpha: where(x <= 0, alpha * exp(x), 1),
+          "x for x > 0, alpha (e^x − 1) otherwise; the gradient at 0 is alpha.",
+          options=(("alpha", 1.0),), float_only="elu_cpu", public=False,
+          backward_op="elu_backward"),
+    Unary("softplus", lambda d, beta, threshold: np.where(
+              d * beta > threshold, d, np.log1p(np.exp(d * beta)) / beta),
+          lambda x, y, beta, threshold: where(x * beta > threshold, 1, sigmoid(x * beta)),
+          "ln(1 + e^(beta x)) / beta, a smooth relu (linear once beta x > threshold).",
+          options=(("beta", 1.0), ("threshold", 20.0)), float_only="softplus_cpu",
+          public=False, backward_op="softplus_backward"),
+    Unary("gelu", lambda d: d * 0.5 * (1 + _erf_array(d * _SQRT1_2)),
+          lambda x, y: 0.5 * (1 + erf(x * _INV_SQRT2)) + x * _PDF * exp(-0.5 * x ** 2),
+          "x·Φ(x): x weighted by how likely a standard normal is below it.",
+          float_only="GeluKernelImpl", public=False, backward_op="gelu_backward"),
+    Unary("gelu_tanh", _gelu_tanh, _gelu_tanh_derivative,
+          "GELU's tanh approximation (approximate='tanh'), the formula of the GPT-2 era.",
+          float_only="GeluKernelImpl", public=False, node_name="GeluBackward0",
+          backward_op="gelu_backward"),
+    Unary("logsigmoid", lambda d: np.minimum(d, 0) - np.log1p(np.exp(-np.abs(d))),
+          lambda x, y: sigmoid(-x), "ln sigmoid(x), computed stably.",
+          float_only="log_sigmoid_cpu", public=False, node_name="LogSigmoidBackward0",
+          backward_op="log_sigmoid_backward"),
+    Unary("silu", lambda d: d / (1 + np.exp(-d)),
+          lambda x, y: sigmoid(x) * (1 + x * (1 - sigmoid(x))),
+          "x·sigmoid(x) (also called swish).", float_only="silu_cpu", public=False),
     Unary("abs", np.abs, lambda x, y: sign(x),
           "|x| of each element; its gradient at 0 is 0.",
           float_forward=abs, keeps_integers=True),

@@ -3,7 +3,7 @@
 Families: `pointwise` (exp, log, sin, tanh, relu, sigmoid...: made from the one-line rules
 of `tapegrad.pointwise`), `arithmetic` (+ - * / **), `elementwise` (round, square),
 `comparison` (==, <, logic, where), `clamp` (clamp, maximum, minimum), `fill` (zero_, fill_,
-copy_), `activation` and `activation_smooth` (leaky_relu, hardtanh, gelu, silu, elu...),
+copy_), `activation` (leaky_relu, hardtanh, gelu, silu, elu...: the rules with options),
 `softmax` (softmax, log_softmax), `reduction` (sum, mean, max, var...), `linalg` (matmul),
 `shape` (reshape, expand, to...), `dims` (permute, squeeze, flatten...), `joining` (cat,
 stack, split...), `indexing` (x[...], select, narrow), `setitem` (x[...] = v, index_put),
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from tapegrad.ops import (
     activation,
-    activation_smooth,
     arithmetic,
     clamp,
     comparison,
@@ -40,7 +39,7 @@ from tapegrad.ops import (
 from tapegrad.tensor import Tensor
 
 FAMILIES = (arithmetic, pointwise, elementwise, comparison, clamp, fill, activation,
-            activation_smooth, softmax, reduction, linalg, shape, dims, joining,
+            softmax, reduction, linalg, shape, dims, joining,
             indexing, setitem, scatter, index_select, masking)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tapegrad.autograd.function import Function, Node
+from tapegrad.autograd.grad_mode import _state
 from tapegrad.device import move
 from tapegrad.ops._util import broadcast_shapes, check_inplace, wrap
 from tapegrad.tensor import Tensor
@@ -31,6 +32,18 @@ def begin_inplace(x: Tensor, result_shape: tuple | None = None, *others: Any) ->
     ``others`` are the op's other tensor inputs (they decide whether gradients are
     involved)."""
     check_inplace(x, result_shape, *others)
+
+
+def recorded_clone(x: Tensor) -> Tensor:
+    """``x.clone()`` recorded on the tape even inside a forward (which runs with recording
+    off): an in-place op that needs the old x keeps it *with its history*, so that under
+    ``create_graph=True`` second derivatives through the op stay exact."""
+    before = _state.grad_enabled
+    _state.grad_enabled = True
+    try:
+        return x.clone()
+    finally:
+        _state.grad_enabled = before
 
 
 def finish_inplace(ctx: Node, x: Tensor) -> Tensor:

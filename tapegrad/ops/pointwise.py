@@ -25,6 +25,7 @@ Two refinements, both derived from the rule too:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ from tapegrad.formula import Expr, chain, diff, tensor_function
 from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import as_array, wrap
 from tapegrad.ops.comparison import TYPE_NAMES, where
-from tapegrad.ops.fill import begin_inplace, finish_inplace, zeros_like
+from tapegrad.ops.fill import begin_inplace, finish_inplace, recorded_clone, zeros_like
 from tapegrad.pointwise import UNARY, Unary
 from tapegrad.tensor import Tensor
 
@@ -59,17 +60,20 @@ def float_data(x: Tensor) -> np.ndarray:
     return d
 
 
-def _forward_array(rule: Unary, x: Tensor) -> np.ndarray:
+def _forward_array(rule: Unary, x: Tensor, options: dict) -> np.ndarray:
     if x._data.dtype == np.bool_ and rule.name in _BOOL_ERRORS:
         raise RuntimeError(_BOOL_ERRORS[rule.name]) if rule.name == "neg" else \
             NotImplementedError(_BOOL_ERRORS[rule.name])
+    if rule.float_only and x._data.dtype.kind != "f":
+        raise NotImplementedError(
+            f"\"{rule.float_only}\" not implemented for '{TYPE_NAMES[x.dtype.name]}'")
     d = x._data if rule.keeps_integers else float_data(x)
     if rule.keeps_integers and d.dtype.kind != "f" and rule.forward in (np.floor, np.ceil,
                                                                        np.trunc, np.rint):
         return d.copy()  # floor of an integer is itself (numpy would make it float)
     with np.errstate(all="ignore"):  # log(-1) is nan, not a warning
         out = (rule.kernel_forward(kernels.on(d), d) if rule.kernel_forward is not None
-               else rule.forward(d))
+               else rule.forward(d, **options))
     return as_array(out, d.dtype)
 
 
@@ -81,27 +85,36 @@ def _saved(rule: Unary, x: Tensor, y: Tensor) -> tuple:
     return (x if rule.saves_input else None, y if rule.saves_output else None)
 
 
+def _options(rule: Unary, given: dict) -> dict:
+    """The rule's options with their defaults filled in (``negative_slope=0.01``)."""
+    return {name: given.get(name, default) for name, default in rule.options}
+
+
 def function_of(rule: Unary) -> type[Function]:
     """The `Function` for ``rule`` (see the module docstring)."""
     backward_formula = chain(rule.formula, _G)  # g · f'(x, y)
-    compiled = _compile(backward_formula, _VARIABLES)
+    compiled = _compile(backward_formula, (*_VARIABLES, *rule.option_names))
     fused = rule.kernel_backward
     backward_op = _backward_function(rule) if rule.backward_op else None
 
-    def forward(ctx: Node, x: Tensor) -> Tensor:
-        y = wrap(_forward_array(rule, x))
+    def forward(ctx: Node, x: Tensor, **given: Any) -> Tensor:
+        options = _options(rule, given)
+        y = wrap(_forward_array(rule, x, options))
         ctx.save_for_backward(*_saved(rule, x, y))
+        if options:
+            ctx.options = options
         return y
 
     def backward(ctx: Node, grad: Tensor) -> Tensor:
         x, y = ctx.saved_tensors
+        options = ctx.options if rule.options else {}
         if not _state.grad_enabled and fused is not None:  # no graph of the backward
             k = kernels.on(grad._data)
             return wrap(as_array(fused(k, grad._data, _array(x), _array(y)),
                                  grad._data.dtype))
         if backward_op is not None:
-            return backward_op.apply(grad, x, y)
-        return compiled(grad, x, y)
+            return backward_op.apply(grad, x, y, **options)
+        return compiled(grad, x, y, *options.values())
 
     return type(rule.class_name, (Function,), {
         "__doc__": f"{rule.doc}   {rule.text()}", "__module__": __name__,
@@ -113,24 +126,28 @@ def _backward_function(rule: Unary) -> type[Function]:
     """torch's named backward op for ``rule`` (``tanh_backward``): g·f'(x, y) as one
     recorded op, differentiable in g, x and y by the derivatives of the formula."""
     formula = chain(rule.formula, _G)
-    value = _compile(formula, _VARIABLES)
-    partials = {v: _compile(chain(diff(formula, v), Expr("var", "gg")), ("gg", *_VARIABLES))
+    names = (*_VARIABLES, *rule.option_names)
+    value = _compile(formula, names)
+    partials = {v: _compile(chain(diff(formula, v), Expr("var", "gg")), ("gg", *names))
                 for v in ("x", "y")}
     fused = rule.kernel_backward
 
-    def forward(ctx: Node, g: Tensor, x: Tensor | None, y: Tensor | None) -> Tensor:
+    def forward(ctx: Node, g: Tensor, x: Tensor | None, y: Tensor | None,
+                **options: Any) -> Tensor:
         ctx.save_for_backward(g, x, y)
+        ctx.options = options
         if fused is not None:
             out = fused(kernels.on(g._data), g._data, _array(x), _array(y))
             return wrap(as_array(out, g._data.dtype))
-        return value(g, x, y)
+        return value(g, x, y, *options.values())
 
     def backward(ctx: Node, gg: Tensor) -> tuple:
         g, x, y = ctx.saved_tensors
         needs_g, needs_x, needs_y = ctx.needs_input_grad
-        return (cls.apply(gg, x, y) if needs_g else None,  # linear in g: the same op
-                partials["x"](gg, g, x, y) if needs_x else None,
-                partials["y"](gg, g, x, y) if needs_y else None)
+        opts = ctx.options
+        return (cls.apply(gg, x, y, **opts) if needs_g else None,  # linear in g: the same op
+                partials["x"](gg, g, x, y, *opts.values()) if needs_x else None,
+                partials["y"](gg, g, x, y, *opts.values()) if needs_y else None)
 
     name = "".join(part.capitalize() for part in rule.backward_op.split("_"))
     cls = type(name, (Function,), {
@@ -151,13 +168,17 @@ def _inplace_function(rule: Unary, out_of_place: type[Function]) -> type[Functio
     """``x.tanh_()``: the same rule, writing into ``x``. Backward can read only what is
     left: the output (so a rule whose formula needs x saves a copy of the old x)."""
 
-    def forward(ctx: Node, x: Tensor) -> Tensor:
+    def forward(ctx: Node, x: Tensor, **given: Any) -> Tensor:
         if not rule.keeps_integers and x.dtype.is_floating_point is False:
             raise RuntimeError(f"result type Float can't be cast to the desired output type "
                                f"{TYPE_NAMES[x.dtype.name]}")
-        old = x.detach().clone() if rule.saves_input else None
-        x._data[...] = _forward_array(rule, x)
+        options = _options(rule, given)
+        # the old x, with its history: under create_graph, second derivatives need it
+        old = recorded_clone(x) if rule.saves_input else None
+        x._data[...] = _forward_array(rule, x, options)
         ctx.save_for_backward(old, x if rule.saves_output else None)
+        if options:
+            ctx.options = options
         return finish_inplace(ctx, x)
 
     return type(f"{rule.class_name}Inplace", (out_of_place,), {
@@ -190,14 +211,17 @@ def _public_inplace(name: str, function: type[Function]) -> Callable[[Tensor], T
 FUNCTIONS: dict[str, type[Function]] = {r.name: function_of(r) for r in UNARY}
 #: rule name -> ``tapegrad.<name>``; in-place forms under ``<name>_``
 OPS: dict[str, Callable[[Tensor], Tensor]] = {}
+#: rule name -> its in-place Function (``x.tanh_()``; ``F.leaky_relu(x, inplace=True)``)
+INPLACE: dict[str, type[Function]] = {
+    r.name: _inplace_function(r, FUNCTIONS[r.name]) for r in UNARY}
 for _rule in UNARY:
-    OPS[_rule.name] = _public(_rule.name, FUNCTIONS[_rule.name], _rule.doc)
-    OPS[f"{_rule.name}_"] = _public_inplace(
-        f"{_rule.name}_", _inplace_function(_rule, FUNCTIONS[_rule.name]))
+    if _rule.public:
+        OPS[_rule.name] = _public(_rule.name, FUNCTIONS[_rule.name], _rule.doc)
+        OPS[f"{_rule.name}_"] = _public_inplace(f"{_rule.name}_", INPLACE[_rule.name])
 
 # round(x, decimals=...) wraps the rule's plain form in `tapegrad.ops.elementwise`
 _PUBLIC = {name: op for name, op in OPS.items() if name not in ("round", "round_")}
-__all__ = [*_PUBLIC, "FUNCTIONS", "absolute", "negative"]
+__all__ = [*_PUBLIC, "FUNCTIONS", "INPLACE", "absolute", "negative"]
 # The functions and classes made above, as this module's names (``pointwise.tanh``,
 # ``pointwise.Tanh``): generated, so they are bound here rather than written out.
 globals().update(_PUBLIC)

@@ -24,7 +24,28 @@ DOMAIN = {"asin": (-0.9, 0.9), "acos": (-0.9, 0.9), "atanh": (-0.9, 0.9),
           "log1p": (-0.5, 3.0), "sqrt": (0.2, 3.0), "rsqrt": (0.2, 3.0),
           "reciprocal": (0.3, 3.0), "tan": (-1.2, 1.2)}
 SMOOTH_SECOND = {r.name for r in UNARY} - {"sign", "floor", "ceil", "round", "trunc", "frac",
-                                           "relu", "abs", "neg"}
+                                           "relu", "abs", "neg", "leaky_relu", "hardtanh"}
+# options other than the defaults, so that they are exercised (softplus: the linear branch)
+OPTIONS = {"leaky_relu": {"negative_slope": 0.2}, "hardtanh": {"min_val": -0.5, "max_val": 1.2},
+           "elu": {"alpha": 1.5}, "softplus": {"beta": 1.5, "threshold": 2.0}}
+
+
+def op_of(lib, name: str):
+    """``lib``'s function for rule ``name`` with OPTIONS applied: ``lib.<name>`` for plain
+    rules, ``lib.nn.functional.<name>`` for the activations with options."""
+    options = OPTIONS.get(name, {})
+    if name == "gelu_tanh":
+        return lambda x, **kw: lib.nn.functional.gelu(x, approximate="tanh")
+    if RULES[name].public:
+        return getattr(lib, name)
+    fn = getattr(lib.nn.functional, name)
+    return lambda x, **kw: fn(x, **options, **kw)
+
+
+def float_forward(rule, x0: float) -> float:
+    if rule.float_forward is not None:
+        return rule.float_forward(x0)
+    return float(rule.forward(np.asarray(x0), **OPTIONS.get(rule.name, dict(rule.options))))
 
 
 def _inputs(name: str, shape=(3, 4), seed=0) -> np.ndarray:
@@ -43,7 +64,7 @@ def test_tensor_op_value_grad_and_grad_of_grad_match_torch(name):
     for lib in (tg, torch):
         x = lib.tensor(x_np, dtype=lib.float64, requires_grad=True)
         v = lib.tensor(v_np, dtype=lib.float64, requires_grad=True)
-        y = getattr(lib, name)(x)
+        y = op_of(lib, name)(x)
         (g,) = lib.autograd.grad(y, x, v, create_graph=True)
         row = [y.detach().numpy(), g.detach().numpy(), type(y.grad_fn).__name__]
         if name in SMOOTH_SECOND:
@@ -57,7 +78,11 @@ def test_tensor_op_value_grad_and_grad_of_grad_match_torch(name):
         np.testing.assert_allclose(ours[3], theirs[3], rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", [r.name for r in UNARY if r.name not in ("round",)])
+INPLACE_NAMES = [r.name for r in UNARY if r.public and r.name != "round"] + [
+    "leaky_relu", "hardtanh", "elu", "silu"]  # F.<name>(x, inplace=True)
+
+
+@pytest.mark.parametrize("name", INPLACE_NAMES)
 def test_inplace_form_matches_torch(name):
     """``y.tanh_()`` against torch's out-of-place op (torch has no in-place derivative of
     asinh, acosh, atanh; tapegrad's comes from the same rule as the rest)."""
@@ -66,7 +91,11 @@ def test_inplace_form_matches_torch(name):
     for lib, inplace in ((tg, True), (torch, False)):
         x = lib.tensor(x_np, dtype=lib.float64, requires_grad=True)
         y = x * 1.5
-        y = getattr(y, f"{name}_")() if inplace else getattr(lib, name)(y)
+        if inplace:
+            y = getattr(y, f"{name}_")() if RULES[name].public else op_of(lib, name)(
+                y, inplace=True)
+        else:
+            y = op_of(lib, name)(y)
         (y * y).sum().backward()
         got.append((y.detach().numpy(), x.grad.numpy()))
     np.testing.assert_allclose(got[0][0], got[1][0], rtol=1e-12)
@@ -156,16 +185,18 @@ def test_fused_backward_kernels_agree_with_the_formula(rule, backend):
 def test_symbolic_derivative_of_each_formula_matches_finite_differences(rule):
     """`formula.diff` (which double backward uses) against central differences of the
     formula along x, with y following x (y = f(x))."""
-    f = float_function(rule.formula, ("x", "y"))
+    names = ("x", "y", *rule.option_names)
+    options = tuple(OPTIONS.get(rule.name, dict(rule.options)).values())
+    f = float_function(rule.formula, names)
     dx = diff(rule.formula, "x")
     dy = diff(rule.formula, "y")
-    d2 = float_function(Expr("add", dx, Expr("mul", dy, rule.formula)), ("x", "y"))
+    d2 = float_function(Expr("add", dx, Expr("mul", dy, rule.formula)), names)
     for x0 in _inputs(rule.name, shape=(5,), seed=7):
         h = 1e-6
-        up = f(x0 + h, rule.float_forward(x0 + h))
-        down = f(x0 - h, rule.float_forward(x0 - h))
-        assert d2(x0, rule.float_forward(x0)) == pytest.approx((up - down) / (2 * h),
-                                                               rel=1e-6, abs=1e-8)
+        up = f(x0 + h, float_forward(rule, x0 + h), *options)
+        down = f(x0 - h, float_forward(rule, x0 - h), *options)
+        assert d2(x0, float_forward(rule, x0), *options) == pytest.approx(
+            (up - down) / (2 * h), rel=1e-6, abs=1e-8)
 
 
 def test_formula_text_reads_as_on_paper():
@@ -179,7 +210,7 @@ def test_formula_text_reads_as_on_paper():
 def test_each_scalar_and_tensor_op_comes_from_one_rule():
     """The Tensor method, the function and the Scalar method are the rule's, by name."""
     for rule in UNARY:
-        if rule.name == "round":  # round(x, decimals=...) wraps the rule
+        if rule.name == "round" or not rule.public:  # wrapped: round(x, decimals=...)...
             continue
         assert getattr(tg.Tensor, rule.name).__doc__ == rule.doc
         if rule.float_forward is not None:

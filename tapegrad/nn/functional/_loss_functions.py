@@ -23,7 +23,7 @@ import numpy as np
 from tapegrad.autograd.function import Function, Node
 from tapegrad.kernels.cuda import runtime as cuda_runtime
 from tapegrad.ops._util import as_array, promoted, wrap
-from tapegrad.ops.activation_smooth import logsigmoid
+from tapegrad.ops.activation import logsigmoid
 from tapegrad.ops.comparison import where
 from tapegrad.ops.pointwise import sigmoid
 from tapegrad.tensor import Tensor
