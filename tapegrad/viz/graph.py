@@ -31,7 +31,7 @@ import numpy as np
 from tapegrad.autograd.tape import Tape, TapeEntry, Value
 from tapegrad.scalar import Scalar
 
-__all__ = ["COLORS", "DOT_MISSING", "draw", "format_array", "render", "to_svg"]
+__all__ = ["COLORS", "DOT_MISSING", "draw", "format_array", "render", "short_array", "to_svg"]
 
 COLORS = {
     "parameter": "#add8e6",  # torchviz's light blue: a leaf that requires grad
@@ -65,6 +65,27 @@ def format_array(x: Any, precision: int = 4) -> str:
     f = a.astype(np.float64)
     return (f"norm {np.linalg.norm(f):.{precision}g}, min {f.min():.{precision}g}, "
             f"max {f.max():.{precision}g}")
+
+
+def short_array(x: Any) -> str:
+    """A compact text that keeps a node narrow: up to 3 numbers, else the norm.
+
+    What the step-through viewer writes inside nodes; the full values are one hover or
+    click away (`format_array` and the details panel).
+    """
+    if x is None:
+        return "—"
+    if hasattr(x, "_data"):
+        x = x._data
+    a = np.asarray(x)
+    if a.size == 0:
+        return "[]"
+    if a.size <= 3:
+        if a.ndim == 0:
+            return f"{a.item():.4g}"
+        return np.array2string(a.reshape(-1), precision=3, separator=", ",
+                               max_line_width=10_000)
+    return f"norm {np.linalg.norm(a.astype(np.float64)):.4g}"
 
 
 # ------------------------------------------------------------------ structure
@@ -126,7 +147,7 @@ def _grad_of(v: Value) -> Any:
 
 
 def _value_label(v: Value, name: str | None, role: str, text: str | None,
-                 view: str, emphasised: bool) -> str:
+                 view: str, emphasised: bool, compact: bool = False) -> str:
     esc = html.escape
     title = f"%{v.id}" + (f" {name}" if name else "")
     color = _HIGHLIGHT if emphasised else "#555555"
@@ -134,7 +155,8 @@ def _value_label(v: Value, name: str | None, role: str, text: str | None,
     rows = [f'{td} BGCOLOR="{COLORS[role]}"><B>{esc(title)}</B></TD></TR>',
             f"{td}>{esc(v.describe())}</TD></TR>"]
     if v.data is not None:
-        rows.append(f'{td}><FONT FACE="Courier">{esc(format_array(v.data))}</FONT></TD></TR>')
+        shown = short_array(v.data) if compact else format_array(v.data)
+        rows.append(f'{td}><FONT FACE="Courier">{esc(shown)}</FONT></TD></TR>')
     if text is not None:
         rows.append(f'{td}><FONT FACE="Courier" COLOR="{color}">{esc(text)}</FONT></TD></TR>')
     elif view == "backward" or v.kind == "leaf":
@@ -163,7 +185,7 @@ def draw(output: Any, *, view: str = "forward", params: dict | None = None,
          show_saved: bool = False, collapse: Iterable[str] | None = None,
          max_depth: int | None = None, highlight: Iterable[str] | None = None,
          value_text: dict[str, str] | None = None, title: str | None = None,
-         ) -> graphviz.Digraph:
+         compact: bool = False) -> graphviz.Digraph:
     """The graph of everything ``output`` (a Tensor or a Scalar) depends on.
 
     ``view="forward"`` draws values flowing through ops (``mul``); ``view="backward"``
@@ -175,7 +197,8 @@ def draw(output: Any, *, view: str = "forward", params: dict | None = None,
     ``collapse`` draws the listed module paths as one node each; ``max_depth`` keeps the
     ops at most that many steps back from the output; ``highlight`` (node ids) and
     ``value_text`` (node id -> text shown instead of the grad row) are what the
-    step-through viewer changes from frame to frame. ``str(result)`` is the DOT text.
+    step-through viewer changes from frame to frame; ``compact=True`` writes data as
+    `short_array` summaries (narrow nodes for big graphs). ``str(result)`` is the DOT text.
     """
     if view not in ("forward", "backward"):
         raise ValueError(f"view must be 'forward' or 'backward', got {view!r}")
@@ -253,7 +276,8 @@ def draw(output: Any, *, view: str = "forward", params: dict | None = None,
         name = name_of(v)
         role = roles[v.id]
         emph = nid in hl
-        attrs = dict(label=_value_label(v, name, role, value_text.get(nid), view, emph),
+        attrs = dict(label=_value_label(v, name, role, value_text.get(nid), view, emph,
+                                        compact),
                      shape="plain", id=nid, **{"class": f"value {role}"})
         place(path_of_value(v), nid, attrs)
 
