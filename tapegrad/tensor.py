@@ -64,7 +64,7 @@ class Tensor(Variable):
         t._base = None
         t._is_inference = _state.inference
         t._retains_grad = False
-        t.name = None
+        t._name = None
         return t
 
     @classmethod

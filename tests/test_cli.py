@@ -44,6 +44,11 @@ PROGRAM = textwrap.dedent("""
 
         return helper.double(tg.tensor([1.0], requires_grad=True))
 
+    def net():
+        tg.manual_seed(0)
+        model = tg.nn.Sequential(tg.nn.Linear(3, 4), tg.nn.Tanh(), tg.nn.Linear(4, 1))
+        return model(tg.randn(2, 3)).sum()
+
     value = 5
 """)
 
@@ -184,6 +189,25 @@ def test_step_writes_html(capsys, prog, tmp_path):
     capsys.readouterr()
     assert main(["step", "prog.py:vector"]) == 2
     _one_line_error(capsys, "single number")
+
+
+def test_graph_and_step_take_the_draw_options(capsys, prog, tmp_path):
+    args = ["--collapse", "0", "--max-depth", "2", "--show-saved"]
+    assert main(["graph", "prog.py:net", "-o", "n.dot", "--view", "backward", *args]) == 0
+    dot = (tmp_path / "n.dot").read_text()
+    assert "note_max_depth" in dot and "saved" in dot and "AddmmBackward0" in dot
+    assert main(["graph", "prog.py:net", "-o", "c.dot", "--collapse", "0"]) == 0
+    assert "mod_0 [" in (tmp_path / "c.dot").read_text()
+    assert main(["step", "prog.py:net", "-o", "s.html", "--collapse", "0",
+                 "--show-accumulate"]) == 0
+    html = (tmp_path / "s.html").read_text()
+    assert '-mod_0" class="node module"' in html and '"start":"full"' in html
+    assert main(["step", "prog.py:net", "-o", "d.html", "--max-depth", "1"]) == 0
+    assert '-note_max_depth"' in (tmp_path / "d.html").read_text()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:  # argparse's own usage error
+        main(["graph", "prog.py:net", "--max-depth", "0"])
+    assert exc.value.code == 2 and "must be 1 or more" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- demo
