@@ -241,3 +241,10 @@ def test_python_m_tapegrad_usage_error(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip() == ("tapegrad graph: error: expected FILE.py:FUNCTION "
                                    "(e.g. examples/mlp.py:loss), got 'nofunction.py'")
+
+
+def test_help_shows_no_rst_markup(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "`" not in out and "tapegrad command" in out
