@@ -267,8 +267,26 @@ def draw(output: Any, *, view: str = "forward", params: dict | None = None,
     box_call = {u: int(u.rsplit("_call", 1)[1]) for u in boxes if "_call" in u}
     described = _module_descriptions(shown)
 
+    # An input that is a view of another input (batch_first=True transposes x without
+    # recording anything: no grad flows) is drawn as "view of x", tied to x, so the
+    # one input does not look like two.
+    by_obj = {id(v.obj): v for v in tape.values if v.obj is not None}
+    view_of: dict[int, Any] = {}
+    for v in tape.values:
+        base = getattr(v.obj, "_base", None) if v.kind == "const" else None
+        if base is not None:
+            view_of[v.id] = by_obj.get(id(base), base)
+
     def name_of(v: Value) -> str | None:
-        return (names.get(id(v.obj)) if v.obj is not None else None) or v.name
+        own = (names.get(id(v.obj)) if v.obj is not None else None) or v.name
+        if own or v.id not in view_of:
+            return own
+        base = view_of[v.id]
+        if isinstance(base, Value):
+            label = name_of(base) or f"%{base.id}"
+        else:
+            label = names.get(id(base)) or getattr(base, "name", None) or "an input"
+        return f"view of {label}"
 
     folded: dict[str, int] = {}  # box -> parameters drawn inside it
     # Values: the ones a shown entry reads or writes, minus those hidden inside a box.
@@ -386,6 +404,11 @@ def draw(output: Any, *, view: str = "forward", params: dict | None = None,
                 if s.id in vis_ids:
                     g.edge(f"v{s.id}", nid, style="dashed", color="#e69500",
                            arrowhead="odot", **{"class": "saved"})
+
+    for vid, base in view_of.items():
+        if vid in vis_ids and isinstance(base, Value) and base.id in vis_ids:
+            g.edge(f"v{base.id}", f"v{vid}", label="view", style="dotted", arrowhead="none",
+                   **{"class": "view"})
 
     if cut:
         g.node("note_max_depth", f"{cut} earlier op{'s' if cut > 1 else ''} not drawn "

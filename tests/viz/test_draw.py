@@ -370,3 +370,21 @@ def test_draw_after_a_plain_backward_says_why_values_are_missing():
     assert "value freed by backward" in after and "note_freed" in after
     assert "retain_graph=True" in after
     assert "grad [" in str(viz.draw(y, view="backward"))  # the leaf's .grad is still there
+
+
+def test_an_input_and_its_untracked_view_read_as_one_input():
+    tg.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0,
+                                       batch_first=True)  # transposes x, recording nothing
+    x = tg.randn(2, 3, 8)
+    x.name = "x"
+    loss = layer(x).sum()
+    tape = tg.autograd.Tape.of(loss)
+    inputs = [v for v in tape.values if v.kind == "const"]
+    assert len(inputs) == 2  # x and its transpose: two tensors, one input
+    view = next(v for v in inputs if v.obj is not x)
+    dot = str(viz.draw(loss))
+    base = next(v for v in inputs if v.obj is x)
+    assert f"%{view.id} view of x" in dot
+    assert re.search(rf"v{base.id} -> v{view.id} \[[^\]]*label=view", dot)
+    assert len(re.findall(r"<B>%\d+ x</B>", dot)) == 1  # x itself drawn once
