@@ -20,6 +20,7 @@ never from ``id()``, so the same program always gives the same DOT text.
 from __future__ import annotations
 
 import html
+import re
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -145,6 +146,10 @@ def _module_descriptions(entries: list[TapeEntry]) -> dict[str, str]:
         for p, _, module in getattr(e.node, "module_calls", ()):
             if p not in out:
                 extra = module.extra_repr() if hasattr(module, "extra_repr") else ""
+                # short, as a label can be: Linear(in_features=64, out_features=64,
+                # bias=True) -> Linear(64, 64)
+                extra = re.sub(r"\b\w+=(?=-?\d+\b(?![.(]))", "", extra)
+                extra = re.sub(r",?\s*bias=True\b", "", extra).strip(", ")
                 kind = type(module).__name__
                 out[p] = f"{p}: {kind}({extra})" if extra else f"{p}: {kind}"
     return out
