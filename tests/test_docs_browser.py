@@ -312,6 +312,11 @@ def test_fifty_ops_readable_at_the_default_view(big: Any) -> None:
         active = big.locator(".viewport g.node.active")
         assert active.count() == 1
         assert _inside(active.bounding_box(), big.locator(".viewport").bounding_box())
+        # ... with what it reads and writes (they fit at 100% in this graph)
+        lit = big.locator(".viewport g.node.lit")
+        assert lit.count() >= 1
+        for i in range(lit.count()):
+            assert _inside(lit.nth(i).bounding_box(), big.locator(".viewport").bounding_box())
         px, count = root.evaluate(_MIN_TEXT_PX)
         assert px >= READABLE_PX, px
     # Fit shows the whole graph, smaller; 100% comes back to readable text
@@ -411,10 +416,16 @@ def test_accumulate_grad_toggle_and_details(big: Any) -> None:
     assert big.locator(".counter").inner_text().startswith("Step 2 /")
     big.keyboard.press("a")
     assert int(big.locator(".tg-stepper").get_attribute("data-steps")) == folded
-    # a click on a node shows its values in the details panel
+    # hovering a value node shows its values, a click on a node keeps its details shown
+    value = big.locator(".viewport g.node.lit.value").first
+    value.hover()
+    shown = big.locator(".details").inner_text()
+    assert re.match(r"%\d+", shown) and "grad" in shown and "float32" in shown
     big.locator(".viewport g.node.active").click()
     text = big.locator(".details").inner_text()
     assert "Backward" in text
+    big.mouse.move(1, 1)  # leaving the graph keeps the picked node's details
+    assert big.locator(".details").inner_text() == text
 
 
 def test_docs_stepper_page_is_full_width_and_readable(tab: _Watched, served: tuple) -> None:

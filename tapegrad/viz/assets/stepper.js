@@ -87,19 +87,36 @@
       follow(true);
     }
     function pan(dx, dy) { view.x += dx; view.y += dy; apply(); }
-    // Bring the current node into view (always with force, else only when it is outside).
+    // Bring the current step into view: the node that acts with its inputs and outputs
+    // when they fit, else the node alone (always with force, else only when something
+    // of it is outside the viewport).
     function follow(force) {
       var step = data.modes[mode][current];
       var target = step && step.a ? step.a : data.home;  // before backward: the output
       var el = target ? nodeEl[target] : null;
       if (!el) { return; }
-      var r = el.getBoundingClientRect();
       var v = viewport.getBoundingClientRect();
       var margin = 30;
+      function box(ids) {
+        var b = null;
+        ids.forEach(function (n) {
+          var e = nodeEl[n];
+          if (!e) { return; }
+          var r = e.getBoundingClientRect();
+          b = b ? { left: Math.min(b.left, r.left), top: Math.min(b.top, r.top),
+                    right: Math.max(b.right, r.right), bottom: Math.max(b.bottom, r.bottom) }
+            : { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
+        });
+        return b;
+      }
+      var r = box([target].concat(step && step.a ? step.lit : []));
+      if (r.right - r.left > v.width - 2 * margin || r.bottom - r.top > v.height - 2 * margin) {
+        r = box([target]);
+      }
       var inside = r.left >= v.left + margin && r.right <= v.right - margin &&
         r.top >= v.top + margin && r.bottom <= v.bottom - margin;
       if (force || !inside) {
-        pan(v.left + v.width / 2 - (r.left + r.width / 2), v.top + v.height / 2 - (r.top + r.height / 2));
+        pan(v.left + v.width / 2 - (r.left + r.right) / 2, v.top + v.height / 2 - (r.top + r.bottom) / 2);
       }
     }
 
