@@ -47,6 +47,10 @@
     // ---------------------------------------------------------------- zoom and pan
     var view = { s: 1, x: 0, y: 0 };
     var natural = { w: svg.getBoundingClientRect().width, h: svg.getBoundingClientRect().height };
+    if (!natural.w || !natural.h) {  // laid out while hidden: Graphviz's size in pt
+      natural = { w: parseFloat(svg.getAttribute("width")) * 4 / 3 || 800,
+                  h: parseFloat(svg.getAttribute("height")) * 4 / 3 || 600 };
+    }
     var fontPx = (function () {  // the smallest node text at scale 1, in CSS px
       var m = Infinity;
       Array.prototype.forEach.call(svg.querySelectorAll("g.node text"), function (t) {
