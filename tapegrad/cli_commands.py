@@ -194,7 +194,7 @@ def step_command(args: argparse.Namespace) -> int:
         try:
             html = viz.stepper_html(result, title=args.title or f"{path.name}:{name}",
                                     collapse=args.collapse, max_depth=args.max_depth,
-                                    show_saved=args.show_saved,
+                                    show_saved=args.show_saved, view=args.view,
                                     show_accumulate=args.show_accumulate)
         except (ValueError, TypeError) as exc:
             raise CommandError(str(exc)) from exc
@@ -249,8 +249,11 @@ def _max_depth(text: str) -> int:
     return depth
 
 
-def _draw_options(p: argparse.ArgumentParser) -> None:
+def _draw_options(p: argparse.ArgumentParser, view: str) -> None:
     """The options of tapegrad.viz.draw that graph and step share."""
+    p.add_argument("--view", choices=("forward", "backward"), default=view,
+                   help=f"ops with values (forward) or torch's backward functions with "
+                        f"edges the way gradients flow (backward); default {view}")
     p.add_argument("--collapse", action="append", metavar="MODULE_PATH",
                    help="draw this module (a dotted path: enc, enc.0) as one box per call; "
                         "repeatable")
@@ -266,9 +269,7 @@ def add_commands(sub: Any) -> None:
                    help="a function taking no arguments and returning a Tensor or Scalar")
     p.add_argument("-o", "--output", help="output file: .svg (default <FUNCTION>.svg), "
                    ".png, .pdf, or .dot for the DOT text (needs no Graphviz)")
-    p.add_argument("--view", choices=("forward", "backward"), default="forward",
-                   help="ops with values (forward, default) or torch's backward functions")
-    _draw_options(p)
+    _draw_options(p, "forward")
     p.add_argument("--title", help="a title above the graph")
     p.set_defaults(func=graph_command)
 
@@ -277,7 +278,7 @@ def add_commands(sub: Any) -> None:
                    help="a function taking no arguments and returning a one-element loss")
     p.add_argument("-o", "--output", help="output .html file (default <FUNCTION>.html)")
     p.add_argument("--title", help="the page title (default FILE.py:FUNCTION)")
-    _draw_options(p)
+    _draw_options(p, "backward")
     p.add_argument("--show-accumulate", action="store_true",
                    help="start with AccumulateGrad as steps of their own (the page has a "
                         "checkbox for it too)")

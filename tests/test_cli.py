@@ -202,6 +202,10 @@ def test_graph_and_step_take_the_draw_options(capsys, prog, tmp_path):
                  "--show-accumulate"]) == 0
     html = (tmp_path / "s.html").read_text()
     assert '-mod_0" class="node module"' in html and '"start":"full"' in html
+    assert main(["step", "prog.py:net", "-o", "f.html", "--view", "forward"]) == 0
+    forward = (tmp_path / "f.html").read_text()
+    assert ">addmm<" in forward or ">linear<" in forward
+    assert "AddmmBackward0</text>" not in forward  # op names, not backward functions
     assert main(["step", "prog.py:net", "-o", "d.html", "--max-depth", "1"]) == 0
     assert '-note_max_depth"' in (tmp_path / "d.html").read_text()
     capsys.readouterr()

@@ -303,7 +303,8 @@ def _steps_html(hid: str, mode: str, frames: list[Frame], groups: list[list[int]
 def stepper_html(output: Any, path: str | Path | None = None, *, html_id: str | None = None,
                  params: dict | None = None, max_frames: int | None = None,
                  title: str | None = None, collapse: Any = None, max_depth: int | None = None,
-                 show_saved: bool = False, show_accumulate: bool = False) -> str:
+                 show_saved: bool = False, show_accumulate: bool = False,
+                 view: str = "backward") -> str:
     """One self-contained HTML page stepping through backprop from ``output``.
 
     The backward graph is drawn **once** (`tapegrad.viz.draw`, ``compact=True``); each
@@ -318,9 +319,10 @@ def stepper_html(output: Any, path: str | Path | None = None, *, html_id: str | 
     (``show_accumulate=True`` starts that way). Without JavaScript the picture shows the
     final gradients and every step is listed.
 
-    ``collapse``, ``max_depth`` and ``show_saved`` are `draw`'s. More than ``max_frames``
-    engine steps: the first ones and the last are kept, with a note. Written to ``path``
-    when given; returned.
+    ``collapse``, ``max_depth``, ``show_saved`` and ``view`` are `draw`'s (the default
+    backward view draws torch's backward functions, edges the way gradients flow). More
+    than ``max_frames`` engine steps: the first ones and the last are kept, with a note.
+    Written to ``path`` when given; returned.
     """
     frames = backprop_steps(output)
     total = len(frames)
@@ -342,7 +344,7 @@ def stepper_html(output: Any, path: str | Path | None = None, *, html_id: str | 
             width[nid] = max(width.get(nid, 0), len(_node_text(f, nid)))
     final = {nid: _node_text(frames[-1], nid).ljust(width[nid], "\u00a0")
              for nid in frames[-1].value_text}
-    graph = draw(output, view="backward", params=params, value_text=final, compact=True,
+    graph = draw(output, view=view, params=params, value_text=final, compact=True,
                  collapse=collapse, max_depth=max_depth, show_saved=show_saved)
     svg = re.sub(r'\bid="', f'id="{hid}-', to_svg(graph))
     svg = _mark_grad_rows(svg, hid)
