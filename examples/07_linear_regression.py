@@ -1,7 +1,7 @@
 """Lesson 7: linear regression y = 3x + 0.8 with ``nn.Linear``, MSE and SGD, plotted.
 
 Noise-free data from the seed lesson; after training the layer's weight and bias should
-be close to 3 and 0.8. The fit is saved as a PNG next to where you run it (or --out).
+be close to 3 and 0.8. The fit is saved as a PNG in examples/output/ (or --out).
 """
 
 from __future__ import annotations
@@ -21,7 +21,11 @@ class Lr(torch.nn.Module):
         return self.linear(x)
 
 
-def main(fast: bool = False, out: str | Path = "linear_regression.png") -> dict:
+# Pictures go into examples/output/ (git ignores it), never the current directory.
+OUT_DIR = Path(__file__).resolve().parent / "output"
+
+
+def main(fast: bool = False, out: str | Path | None = None) -> dict:
     torch.manual_seed(0)
     x = torch.rand([500, 1])
     y_true = 3 * x + 0.8
@@ -58,11 +62,15 @@ def _plot(x, y_true, model, out: str | Path) -> None:
     ax.scatter(x.numpy().reshape(-1), y_true.numpy().reshape(-1), c="r", s=4, label="data")
     ax.plot(x.numpy().reshape(-1), predict.numpy().reshape(-1), label="fit")
     ax.legend()
+    out = Path(out) if out is not None else OUT_DIR / "linear_regression.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
+    print(f"wrote {out}")
     plt.close(fig)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="linear_regression.png")
+    parser.add_argument("--out", help="where to save the picture (default "
+                        "examples/output/linear_regression.png)")
     main(out=parser.parse_args().out)

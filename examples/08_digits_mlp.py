@@ -50,7 +50,11 @@ def evaluate(net: nn.Module, loader: DataLoader) -> tuple[float, list[float]]:
                                                            strict=True)]
 
 
-def main(fast: bool = False, out: str | Path = "digits_predictions.png") -> dict:
+# Pictures go into examples/output/ (git ignores it), never the current directory.
+OUT_DIR = Path(__file__).resolve().parent / "output"
+
+
+def main(fast: bool = False, out: str | Path | None = None) -> dict:
     torch.manual_seed(0)
     train = DataLoader(Digits(train=True), batch_size=10, shuffle=True)
     test = DataLoader(Digits(train=False), batch_size=100)
@@ -93,11 +97,15 @@ def _grid(net: nn.Module, data: Digits, out: str | Path) -> None:
             ax.axis("off")
     fig.suptitle("predicted (true) on test digits")
     fig.tight_layout()
+    out = Path(out) if out is not None else OUT_DIR / "digits_predictions.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
+    print(f"wrote {out}")
     plt.close(fig)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="digits_predictions.png")
+    parser.add_argument("--out", help="where to save the picture (default "
+                        "examples/output/digits_predictions.png)")
     main(out=parser.parse_args().out)

@@ -6,7 +6,9 @@
 #                               torch==2.13.0), the `docs` extra (the docs build is part
 #                               of the tests), the `cuda` extra (numba-cuda: the CUDA tests
 #                               run its simulator), and Debian's chromium for the browser test
-#   scripts/setup_env.sh docs   + the `docs` extra (mkdocs and plugins)
+#   scripts/setup_env.sh docs   + the `docs` extra (mkdocs and plugins): enough to build
+#                               the site; the two pages that execute torch or numba-cuda
+#                               then show a note instead of their results (docs/hooks.py)
 #   scripts/setup_env.sh dev    + everything (test, docs, benchmark deps)
 #
 # Idempotent: safe to run again and again; it only installs what is missing.

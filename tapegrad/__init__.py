@@ -85,6 +85,23 @@ from tapegrad.tensor import Size, Tensor
 
 __version__ = "0.1.0"
 
+# Submodules reached as attributes, as torch's are (``tg.viz.draw``, ``tg.testing.gradcheck``),
+# but imported on first use: viz pulls in graphviz, testing may pull in torch, and
+# ``import tapegrad`` stays as fast as it was.
+_LAZY_SUBMODULES = frozenset({"viz", "testing", "serialization", "cli"})
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"tapegrad.{name}")
+    raise AttributeError(f"module 'tapegrad' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY_SUBMODULES)
+
 from tapegrad import _malloc  # noqa: E402
 from tapegrad.ops._tensor_args import guard_functions  # noqa: E402
 

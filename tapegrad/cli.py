@@ -21,6 +21,11 @@ from pathlib import Path
 import numpy as np
 
 
+def _plain(text: str) -> str:
+    """Docstring text for a terminal: RST literals (``x``) and references (`x`) as x."""
+    return text.replace("``", "").replace("`", "")
+
+
 def two_moons(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles (the classic toy classification set)."""
     half = n // 2
@@ -251,7 +256,7 @@ def demo(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     from tapegrad.cli_commands import add_commands
 
-    parser = argparse.ArgumentParser(prog="tapegrad", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="tapegrad", description=_plain(__doc__.splitlines()[0]))
     sub = parser.add_subparsers(dest="command", required=True)
     p_demo = sub.add_parser("demo", help="train small models, show a tape, write pictures")
     p_demo.add_argument("--steps", type=int, default=300, help="training steps (default 300)")

@@ -163,7 +163,8 @@ def graph_command(args: argparse.Namespace) -> int:
         result, _ = _user_code("graph", args.target, lambda: call_target(args.target))
         try:
             digraph = viz.draw(result, view=args.view, show_saved=args.show_saved,
-                               title=args.title)
+                               title=args.title, collapse=args.collapse,
+                               max_depth=args.max_depth)
         except (ValueError, TypeError) as exc:
             raise CommandError(str(exc)) from exc
         if out.suffix.lower() in (".dot", ".gv"):
@@ -191,7 +192,10 @@ def step_command(args: argparse.Namespace) -> int:
             raise CommandError(f"{name}() returned a tensor of shape {tuple(result.shape)}; "
                                "stepping through backward needs a single number (a loss)")
         try:
-            html = viz.stepper_html(result, title=args.title or f"{path.name}:{name}")
+            html = viz.stepper_html(result, title=args.title or f"{path.name}:{name}",
+                                    collapse=args.collapse, max_depth=args.max_depth,
+                                    show_saved=args.show_saved, view=args.view,
+                                    show_accumulate=args.show_accumulate)
         except (ValueError, TypeError) as exc:
             raise CommandError(str(exc)) from exc
         out.write_text(html, encoding="utf-8")
@@ -238,6 +242,26 @@ def check_command(args: argparse.Namespace) -> int:
     return 1 if any(not r.passed for r in results) else 0
 
 
+def _max_depth(text: str) -> int:
+    depth = int(text)
+    if depth < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {depth}")
+    return depth
+
+
+def _draw_options(p: argparse.ArgumentParser, view: str) -> None:
+    """The options of tapegrad.viz.draw that graph and step share."""
+    p.add_argument("--view", choices=("forward", "backward"), default=view,
+                   help=f"ops with values (forward) or torch's backward functions with "
+                        f"edges the way gradients flow (backward); default {view}")
+    p.add_argument("--collapse", action="append", metavar="MODULE_PATH",
+                   help="draw this module (a dotted path: enc, enc.0) as one box per call; "
+                        "repeatable")
+    p.add_argument("--max-depth", type=_max_depth, metavar="N",
+                   help="draw only the ops at most N steps back from the result")
+    p.add_argument("--show-saved", action="store_true", help="draw the saved tensors too")
+
+
 def add_commands(sub: Any) -> None:
     """Register graph, step and check on the ``tapegrad`` parser's subparsers."""
     p = sub.add_parser("graph", help="draw the computation graph of FILE.py:FUNCTION's result")
@@ -245,9 +269,7 @@ def add_commands(sub: Any) -> None:
                    help="a function taking no arguments and returning a Tensor or Scalar")
     p.add_argument("-o", "--output", help="output file: .svg (default <FUNCTION>.svg), "
                    ".png, .pdf, or .dot for the DOT text (needs no Graphviz)")
-    p.add_argument("--view", choices=("forward", "backward"), default="forward",
-                   help="ops with values (forward, default) or torch's backward functions")
-    p.add_argument("--show-saved", action="store_true", help="draw the saved tensors too")
+    _draw_options(p, "forward")
     p.add_argument("--title", help="a title above the graph")
     p.set_defaults(func=graph_command)
 
@@ -256,6 +278,10 @@ def add_commands(sub: Any) -> None:
                    help="a function taking no arguments and returning a one-element loss")
     p.add_argument("-o", "--output", help="output .html file (default <FUNCTION>.html)")
     p.add_argument("--title", help="the page title (default FILE.py:FUNCTION)")
+    _draw_options(p, "backward")
+    p.add_argument("--show-accumulate", action="store_true",
+                   help="start with AccumulateGrad as steps of their own (the page has a "
+                        "checkbox for it too)")
     p.set_defaults(func=step_command)
 
     p = sub.add_parser("check", help="check ops' forward and gradients against PyTorch")

@@ -275,6 +275,11 @@ class Scalar:
         return (self._a, self._b) if op <= _NB else (self._a,)
 
     @property
+    def _prev(self) -> set:
+        """micrograd's name for the inputs, as a set (its lecture's ``draw_dot`` walks it)."""
+        return {s for s in self.inputs if isinstance(s, Scalar)}
+
+    @property
     def is_leaf(self) -> bool:
         return not self._op
 

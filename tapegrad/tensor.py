@@ -65,7 +65,7 @@ class Tensor(Variable):
         t._view_meta = None
         t._is_inference = _state.inference
         t._retains_grad = False
-        t.name = None
+        t._name = None
         return t
 
     @classmethod

@@ -44,6 +44,11 @@ PROGRAM = textwrap.dedent("""
 
         return helper.double(tg.tensor([1.0], requires_grad=True))
 
+    def net():
+        tg.manual_seed(0)
+        model = tg.nn.Sequential(tg.nn.Linear(3, 4), tg.nn.Tanh(), tg.nn.Linear(4, 1))
+        return model(tg.randn(2, 3)).sum()
+
     value = 5
 """)
 
@@ -186,6 +191,29 @@ def test_step_writes_html(capsys, prog, tmp_path):
     _one_line_error(capsys, "single number")
 
 
+def test_graph_and_step_take_the_draw_options(capsys, prog, tmp_path):
+    args = ["--collapse", "0", "--max-depth", "2", "--show-saved"]
+    assert main(["graph", "prog.py:net", "-o", "n.dot", "--view", "backward", *args]) == 0
+    dot = (tmp_path / "n.dot").read_text()
+    assert "note_max_depth" in dot and "saved" in dot and "AddmmBackward0" in dot
+    assert main(["graph", "prog.py:net", "-o", "c.dot", "--collapse", "0"]) == 0
+    assert "mod_0 [" in (tmp_path / "c.dot").read_text()
+    assert main(["step", "prog.py:net", "-o", "s.html", "--collapse", "0",
+                 "--show-accumulate"]) == 0
+    html = (tmp_path / "s.html").read_text()
+    assert '-mod_0" class="node module"' in html and '"start":"full"' in html
+    assert main(["step", "prog.py:net", "-o", "f.html", "--view", "forward"]) == 0
+    forward = (tmp_path / "f.html").read_text()
+    assert ">addmm<" in forward or ">linear<" in forward
+    assert "AddmmBackward0</text>" not in forward  # op names, not backward functions
+    assert main(["step", "prog.py:net", "-o", "d.html", "--max-depth", "1"]) == 0
+    assert '-note_max_depth"' in (tmp_path / "d.html").read_text()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:  # argparse's own usage error
+        main(["graph", "prog.py:net", "--max-depth", "0"])
+    assert exc.value.code == 2 and "must be 1 or more" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- demo
 def test_demo_writes_pictures(capsys, tmp_path):
     out_dir = tmp_path / "pics"
@@ -217,3 +245,10 @@ def test_python_m_tapegrad_usage_error(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip() == ("tapegrad graph: error: expected FILE.py:FUNCTION "
                                    "(e.g. examples/mlp.py:loss), got 'nofunction.py'")
+
+
+def test_help_shows_no_rst_markup(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "`" not in out and "tapegrad command" in out

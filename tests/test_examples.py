@@ -78,3 +78,18 @@ def test_gpu_lesson_runs_on_the_simulated_gpu_and_copies_only_the_printed_losses
     assert result["training_copies"] == 4
     assert result["predict"].shape == (50, 1)
     assert (tmp_path / "fit.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(("name", "picture"), [("07_linear_regression", "linear_regression.png"),
+                                               ("08_digits_mlp", "digits_predictions.png")])
+def test_pictures_go_to_the_output_folder_not_the_current_directory(
+        name, picture, tmp_path, monkeypatch):
+    module = load(name)
+    assert module.OUT_DIR == EXAMPLES / "output"
+    monkeypatch.setattr(module, "OUT_DIR", tmp_path / "output")  # keep the tree clean
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    module.main(fast=True)
+    assert not list(cwd.iterdir())
+    assert (tmp_path / "output" / picture).stat().st_size > 1000

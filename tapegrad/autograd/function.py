@@ -95,6 +95,7 @@ class Node:
     _pre_hooks: dict | None = None
     _post_hooks: dict | None = None
     module_path = ""
+    module_calls: tuple = ()  # ((module path, call number, module), ...): autograd.scope
     forward_trace: list[str] | None = None
 
     # -- the ctx API -------------------------------------------------------------
@@ -348,6 +349,7 @@ def _record(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
     path = scope._state.path
     if path:
         ctx.module_path = path
+        ctx.module_calls = scope._state.calls
     if anomaly._enabled:
         ctx.forward_trace = traceback.format_stack(sys._getframe(2))
     return tuple(outputs) if is_tuple else outputs[0]

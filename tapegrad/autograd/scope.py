@@ -6,6 +6,7 @@ records carries the path. Drawings group entries by it and can collapse a module
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,18 @@ from contextlib import contextmanager
 class _ScopeState(threading.local):
     def __init__(self) -> None:
         self.path = ""
+        # ((path, call number, module), ...) of the module calls running now, outermost first:
+        # a module called twice records two numbers, so a drawing can collapse each call
+        # to its own box instead of one box with a loop through it.
+        self.calls: tuple = ()
+
+
+_call_numbers = itertools.count()
+
+
+def next_call() -> int:
+    """A new number for one call of a module (`nn.Module.__call__` takes one per call)."""
+    return next(_call_numbers)
 
 
 _state = _ScopeState()

@@ -86,8 +86,14 @@ class Tape:
     def of(cls, *outputs: Any) -> Tape:
         """The tape of everything ``outputs`` (Tensors or Scalars) depend on."""
         if outputs and hasattr(outputs[0], "_tape_entries"):
-            return outputs[0]._tape_entries(outputs)  # Scalar builds its own
-        return _tensor_tape(outputs)
+            tape = outputs[0]._tape_entries(outputs)  # Scalar builds its own
+        else:
+            tape = _tensor_tape(outputs)
+        for e in tape.entries:  # names given after the op ran (h = x.tanh(); h.name = "h")
+            for nr, v in enumerate(e.outputs):
+                if v.name is None:
+                    v.name = _late_name(e.node, nr)
+        return tape
 
     def entry_of(self, node: Any) -> TapeEntry | None:
         for e in self.entries:
@@ -125,7 +131,8 @@ def _forward_listing(tape: Tape) -> str:
                         + [f"{k}={_fmt(v)}" for k, v in e.options.items() if v is not None])
         where = f"  [{e.module_path}]" if e.module_path else ""
         lines.append((f"{lhs} = {e.op} {args}".rstrip(),
-                      " ".join(o.describe() for o in e.outputs) + where))
+                      " ".join((f"{o.name}: " if o.name else "") + o.describe()
+                               for o in e.outputs) + where))
     width = max((len(a) for a, _ in lines), default=0)
     return "\n".join(f"{a.ljust(width)}  # {b}" for a, b in lines)
 
@@ -151,6 +158,15 @@ class _Produced(NamedTuple):
 
     node: Any
     nr: int
+
+
+def _late_name(node: Any, nr: int) -> str | None:
+    """The name an op's result got after the op: a tensor's ``.name`` is kept on its
+    backward node (``_output_names``), a Scalar result is the node itself (``.label``)."""
+    if hasattr(node, "_tape_entries"):
+        return node.label or None
+    names = getattr(node, "_output_names", None)
+    return names.get(nr) if names else None
 
 
 def _tensor_tape(outputs: tuple) -> Tape:

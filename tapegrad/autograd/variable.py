@@ -143,10 +143,30 @@ class Variable:
         "_view_meta",  # a ViewMeta for differentiable views, else None
         "_is_inference",
         "_retains_grad",
-        "name",  # an optional label, used by drawings and listings
+        "_name",  # an optional label, used by drawings and listings (see `name`)
         "__weakref__",
         "__dict__",  # lets subclasses (nn.Parameter) and users attach attributes
     )
+
+    # ------------------------------------------------------------------ name
+    @property
+    def name(self) -> str | None:
+        """An optional label that listings and drawings show beside ``%id``.
+
+        Set it any time, also after the op that made the tensor (``h = x.tanh();
+        h.name = "h"``): the name is then kept on the backward node too, so
+        ``Tape.of(loss)`` finds it without holding the tensor.
+        """
+        return self._name
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        self._name = value
+        fn = self._grad_fn
+        if fn is not None:
+            names = dict(getattr(fn, "_output_names", None) or {})
+            names[self._output_nr] = value
+            fn._output_names = names
 
     # ------------------------------------------------------------------ flags
     @property

@@ -45,9 +45,11 @@ def _addindent(text: str, spaces: int) -> str:
 def _name_parameters(module: Module, path: str) -> None:
     """Give the module's own parameters their dotted name (``fc1.weight``) once, on the
     first call, so drawings and listings name them without being told."""
-    for attr, p in module._parameters.items():
+    # every parameter below it too: a submodule whose forward is never called (the
+    # out_proj of MultiheadAttention, used through its weight) is named all the same
+    for name, p in module.named_parameters(prefix=path):
         if p is not None and getattr(p, "name", None) is None:
-            p.name = f"{path}.{attr}" if path else attr
+            p.name = name
     object.__setattr__(module, "_params_named", True)
 
 
@@ -340,15 +342,17 @@ class Module(ModuleTree):
             args, state = _hooks.wrap_inputs(self, args)
         # The module's path goes on every tape entry its forward records (set and
         # restored by hand: this runs for every layer of every step).
-        outer = _scope._state.path
+        scope = _scope._state
+        outer, outer_calls = scope.path, scope.calls
         name = self._scope_name
-        path = _scope._state.path = f"{outer}.{name}" if outer and name else (name or outer)
+        path = scope.path = f"{outer}.{name}" if outer and name else (name or outer)
+        scope.calls = (*outer_calls, (path, _scope.next_call(), self))
         if not self.__dict__.get("_params_named"):
             _name_parameters(self, path)
         try:
             output = self.forward(*args, **kwargs)
         finally:
-            _scope._state.path = outer
+            scope.path, scope.calls = outer, outer_calls
         for hook, with_kwargs in list(self._forward_hooks.values()):
             result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
             if result is not None:

@@ -20,6 +20,7 @@ never from ``id()``, so the same program always gives the same DOT text.
 from __future__ import annotations
 
 import html
+import re
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,7 +32,7 @@ import numpy as np
 from tapegrad.autograd.tape import Tape, TapeEntry, Value
 from tapegrad.scalar import Scalar
 
-__all__ = ["COLORS", "DOT_MISSING", "draw", "format_array", "render", "to_svg"]
+__all__ = ["COLORS", "DOT_MISSING", "draw", "format_array", "render", "short_array", "to_svg"]
 
 COLORS = {
     "parameter": "#add8e6",  # torchviz's light blue: a leaf that requires grad
@@ -65,6 +66,27 @@ def format_array(x: Any, precision: int = 4) -> str:
     f = a.astype(np.float64)
     return (f"norm {np.linalg.norm(f):.{precision}g}, min {f.min():.{precision}g}, "
             f"max {f.max():.{precision}g}")
+
+
+def short_array(x: Any) -> str:
+    """A compact text that keeps a node narrow: up to 3 numbers, else the norm.
+
+    What the step-through viewer writes inside nodes; the full values are one hover or
+    click away (`format_array` and the details panel).
+    """
+    if x is None:
+        return "—"
+    if hasattr(x, "_data"):
+        x = x._data
+    a = np.asarray(x)
+    if a.size == 0:
+        return "[]"
+    if a.size <= 3:
+        if a.ndim == 0:
+            return f"{a.item():.4g}"
+        return np.array2string(a.reshape(-1), precision=3, separator=", ",
+                               max_line_width=10_000)
+    return f"norm {np.linalg.norm(a.astype(np.float64)):.4g}"
 
 
 # ------------------------------------------------------------------ structure
@@ -108,6 +130,35 @@ def _collapsed_path(path: str, collapse: list[str]) -> str | None:
     return None
 
 
+def _call_of(e: TapeEntry, path: str) -> int:
+    """Which call of the module at ``path`` recorded entry ``e`` (see autograd.scope)."""
+    for p, n, _ in getattr(e.node, "module_calls", ()):
+        if p == path:
+            return n
+    return -1
+
+
+def _module_descriptions(entries: list[TapeEntry]) -> dict[str, str]:
+    """Module path -> ``path: Type(args)`` (``1: Linear(64, 64)``), from the modules the
+    entries were recorded in."""
+    out: dict[str, str] = {}
+    for e in entries:
+        for p, _, module in getattr(e.node, "module_calls", ()):
+            if p not in out:
+                extra = module.extra_repr() if hasattr(module, "extra_repr") else ""
+                # short, as a label can be: Linear(in_features=64, out_features=64,
+                # bias=True) -> Linear(64, 64)
+                extra = re.sub(r"\b\w+=(?=-?\d+\b(?![.(]))", "", extra)
+                extra = re.sub(r",?\s*bias=True\b", "", extra).strip(", ")
+                kind = type(module).__name__
+                out[p] = f"{p}: {kind}({extra})" if extra else f"{p}: {kind}"
+    return out
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def _owned_by(name: str | None, path: str) -> bool:
     """Does a parameter called ``name`` (``enc.0.weight``) belong to module ``path``?"""
     return bool(name and path and name.startswith(path + "."))
@@ -126,7 +177,7 @@ def _grad_of(v: Value) -> Any:
 
 
 def _value_label(v: Value, name: str | None, role: str, text: str | None,
-                 view: str, emphasised: bool) -> str:
+                 view: str, emphasised: bool, compact: bool = False) -> str:
     esc = html.escape
     title = f"%{v.id}" + (f" {name}" if name else "")
     color = _HIGHLIGHT if emphasised else "#555555"
@@ -134,7 +185,11 @@ def _value_label(v: Value, name: str | None, role: str, text: str | None,
     rows = [f'{td} BGCOLOR="{COLORS[role]}"><B>{esc(title)}</B></TD></TR>',
             f"{td}>{esc(v.describe())}</TD></TR>"]
     if v.data is not None:
-        rows.append(f'{td}><FONT FACE="Courier">{esc(format_array(v.data))}</FONT></TD></TR>')
+        shown = short_array(v.data) if compact else format_array(v.data)
+        rows.append(f'{td}><FONT FACE="Courier">{esc(shown)}</FONT></TD></TR>')
+    elif v.kind == "output":  # backward released it (the graph gets a note saying so)
+        rows.append(f'{td}><FONT COLOR="#888888"><I>value freed by backward</I></FONT>'
+                    "</TD></TR>")
     if text is not None:
         rows.append(f'{td}><FONT FACE="Courier" COLOR="{color}">{esc(text)}</FONT></TD></TR>')
     elif view == "backward" or v.kind == "leaf":
@@ -163,7 +218,7 @@ def draw(output: Any, *, view: str = "forward", params: dict | None = None,
          show_saved: bool = False, collapse: Iterable[str] | None = None,
          max_depth: int | None = None, highlight: Iterable[str] | None = None,
          value_text: dict[str, str] | None = None, title: str | None = None,
-         ) -> graphviz.Digraph:
+         compact: bool = False) -> graphviz.Digraph:
     """The graph of everything ``output`` (a Tensor or a Scalar) depends on.
 
     ``view="forward"`` draws values flowing through ops (``mul``); ``view="backward"``
@@ -175,7 +230,8 @@ def draw(output: Any, *, view: str = "forward", params: dict | None = None,
     ``collapse`` draws the listed module paths as one node each; ``max_depth`` keeps the
     ops at most that many steps back from the output; ``highlight`` (node ids) and
     ``value_text`` (node id -> text shown instead of the grad row) are what the
-    step-through viewer changes from frame to frame. ``str(result)`` is the DOT text.
+    step-through viewer changes from frame to frame; ``compact=True`` writes data as
+    `short_array` summaries (narrow nodes for big graphs). ``str(result)`` is the DOT text.
     """
     if view not in ("forward", "backward"):
         raise ValueError(f"view must be 'forward' or 'backward', got {view!r}")
@@ -191,14 +247,51 @@ def draw(output: Any, *, view: str = "forward", params: dict | None = None,
              if max_depth is None or depth.get(e.position, 0) <= max_depth]
     cut = len(tape.entries) - len(shown)
 
-    # Which drawn node stands for each entry: itself, or its collapsed module's box.
-    unit = {}
+    # Which drawn node stands for each entry: itself, or the box of its collapsed module,
+    # one box per call of that module (a module called twice is two boxes, not a loop).
+    unit: dict[int, Any] = {}
+    calls: dict[str, list[int]] = {}  # collapsed path -> its call numbers, in order
     for e in shown:
         c = _collapsed_path(e.module_path, collapse)
-        unit[e.position] = f"mod_{c}" if c is not None else f"op{e.position}"
+        if c is None:
+            unit[e.position] = f"op{e.position}"
+            continue
+        n = _call_of(e, c)
+        seen = calls.setdefault(c, [])
+        if n not in seen:
+            seen.append(n)
+        unit[e.position] = (c, n)
+    for e in shown:
+        u = unit[e.position]
+        if isinstance(u, tuple):
+            c, n = u
+            k = calls[c].index(n)
+            unit[e.position] = f"mod_{c}" if len(calls[c]) == 1 else f"mod_{c}_call{k + 1}"
+    boxes = {u: (u[4:].rsplit("_call", 1)[0] if "_call" in u else u[4:])
+             for u in unit.values() if u.startswith("mod_")}
+    box_call = {u: int(u.rsplit("_call", 1)[1]) for u in boxes if "_call" in u}
+    described = _module_descriptions(shown)
+
+    # An input that is a view of another input (batch_first=True transposes x without
+    # recording anything: no grad flows) is drawn as "view of x", tied to x, so the
+    # one input does not look like two.
+    by_obj = {id(v.obj): v for v in tape.values if v.obj is not None}
+    view_of: dict[int, Any] = {}
+    for v in tape.values:
+        base = getattr(v.obj, "_base", None) if v.kind == "const" else None
+        if base is not None:
+            view_of[v.id] = by_obj.get(id(base), base)
 
     def name_of(v: Value) -> str | None:
-        return (names.get(id(v.obj)) if v.obj is not None else None) or v.name
+        own = (names.get(id(v.obj)) if v.obj is not None else None) or v.name
+        if own or v.id not in view_of:
+            return own
+        base = view_of[v.id]
+        if isinstance(base, Value):
+            label = name_of(base) or f"%{base.id}"
+        else:
+            label = names.get(id(base)) or getattr(base, "name", None) or "an input"
+        return f"view of {label}"
 
     folded: dict[str, int] = {}  # box -> parameters drawn inside it
     # Values: the ones a shown entry reads or writes, minus those hidden inside a box.
@@ -218,7 +311,7 @@ def draw(output: Any, *, view: str = "forward", params: dict | None = None,
         touching = set(consumers.get(v.id, ())) | ({made_by} - {None})
         box = next(iter(touching)) if len(touching) == 1 else ""
         if box.startswith("mod_") and v.id not in out_ids and (
-                made_by is not None or _owned_by(name_of(v), box[4:])):
+                made_by is not None or _owned_by(name_of(v), boxes[box])):
             folded[box] = folded.get(box, 0) + (made_by is None)
             continue  # lives entirely inside one collapsed module (its own parameters too)
         visible.append(v)
@@ -253,7 +346,8 @@ def draw(output: Any, *, view: str = "forward", params: dict | None = None,
         name = name_of(v)
         role = roles[v.id]
         emph = nid in hl
-        attrs = dict(label=_value_label(v, name, role, value_text.get(nid), view, emph),
+        attrs = dict(label=_value_label(v, name, role, value_text.get(nid), view, emph,
+                                        compact),
                      shape="plain", id=nid, **{"class": f"value {role}"})
         place(path_of_value(v), nid, attrs)
 
@@ -264,11 +358,14 @@ def draw(output: Any, *, view: str = "forward", params: dict | None = None,
             if nid in boxes_done:
                 continue
             boxes_done.add(nid)
-            c = nid[4:]
+            c = boxes[nid]
             inside = [x for x in shown if unit[x.position] == nid]
             n_params = folded.get(nid, 0)
-            label = f"{c}\n({len(inside)} ops" + (f", {n_params} parameters)" if n_params
-                                                  else ")")
+            head = described.get(c, c)
+            if nid in box_call:
+                head += f" #{box_call[nid]}"
+            label = f"{head}\n({_count(len(inside), 'op')}" + (
+                f", {_count(n_params, 'parameter')})" if n_params else ")")
             attrs = dict(label=label, shape="box3d", style="filled",
                          fillcolor=COLORS["module"], id=nid, **{"class": "module"})
         else:
@@ -278,7 +375,7 @@ def draw(output: Any, *, view: str = "forward", params: dict | None = None,
             attrs.update(color=_HIGHLIGHT, penwidth="3")
         place(e.module_path, nid, attrs)
 
-    _emit_clusters(g, members)
+    _emit_clusters(g, members, described)
 
     # Edges: value -> op (argument position when the op has several) and op -> value;
     # the backward view reverses them (gradients flow from the output to the leaves).
@@ -313,18 +410,29 @@ def draw(output: Any, *, view: str = "forward", params: dict | None = None,
                     g.edge(f"v{s.id}", nid, style="dashed", color="#e69500",
                            arrowhead="odot", **{"class": "saved"})
 
+    for vid, base in view_of.items():
+        if vid in vis_ids and isinstance(base, Value) and base.id in vis_ids:
+            g.edge(f"v{base.id}", f"v{vid}", label="view", style="dotted", arrowhead="none",
+                   **{"class": "view"})
+
     if cut:
         g.node("note_max_depth", f"{cut} earlier op{'s' if cut > 1 else ''} not drawn "
                f"(max_depth={max_depth})", shape="note", id="note_max_depth",
                style="dashed", fontcolor="#555555")
     if not tape.entries:
         g.node("note_leaf", "a leaf: nothing was recorded", shape="note", id="note_leaf")
-    _legend(g, show_saved)
+    if any(v.kind == "output" and v.data is None for v in visible):
+        g.node("note_freed", "values freed by backward(): draw before backward, or call "
+               "backward(retain_graph=True) to keep them", shape="note", id="note_freed",
+               style="dashed", fontcolor="#555555")
+    _legend(g, show_saved, bool(boxes))
     return g
 
 
-def _emit_clusters(g: graphviz.Digraph, members: dict[str, list[tuple[str, dict]]]) -> None:
-    """One ``subgraph cluster_<path>`` per module path, nested by the dotted path."""
+def _emit_clusters(g: graphviz.Digraph, members: dict[str, list[tuple[str, dict]]],
+                   described: dict[str, str]) -> None:
+    """One ``subgraph cluster_<path>`` per module path, nested by the dotted path, labelled
+    ``path: Type(args)`` (``1: Linear(64, 64)``) when the module is known."""
     paths = sorted(p for p in members if p)
     all_paths = sorted({".".join(p.split(".")[:k]) for p in paths
                         for k in range(1, p.count(".") + 2)})
@@ -336,17 +444,21 @@ def _emit_clusters(g: graphviz.Digraph, members: dict[str, list[tuple[str, dict]
             parent = child.rsplit(".", 1)[0] if "." in child else ""
             if parent == path:
                 with sub.subgraph(name=f"cluster_{child}") as c:
-                    c.attr(label=child, style="rounded,dashed", color="#7f7f7f",
+                    c.attr(label=described.get(child, child), style="rounded,dashed",
+                           color="#7f7f7f",
                            fontcolor="#444444", id=f"cluster_{child}")
                     fill(c, child)
 
     fill(g, "")
 
 
-def _legend(g: graphviz.Digraph, show_saved: bool) -> None:
+def _legend(g: graphviz.Digraph, show_saved: bool, collapsed: bool) -> None:
+    """Every colour the drawing uses."""
     roles = ["parameter", "input", "intermediate", "output"] + (["saved"] if show_saved else [])
     rows = "".join(f'<TR><TD BGCOLOR="{COLORS[r]}">{r}</TD></TR>' for r in roles)
     rows += f'<TR><TD BGCOLOR="{COLORS["op"]}">op / backward function</TD></TR>'
+    if collapsed:
+        rows += f'<TR><TD BGCOLOR="{COLORS["module"]}">collapsed module</TD></TR>'
     with g.subgraph(name="cluster_legend") as c:
         c.attr(label="legend", style="dashed", color="#bbbbbb", id="cluster_legend")
         c.node("legend", '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">'

@@ -16,6 +16,7 @@ keys, deep links ``#<id>-step-<k>``, the tape with the current row highlighted.
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ from tapegrad.autograd.tape import Tape, Value
 from tapegrad.formula import Expr, chain
 from tapegrad.pointwise import RULES, Binary
 from tapegrad.scalar import Scalar
-from tapegrad.viz.graph import draw, format_array, to_svg
+from tapegrad.viz.graph import _collapsed_path, draw, format_array, short_array, to_svg
 
 __all__ = ["Frame", "backprop_steps", "stepper_html"]
 
@@ -61,6 +62,7 @@ class Frame:
     value_text: dict[str, str]  # value node id -> its gradient row
     tape_row: int | None  # row of Tape.listing() this step belongs to
     grads: dict[str, Any] = field(default_factory=dict)  # value node id -> gradient (numbers)
+    kind: str = "op"  # "forward", "seed", "op" or "accumulate" (an AccumulateGrad step)
 
 
 def _numbers(g: Any) -> Any:
@@ -169,7 +171,7 @@ def backprop_steps(output: Any, gradient: Any = None) -> list[Frame]:
              for v in tape.values}
     grads: dict[str, Any] = {}
     frames = [Frame(0, "Forward pass", "The forward pass computed every value; no gradient "
-                    "has been computed yet.", None, [], dict(texts), None, {})]
+                    "has been computed yet.", None, [], dict(texts), None, {}, "forward")]
     events = _run_events(output, tape, gradient)
     outs = tape.outputs
     if outs:
@@ -179,7 +181,8 @@ def backprop_steps(output: Any, gradient: Any = None) -> list[Frame]:
         grads[f"v{o.id}"] = seed
         frames.append(Frame(1, "Seed", f"Backward starts at {_value_name(o)}: its gradient "
                             f"with respect to itself is {format_array(seed)}.",
-                            f"v{o.id}", [f"v{o.id}"], dict(texts), idx.row_of(o), dict(grads)))
+                            f"v{o.id}", [f"v{o.id}"], dict(texts), idx.row_of(o), dict(grads),
+                            "seed"))
     for ev in events:
         frames.append(_frame_of(ev, len(frames), idx, texts, grads))
     return frames
@@ -199,7 +202,7 @@ def _frame_of(ev: Any, k: int, idx: _Index, texts: dict, grads: dict) -> Frame:
         caption = (f"AccumulateGrad stores the gradient that reached {_value_name(v)} in its "
                    f".grad: {texts[nid][5:]}.")
         return Frame(k, f"AccumulateGrad → {_value_name(v)}", caption, nid, [nid],
-                     dict(texts), idx.row_of(v), dict(grads))
+                     dict(texts), idx.row_of(v), dict(grads), "accumulate")
     entry = idx.entries[id(node)]
     nid = f"op{entry.position}"
     received = ", ".join(f"{format_array(g)} for {_value_name(o)}"
@@ -230,73 +233,209 @@ def _html_id(path: str | Path | None, html_id: str | None) -> str:
     return cleaned if cleaned[0].isalpha() else f"s-{cleaned}"
 
 
-def _pad(frames: list[Frame]) -> list[dict[str, str]]:
-    """Each node's text padded to its longest across frames (no-break spaces, monospace):
-    node sizes never change, so Graphviz lays every frame out the same way."""
-    width: dict[str, int] = {}
-    for f in frames:
-        for nid, t in f.value_text.items():
-            width[nid] = max(width.get(nid, 0), len(t))
-    return [{nid: t + "\u00a0" * (width[nid] - len(t)) for nid, t in f.value_text.items()}
-            for f in frames]
+def _full_text(frame: Frame, nid: str) -> str:
+    """A gradient as the details panel shows it: the step's text, then the values."""
+    text = frame.value_text.get(nid, "")
+    g = frame.grads.get(nid)
+    if g is not None and np.asarray(g).size > 6:
+        text += "\n" + np.array2string(np.asarray(g), precision=4, threshold=64, edgeitems=3)
+    return text
+
+
+def _node_text(frame: Frame, nid: str) -> str:
+    """A gradient as the node shows it: short (`short_array`), so nodes stay narrow."""
+    if nid in frame.grads:
+        return f"grad {short_array(frame.grads[nid])}"
+    return frame.value_text.get(nid, "")
+
+
+def _groups(frames: list[Frame], fold: bool) -> list[list[int]]:
+    """Frame indices of each step. Folded: an AccumulateGrad frame joins the step that
+    last sent a gradient to its leaf (where that gradient was produced)."""
+    groups: list[list[int]] = []
+    home: dict[str, int] = {}  # value node -> the group that last changed it
+    for i, f in enumerate(frames):
+        if fold and f.kind == "accumulate" and groups:
+            groups[home.get(f.active or "", len(groups) - 1)].append(i)
+            continue
+        groups.append([i])
+        for nid in f.changed:
+            home[nid] = len(groups) - 1
+    return groups
+
+
+def _unit(entry: Any, collapse: list[str]) -> str:
+    c = _collapsed_path(entry.module_path, collapse)
+    return f"mod_{c}" if c is not None else f"op{entry.position}"
+
+
+def _lit(frame: Frame, tape: Tape, collapse: list[str]) -> list[str]:
+    """The nodes a step is about: the active node, its inputs and outputs, what changed."""
+    lit = [] if frame.active is None else [frame.active]
+    if frame.active and frame.active.startswith("op"):
+        e = tape.entries[int(frame.active[2:])]
+        lit = [_unit(e, collapse)]
+        lit += [f"v{a.id}" for a in e.inputs if isinstance(a, Value)]
+        lit += [f"v{o.id}" for o in e.outputs]
+    return list(dict.fromkeys(lit + frame.changed))
+
+
+def _mark_grad_rows(svg: str, hid: str) -> str:
+    """Give the gradient row of every value node (its last <text>) class="g"."""
+    parts = re.split(f'(?=<g id="{re.escape(hid)}-)', svg)
+    for i, part in enumerate(parts):
+        if re.match(f'<g id="{re.escape(hid)}-v\\d+" class="node[ "]', part):
+            k = part.rfind("<text ")
+            if k >= 0:
+                parts[i] = part[:k] + '<text class="g" ' + part[k + 6:]
+    return "".join(parts)
+
+
+def _steps_html(hid: str, mode: str, frames: list[Frame], groups: list[list[int]]) -> str:
+    n = len(groups) - 1
+    out = []
+    prefix = f"{hid}-step-" if mode == "folded" else f"{hid}-full-step-"
+    for k, members in enumerate(groups):
+        first = frames[members[0]]
+        row = "" if first.tape_row is None else f' data-row="{first.tape_row}"'
+        titles = " + ".join(html.escape(frames[m].title) for m in members)
+        captions = "".join(f'<p class="caption">{html.escape(frames[m].caption)}</p>'
+                           for m in members)
+        out.append(f'<div class="frame" id="{prefix}{k}" data-step="{k}"{row}>'
+                   f'<b>Step {k} / {n}: {titles}</b>{captions}</div>')
+    return f'<div class="steps {mode}" data-steps="{n}">' + "".join(out) + "</div>"
 
 
 def stepper_html(output: Any, path: str | Path | None = None, *, html_id: str | None = None,
-                 params: dict | None = None, max_frames: int = 60,
-                 title: str | None = None) -> str:
+                 params: dict | None = None, max_frames: int | None = None,
+                 title: str | None = None, collapse: Any = None, max_depth: int | None = None,
+                 show_saved: bool = False, show_accumulate: bool = False,
+                 view: str = "backward") -> str:
     """One self-contained HTML page stepping through backprop from ``output``.
 
-    Every frame is an inline SVG of the backward view; without JavaScript all frames
-    show one under the other. More than ``max_frames`` steps: the first ones and the
-    last are kept, with a note saying so. Written to ``path`` when given; returned.
+    The backward graph is drawn **once** (`tapegrad.viz.draw`, ``compact=True``); each
+    step only changes styles and the gradient rows, from a small JSON list of changes,
+    so the page stays small however many steps there are. The viewer shows the graph at
+    a readable size (100%, following the current node) or the whole of it (Fit), with
+    zoom and pan (mouse wheel and drag, pinch, keys ``+ - 0 1`` and Shift+arrows), a
+    focus mode that dims what the current step does not touch (``f``), a caption panel,
+    the details of a node on hover or click, and the tape with the current row scrolled
+    into view. AccumulateGrad steps are folded into the step that produced the
+    gradient; a checkbox (or ``a``) shows them as steps of their own
+    (``show_accumulate=True`` starts that way). Without JavaScript the picture shows the
+    final gradients and every step is listed.
+
+    ``collapse``, ``max_depth``, ``show_saved`` and ``view`` are `draw`'s (the default
+    backward view draws torch's backward functions, edges the way gradients flow). More
+    than ``max_frames`` engine steps: the first ones and the last are kept, with a note.
+    Written to ``path`` when given; returned.
     """
     frames = backprop_steps(output)
     total = len(frames)
     note = ""
-    if total > max_frames:
+    if max_frames is not None and total > max_frames:
         frames = frames[:max_frames - 1] + frames[-1:]
         note = (f"This backward pass has {total} steps; the first {max_frames - 1} and the "
                 f"last are shown.")
+    collapse = list(collapse or ())
     hid = _html_id(path, html_id)
     tape = Tape.of(output)
     rows = tape.listing().split("\n") if tape.entries else []
-    n = len(frames) - 1
-    figures = []
-    for k, (frame, vt) in enumerate(zip(frames, _pad(frames), strict=True)):
-        hl = ([frame.active] if frame.active else []) + frame.changed
-        svg = to_svg(draw(output, view="backward", params=params, highlight=hl,
-                          value_text=vt))
-        svg = re.sub(r'\bid="', f'id="{hid}-f{k}-', svg)  # ids unique across frames
-        row = "" if frame.tape_row is None else f' data-row="{frame.tape_row}"'
-        figures.append(
-            f'<figure class="frame" id="{hid}-step-{k}" data-step="{k}"{row}>'
-            f'<figcaption><b>Step {k} / {n}: {html.escape(frame.title)}</b><br>'
-            f'<span class="caption">{html.escape(frame.caption)}</span></figcaption>'
-            f'<div class="svg">{svg}</div></figure>')
+
+    # Each node's gradient row padded to its widest text over all steps (no-break spaces
+    # in a monospace font): the node is drawn once, wide enough for every step.
+    width: dict[str, int] = {}
+    for f in frames:
+        for nid in f.value_text:
+            width[nid] = max(width.get(nid, 0), len(_node_text(f, nid)))
+    final = {nid: _node_text(frames[-1], nid).ljust(width[nid], "\u00a0")
+             for nid in frames[-1].value_text}
+    graph = draw(output, view=view, params=params, value_text=final, compact=True,
+                 collapse=collapse, max_depth=max_depth, show_saved=show_saved)
+    svg = re.sub(r'\bid="', f'id="{hid}-', to_svg(graph))
+    svg = _mark_grad_rows(svg, hid)
+
+    modes: dict[str, list] = {}
+    steps_html = []
+    for mode, fold in (("folded", True), ("full", False)):
+        groups = _groups(frames, fold)
+        steps = []
+        for members in groups:
+            delta: dict[str, list[str]] = {}
+            lit: list[str] = []
+            changed: list[str] = []
+            for m in members:
+                f = frames[m]
+                own = f.changed + ([f.active] if f.kind == "accumulate" and f.active else [])
+                for nid in own:
+                    delta[nid] = [_node_text(f, nid), _full_text(f, nid)]
+                lit += _lit(f, tape, collapse)
+                changed += own
+            first = frames[members[0]]
+            active = first.active
+            if active and active.startswith("op"):
+                active = _unit(tape.entries[int(active[2:])], collapse)
+            steps.append({"a": active, "lit": list(dict.fromkeys(lit)),
+                          "ch": list(dict.fromkeys(changed)), "d": delta,
+                          "r": first.tape_row, "m": members})
+        modes[mode] = steps
+        steps_html.append(_steps_html(hid, mode, frames, groups))
+    base = {nid: [_node_text(frames[0], nid), frames[0].value_text[nid]]
+            for nid in frames[0].value_text}
+    nodes: dict[str, list[str]] = {}
+    for v in tape.values:
+        nodes[f"v{v.id}"] = [f"%{v.id}" + (f" {v.name}" if v.name else ""), v.describe(),
+                             "" if v.data is None else format_array(v.data)]
+    for e in tape.entries:
+        nodes[f"op{e.position}"] = [e.backward_name, rows[len(rows) - len(tape.entries)
+                                                          + e.position].strip(), ""]
+    home = f"v{tape.outputs[0].id}" if tape.outputs else None  # where the first view looks
+    data = {"modes": modes, "base": base, "nodes": nodes, "home": home,
+            "start": "full" if show_accumulate else "folded"}
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    n = len(modes["full" if show_accumulate else "folded"]) - 1
     table = "".join(f'<tr data-row="{i}"><td>{i}</td><td><code>{html.escape(r)}</code></td></tr>'
                     for i, r in enumerate(rows))
     css = (_ASSETS / "stepper.css").read_text(encoding="utf-8")
     js = (_ASSETS / "stepper.js").read_text(encoding="utf-8")
     heading = html.escape(title or "Backprop, step by step")
+    checked = " checked" if show_accumulate else ""
     page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{heading}</title>
-<style>{css}</style></head><body>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{heading}</title>
+<style>{css}</style></head><body class="tg-page">
 <div class="tg-stepper" id="{hid}" data-steps="{n}" tabindex="0">
-<h2>{heading}</h2>
+<div class="top"><h2>{heading}</h2>
 {f'<p class="note">{html.escape(note)}</p>' if note else ''}
 <div class="controls">
 <button type="button" class="prev" aria-label="previous step">Prev</button>
 <input type="range" class="slider" min="0" max="{n}" value="0" aria-label="step">
 <button type="button" class="next" aria-label="next step">Next</button>
 <span class="counter">Step 0 / {n}</span>
-</div>
+<span class="sep"></span>
+<button type="button" class="fit" title="the whole graph (key 0)">Fit</button>
+<button type="button" class="actual" title="100%: readable node text (key 1)">100%</button>
+<button type="button" class="zoom-out" aria-label="zoom out" title="zoom out (key -)">−</button>
+<button type="button" class="zoom-in" aria-label="zoom in" title="zoom in (key +)">+</button>
+<label title="follow the current node and dim the rest (key f)"><input type="checkbox"
+ class="focus-toggle" checked> focus</label>
+<label title="show AccumulateGrad as steps of their own (key a)"><input type="checkbox"
+ class="acc-toggle"{checked}> AccumulateGrad steps</label>
+</div></div>
 <div class="body">
-<div class="frames">
-{chr(10).join(figures)}
+<div class="viewport" aria-label="the backward graph: drag to pan, wheel or pinch to zoom">
+<div class="canvas">{svg}</div></div>
+<div class="side">
+<div class="captions">{''.join(steps_html)}</div>
+<div class="details"><i>Hover or click a node for its values.</i></div>
+<div class="tapebox"><table class="tape"><caption>The tape (Tape.listing())</caption>
+<tbody>{table}</tbody></table></div>
 </div>
-<table class="tape"><caption>The tape (Tape.listing())</caption>
-<tbody>{table}</tbody></table>
 </div>
+<p class="help">Keys: ← → step, + − zoom, 0 fit, 1 100%, Shift+arrows pan, f focus,
+a AccumulateGrad steps. Drag to pan, wheel or pinch to zoom.</p>
+<script type="application/json" class="tg-data">{payload}</script>
 </div>
 <script>{js}</script>
 </body></html>

@@ -118,7 +118,7 @@ def test_module_clusters_and_parameter_names():
     assert "subgraph cluster_enc {" in dot and "subgraph cluster_fc {" in dot
     assert 'subgraph "cluster_enc.0"' in dot  # nested inside cluster_enc
     assert dot.index("cluster_enc {") < dot.index('"cluster_enc.0"') < dot.index("cluster_fc")
-    assert "fc.weight" in dot and "label=enc" in dot
+    assert "fc.weight" in dot and "label=\"enc: Sequential\"" in dot
 
 
 def test_params_argument_names_leaves():
@@ -218,3 +218,175 @@ def test_format_array():
     assert graph_mod.format_array(np.float64(0.5)) == "0.5"
     assert graph_mod.format_array(None) == "—"
     assert graph_mod.format_array(np.zeros((0, 2))) == "[] (0, 2)"
+
+
+# ------------------------------------------------------------------ issue 13: drawings
+def _edges(dot: str) -> list[tuple[str, str]]:
+    return re.findall(r"^\s*(\w+) -> (\w+)", dot, flags=re.M)
+
+
+def _has_cycle(edges: list[tuple[str, str]]) -> bool:
+    succ: dict[str, list[str]] = {}
+    for a, b in edges:
+        succ.setdefault(a, []).append(b)
+    state: dict[str, int] = {}
+
+    def visit(n: str) -> bool:  # iterative would be longer; these graphs are tiny
+        state[n] = 1
+        for m in succ.get(n, ()):
+            if state.get(m) == 1 or (m not in state and visit(m)):
+                return True
+        state[n] = 2
+        return False
+
+    return any(n not in state and visit(n) for n in list(succ))
+
+
+def test_names_set_after_the_op_are_used():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    h = x.tanh()
+    h.name = "h"  # after the op ran
+    y = (h * 2).sum()
+    tape = tg.autograd.Tape.of(y)
+    assert tape.values[1].name == "h" and "# h: (2,) float32" in tape.listing()
+    assert "%1 h" in str(viz.draw(y))
+    assert any(" to h:" in f.caption for f in viz.backprop_steps(y))
+    a, b = tg.Scalar(2.0, label="a"), tg.Scalar(-3.0, label="b")
+    e = a * b
+    e.label = "e"  # micrograd's lecture names every intermediate this way
+    d = e + a
+    assert "%2 e" in str(viz.draw(d)) and "# e: () float64" in tg.autograd.Tape.of(d).listing()
+
+
+def test_scalar_prev_for_micrograds_lecture_code():
+    a, b = tg.Scalar(2.0, label="a"), tg.Scalar(-3.0, label="b")
+    e = a * b
+    assert e._prev == {a, b} and a._prev == set()
+    assert (a + a)._prev == {a} and (a * 2.0)._prev == {a}
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError,
+                   reason="Scalar._op is the engine's int op code, micrograd's is the op's "
+                          "symbol ('+', '*'): the lead's rewrite of scalar.py owns _op")
+def test_micrograds_draw_dot_runs_on_scalar():
+    def trace(root):  # micrograd's lecture code, as written there
+        nodes, edges = set(), set()
+
+        def build(v):
+            if v not in nodes:
+                nodes.add(v)
+                for child in v._prev:
+                    edges.add((child, v))
+                    build(child)
+        build(root)
+        return nodes, edges
+
+    def draw_dot(root):
+        dot = graphviz.Digraph(format="svg", graph_attr={"rankdir": "LR"})
+        nodes, edges = trace(root)
+        for n in nodes:
+            uid = str(id(n))
+            dot.node(name=uid, label="{ %s | data %.4f | grad %.4f }" % (n.label, n.data,  # noqa: UP031
+                                                                         n.grad),
+                     shape="record")
+            if n._op:
+                dot.node(name=uid + n._op, label=n._op)
+                dot.edge(uid + n._op, uid)
+        for n1, n2 in edges:
+            dot.edge(str(id(n1)), str(id(n2)) + n2._op)
+        return dot
+
+    a, b = tg.Scalar(2.0, label="a"), tg.Scalar(-3.0, label="b")
+    e = a * b
+    e.label = "e"
+    dot = str(draw_dot(e))
+    assert "{ e | data -6.0000" in dot and "label=\"*\"" in dot
+
+
+class _Shared(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inp = nn.Linear(3, 4)
+        self.shared = nn.Linear(4, 4)
+
+    def forward(self, x):
+        h = self.shared(self.inp(x)).relu()
+        return self.shared(h).sum()
+
+
+def test_shared_module_collapsed_once_per_call_never_a_loop():
+    tg.manual_seed(0)
+    model = _Shared()
+    loss = model(tg.randn(2, 3))
+    for view in ("forward", "backward"):
+        dot = str(viz.draw(loss, collapse=["shared"], view=view))
+        assert "mod_shared_call1 [" in dot and "mod_shared_call2 [" in dot
+        assert "shared: Linear(4, 4) #1" in dot
+        assert "#2\n(1 op)" in dot  # its weight and bias feed both calls: drawn outside
+        assert not _has_cycle(_edges(dot)), view
+    # the shared weight goes into both calls: drawn once, outside the boxes
+    dot = str(viz.draw(loss, collapse=["shared"]))
+    assert dot.count("shared.weight") == 1
+    # without collapse nothing changes: no boxes, no call numbers
+    assert "mod_" not in str(viz.draw(loss))
+
+
+def test_cluster_labels_name_the_module_type():
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
+    dot = str(viz.draw(model(tg.randn(1, 4)).sum()))
+    assert 'label="0: Linear(4, 4)"' in dot and 'label="2: Linear(4, 2)"' in dot
+    assert 'label="1: ReLU"' in dot
+    nobias = nn.Sequential(nn.Linear(4, 3, bias=False))
+    assert 'label="0: Linear(4, 3, bias=False)"' in str(viz.draw(nobias(tg.randn(1, 4)).sum()))
+
+
+def test_every_parameter_of_a_transformer_layer_is_named():
+    tg.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0)
+    loss = layer(tg.randn(3, 2, 8)).sum()
+    leaves = [v for v in tg.autograd.Tape.of(loss).values if v.kind == "leaf"]
+    assert len(leaves) == len(list(layer.parameters()))
+    assert all(v.name for v in leaves), [v.id for v in leaves if not v.name]
+    assert {v.name for v in leaves} == {n for n, _ in layer.named_parameters()}
+
+
+def test_legend_lists_every_colour_drawn():
+    _, loss = _net_loss()
+    plain = str(viz.draw(loss))
+    assert "collapsed module" not in plain
+    dot = str(viz.draw(loss, collapse=["enc"], show_saved=True))
+    legend = dot[dot.index("cluster_legend"):]
+    for role in ("parameter", "input", "intermediate", "output", "saved", "module", "op"):
+        assert graph_mod.COLORS[role] in legend, role
+    assert "collapsed module" in legend
+
+
+def test_draw_after_a_plain_backward_says_why_values_are_missing():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * 3).tanh().sum()
+    before = str(viz.draw(y))
+    assert "freed by backward" not in before
+    y.backward()
+    after = str(viz.draw(y))
+    assert "value freed by backward" in after and "note_freed" in after
+    assert "retain_graph=True" in after
+    assert "grad [" in str(viz.draw(y, view="backward"))  # the leaf's .grad is still there
+
+
+def test_an_input_and_its_untracked_view_read_as_one_input():
+    tg.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0,
+                                       batch_first=True)  # transposes x, recording nothing
+    x = tg.randn(2, 3, 8)
+    x.name = "x"
+    loss = layer(x).sum()
+    tape = tg.autograd.Tape.of(loss)
+    inputs = [v for v in tape.values if v.kind == "const"]
+    assert len(inputs) == 2  # x and its transpose: two tensors, one input
+    view = next(v for v in inputs if v.obj is not x)
+    dot = str(viz.draw(loss))
+    base = next(v for v in inputs if v.obj is x)
+    assert f"%{view.id} view of x" in dot
+    assert re.search(rf"v{base.id} -> v{view.id} \[[^\]]*label=view", dot)
+    assert len(re.findall(r"<B>%\d+ x</B>", dot)) == 1  # x itself drawn once
