@@ -112,16 +112,20 @@ def _number(other: Any) -> Any:
     return None
 
 
+_MICROGRAD_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**",
+                      "relu": "ReLU"}
+
+
 class Scalar:
     """A float with a gradient: ``Scalar(2.0, label='a')``; micrograd's ``Value``."""
 
-    __slots__ = ("data", "grad", "_op", "_a", "_b", "_seq", "_label", "__weakref__")
+    __slots__ = ("data", "grad", "_code", "_a", "_b", "_seq", "_label", "__weakref__")
     __array_ufunc__ = None  # numpy defers to us: np.float64(2) * s calls s.__rmul__
 
     def __init__(self, data: float, label: str = "", *, name: str | None = None) -> None:
         self.data = float(data)
         self.grad = 0.0
-        self._op = _LEAF
+        self._code = _LEAF
         self._a = self._b = None
         self._seq = next(_sequence)
         self._label = label if name is None else name
@@ -145,9 +149,9 @@ class Scalar:
         out.grad = 0.0
         out._seq = next(_sequence)
         if _state.grad_enabled:
-            out._op, out._a, out._b = op, self, other
+            out._code, out._a, out._b = op, self, other
         else:
-            out._op = _LEAF
+            out._code = _LEAF
         return out
 
     def __mul__(self, other: Any) -> Scalar:
@@ -166,9 +170,9 @@ class Scalar:
         out.grad = 0.0
         out._seq = next(_sequence)
         if _state.grad_enabled:
-            out._op, out._a, out._b = op, self, other
+            out._code, out._a, out._b = op, self, other
         else:
-            out._op = _LEAF
+            out._code = _LEAF
         return out
 
     def _binary(self, other: Any, op: int, data: Any) -> Scalar:
@@ -181,9 +185,9 @@ class Scalar:
         out.grad = 0.0
         out._seq = next(_sequence)
         if _state.grad_enabled:
-            out._op, out._a, out._b = op, self, other
+            out._code, out._a, out._b = op, self, other
         else:
-            out._op = _LEAF
+            out._code = _LEAF
         return out
 
     def __sub__(self, other: Any) -> Scalar:
@@ -242,9 +246,9 @@ class Scalar:
         out.grad = 0.0
         out._seq = next(_sequence)
         if _state.grad_enabled:
-            out._op, out._a, out._b = op, self, None
+            out._code, out._a, out._b = op, self, None
         else:
-            out._op = _LEAF
+            out._code = _LEAF
         return out
 
     # -- inspection --------------------------------------------------------------------
@@ -262,14 +266,28 @@ class Scalar:
     name = label
 
     @property
+    def _op(self) -> str:
+        """micrograd's name for the op that made this value (``'+'``, ``'*'``, ``'**2'``,
+        ``'ReLU'``, ``'tanh'``; ``''`` for a leaf), so micrograd's lecture code that draws
+        a graph from ``_prev``, ``_op`` and ``label`` runs on Scalars unchanged."""
+        code = self._code
+        if not code:
+            return ""
+        name = _INFO[code][0]
+        symbol = _MICROGRAD_SYMBOLS.get(name, name)
+        if name == "pow" and _NB < code <= 2 * _NB:  # Scalar ** number: micrograd's f'**{n}'
+            return f"**{self._b}"
+        return symbol
+
+    @property
     def op(self) -> str:
         """The op that produced this value ('' for a leaf): ``'mul'``, ``'tanh'``..."""
-        return _INFO[self._op][0] if self._op else ""
+        return _INFO[self._code][0] if self._code else ""
 
     @property
     def inputs(self) -> tuple:
         """The Scalars this value was computed from (empty for a leaf)."""
-        op = self._op
+        op = self._code
         if not op:
             return ()
         return (self._a, self._b) if op <= _NB else (self._a,)
@@ -281,7 +299,7 @@ class Scalar:
 
     @property
     def is_leaf(self) -> bool:
-        return not self._op
+        return not self._code
 
     def __repr__(self) -> str:
         return f"Scalar(data={self.data}, grad={self.grad})"
@@ -289,7 +307,7 @@ class Scalar:
     def __reduce__(self) -> tuple:
         """copy, deepcopy and pickle give a new leaf (a new place on the tape) with the
         same data, grad and label; as in torch, only leaves can be copied."""
-        if self._op:
+        if self._code:
             raise RuntimeError("Only Scalars created explicitly by the user (graph leaves) "
                                "support the deepcopy protocol at the moment.")
         return _leaf, (self.data, self.grad, self.label)
@@ -303,7 +321,7 @@ class Scalar:
         """
         if on_step is not None:
             return _backward_with_events(self, on_step)
-        if not self._op:
+        if not self._code:
             self.grad += 1.0
         else:
             _backward(self)

@@ -116,7 +116,7 @@ _GRADS = _generate_grads()
 
 def _grads(v: Scalar, g: float) -> tuple[float, Any]:
     """The gradients for ``v._a`` and (two Scalar inputs) ``v._b``: the chain rule."""
-    return _GRADS[v._op](v, g)
+    return _GRADS[v._code](v, g)
 
 
 # The walk's table: entry v sits at position root._seq - v._seq. Positions below _FLAT
@@ -182,10 +182,10 @@ _WALK_TEMPLATE = '''def _walk(table, top, firsts):
             if v is None:
                 continue
             g = v.grad
-            op = v._op
+            op = v._code
 <DISPATCH>
             # Route ga to a (and gb to b), written out twice: no call per edge.
-            if a._op:  # an intermediate: its first gradient puts it in the table
+            if a._code:  # an intermediate: its first gradient puts it in the table
                 i = top - a._seq
                 try:
                     if table[i] is None:
@@ -202,7 +202,7 @@ _WALK_TEMPLATE = '''def _walk(table, top, firsts):
                 a.grad = ga
             if b is None:
                 continue
-            if b._op:
+            if b._code:
                 i = top - b._seq
                 try:
                     if table[i] is None:
@@ -264,13 +264,13 @@ def _collect(root: Scalar) -> tuple[list, list]:
     """The intermediates and leaves that ``root`` depends on (a breadth-first walk over
     the list we are filling: no recursion), for the event walk and the tape."""
     seen = {root}
-    nodes = [root] if root._op else []
-    leaves = [] if root._op else [root]
+    nodes = [root] if root._code else []
+    leaves = [] if root._code else [root]
     for v in nodes:
         for s in v.inputs:
             if s not in seen:
                 seen.add(s)
-                (nodes if s._op else leaves).append(s)
+                (nodes if s._code else leaves).append(s)
     return nodes, leaves
 
 
@@ -289,7 +289,7 @@ def _backward_with_events(root: Scalar, on_step: Callable[[BackwardStep], None])
         if g is None:
             continue
         step += 1
-        if not v._op:
+        if not v._code:
             before = v.grad
             v.grad = before + g if before else g
             on_step(BackwardStep(step=step, node=v, grad_outputs=(g,),
@@ -297,7 +297,7 @@ def _backward_with_events(root: Scalar, on_step: Callable[[BackwardStep], None])
                                  pending=_pending(arrived)))
             continue
         v.grad = g
-        op = v._op
+        op = v._code
         ga, gb = _grads(v, g)
         routes = [(1 if is_reflected(op) else 0, v._a, ga)]
         if op <= _NB:
@@ -306,7 +306,7 @@ def _backward_with_events(root: Scalar, on_step: Callable[[BackwardStep], None])
         for index, target, grad in routes:
             before = arrived.get(target)
             arrived[target] = after = grad if before is None else before + grad
-            if target._op:
+            if target._code:
                 target.grad = after  # an intermediate's grad is its buffer
             contributions.append(Contribution(index, target, 0, grad, before, after))
         on_step(BackwardStep(step=step, node=v, grad_outputs=(g,), contributions=contributions,
@@ -326,13 +326,13 @@ def _scalar_tape(outputs: tuple) -> Tape:
     by_id: dict[int, Value] = {}
     for v in nodes:  # leaves first, so that they get the lowest numbers
         for s in v.inputs:
-            if not s._op and id(s) not in by_id:
+            if not s._code and id(s) not in by_id:
                 by_id[id(s)] = Value(id=len(values), kind="leaf", shape=(), dtype="float64",
                                      data=s.data, name=s.label or None, obj=s)
                 values.append(by_id[id(s)])
     entries = []
     for position, v in enumerate(nodes):
-        op = v._op
+        op = v._code
         name, backward_name, saves = _INFO[op]
         a = by_id[id(v._a)]
         if op <= _NB:
@@ -354,4 +354,4 @@ def _scalar_tape(outputs: tuple) -> Tape:
         if "output" in saves:
             entry.saved.append(out)
         entries.append(entry)
-    return Tape(entries, values, [by_id[id(o)] for o in outputs if o._op])
+    return Tape(entries, values, [by_id[id(o)] for o in outputs if o._code])

@@ -190,7 +190,7 @@ def backprop_steps(output: Any, gradient: Any = None) -> list[Frame]:
 
 def _frame_of(ev: Any, k: int, idx: _Index, texts: dict, grads: dict) -> Frame:
     node = ev.node
-    is_leaf = isinstance(node, AccumulateGrad) or (isinstance(node, Scalar) and not node._op)
+    is_leaf = isinstance(node, AccumulateGrad) or (isinstance(node, Scalar) and not node._code)
     if is_leaf:
         v = idx.target(node, 0)
         nid = f"v{v.id}"

@@ -265,9 +265,6 @@ def test_scalar_prev_for_micrograds_lecture_code():
     assert (a + a)._prev == {a} and (a * 2.0)._prev == {a}
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="Scalar._op is the engine's int op code, micrograd's is the op's "
-                          "symbol ('+', '*'): the lead's rewrite of scalar.py owns _op")
 def test_micrograds_draw_dot_runs_on_scalar():
     def trace(root):  # micrograd's lecture code, as written there
         nodes, edges = set(), set()
@@ -301,6 +298,8 @@ def test_micrograds_draw_dot_runs_on_scalar():
     e.label = "e"
     dot = str(draw_dot(e))
     assert "{ e | data -6.0000" in dot and "label=\"*\"" in dot
+    o = ((e + b) ** 2).tanh()
+    assert [o._op, o._a._op, o._a._a._op, a._op] == ["tanh", "**2", "+", ""]
 
 
 class _Shared(nn.Module):
