@@ -23,10 +23,13 @@ import numpy as np
 class dtype:  # noqa: N801 - torch spells it lower-case, and so do we
     """A tensor element type (``tapegrad.float32``...). Compare with ``==`` or ``is``."""
 
-    __slots__ = ("name", "numpy", "itemsize", "is_floating_point", "is_signed", "_category")
+    __slots__ = ("name", "numpy", "itemsize", "is_floating_point", "is_signed", "_category",
+                 "scalar_type")
 
-    def __init__(self, name: str, numpy_dtype: Any, category: int) -> None:
+    def __init__(self, name: str, numpy_dtype: Any, category: int, scalar_type: str) -> None:
         self.name = name
+        #: torch's name for it in error messages and tensor types: "Float" (FloatTensor)
+        self.scalar_type = scalar_type
         self.numpy = np.dtype(numpy_dtype)
         self.itemsize = self.numpy.itemsize
         self.is_floating_point = category == _FLOAT
@@ -42,15 +45,15 @@ class dtype:  # noqa: N801 - torch spells it lower-case, and so do we
 
 _BOOL, _INT, _FLOAT = 0, 1, 2
 
-bool_ = dtype("bool", np.bool_, _BOOL)
-uint8 = dtype("uint8", np.uint8, _INT)
-int8 = dtype("int8", np.int8, _INT)
-int16 = dtype("int16", np.int16, _INT)
-int32 = dtype("int32", np.int32, _INT)
-int64 = dtype("int64", np.int64, _INT)
-float16 = dtype("float16", np.float16, _FLOAT)
-float32 = dtype("float32", np.float32, _FLOAT)
-float64 = dtype("float64", np.float64, _FLOAT)
+bool_ = dtype("bool", np.bool_, _BOOL, "Bool")
+uint8 = dtype("uint8", np.uint8, _INT, "Byte")
+int8 = dtype("int8", np.int8, _INT, "Char")
+int16 = dtype("int16", np.int16, _INT, "Short")
+int32 = dtype("int32", np.int32, _INT, "Int")
+int64 = dtype("int64", np.int64, _INT, "Long")
+float16 = dtype("float16", np.float16, _FLOAT, "Half")
+float32 = dtype("float32", np.float32, _FLOAT, "Float")
+float64 = dtype("float64", np.float64, _FLOAT, "Double")
 
 # torch's aliases (torch.float is float32, torch.int is int32, torch.long is int64)
 half, float_, double = float16, float32, float64

@@ -22,9 +22,7 @@ if TYPE_CHECKING:
 
 
 def _describe(t: Variable) -> str:
-    kind = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool",
-            "float16": "Half", "int32": "Int"}.get(t.dtype.name, t.dtype.name)
-    return f"[tapegrad.{kind}Tensor {list(t.shape)}]"
+    return f"[tapegrad.{t.dtype.scalar_type}Tensor {list(t.shape)}]"
 
 
 class SavedTensor:

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from tapegrad import dtypes
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import as_array, broadcast_shapes, data_of, promoted, wrap
-from tapegrad.ops.comparison import TYPE_NAMES, Where, binary_numpy, eq, gt, lt, where
+from tapegrad.ops.comparison import Where, binary_numpy, eq, gt, lt, where
 from tapegrad.ops.fill import begin_inplace, finish_inplace
 from tapegrad.tensor import Tensor
 
@@ -187,8 +188,9 @@ class ClampInplace(Function):
         hi = hi if hi is not None else max
         out = _clamp_values(x, lo, hi)
         if not np.can_cast(out.dtype, x._data.dtype, "same_kind"):
-            raise RuntimeError(f"result type {TYPE_NAMES[out.dtype.name]} can't be cast to "
-                               f"the desired output type {TYPE_NAMES[x.dtype.name]}")
+            result = dtypes.from_numpy(out.dtype).scalar_type
+            raise RuntimeError(f"result type {result} can't be cast to the desired output "
+                               f"type {x.dtype.scalar_type}")
         ctx.original, ctx.bounds = None, (lo, hi)
         if any(ctx.needs_input_grad):
             ctx.original = x._data.copy()

@@ -23,10 +23,6 @@ from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import as_array, broadcast_shapes, promoted, wrap
 from tapegrad.tensor import Tensor
 
-TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-               "bool": "Bool"}
-
 
 def _as_operand(v: Any) -> Any:
     """A tensor or real Python number (numpy scalars become Python numbers), else None."""
@@ -130,7 +126,7 @@ def _bitwise(np_op: Any, name: str):
         common, _ = promoted(input, other)
         if common.is_floating_point:
             raise NotImplementedError(
-                f"\"{name}_cpu\" not implemented for '{TYPE_NAMES[common.name]}'")
+                f"\"{name}_cpu\" not implemented for '{common.scalar_type}'")
         return binary_numpy(np_op, input, other)
 
     op.__name__ = op.__qualname__ = name
@@ -200,7 +196,7 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:  # no
         condition = wrap(condition._data.astype(np.bool_))
     elif condition._data.dtype != np.bool_:
         raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor "
-                           f"with dtype {TYPE_NAMES[condition.dtype.name]}")
+                           f"with dtype {condition.dtype.scalar_type}")
     if input is None and other is None:
         return tuple(wrap(i.astype(np.int64)) for i in np.nonzero(condition._data))
     return Where.apply(condition, input, other)

@@ -16,7 +16,6 @@ import numpy as np
 
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import check_inplace, wrap, wrap_dim
-from tapegrad.ops.comparison import TYPE_NAMES
 from tapegrad.ops.scatter import _as1d, _check_bounds, _finish
 from tapegrad.ops.setitem import check_writeable
 from tapegrad.tensor import Tensor
@@ -68,7 +67,7 @@ class IndexAdd(Function):
 
 def _vector_index(name: str, x: Tensor, dim: int, index: Tensor) -> tuple[int, np.ndarray]:
     if not isinstance(index, Tensor) or index.dtype.name not in ("int64", "int32"):
-        got = TYPE_NAMES.get(getattr(index, "dtype", None) and index.dtype.name, "?")
+        got = getattr(getattr(index, "dtype", None), "scalar_type", "?")
         raise RuntimeError(f"{name}(): Expected dtype int32 or int64 for index" if name ==
                            "index_select" else
                            f"{name}(): Expected dtype int32/int64 for index but got: {got}")
@@ -76,7 +75,7 @@ def _vector_index(name: str, x: Tensor, dim: int, index: Tensor) -> tuple[int, n
         if name == "index_select":
             raise IndexError("index_select(): Index is supposed to be a vector")
         raise IndexError(f"{name}(): Index is supposed to be a vector, but got dim: "
-                         f"{index._data.ndim} with type: {TYPE_NAMES[index.dtype.name]} and "
+                         f"{index._data.ndim} with type: {index.dtype.scalar_type} and "
                          f"size: {list(index._data.shape)}")
     d = wrap_dim(dim, x._data.ndim)
     return d, index._data.astype(np.int64).reshape(-1)  # a copy, as above
@@ -98,8 +97,8 @@ def _index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, alpha: float,
     d, idx = _vector_index("index_add_", x, dim, index)
     xs, ss = _as1d(x._data).shape, _as1d(source._data).shape
     if source.dtype != x.dtype:
-        raise RuntimeError(f"index_add_(): self ({TYPE_NAMES[x.dtype.name]}) and source "
-                           f"({TYPE_NAMES[source.dtype.name]}) must have the same scalar type")
+        raise RuntimeError(f"index_add_(): self ({x.dtype.scalar_type}) and source "
+                           f"({source.dtype.scalar_type}) must have the same scalar type")
     if len(ss) != len(xs) or idx.size != ss[d]:
         raise RuntimeError(f"index_add_(): Number of indices ({idx.size}) should be equal to "
                            f"source.size(dim): ({ss[d] if d < len(ss) else 1}), for dim: {d}")

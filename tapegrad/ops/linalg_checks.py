@@ -19,7 +19,6 @@ from tapegrad import dtypes
 from tapegrad.autograd.grad_mode import no_grad
 from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import broadcast_shapes
-from tapegrad.ops.reduction.axes import scalar_type_name as _name
 from tapegrad.tensor import Tensor
 
 # The C++ type names torch prints in mm's dtype error ("float != double").
@@ -49,7 +48,7 @@ def check_mv(s_mat: tuple, s_vec: tuple, dt_mat: dtypes.dtype, dt_vec: dtypes.dt
                            f"vec ({s_vec[0]})")
     if dt_mat is not dt_vec:
         raise RuntimeError("addmv input tensors must have the same dtype, but got "
-                           f"{_name(dt_vec)}, {_name(dt_mat)}, and {_name(dt_vec)}")
+                           f"{dt_vec.scalar_type}, {dt_mat.scalar_type}, and {dt_vec.scalar_type}")
     _not_implemented_for_bool("addmv_impl_cpu", dt_mat)
 
 
@@ -58,14 +57,14 @@ def check_bmm(s1: tuple, s2: tuple, dt1: dtypes.dtype, dt2: dtypes.dtype) -> Non
         raise RuntimeError("Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{s1[0]}, {s1[2]}] but got: [{s2[0]}, {s2[1]}].")
     if dt1 is not dt2:
-        raise RuntimeError(f"expected scalar type {_name(dt1)} but found {_name(dt2)}")
+        raise RuntimeError(f"expected scalar type {dt1.scalar_type} but found {dt2.scalar_type}")
     _not_implemented_for_bool("bmm", dt1)
 
 
 def check_dot(a: Tensor, b: Tensor) -> None:
     if a.dtype is not b.dtype:
         raise RuntimeError("dot : expected both vectors to have same dtype, but found "
-                           f"{_name(a.dtype)} and {_name(b.dtype)}")
+                           f"{a.dtype.scalar_type} and {b.dtype.scalar_type}")
     n, m = a._data.size, b._data.size
     if n != m:
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{n}] and src [{m}] to "
@@ -138,8 +137,8 @@ def check_addmm(bias: Tensor, a: Tensor, b: Tensor) -> None:
                            f"{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
     if bias.dtype is not b.dtype:
         raise RuntimeError("self and mat2 must have the same dtype, but got "
-                           f"{_name(bias.dtype)} and {_name(b.dtype)}")
+                           f"{bias.dtype.scalar_type} and {b.dtype.scalar_type}")
     if a.dtype is not b.dtype:
         raise RuntimeError("mat1 and mat2 must have the same dtype, but got "
-                           f"{_name(a.dtype)} and {_name(b.dtype)}")
+                           f"{a.dtype.scalar_type} and {b.dtype.scalar_type}")
     _not_implemented_for_bool("addmm_impl_cpu_", a.dtype)

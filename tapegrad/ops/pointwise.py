@@ -35,7 +35,7 @@ from tapegrad.autograd.grad_mode import _state
 from tapegrad.formula import Expr, chain, diff, tensor_function
 from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import as_array, wrap
-from tapegrad.ops.comparison import TYPE_NAMES, where
+from tapegrad.ops.comparison import where
 from tapegrad.ops.fill import begin_inplace, finish_inplace, recorded_clone, zeros_like
 from tapegrad.pointwise import UNARY, Unary
 from tapegrad.tensor import Tensor
@@ -66,7 +66,7 @@ def _forward_array(rule: Unary, x: Tensor, options: dict) -> np.ndarray:
             NotImplementedError(_BOOL_ERRORS[rule.name])
     if rule.float_only and x._data.dtype.kind != "f":
         raise NotImplementedError(
-            f"\"{rule.float_only}\" not implemented for '{TYPE_NAMES[x.dtype.name]}'")
+            f"\"{rule.float_only}\" not implemented for '{x.dtype.scalar_type}'")
     d = x._data if rule.keeps_integers else float_data(x)
     if rule.keeps_integers and d.dtype.kind != "f" and rule.forward in (np.floor, np.ceil,
                                                                        np.trunc, np.rint):
@@ -171,7 +171,7 @@ def _inplace_function(rule: Unary, out_of_place: type[Function]) -> type[Functio
     def forward(ctx: Node, x: Tensor, **given: Any) -> Tensor:
         if not rule.keeps_integers and x.dtype.is_floating_point is False:
             raise RuntimeError(f"result type Float can't be cast to the desired output type "
-                               f"{TYPE_NAMES[x.dtype.name]}")
+                               f"{x.dtype.scalar_type}")
         options = _options(rule, given)
         # the old x, with its history: under create_graph, second derivatives need it
         old = recorded_clone(x) if rule.saves_input else None

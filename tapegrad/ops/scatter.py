@@ -21,7 +21,6 @@ import numpy as np
 
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import broadcast_shapes, check_inplace, wrap, wrap_dim
-from tapegrad.ops.comparison import TYPE_NAMES
 from tapegrad.ops.index_spec import IndexSpec
 from tapegrad.ops.indexing import IndexPutImpl, SliceScatter
 from tapegrad.ops.setitem import check_writeable
@@ -257,7 +256,7 @@ def take(x: Tensor, index: Tensor) -> Tensor:
     """Elements of ``x`` seen as 1-D, at ``index`` (negative counts from the end)."""
     if index.dtype.name != "int64":
         raise RuntimeError("take(): Expected a long tensor for index, but got "
-                           f"{TYPE_NAMES[index.dtype.name]}")
+                           f"{index.dtype.scalar_type}")
     idx, n = index._data, x._data.size
     bad = (idx < -n) | (idx >= n)
     if bad.any():
@@ -271,7 +270,7 @@ def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor
     but ``dim`` (with ``dim=None``, both are flattened first)."""
     if indices.dtype.name != "int64":
         raise RuntimeError("tapegrad.take_along_dim(): dtype of indices should be Long but "
-                           f"got {TYPE_NAMES[indices.dtype.name]}")
+                           f"got {indices.dtype.scalar_type}")
     if dim is None:
         return gather(reshape(x, -1), 0, reshape(indices, -1))
     if x._data.ndim != indices._data.ndim:

@@ -27,7 +27,6 @@ import numpy as np
 from tapegrad.autograd.grad_mode import _state
 from tapegrad.creation import tensor
 from tapegrad.ops._util import check_inplace
-from tapegrad.ops.comparison import TYPE_NAMES
 from tapegrad.ops.fill import copy_, fill_
 from tapegrad.ops.index_spec import IndexSpec, advanced_shape, parse_index
 from tapegrad.ops.indexing import IndexPut, apply_index
@@ -79,8 +78,8 @@ def _check_put(x: Tensor, spec: IndexSpec, values: Any) -> None:
     if spec.adv is not None and isinstance(values, Tensor) and values.dtype != x.dtype:
         raise RuntimeError(
             "Index put requires the source and destination dtypes match, got "
-            f"{TYPE_NAMES[x.dtype.name]} for the destination and "
-            f"{TYPE_NAMES[values.dtype.name]} for the source.")
+            f"{x.dtype.scalar_type} for the destination and "
+            f"{values.dtype.scalar_type} for the source.")
 
 
 def setitem(x: Tensor, index: Any, value: Any) -> None:

@@ -28,7 +28,6 @@ from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import as_array, wrap, wrap_dim
-from tapegrad.ops.comparison import TYPE_NAMES
 from tapegrad.ops.elementwise import exp
 from tapegrad.tensor import Tensor
 
@@ -162,7 +161,7 @@ def _prepare(x: Tensor, dim: Any, dtype: Any, name: str) -> tuple[Tensor, int]:
         kernel = f"{name}_lastdim_kernel_impl" if dim == max(x.ndim - 1, 0) else \
             f"{name}_kernel_impl"
         raise NotImplementedError(
-            f"\"{kernel}\" not implemented for '{TYPE_NAMES[x.dtype.name]}'")
+            f"\"{kernel}\" not implemented for '{x.dtype.scalar_type}'")
     return x, dim
 
 

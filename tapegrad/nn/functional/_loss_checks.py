@@ -13,7 +13,6 @@ import numpy as np
 from tapegrad.autograd.grad_mode import is_grad_enabled
 from tapegrad.dtypes import result_type
 from tapegrad.ops._tensor_args import require_tensor
-from tapegrad.ops.comparison import TYPE_NAMES
 from tapegrad.tensor import Size, Tensor
 
 
@@ -57,7 +56,7 @@ def check_tensors(name: str, **tensors: object) -> None:
 
 
 def type_name(t: Tensor) -> str:
-    return TYPE_NAMES.get(t.dtype.name, t.dtype.name)
+    return t.dtype.scalar_type
 
 
 def is_float(t: Tensor) -> bool:
@@ -68,7 +67,7 @@ def need_float(kernel: str, input: Tensor, target: Tensor) -> None:  # noqa: A00
     out = result_type(input, target)
     if not out.is_floating_point:
         raise NotImplementedError(
-            f"\"{kernel}\" not implemented for '{TYPE_NAMES.get(out.name, out.name)}'")
+            f"\"{kernel}\" not implemented for '{out.scalar_type}'")
 
 
 def no_grad_arg(t: Tensor | None, function: str, arg: str) -> None:

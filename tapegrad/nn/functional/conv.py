@@ -39,9 +39,7 @@ __all__ = ["conv1d", "conv2d", "pad"]
 #: stays in a core's L2 cache; measured on LeNet-5 shapes, see benchmarks/conv_bench.py).
 CHUNK_BYTES = 1 << 20
 
-_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-               "bool": "Bool"}
+
 _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
             "int32": "int", "bool": "bool"}
 
@@ -73,8 +71,8 @@ def _conv_checks(fn: str, input: Tensor, weight: Tensor, bias: Tensor | None,  #
                 f"expected {name} to be a single integer value or a list of {k} values to "
                 f"match the convolution dimensions, but got {name}={list(v)}")
     if input.dtype != weight.dtype:
-        raise RuntimeError(f"expected scalar type {_TYPE_NAMES.get(input.dtype.name)} but "
-                           f"found {_TYPE_NAMES.get(weight.dtype.name)}")
+        raise RuntimeError(f"expected scalar type {input.dtype.scalar_type} but "
+                           f"found {weight.dtype.scalar_type}")
     if bias is not None and bias.dtype != input.dtype:
         raise RuntimeError(f"Input type ({_C_NAMES.get(input.dtype.name)}) and bias type "
                            f"({_C_NAMES.get(bias.dtype.name)}) should be the same")

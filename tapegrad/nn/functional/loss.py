@@ -51,7 +51,7 @@ from tapegrad.nn.functional._loss_functions import (
 )
 from tapegrad.nn.functional._nll_functions import CrossEntropyIndices, NllLoss, NllLoss2d
 from tapegrad.ops._util import as_array, broadcast_shapes, wrap
-from tapegrad.ops.comparison import TYPE_NAMES, where
+from tapegrad.ops.comparison import where
 from tapegrad.ops.softmax import log_softmax
 from tapegrad.tensor import Tensor
 
@@ -289,7 +289,7 @@ def binary_cross_entropy_with_logits(
         raise NotImplementedError(f"\"log_sigmoid_cpu\" not implemented for '{type_name(input)}'")
     if not is_float(target):
         out = result_type(input, target)
-        raise RuntimeError(f"result type {TYPE_NAMES[out.name]} can't be cast to the desired "
+        raise RuntimeError(f"result type {out.scalar_type} can't be cast to the desired "
                            f"output type {type_name(target)}")
     out = target.dtype  # torch's loss is computed in place into ``1 - target``
     if pos_weight is not None:

@@ -206,9 +206,5 @@ def adaptive_args(fn: str, x: Tensor, output_size: Any) -> tuple[int, int]:
                 f"input has sizes {list(x.shape)} with dimension {dim} being empty")
     if not x.is_floating_point():
         raise NotImplementedError(f'"{fn}" not implemented for '
-                                  f"'{_TYPE_NAMES.get(x.dtype.name, x.dtype.name)}'")
+                                  f"'{x.dtype.scalar_type}'")
     return sizes[0], sizes[1]
-
-
-_TYPE_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-               "uint8": "Byte", "bool": "Bool"}

@@ -1,5 +1,5 @@
 """What every reduction shares: which axes it collapses, putting them back for backward,
-the dtype it accumulates in, and torch's dtype names for its error messages."""
+and the dtype it accumulates in."""
 
 from __future__ import annotations
 
@@ -11,16 +11,6 @@ import numpy as np
 from tapegrad import dtypes
 from tapegrad.ops._util import wrap_dims
 from tapegrad.tensor import Tensor
-
-# torch's names for dtypes in its error messages (``Got: Long``)
-_SCALAR_TYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double",
-                      "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-                      "uint8": "Byte", "bool": "Bool"}
-
-
-def scalar_type_name(dt: dtypes.dtype) -> str:
-    """torch's name of a dtype in error messages: ``Float``, ``Long``..."""
-    return _SCALAR_TYPE_NAMES.get(dt.name, dt.name)
 
 
 def reduce_axes(dim: Any, ndim: int) -> tuple[int, ...]:

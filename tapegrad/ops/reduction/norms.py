@@ -28,7 +28,6 @@ from tapegrad.ops._util import as_array, wrap
 from tapegrad.ops.reduction.axes import (
     count,
     reduce_axes,
-    scalar_type_name,
     unkeep,
     unreduce,
 )
@@ -161,7 +160,7 @@ class VectorNorm(Function):
         data = x._data
         if data.dtype.kind != "f":
             raise RuntimeError("linalg.vector_norm: Expected a floating point or complex "
-                               f"tensor as input. Got {scalar_type_name(x.dtype)}")
+                               f"tensor as input. Got {x.dtype.scalar_type}")
         axes = reduce_axes(dim, data.ndim)
         if ord < 0 or math.isinf(ord):  # max/min-like: no value for an empty reduction
             if dim is None and data.size == 0:
@@ -243,9 +242,9 @@ def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False,
         dt = dtypes.to_dtype(dtype)
         if np.promote_types(x._data.dtype, dt.numpy) != dt.numpy:
             raise RuntimeError(
-                f"linalg.vector_norm: the dtype of the input ({scalar_type_name(x.dtype)}) "
+                f"linalg.vector_norm: the dtype of the input ({x.dtype.scalar_type}) "
                 "should be convertible without narrowing to the specified dtype "
-                f"({scalar_type_name(dt)})")
+                f"({dt.scalar_type})")
         x = x.to(dt)
     return VectorNorm.apply(x, ord=p, dim=dim, keepdim=keepdim)
 

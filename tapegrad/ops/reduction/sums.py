@@ -18,7 +18,6 @@ from tapegrad.ops.reduction.axes import (
     count,
     kept_shape,
     reduce_axes,
-    scalar_type_name,
     sum_dtype,
     unkeep,
     unreduce,
@@ -67,12 +66,12 @@ class Mean(Function):
         if dtype is None and not x.dtype.is_floating_point:
             raise RuntimeError(
                 "mean(): could not infer output dtype. Input dtype must be either a floating "
-                f"point or complex dtype. Got: {scalar_type_name(x.dtype)}")
+                f"point or complex dtype. Got: {x.dtype.scalar_type}")
         out_dtype = x.dtype if dtype is None else dtypes.to_dtype(dtype)
         if not out_dtype.is_floating_point:
             raise RuntimeError(
                 "mean(): could not infer output dtype. Optional dtype must be either a "
-                f"floating point or complex dtype. Got: {scalar_type_name(out_dtype)}")
+                f"floating point or complex dtype. Got: {out_dtype.scalar_type}")
         axes = reduce_axes(dim, x._data.ndim)
         ctx.shape, ctx.axes, ctx.keepdim = x._data.shape, axes, keepdim
         ctx.count = count(x._data.shape, axes)
