@@ -20,6 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+import tapegrad as tg
+from tapegrad import nn
+from tapegrad.cli_commands import add_commands
+from tapegrad.datasets import Digits
+from tapegrad.utils.data import DataLoader
+
 
 def _plain(text: str) -> str:
     """Docstring text for a terminal: RST literals (``x``) and references (`x`) as x."""
@@ -52,8 +58,6 @@ def train_moons(steps: int = 300, hidden: int = 32, lr: float = 0.5, seed: int =
     """Train a 2-hidden-32-2 MLP with softmax cross-entropy; returns the loss history,
     the accuracy, the parameters (by name) and the data."""
     out = out or sys.stdout  # looked up at call time: capsys and redirect_stdout swap it
-    import tapegrad as tg
-
     rng = np.random.default_rng(seed)
     x_np, y_np = two_moons(512, 0.1, rng)
     x, y = tg.tensor(x_np), tg.tensor(y_np)
@@ -100,11 +104,6 @@ def train_digits(epochs: int = 3, out=None) -> dict:
     """The 8x8 digits with nn.Sequential, cross-entropy, Adam and a DataLoader, with a
     progress bar per epoch; returns the test accuracy, the model and one batch."""
     out = out or sys.stdout
-    import tapegrad as tg
-    from tapegrad import nn
-    from tapegrad.datasets import Digits
-    from tapegrad.utils.data import DataLoader
-
     tg.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
     optimizer = tg.optim.Adam(model.parameters(), lr=3e-3)
@@ -132,8 +131,6 @@ def train_digits(epochs: int = 3, out=None) -> dict:
 def show_tape(out=None) -> None:
     """A tiny computation's tape as SSA text, then the same with Scalars."""
     out = out or sys.stdout
-    import tapegrad as tg
-
     w = tg.tensor([0.5, -1.0, 2.0], requires_grad=True)
     w.name = "w"
     x = tg.tensor([1.0, 2.0, 3.0])
@@ -156,8 +153,6 @@ def show_tape(out=None) -> None:
 def tiny_mlp_loss():
     """A 2-2-1 MLP on one point with a squared error: small enough to follow every step of
     its backward pass by hand. Returns (loss, parameters by name)."""
-    import tapegrad as tg
-
     params = {
         "w1": tg.tensor([[0.5, -0.3], [0.8, 0.2]], requires_grad=True),
         "b1": tg.tensor([0.1, -0.1], requires_grad=True),
@@ -254,8 +249,6 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tapegrad.cli_commands import add_commands
-
     parser = argparse.ArgumentParser(prog="tapegrad", description=_plain(__doc__.splitlines()[0]))
     sub = parser.add_subparsers(dest="command", required=True)
     p_demo = sub.add_parser("demo", help="train small models, show a tape, write pictures")

@@ -21,6 +21,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import tapegrad
+from tapegrad.ops import registry
+from tapegrad.testing import registry_check
+
 USAGE_ERROR = 2
 
 
@@ -92,8 +96,6 @@ def load_function(path: Path, name: str, module_name: str) -> Callable[[], Any]:
 
 def call_target(target: str) -> tuple[Any, str]:
     """Import FILE, run FUNCTION; its result must be a Tensor or a Scalar."""
-    import tapegrad
-
     path, name = split_target(target)
     module_name = f"_tapegrad_user_{path.stem}"
     with _as_script(path, module_name):
@@ -181,8 +183,6 @@ def graph_command(args: argparse.Namespace) -> int:
 def step_command(args: argparse.Namespace) -> int:
     """``tapegrad step FILE.py:FUNCTION``: a step-through HTML page of the backward pass."""
 
-    import tapegrad
-
     def body() -> int:
         path, name = split_target(args.target)
         out = output_path(args.output, f"{name}.html", (".html", ".htm"))
@@ -219,9 +219,6 @@ def check_command(args: argparse.Namespace) -> int:
     if not _torch_available():
         return fail("check", "PyTorch is needed to check ops against it: "
                     "pip install torch==2.13.0")
-    from tapegrad.ops import registry
-    from tapegrad.testing.registry_check import DTYPES, check_all, format_results
-
     if args.list:
         print("\n".join(sorted(op.name for op in registry.all_ops())))
         return 0
@@ -231,14 +228,14 @@ def check_command(args: argparse.Namespace) -> int:
             return fail("check", f"unknown op {', '.join(map(repr, unknown))}; "
                         "`tapegrad check --list` shows the registered ops")
     names = args.ops or [op.name for op in registry.all_ops()]
-    dtypes = args.dtype or DTYPES
+    dtypes = args.dtype or registry_check.DTYPES
     layouts = (False,) if args.contiguous_only else (False, True)
     results = []
     for i, name in enumerate(names, 1):
         print(f"\rchecking {i}/{len(names)}: {name:<30}", end="", file=sys.stderr, flush=True)
-        results.extend(check_all([name], dtypes=dtypes, layouts=layouts))
+        results.extend(registry_check.check_all([name], dtypes=dtypes, layouts=layouts))
     print("\r" + " " * 48 + "\r", end="", file=sys.stderr, flush=True)
-    print(format_results(results))
+    print(registry_check.format_results(results))
     return 1 if any(not r.passed for r in results) else 0
 
 

@@ -75,6 +75,7 @@ from tapegrad import dtypes
 from tapegrad.creation import from_numpy
 from tapegrad.device import device, move, resolve
 from tapegrad.kernels.cuda import runtime as cuda_runtime
+from tapegrad.nn.parameter import Parameter
 from tapegrad.tensor import Size, Tensor
 
 __all__ = ["load", "save"]
@@ -377,8 +378,6 @@ class _Decoder:
         if type(requires_grad) is not bool:
             raise ValueError(f"bad requires_grad {requires_grad!r}")
         if node["cls"] == "Parameter":
-            from tapegrad.nn.parameter import Parameter  # lazy: nn imports this module's users
-
             return Parameter(t, requires_grad=requires_grad)
         if requires_grad:
             t.requires_grad_(True)

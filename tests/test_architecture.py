@@ -135,3 +135,42 @@ def test_no_star_imports_between_modules():
              if p.name != "__init__.py" for n in ast.parse(p.read_text()).body
              if isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)]
     assert not stars, stars
+
+
+# Imports inside functions, each for a reason that a module-level import cannot serve.
+DEFERRED_IMPORTS = {
+    # cycle breaks in the autograd core: these modules build on each other's classes
+    "autograd/function.py": {"tapegrad.autograd.views"},
+    "autograd/variable.py": {"tapegrad.autograd.api", "tapegrad.autograd.function"},
+    "tensor.py": {"tapegrad.creation"},
+    # the CUDA backend loads its kernel modules on first use (import time, and no numba.cuda)
+    "kernels/cuda/array.py": {".indexing", "."},
+    "kernels/cuda/numpy_api.py": {".", ".nonzero"},
+    "kernels/cuda/ufuncs.py": {"."},
+    "nn/functional/dropout.py": {"tapegrad.kernels.cuda"},
+    # pytest loads the plugin in every session: tapegrad loads when a fixture is used
+    "testing/pytest_plugin.py": {"tapegrad.testing.oracle", "tapegrad.testing.gradcheck"},
+    # graphviz and matplotlib load only for the commands that draw
+    "cli.py": {"tapegrad", "tapegrad.viz"},
+    "cli_commands.py": {"tapegrad"},
+}
+
+
+def test_imports_inside_functions_are_the_documented_ones():
+    found: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.ImportFrom) and (
+                        sub.level or (sub.module or "").startswith("tapegrad")):
+                    name = "." * sub.level + (sub.module or "")
+                elif isinstance(sub, ast.Import) and sub.names[0].name.startswith("tapegrad"):
+                    name = sub.names[0].name
+                else:
+                    continue
+                found.setdefault(str(path.relative_to(PACKAGE)), set()).add(name)
+    extra = {f: names - DEFERRED_IMPORTS.get(f, set()) for f, names in found.items()}
+    assert not {f: n for f, n in extra.items() if n}, (
+        "import at module level, or add the import to DEFERRED_IMPORTS with its reason")

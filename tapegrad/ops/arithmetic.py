@@ -20,6 +20,7 @@ from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import no_grad
 from tapegrad.ops._util import as_array, broadcast_shapes, check_inplace, is_array, promoted, wrap
 from tapegrad.ops.comparison import where
+from tapegrad.ops.fill import recorded_clone
 from tapegrad.tensor import Tensor
 
 
@@ -180,7 +181,7 @@ class InplaceBinary(Function):
             # history carries the second-order terms); y for d/dx. ``x.mul_(x)`` saves x as
             # the other factor *before* overwriting it: an alias, so backward sees the
             # write and refuses, as torch does.
-            before = _recorded_clone(x) if ctx.needs_input_grad[1] else None
+            before = recorded_clone(x) if ctx.needs_input_grad[1] else None
             other = y if isinstance(y, Tensor) else None
             ctx.save_for_backward(before, other._alias() if other is x else other)
             ctx.scalar = y
@@ -214,18 +215,6 @@ _INPLACE = {
                 "__module__": __name__})
     for kind in ("add", "sub", "mul", "div")
 }
-
-
-def _recorded_clone(x: Tensor) -> Tensor:
-    """``x.clone()`` recorded on the tape even though forwards run with recording off."""
-    from tapegrad.autograd.grad_mode import _state
-
-    before = _state.grad_enabled
-    _state.grad_enabled = True
-    try:
-        return x.clone()
-    finally:
-        _state.grad_enabled = before
 
 
 def _inplace(kind: str):

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+import tapegrad
 from tapegrad.ops.registry import OpInfo, Sample
 from tapegrad.testing.oracle import make_noncontiguous
 from tapegrad.testing.registry_check import _cast, _grad_flags
@@ -65,8 +66,6 @@ def _leaves(args: Any) -> list:
 
 
 def _outputs(result: Any) -> list:
-    import tapegrad
-
     if isinstance(result, tapegrad.Tensor):
         return [result]
     if isinstance(result, (list, tuple)):
@@ -97,8 +96,6 @@ def check_sample_on_device(opinfo: OpInfo, sample: Sample, dtype: str = "float64
                            noncontiguous: bool = False, name: str = "sample",
                            device: str = "cuda") -> DeviceResult:
     """Compare one sample of ``opinfo`` on ``device`` with the CPU backend; never raises."""
-    import tapegrad
-
     args = tuple(_cast(a, dtype) for a in sample.args)
     kwargs = {k: _cast(v, dtype) for k, v in sample.kwargs.items()}
     flags = _grad_flags(opinfo, sample)

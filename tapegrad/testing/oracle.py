@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+import tapegrad
 from tapegrad.tensor import Size, Tensor
 
 # (atol, rtol) per dtype, for outputs and for gradients.
@@ -312,8 +313,6 @@ def compare_with_torch(
     AssertionError) with the table when anything differs.
     """
     torch = import_torch()
-    import tapegrad
-
     cmp = _Comparer(torch, atol, rtol, atol if grad_atol is None else grad_atol,
                     rtol if grad_rtol is None else grad_rtol)
     tg_args, th_args, leaves, arrays = _prepare(inputs, requires_grad, names, noncontiguous,

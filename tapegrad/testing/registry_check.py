@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import tapegrad
+from tapegrad.ops import registry
 from tapegrad.ops.registry import OpInfo, Sample
 from tapegrad.testing.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from tapegrad.testing.oracle import OracleMismatch, compare_with_torch
@@ -104,8 +106,6 @@ def _fmt(e: float | None) -> str:
 
 def _gradcheck_inputs(args: tuple, flags: list[bool]):
     """float64 tapegrad leaves for gradcheck; returns (flat inputs, rebuild function)."""
-    import tapegrad
-
     flat, layout = [], []
     for x, flag in zip(args, flags, strict=True):
         if isinstance(x, (list, tuple)) and any(isinstance(e, np.ndarray) for e in x):
@@ -143,8 +143,6 @@ def _leaf(tapegrad, x, flag: bool):
 def check_sample(opinfo: OpInfo, sample: Sample, dtype: str = "float64",
                  noncontiguous: bool = False, name: str | None = None) -> Result:
     """Every check of one sample; never raises (failures are in the Result)."""
-    import tapegrad
-
     name = name or sample.name or "sample"
     args = tuple(_cast(a, dtype) for a in sample.args)
     flags = _grad_flags(opinfo, sample)
@@ -219,8 +217,6 @@ def check_op(opinfo: OpInfo, dtype: str = "float64", noncontiguous: bool = False
 def check_all(names: Iterable[str] | None = None, dtypes: Iterable[str] = DTYPES,
               layouts: Iterable[bool] = (False, True)) -> list[Result]:
     """Results for every registered op (or those named), every dtype and layout."""
-    from tapegrad.ops import registry
-
     ops = registry.all_ops() if names is None else [registry.get(n) for n in names]
     results = []
     for op in ops:

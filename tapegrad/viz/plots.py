@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+import tapegrad
+
 __all__ = ["training_curves", "decision_boundary", "gradient_flow", "histograms", "image_grid"]
 
 # the same salt every run: matplotlib otherwise derives SVG element ids from random numbers
@@ -148,8 +150,6 @@ def decision_boundary(model_or_fn: Callable[[Any], Any], x: Any, y: Any,
     ``(N, 2)`` and ``y`` the ``(N,)`` integer labels, as tapegrad tensors or numpy arrays.
     The title shows the accuracy on the points.
     """
-    import tapegrad
-
     x_np, y_np = _to_numpy(x), _to_numpy(y).reshape(-1).astype(np.int64)
     if x_np.ndim != 2 or x_np.shape[1] != 2:
         raise ValueError(f"decision_boundary needs 2-D points of shape (N, 2), got {x_np.shape}")
