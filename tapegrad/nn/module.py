@@ -22,7 +22,7 @@ its forward creates, which is how drawings cluster a graph by module.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from tapegrad import dtypes
@@ -31,7 +31,6 @@ from tapegrad.autograd.grad_mode import no_grad
 from tapegrad.autograd.variable import RemovableHandle, _HookDict
 from tapegrad.nn import hooks as _hooks
 from tapegrad.nn import state_dict as _state_dict
-from tapegrad.nn.module_tree import ModuleTree
 from tapegrad.nn.parameter import Buffer, Parameter
 from tapegrad.tensor import Tensor
 
@@ -51,6 +50,76 @@ def _name_parameters(module: Module, path: str) -> None:
         if p is not None and getattr(p, "name", None) is None:
             p.name = name
     object.__setattr__(module, "_params_named", True)
+
+
+# Walking a module tree: children, submodules, parameters and buffers, by name.
+#
+# A module is a tree (children registered as
+# attributes), but a child may be registered twice (weight sharing: ``Sequential(l, l)``),
+# so every walk de-duplicates by identity, as torch does: a shared module or parameter is
+# yielded once, under the first name it was reached by.
+class ModuleTree:
+    """The iteration half of `Module` (it reads ``_modules``, ``_parameters``, ``_buffers``)."""
+
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """Pre-order walk including self; a module reached twice is yielded once."""
+        memo = set() if memo is None else memo
+        stack = [(prefix, self)]
+        while stack:
+            name, mod = stack.pop()
+            if remove_duplicate:
+                if id(mod) in memo:
+                    continue
+                memo.add(id(mod))
+            yield name, mod
+            children = [(f"{name}.{n}" if name else n, m) for n, m in mod._modules.items()
+                        if m is not None]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self) -> Iterator[Module]:
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, registry: str, prefix: str, recurse: bool,
+                       remove_duplicate: bool) -> Iterator[tuple[str, Tensor]]:
+        seen: set[int] = set()
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) \
+            if recurse else [(prefix, self)]
+        for mod_prefix, mod in modules:
+            for name, value in getattr(mod, registry).items():
+                if value is None or (remove_duplicate and id(value) in seen):
+                    continue
+                seen.add(id(value))
+                yield (f"{mod_prefix}.{name}" if mod_prefix else name), value
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) pairs; a shared parameter appears once, first name."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
 
 
 class Module(ModuleTree):

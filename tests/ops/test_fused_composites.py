@@ -34,7 +34,7 @@ from fused_check import check, close
 
 import tapegrad as tg
 import tapegrad.nn.functional as F
-from tapegrad.nn.functional._loss_functions import XLogY
+from tapegrad.nn.functional.losses.elementwise import XLogY
 from tapegrad.nn.functional.rnn import gru_cell, lstm_cell, rnn_forward
 
 F64 = tg.float64
@@ -817,7 +817,7 @@ def _fused_classes() -> list[type]:
 
     from tapegrad.autograd.function import Function
 
-    names = [f"tapegrad.nn.functional.{m.name}" for m in pkgutil.iter_modules(F.__path__)]
+    names = [m.name for m in pkgutil.walk_packages(F.__path__, prefix="tapegrad.nn.functional.")]
     found: list[type] = [tg.ops.reduction.sums.Logsumexp, tg.optim.SGD, tg.optim.Adam,
                          tg.optim.AdamW, tg.optim.RMSprop, tg.optim.Adagrad]
     for name in [*names, "tapegrad.ops.softmax"]:

@@ -8,7 +8,7 @@ from tapegrad.nn.functional.attention import *  # noqa: F403
 from tapegrad.nn.functional.conv import *  # noqa: F403
 from tapegrad.nn.functional.dropout import *  # noqa: F403
 from tapegrad.nn.functional.linear import *  # noqa: F403
-from tapegrad.nn.functional.loss import *  # noqa: F403
+from tapegrad.nn.functional.losses import *  # noqa: F403
 from tapegrad.nn.functional.normalization import *  # noqa: F403
 from tapegrad.nn.functional.pooling import *  # noqa: F403
 from tapegrad.nn.functional.rnn import *  # noqa: F403

@@ -8,8 +8,8 @@ As in torch, class weights (``weight``, ``pos_weight``) are *buffers*: they foll
 
 from __future__ import annotations
 
-from tapegrad.nn.functional import loss as F  # noqa: N812
-from tapegrad.nn.functional._loss_checks import legacy_get_string
+from tapegrad.nn.functional import losses as F  # noqa: N812
+from tapegrad.nn.functional.losses.checks import legacy_get_string
 from tapegrad.nn.module import Module
 from tapegrad.tensor import Tensor
 

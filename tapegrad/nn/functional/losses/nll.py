@@ -1,4 +1,4 @@
-"""The losses over class indices as `Function`s (used by `tapegrad.nn.functional.loss`):
+"""The losses over class indices as `Function`s (used by `tapegrad.nn.functional.losses`):
 ``nll_loss`` (one op, torch's node name) and the fused cross-entropy.
 
 Both read one entry per sample: the log-probability of its target class. Inputs are (C,),
@@ -20,7 +20,7 @@ from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import _state
 from tapegrad.kernels.cuda import runtime as cuda_runtime
-from tapegrad.nn.functional._loss_functions import reduce_array
+from tapegrad.nn.functional.losses.elementwise import reduce_array
 from tapegrad.ops._util import as_array, contiguous, wrap
 from tapegrad.ops.softmax import softmax
 from tapegrad.tensor import Tensor

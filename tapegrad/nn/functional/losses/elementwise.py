@@ -1,4 +1,4 @@
-"""The element-wise loss ops as `Function`s (used by `tapegrad.nn.functional.loss`).
+"""The element-wise loss ops as `Function`s (used by `tapegrad.nn.functional.losses`).
 
 Where torch computes a loss in one kernel (``mse_loss``, ``smooth_l1_loss``, ``huber_loss``,
 ``binary_cross_entropy``, ``binary_cross_entropy_with_logits``) it is one op here too, with
@@ -13,7 +13,7 @@ so the gradient reaching each ``l_i`` is ``g`` itself ('none'), the scalar ``g``
 ``g / n`` ('mean'); each backward multiplies that by ``dl_i/dx_i``.
 
 The losses over class indices (``nll_loss`` and the fused cross-entropy) are in
-`tapegrad.nn.functional._nll_functions`.
+`tapegrad.nn.functional.losses.nll`.
 """
 
 from __future__ import annotations

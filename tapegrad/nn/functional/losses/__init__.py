@@ -1,10 +1,10 @@
 """nn.functional: losses, with torch's names, defaults, checks and error messages.
 
 A loss compares a prediction with a target and returns one number to minimise (or one per
-element with ``reduction='none'``). The ops themselves (forward + backward) live in
-`tapegrad.nn.functional._loss_functions` (element-wise losses) and `_nll_functions` (losses
-over class indices); this module checks the arguments like torch and picks the op (argument
-checks, reductions and the legacy flags are in `_loss_checks`), composing from other ops
+element with ``reduction='none'``). The family is this package: the ops themselves
+(forward + backward) live in `elementwise` (element-wise losses) and `nll` (losses over
+class indices); the argument checks, reductions and legacy flags in `checks`. The
+functions here check the arguments like torch and pick the op, composing from other ops
 exactly where torch composes:
 
 * ``l1_loss`` is ``|x - y|`` then a reduction; ``kl_div`` is built from ``xlogy``/``exp``;
@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 
 from tapegrad.dtypes import result_type
-from tapegrad.nn.functional._loss_checks import (
+from tapegrad.nn.functional.losses.checks import (
     broadcast_error,
     check_grows,
     check_nll,
@@ -41,7 +41,7 @@ from tapegrad.nn.functional._loss_checks import (
     warn_size,
     weighted,
 )
-from tapegrad.nn.functional._loss_functions import (
+from tapegrad.nn.functional.losses.elementwise import (
     BinaryCrossEntropy,
     BinaryCrossEntropyWithLogits,
     HuberLoss,
@@ -49,7 +49,7 @@ from tapegrad.nn.functional._loss_functions import (
     SmoothL1Loss,
     XLogY,
 )
-from tapegrad.nn.functional._nll_functions import CrossEntropyIndices, NllLoss, NllLoss2d
+from tapegrad.nn.functional.losses.nll import CrossEntropyIndices, NllLoss, NllLoss2d
 from tapegrad.ops._util import as_array, broadcast_shapes, wrap
 from tapegrad.ops.comparison import where
 from tapegrad.ops.softmax import log_softmax

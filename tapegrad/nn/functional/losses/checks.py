@@ -1,4 +1,4 @@
-"""Argument checks and reductions shared by the losses (`tapegrad.nn.functional.loss`).
+"""Argument checks and reductions shared by the losses (`tapegrad.nn.functional.losses`).
 
 Each check raises torch's exception type with torch's message, so code written against
 torch's errors behaves the same here.
