@@ -9,9 +9,9 @@ before looking).
 
 Three pages execute code that needs packages the ``docs`` extra does not install: torch
 (the oracle of "Testing your ops against torch" and "Adding an op") and numba-cuda (the
-simulator that runs "GPU with numba.cuda"). Without them the page is built with its code shown but not run,
-under a visible note that says what to install: ``bash scripts/setup_env.sh docs &&
-.venv/bin/mkdocs serve`` works on a fresh clone.
+simulator that runs "GPU with numba.cuda"). Without them the page is built with its code
+shown but not run, under a visible note that says what to install: ``bash
+scripts/setup_env.sh docs && .venv/bin/mkdocs serve`` works on a fresh clone.
 """
 
 from __future__ import annotations

@@ -332,8 +332,7 @@ def _py(e: Expr, src: dict[str, str], floats: bool) -> str:
     if op == "const":
         return repr(float(args[0]) if floats else args[0])
     if op == "call":
-        arg = _py(args[1], src, floats)
-        return f"_{args[0]}({arg})" if floats else f"{arg}.{args[0]}()"
+        return f"_{args[0]}({_py(args[1], src, floats)})"
     if op == "neg":
         return f"(-{_py(args[0], src, floats)})"
     if op == "where":
@@ -463,11 +462,26 @@ def float_source(e: Expr, src: dict[str, str]) -> str:
 
 
 
+def _method_or_float(name: str) -> Callable[[Any], Any]:
+    """``x.<name>()`` for a tensor, the float function for a number (a binary op's operand
+    may be a Python number: ``2 ** x`` reads ``log(2)``)."""
+    on_float = FUNCTIONS[name]
+
+    def fn(v: Any) -> Any:
+        return on_float(v) if isinstance(v, (int, float)) else getattr(v, name)()
+
+    return fn
+
+
+_TENSOR_NAMESPACE = {f"_{name}": _method_or_float(name) for name in FUNCTIONS}
+
+
 def tensor_function(e: Expr, params: tuple[str, ...],
                     where_fn: Callable[..., Any]) -> Callable[..., Any]:
     """Compile ``e`` into ``f(*params)`` over tensors (and numbers), using ``where_fn`` for
     ``where`` and the tensors' own methods for functions (``x.cos()``)."""
-    return _compile(_py(e, {n: n for n in params}, False), params, {"_where": where_fn})
+    return _compile(_py(e, {n: n for n in params}, False), params,
+                    {**_TENSOR_NAMESPACE, "_where": where_fn})
 
 
 def _compile(body: str, params: tuple[str, ...], namespace: dict) -> Callable[..., Any]:

@@ -180,10 +180,6 @@ _K = constant(_TANH_SCALE, "k")
 _KAPPA = 0.044715
 
 
-def _erf_array(d: np.ndarray) -> np.ndarray:
-    return np.asarray(np.frompyfunc(math.erf, 1, 1)(d), dtype=d.dtype)
-
-
 def _gelu_tanh(d: np.ndarray) -> np.ndarray:
     return 0.5 * d * (1 + np.tanh(_TANH_SCALE * (d + _KAPPA * d * d * d)))
 
@@ -286,10 +282,12 @@ UNARY: tuple[Unary, ...] = (
           "ln(1 + e^(beta x)) / beta, a smooth relu (linear once beta x > threshold).",
           options=(("beta", 1.0), ("threshold", 20.0)), float_only="softplus_cpu",
           public=False, backward_op="softplus_backward"),
-    Unary("gelu", lambda d: d * 0.5 * (1 + _erf_array(d * _SQRT1_2)),
+    Unary("gelu", None,  # forward: the erf kernel of the array's device
           lambda x, y: 0.5 * (1 + erf(x * _INV_SQRT2)) + x * _PDF * exp(-0.5 * x ** 2),
           "x·Φ(x): x weighted by how likely a standard normal is below it.",
-          float_only="GeluKernelImpl", public=False, backward_op="gelu_backward"),
+          float_only="GeluKernelImpl", public=False, backward_op="gelu_backward",
+          kernel_forward=lambda k, d: d * 0.5 * (1 + k.erf(d * _SQRT1_2)),
+          float_forward=lambda x: x * 0.5 * (1 + math.erf(x * _SQRT1_2))),
     Unary("gelu_tanh", _gelu_tanh, _gelu_tanh_derivative,
           "GELU's tanh approximation (approximate='tanh'), the formula of the GPT-2 era.",
           float_only="GeluKernelImpl", public=False, node_name="GeluBackward0",

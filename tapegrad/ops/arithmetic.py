@@ -18,9 +18,11 @@ import numpy as np
 from tapegrad import dtypes
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import no_grad
+from tapegrad.formula import Expr, chain, tensor_function
 from tapegrad.ops._util import as_array, broadcast_shapes, check_inplace, is_array, promoted, wrap
 from tapegrad.ops.comparison import where
-from tapegrad.ops.fill import recorded_clone
+from tapegrad.ops.fill import recorded_clone, zeros_like
+from tapegrad.pointwise import RULES
 from tapegrad.tensor import Tensor
 
 
@@ -43,22 +45,59 @@ def _binary_forward(np_op, a: Any, b: Any, true_division: bool = False) -> Tenso
     return wrap(result)
 
 
-def _save_operands(ctx: Node, a: Any, b: Any, *more: Tensor, keep_a: bool = True,
-                   keep_b: bool = True) -> None:
-    """Keep what backward will read of a binary op's operands: a tensor operand is saved
-    (so an in-place change to it before backward is caught) only when ``keep_*`` says its
-    backward needs it; a number is kept as it is. ``more``: extra tensors to save."""
-    a_is_tensor, b_is_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
-    ctx.save_for_backward(a if a_is_tensor and keep_a else None,
-                          b if b_is_tensor and keep_b else None, *more)
-    ctx.scalars = (None if a_is_tensor else a, None if b_is_tensor else b)
+# ------------------------------------------------------------------ the rules' derivatives
+# ∂y/∂a and ∂y/∂b of + − × / ** are written once, in `tapegrad.pointwise` (BINARY); here they
+# are compiled to tensor code: grad · ∂y/∂a as a function of (g, a, b, y), where a and b
+# may be tensors or Python numbers. What forward saves follows from the formulas too: only
+# the values read by the formula of an input that needs a gradient.
+def _where(condition: Any, a: Any, b: Any) -> Any:
+    if isinstance(condition, (bool, np.bool_)):  # a number operand: decided already
+        return a if condition else b
+    return where(condition, a, b)
 
 
-def _saved_operands(ctx: Node) -> tuple:
-    """The operands kept by `_save_operands` (tensor or number; None for a tensor that was
-    not needed), then the extra tensors."""
-    a, b, *more = ctx.saved_tensors
-    return (ctx.scalars[0] if a is None else a, ctx.scalars[1] if b is None else b, *more)
+class _Derivatives:
+    """One binary rule's two derivatives, compiled, and the variables each reads."""
+
+    def __init__(self, name: str) -> None:
+        rule = RULES[name]
+        g = Expr("var", "g")
+        self.grads = [tensor_function(chain(f, g), ("g", "a", "b", "y"), _where)
+                      for f in rule.formulas]
+        self.reads = [f.variables for f in rule.formulas]
+
+    def save(self, ctx: Node, a: Any, b: Any, y: Tensor | None = None) -> None:
+        """Save (a, b, y) as far as the derivatives of the inputs needing grad read them;
+        numbers are kept as they are (they cannot change)."""
+        read = set().union(*(r for r, need in zip(self.reads, ctx.needs_input_grad,
+                                                  strict=False) if need))
+        tensors = [v if isinstance(v, Tensor) and name in read else None
+                   for v, name in ((a, "a"), (b, "b"), (y, "y"))]
+        ctx.saves = any(t is not None for t in tensors)  # add and sub keep nothing at all
+        if ctx.saves:
+            ctx.save_for_backward(*tensors)
+        ctx.numbers = (None if isinstance(a, Tensor) else a,
+                       None if isinstance(b, Tensor) else b)
+
+    def __call__(self, ctx: Node, grad: Tensor, scale_b: Any = 1) -> tuple:
+        """grad · ∂y/∂a and grad · ∂y/∂b for the inputs that need them (``scale_b``: add's
+        and sub's ``alpha``, which multiplies b)."""
+        a, b, y = ctx.saved_tensors if ctx.saves else (None, None, None)
+        a = ctx.numbers[0] if a is None else a
+        b = ctx.numbers[1] if b is None else b
+        out = []
+        for k, need in enumerate(ctx.needs_input_grad[:2]):
+            if not need:
+                out.append(None)
+                continue
+            r = self.grads[k](grad, a, b, y)
+            if not isinstance(r, Tensor):  # a constant branch (0 where b == 0 in pow)
+                r = zeros_like(grad) + r
+            out.append(r * scale_b if k == 1 and scale_b != 1 else r)
+        return tuple(out)
+
+
+_ADD, _SUB, _MUL, _DIV, _POW = (_Derivatives(n) for n in ("add", "sub", "mul", "div", "pow"))
 
 
 class Add(Function):
@@ -68,15 +107,14 @@ class Add(Function):
     @staticmethod
     def forward(ctx: Node, a: Any, b: Any, alpha: float = 1) -> Tensor:
         ctx.alpha = alpha
+        _ADD.save(ctx, a, b)
         if alpha != 1:
             return _binary_forward(lambda x, y: x + alpha * y, a, b)
         return _binary_forward(np.add, a, b)
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> tuple:
-        ga, gb = ctx.needs_input_grad[:2]
-        return (grad if ga else None,
-                (grad if ctx.alpha == 1 else grad * ctx.alpha) if gb else None)
+        return _ADD(ctx, grad, ctx.alpha)
 
 
 class Sub(Function):
@@ -86,15 +124,14 @@ class Sub(Function):
     @staticmethod
     def forward(ctx: Node, a: Any, b: Any, alpha: float = 1) -> Tensor:
         ctx.alpha = alpha
+        _SUB.save(ctx, a, b)
         if alpha != 1:
             return _binary_forward(lambda x, y: x - alpha * y, a, b)
         return _binary_forward(np.subtract, a, b)
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> tuple:
-        ga, gb = ctx.needs_input_grad[:2]
-        return (grad if ga else None, (-grad if ctx.alpha == 1 else grad * -ctx.alpha)
-                if gb else None)
+        return _SUB(ctx, grad, ctx.alpha)
 
 
 class Mul(Function):
@@ -103,16 +140,12 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx: Node, a: Any, b: Any) -> Tensor:
-        # d/da needs b and d/db needs a: keep each only if the other needs a gradient
-        needs_a, needs_b = ctx.needs_input_grad
-        _save_operands(ctx, a, b, keep_a=needs_b, keep_b=needs_a)
+        _MUL.save(ctx, a, b)  # d/da reads b and d/db reads a: each kept only if needed
         return _binary_forward(np.multiply, a, b)
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> tuple:
-        a, b = _saved_operands(ctx)
-        ga, gb = ctx.needs_input_grad
-        return (grad * b if ga else None, grad * a if gb else None)
+        return _MUL(ctx, grad)
 
 
 class Div(Function):
@@ -121,15 +154,12 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx: Node, a: Any, b: Any) -> Tensor:
-        # d/da = 1/b needs b; d/db = -a/b^2 needs both
-        _save_operands(ctx, a, b, keep_a=ctx.needs_input_grad[1])
+        _DIV.save(ctx, a, b)  # d/da = 1/b reads b; d/db = −a/b² reads both
         return _binary_forward(np.true_divide, a, b, true_division=True)
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> tuple:
-        a, b = _saved_operands(ctx)
-        ga, gb = ctx.needs_input_grad
-        return (grad / b if ga else None, -grad * a / (b * b) if gb else None)
+        return _DIV(ctx, grad)
 
 
 class Pow(Function):
@@ -139,26 +169,12 @@ class Pow(Function):
     @staticmethod
     def forward(ctx: Node, a: Any, b: Any) -> Tensor:
         out = _binary_forward(np.power, a, b)
-        _save_operands(ctx, a, b, out)
+        _POW.save(ctx, a, b, out)  # d/db = y·log a reads the output
         return out
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> tuple:
-        a, b, out = _saved_operands(ctx)
-        ga, gb = ctx.needs_input_grad
-        grad_a = grad_b = None
-        if ga:
-            if isinstance(b, (int, float)) and b == 0:
-                grad_a = grad * 0.0
-            else:
-                grad_a = grad * b * a ** (b - 1)
-        if gb:
-            # torch: d/db a^b = a^b log(a), defined as 0 where a == 0 and b >= 0
-            base = a if isinstance(a, Tensor) else Tensor._from_array(
-                np.full((), a, dtype=out._data.dtype, like=out._data))
-            safe = (base == 0) & (b >= 0) if isinstance(b, Tensor) else base == 0
-            grad_b = where(safe, grad * 0.0, grad * out * base.log())
-        return grad_a, grad_b
+        return _POW(ctx, grad)
 
 
 class InplaceBinary(Function):
