@@ -238,7 +238,8 @@ class Function:
         if _state.grad_enabled:
             for a in args:
                 if isinstance(a, Variable):
-                    if a._view_meta is not None:
+                    meta = a._view_meta
+                    if meta is not None and meta.version != a._version_counter.value:
                         a._sync_view()  # a view whose base changed: take its new history
                     if a._requires_grad:
                         recording = True

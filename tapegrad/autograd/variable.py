@@ -15,6 +15,7 @@ Vocabulary (PyTorch's, so that what you learn carries over):
 
 from __future__ import annotations
 
+import re
 import warnings
 import weakref
 from collections import OrderedDict
@@ -49,20 +50,19 @@ class ViewMeta:
     * ``creation`` is how the view was made: ``"default"``; ``"no_grad"`` (under
       ``no_grad``), ``"multi"`` (one of several views returned by one op, such as
       ``unbind``); these may not be modified in place with gradients involved, as in torch;
-    * ``describe`` is the view ops as text, for listings and drawings (``[:, 0]``).
+    * ``describe`` is the view ops, one entry per op (text, or ``(op, kwargs)`` formatted
+      when a listing or drawing shows it).
     """
 
-    __slots__ = ("base", "replay", "version", "creation", "describe", "op_name", "output_nr")
+    __slots__ = ("base", "replay", "version", "creation", "describe")
 
     def __init__(self, base: Variable, replay: Callable, version: int, creation: str,
-                 describe: str, op_name: str = "", output_nr: int = 0) -> None:
+                 describe: tuple) -> None:
         self.base = base
         self.replay = replay
         self.version = version
         self.creation = creation
         self.describe = describe
-        self.op_name = op_name  # the Function that made it (for torch's "Output 0 of Unbind")
-        self.output_nr = output_nr
 
     def rebase_error(self, view: Variable, direct: bool) -> str:
         """torch's message when this view may not take a new history (it was made in
@@ -71,12 +71,8 @@ class ViewMeta:
         modified = "is being" if direct else "its base or another view of its base has been"
         node = view._grad_fn
         title = ""
-        if node is not None:
-            name = node.name()
-            for suffix in ("Backward0", "Backward1", "Backward2", "Backward"):
-                if name.endswith(suffix):
-                    name = name[:-len(suffix)]
-                    break
+        if node is not None:  # torch names the node without "Backward0"
+            name = re.sub(r"Backward\d*$", "", node.name())
             title = f"Output {view._output_nr} of {name}"
         if self.creation == "multi":
             return f"{title} is a view and {modified} modified inplace. {_MULTI_VIEW}"

@@ -24,7 +24,6 @@ place while gradients are involved (torch forbids it: the history would be ambig
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -46,13 +45,12 @@ class ViewFunction(Function):
         out = Function.apply.__func__(cls, *args, **kwargs)
         x = args[0]
         rest = args[1:]
-        name = _op_title(cls._node_class.__name__)
-        text = _describe(cls._node_class._op_name, kwargs)
-        if isinstance(out, tuple):
+        step = (cls._node_class._op_name, kwargs)  # turned into text only when shown
+        if type(out) is tuple:
             for i, o in enumerate(out):
-                attach_view(x, o, _nth_replay(cls, rest, kwargs, i), text, name, i, multi=True)
+                attach_view(x, o, _nth_replay(cls, rest, kwargs, i), step, multi=True)
             return out
-        attach_view(x, out, lambda b: cls.apply(b, *rest, **kwargs), text, name)
+        attach_view(x, out, lambda b: cls.apply(b, *rest, **kwargs), step)
         return out
 
 
@@ -60,20 +58,19 @@ def _nth_replay(cls: type, rest: tuple, kwargs: dict, i: int) -> Callable:
     return lambda b: cls.apply(b, *rest, **kwargs)[i]
 
 
-def _op_title(node_name: str) -> str:
-    """``UnbindBackward0`` -> ``Unbind`` (torch names a view's producer this way)."""
-    return re.sub(r"Backward\d*$", "", node_name)
+def describe_steps(steps: tuple) -> str:
+    """A view's ops as text, for listings: ``.select(dim=1, index=0).t()``."""
+    return "".join(
+        step if isinstance(step, str) else
+        f".{step[0]}(" + ", ".join(f"{k}={v!r}" for k, v in step[1].items()) + ")"
+        for step in steps)
 
 
-def _describe(op: str, kwargs: dict) -> str:
-    return f".{op}(" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")"
-
-
-def attach_view(x: Variable, out: Any, step: Callable, describe: str, op_name: str,
-                output_nr: int = 0, multi: bool = False) -> None:
+def attach_view(x: Variable, out: Any, step: Callable, describe: Any,
+                multi: bool = False) -> None:
     """Record on ``out`` (if it shares ``x``'s memory) how to rebuild it from the root base:
     ``step`` rebuilds ``out`` from ``x``, composed with ``x``'s own replay when ``x`` is
-    itself a view."""
+    itself a view. ``describe`` is the step as text, or ``(op, kwargs)`` to format later."""
     if not isinstance(out, Variable) or out._base is None:
         return
     parent = x._view_meta
@@ -81,9 +78,10 @@ def attach_view(x: Variable, out: Any, step: Callable, describe: str, op_name: s
         outer = parent.replay
         base = parent.base
         replay = _compose(outer, step)
-        describe = parent.describe + describe
+        describe = parent.describe + (describe,)
     elif x._base is None:
         base, replay = x, step
+        describe = (describe,)
     else:
         return  # x is a plain alias of some tensor: not a view autograd can replay
     grad_mode = _state.grad_enabled
@@ -93,8 +91,7 @@ def attach_view(x: Variable, out: Any, step: Callable, describe: str, op_name: s
         creation = "multi" if x._requires_grad else "multi_no_grad"
     else:
         creation = parent.creation if parent is not None else "default"
-    out._view_meta = ViewMeta(base, replay, out._version_counter.value, creation, describe,
-                              op_name, output_nr)
+    out._view_meta = ViewMeta(base, replay, out._version_counter.value, creation, describe)
 
 
 def _compose(outer: Callable, step: Callable) -> Callable:
@@ -138,7 +135,7 @@ class CopySlices(Node):
     def __init__(self, base: Variable, meta: ViewMeta, fn: Node) -> None:
         self.fn = fn
         self.view_replay = meta.replay
-        self.view_describe = meta.describe
+        self.view_describe = describe_steps(meta.describe)
         base_edge = base._gradient_edge() if base._requires_grad else (None, 0)
         self.next_functions = (base_edge,) + fn.next_functions[1:]
         data = base._data
@@ -147,7 +144,7 @@ class CopySlices(Node):
         self.needs_input_grad = (base._requires_grad,) + tuple(fn.needs_input_grad[1:])
         args = fn._args or ()
         self._args = (ReleasedTensor(base),) + tuple(args[1:])
-        self._kwargs = {"op": fn.op_name, "view": meta.describe}
+        self._kwargs = {"op": fn.op_name, "view": self.view_describe}
         self._output_meta = (base_meta,)
         self._output_data = (data,)
         self.module_path = fn.module_path
