@@ -235,7 +235,7 @@ class Function:
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         ctx = cls._node_class()
         recording = False
-        if _state.grad_enabled:
+        if _state.grad_enabled and not _state.inference:
             for a in args:
                 if isinstance(a, Variable):
                     meta = a._view_meta

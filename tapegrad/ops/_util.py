@@ -44,9 +44,18 @@ def promoted(*operands: Any) -> tuple[dtypes.dtype, list]:
         if isinstance(op, Tensor):
             d = op._data
             arrays.append(d if d.dtype == np_dt else d.astype(np_dt))
+        elif type(op) is int and np_dt.kind in "iu" and not _fits(op, np_dt):
+            # torch casts the number to the tensor's dtype, wrapping around as C does
+            # (int8: 100 + 1000 -> 76); numpy would refuse the number instead
+            arrays.append(np.asarray(op).astype(np_dt))
         else:
             arrays.append(op)
     return out, arrays
+
+
+def _fits(value: int, np_dt: np.dtype) -> bool:
+    info = np.iinfo(np_dt)
+    return info.min <= value <= info.max
 
 
 def _same_float_dtype(operands: tuple) -> dtypes.dtype | None:
