@@ -148,7 +148,9 @@ class Variable:
     @property
     def requires_grad(self) -> bool:
         meta = self._view_meta
-        if meta is not None:  # torch: a view requires grad when its base does
+        if meta is not None:
+            # torch: a view requires grad when its base does (even before its stale
+            # history is regenerated)
             return self._requires_grad or meta.base._requires_grad
         return self._requires_grad
 

@@ -92,6 +92,10 @@ def attach_view(x: Variable, out: Any, step: Callable, describe: Any,
     else:
         creation = parent.creation if parent is not None else "default"
     out._view_meta = ViewMeta(base, replay, out._version_counter.value, creation, describe)
+    if creation == "no_grad" and base._requires_grad and not _state.inference:
+        # torch: a view made in no_grad mode of a tensor that requires grad requires grad
+        # too, without history: used later with grad mode on, it is a leaf of the graph
+        out._requires_grad = True
 
 
 def _compose(outer: Callable, step: Callable) -> Callable:

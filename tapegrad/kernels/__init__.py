@@ -22,6 +22,8 @@ from types import ModuleType
 
 from . import _jit, reference
 from .cuda.array import CudaArray
+from .half import F16 as _F16
+from .half import float32_view
 
 __all__ = ["cpu", "jit_enabled", "load_jit", "on", "reference"]
 
@@ -64,6 +66,8 @@ def on(array: object, cpu_module: ModuleType | None = None) -> ModuleType:
     """
     module = cpu_module if cpu_module is not None else globals()["cpu"]
     if type(array) is not CudaArray:
+        if array.dtype is _F16:  # numba has no half type: compute in float32, as torch
+            return float32_view(module)
         return module
     family = _CUDA_FAMILY[module.__name__.rpartition(".")[2]]
     return importlib.import_module(f".cuda.{family}", __name__)

@@ -91,11 +91,13 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
     # index_put_ (on the basic view, if any), which checks the in-place rules first.
     if spec.adv is None:
         _check_put(x, spec, value)
-    if basic and _state.grad_enabled and x._requires_grad and x._grad_fn is None:
+    if (basic and _state.grad_enabled and x._requires_grad and x._grad_fn is None
+            and x._view_meta is None):  # (a view's own checks come with the write)
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
-    check_inplace(x)
-    check_writeable(x)
+    if not (basic and x._view_meta is not None):  # a view: the write into x[basic] checks
+        check_inplace(x)
+        check_writeable(x)
     if spec.adv is not None:
         _check_put(x, spec, value)
     if not basic:

@@ -188,3 +188,55 @@ def test_pow_gradient_at_zero_base_and_zero_exponent():
     assert mine[1][0][0] == 0.0  # not nan
     for a, b in zip(mine[2], theirs[2], strict=True):
         np.testing.assert_array_equal(a, b)  # nan where torch has nan (second order)
+
+
+# ------------------------------------------------------------------ item 10: float16
+HALF_REDUCTIONS = {
+    "var": lambda L, h: h.var(),
+    "std": lambda L, h: h.std(),
+    "norm": lambda L, h: h.norm(),
+    "mse_loss": lambda L, h: L.nn.functional.mse_loss(h, L.zeros_like(h)),
+    "mean": lambda L, h: h.mean(),
+    "sum (overflows in torch too)": lambda L, h: h.sum(),
+}
+
+
+@pytest.mark.parametrize("name", list(HALF_REDUCTIONS))
+def test_float16_reductions_accumulate_in_float32(name):
+    def fn(L):
+        return HALF_REDUCTIONS[name](L, L.full((1000,), 100.0, dtype=L.float16))
+
+    assert_same(fn)
+
+
+HALF_OPS = {
+    "relu": lambda L, t: t.relu(),
+    "sigmoid": lambda L, t: t.sigmoid(),
+    "silu": lambda L, t: L.nn.functional.silu(t),
+    "tanh": lambda L, t: t.tanh(),
+    "softmax": lambda L, t: t.softmax(1),
+    "log_softmax": lambda L, t: t.log_softmax(1),
+    "logsumexp": lambda L, t: t.logsumexp(1),
+    "layer_norm": lambda L, t: L.nn.functional.layer_norm(t, (3,)),
+    "cross_entropy": lambda L, t: L.nn.functional.cross_entropy(t, L.tensor([0, 2])),
+    "bce_with_logits": lambda L, t: L.nn.functional.binary_cross_entropy_with_logits(
+        t, L.ones(2, 3, dtype=L.float16)),
+}
+
+
+@pytest.mark.parametrize("name", list(HALF_OPS))
+def test_float16_kernels_forward_and_backward(name):
+    """float16 runs through the float32 kernels (torch computes half in float32 too);
+    results agree with torch to half-precision rounding."""
+    results = []
+    for L in LIBS:
+        t = L.tensor([[0.5, -1.0, 2.0], [1.0, 0.25, -3.0]], dtype=L.float16,
+                     requires_grad=True)
+        out = HALF_OPS[name](L, t)
+        (out.float() * L.arange(out.numel()).reshape(out.shape).float()).sum().backward()
+        assert out.dtype == L.float16 and t.grad.dtype == L.float16
+        results.append((out.detach().float().numpy(), t.grad.float().numpy()))
+    # forward: one half step; backward reads the rounded output, and the gradients below
+    # sum terms of size ~5, so half rounding (2^-11 relative) allows ~1e-2 there
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=2e-3, atol=2e-3)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=2e-3, atol=1e-2)
