@@ -66,7 +66,7 @@ def on(array: object, cpu_module: ModuleType | None = None) -> ModuleType:
     """
     module = cpu_module if cpu_module is not None else globals()["cpu"]
     if type(array) is not CudaArray:
-        if array.dtype is _F16:  # numba has no half type: compute in float32, as torch
+        if getattr(array, "dtype", None) is _F16:  # numba has no half type: float32, as torch
             return float32_view(module)
         return module
     family = _CUDA_FAMILY[module.__name__.rpartition(".")[2]]

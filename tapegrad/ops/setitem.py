@@ -95,9 +95,11 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
             and x._view_meta is None):  # (a view's own checks come with the write)
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
-    if not (basic and x._view_meta is not None):  # a view: the write into x[basic] checks
+    if not basic:
         check_inplace(x)
         check_writeable(x)
+    elif x._view_meta is None:  # (a view's own checks come with the write into x[basic])
+        check_inplace(x)
     if spec.adv is not None:
         _check_put(x, spec, value)
     if not basic:
@@ -111,6 +113,7 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
         check_inplace(view, None, value)
         IndexPut.apply(view, value, spec=IndexSpec((), spec.adv), inplace=True)
     elif isinstance(value, (bool, int, float)):
+        check_writeable(view)  # torch copies the number: no element may repeat
         fill_(view, value)
     else:
         if not isinstance(value, Tensor):
