@@ -38,8 +38,9 @@ class ViewMeta:
     """What a *differentiable view* remembers about where it came from.
 
     ``base`` is the root tensor that owns the memory (a view of a view points at the
-    original tensor, as torch's ``_base`` does); ``replay(b)`` rebuilds this view from any
-    tensor shaped like ``base`` by running the same view ops again (``b[:, 0]``,
+    original tensor, as torch's ``_base`` does); ``steps`` are the view ops that made it
+    from the base, one ``(op, args, kwargs, output_nr)`` each, so that ``replay(b)``
+    rebuilds the same view of any tensor shaped like ``base`` (``b[:, 0]``,
     ``b.view(2, 3).t()``...). That is all autograd needs to handle an in-place change made
     through the view, or made to the base while the view is alive:
 
@@ -49,20 +50,24 @@ class ViewMeta:
       the view ops on the base) the next time it is used;
     * ``creation`` is how the view was made: ``"default"``; ``"no_grad"`` (under
       ``no_grad``), ``"multi"`` (one of several views returned by one op, such as
-      ``unbind``); these may not be modified in place with gradients involved, as in torch;
-    * ``describe`` is the view ops, one entry per op (text, or ``(op, kwargs)`` formatted
-      when a listing or drawing shows it).
+      ``unbind``); these may not be modified in place with gradients involved, as in torch.
     """
 
-    __slots__ = ("base", "replay", "version", "creation", "describe")
+    __slots__ = ("base", "steps", "version", "creation")
 
-    def __init__(self, base: Variable, replay: Callable, version: int, creation: str,
-                 describe: tuple) -> None:
+    def __init__(self, base: Variable, steps: tuple, version: int, creation: str) -> None:
         self.base = base
-        self.replay = replay
+        self.steps = steps
         self.version = version
         self.creation = creation
-        self.describe = describe
+
+    def replay(self, b: Variable) -> Variable:
+        """Run the view ops again on ``b`` (shaped like the base): the same view of it."""
+        for op, args, kwargs, nr in self.steps:
+            b = op.apply(b, *args, **kwargs) if isinstance(op, type) else op(b, *args, **kwargs)
+            if nr is not None:
+                b = b[nr]
+        return b
 
     def rebase_error(self, view: Variable, direct: bool) -> str:
         """torch's message when this view may not take a new history (it was made in

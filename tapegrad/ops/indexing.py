@@ -154,7 +154,7 @@ def apply_index(x: Tensor, spec: IndexSpec) -> Tensor:
         view = spec.view(x._data)
         if spec.adv is None:
             out = _view_of(x, view)
-            attach_view(x, out, lambda b: apply_index(b, spec), ("getitem", {"index": spec}))
+            attach_view(x, out, (apply_index, (spec,), {}, None))
             return out
         return wrap(view[spec.np_adv()])
     out = x
