@@ -154,7 +154,7 @@ def apply_index(x: Tensor, spec: IndexSpec) -> Tensor:
         view = spec.view(x._data)
         if spec.adv is None:
             out = _view_of(x, view)
-            attach_view(x, out, (apply_index, (spec,), {}, None))
+            attach_view(x, out, (getitem_basic, (spec,), {}, None))
             return out
         return wrap(view[spec.np_adv()])
     out = x
@@ -170,6 +170,15 @@ def apply_index(x: Tensor, spec: IndexSpec) -> Tensor:
     if spec.adv is not None:
         out = Index.apply(out, spec=IndexSpec((), spec.adv))
     return out
+
+
+def getitem_basic(x: Tensor, spec: IndexSpec) -> Tensor:
+    """``x[spec]`` for a basic index: how a view made by indexing is replayed (its name
+    is what listings show: ``view='.getitem(select(1, 0))'``)."""
+    return apply_index(x, spec)
+
+
+getitem_basic.__name__ = "getitem"
 
 
 # ---------------------------------------------------------------- advanced: read and write
