@@ -102,6 +102,8 @@ def run_backward(
     """
     root_edges = []
     for i, t in enumerate(roots):
+        if t._view_meta is not None:
+            t._sync_view()  # a view whose base changed since: its history is the base's now
         if not t._requires_grad:
             raise RuntimeError(
                 f"element {i} of tensors does not require grad and does not have a grad_fn"

@@ -238,10 +238,11 @@ class Function:
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         ctx = cls._node_class()
         recording = False
-        if _state.grad_enabled:
+        if _state.grad_enabled and not _state.inference:
             for a in args:
                 if isinstance(a, Variable):
-                    if a._view_meta is not None:
+                    meta = a._view_meta
+                    if meta is not None and meta.version != a._version_counter.value:
                         a._sync_view()  # a view whose base changed: take its new history
                     if a._requires_grad:
                         recording = True

@@ -16,6 +16,7 @@ Every mode works both as a context manager and as a decorator::
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -55,6 +56,9 @@ class _GradModeContext:
         _state.grad_enabled, _state.inference = self._saved
 
     def __call__(self, fn: F) -> F:
+        if inspect.isgeneratorfunction(fn):
+            return self._wrap_generator(fn)  # type: ignore[return-value]
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with self.__class__(*self._args()):
@@ -62,11 +66,52 @@ class _GradModeContext:
 
         return wrapper  # type: ignore[return-value]
 
+    def _wrap_generator(self, fn: Callable) -> Callable:
+        """A generator runs in pieces, between which its caller runs: the mode is switched
+        on for each piece (each ``next``/``send``/``throw``) and off again when it yields,
+        as torch does, so that the caller's own mode is never changed."""
+        mode = self.__class__
+        mode_args = self._args()
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            gen = fn(*args, **kwargs)
+            try:
+                with mode(*mode_args):
+                    response = gen.send(None)
+                while True:
+                    try:
+                        request = yield response
+                    except GeneratorExit:
+                        with mode(*mode_args):
+                            gen.close()
+                        raise
+                    except BaseException as exc:  # thrown in by the caller: pass it on
+                        with mode(*mode_args):
+                            response = gen.throw(exc)
+                    else:
+                        with mode(*mode_args):
+                            response = gen.send(request)
+            except StopIteration as stop:
+                return stop.value
+
+        return wrapper
+
     def _args(self) -> tuple:
         return ()
 
 
-class no_grad(_GradModeContext):  # noqa: N801 - torch's name
+class _BareDecorator(_GradModeContext):
+    """Lets the mode decorate without parentheses, as torch's do: ``@no_grad`` is the same
+    as ``@no_grad()``."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1 and not kwargs and callable(args[0]):
+            return cls()(args[0])
+        return super().__new__(cls)
+
+
+class no_grad(_BareDecorator):  # noqa: N801 - torch's name
     """Do not record ops: results have ``requires_grad=False``. Factories given an
     explicit ``requires_grad=True`` (and ``nn.Parameter``) still make leaves that require grad."""
 
@@ -74,8 +119,10 @@ class no_grad(_GradModeContext):  # noqa: N801 - torch's name
         _state.grad_enabled = False
 
 
-class enable_grad(_GradModeContext):  # noqa: N801
-    """Record ops again inside a ``no_grad`` block."""
+class enable_grad(_BareDecorator):  # noqa: N801
+    """Record ops again inside a ``no_grad`` block. Inside ``inference_mode`` grad mode
+    is on (``is_grad_enabled()`` is True) but nothing is recorded: inference wins, as in
+    torch."""
 
     def _apply(self) -> None:
         _state.grad_enabled = True
@@ -102,7 +149,7 @@ class set_grad_enabled(_GradModeContext):  # noqa: N801
         return (self.mode,)
 
 
-class inference_mode(_GradModeContext):  # noqa: N801
+class inference_mode(_BareDecorator):  # noqa: N801
     """``no_grad`` plus a promise that results never enter autograd later. Tensors made
     here are *inference tensors*: recording an op on one, or modifying one in place
     outside inference mode, raises torch's error."""

@@ -56,6 +56,8 @@ class SavedTensor:
     def unpack(self, node: Node) -> Variable:
         if self._version_counter.value != self._saved_version:
             t = self._tensor
+            if t is not None and t._view_meta is not None:
+                t._sync_view()  # torch reads a saved view's history first (its own error)
             producer = self._producer
             if producer is not None and not isinstance(producer, str):
                 producer = producer.name()

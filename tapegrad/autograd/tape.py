@@ -170,6 +170,9 @@ def _late_name(node: Any, nr: int) -> str | None:
 
 
 def _tensor_tape(outputs: tuple) -> Tape:
+    for t in outputs:
+        if t._view_meta is not None:
+            t._sync_view()
     roots = [t._grad_fn for t in outputs if t._grad_fn is not None]
     nodes = [n for n in collect_entries(roots) if not isinstance(n, AccumulateGrad)]
     values: list[Value] = []

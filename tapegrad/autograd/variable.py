@@ -15,6 +15,7 @@ Vocabulary (PyTorch's, so that what you learn carries over):
 
 from __future__ import annotations
 
+import re
 import warnings
 import weakref
 from collections import OrderedDict
@@ -37,8 +38,9 @@ class ViewMeta:
     """What a *differentiable view* remembers about where it came from.
 
     ``base`` is the root tensor that owns the memory (a view of a view points at the
-    original tensor, as torch's ``_base`` does); ``replay(b)`` rebuilds this view from any
-    tensor shaped like ``base`` by running the same view ops again (``b[:, 0]``,
+    original tensor, as torch's ``_base`` does); ``steps`` are the view ops that made it
+    from the base, one ``(op, args, kwargs, output_nr)`` each, so that ``replay(b)``
+    rebuilds the same view of any tensor shaped like ``base`` (``b[:, 0]``,
     ``b.view(2, 3).t()``...). That is all autograd needs to handle an in-place change made
     through the view, or made to the base while the view is alive:
 
@@ -48,21 +50,24 @@ class ViewMeta:
       the view ops on the base) the next time it is used;
     * ``creation`` is how the view was made: ``"default"``; ``"no_grad"`` (under
       ``no_grad``), ``"multi"`` (one of several views returned by one op, such as
-      ``unbind``); these may not be modified in place with gradients involved, as in torch;
-    * ``describe`` is the view ops as text, for listings and drawings (``[:, 0]``).
+      ``unbind``); these may not be modified in place with gradients involved, as in torch.
     """
 
-    __slots__ = ("base", "replay", "version", "creation", "describe", "op_name", "output_nr")
+    __slots__ = ("base", "steps", "version", "creation")
 
-    def __init__(self, base: Variable, replay: Callable, version: int, creation: str,
-                 describe: str, op_name: str = "", output_nr: int = 0) -> None:
+    def __init__(self, base: Variable, steps: tuple, version: int, creation: str) -> None:
         self.base = base
-        self.replay = replay
+        self.steps = steps
         self.version = version
         self.creation = creation
-        self.describe = describe
-        self.op_name = op_name  # the Function that made it (for torch's "Output 0 of Unbind")
-        self.output_nr = output_nr
+
+    def replay(self, b: Variable) -> Variable:
+        """Run the view ops again on ``b`` (shaped like the base): the same view of it."""
+        for op, args, kwargs, nr in self.steps:
+            b = op.apply(b, *args, **kwargs) if isinstance(op, type) else op(b, *args, **kwargs)
+            if nr is not None:
+                b = b[nr]
+        return b
 
     def rebase_error(self, view: Variable, direct: bool) -> str:
         """torch's message when this view may not take a new history (it was made in
@@ -71,12 +76,8 @@ class ViewMeta:
         modified = "is being" if direct else "its base or another view of its base has been"
         node = view._grad_fn
         title = ""
-        if node is not None:
-            name = node.name()
-            for suffix in ("Backward0", "Backward1", "Backward2", "Backward"):
-                if name.endswith(suffix):
-                    name = name[:-len(suffix)]
-                    break
+        if node is not None:  # torch names the node without "Backward0"
+            name = re.sub(r"Backward\d*$", "", node.name())
             title = f"Output {view._output_nr} of {name}"
         if self.creation == "multi":
             return f"{title} is a view and {modified} modified inplace. {_MULTI_VIEW}"
@@ -172,7 +173,9 @@ class Variable:
     @property
     def requires_grad(self) -> bool:
         meta = self._view_meta
-        if meta is not None:  # torch: a view requires grad when its base does
+        if meta is not None:
+            # torch: a view requires grad when its base does (even before its stale
+            # history is regenerated)
             return self._requires_grad or meta.base._requires_grad
         return self._requires_grad
 

@@ -24,8 +24,6 @@ place while gradients are involved (torch forbids it: the history would be ambig
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from typing import Any
 
 from tapegrad.autograd.function import Function, Node, ReleasedTensor, next_sequence_number
@@ -43,62 +41,56 @@ class ViewFunction(Function):
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        out = Function.apply.__func__(cls, *args, **kwargs)
+        out = _apply(cls, *args, **kwargs)
         x = args[0]
-        rest = args[1:]
-        name = _op_title(cls._node_class.__name__)
-        text = _describe(cls._node_class._op_name, kwargs)
-        if isinstance(out, tuple):
+        if type(out) is tuple:
             for i, o in enumerate(out):
-                attach_view(x, o, _nth_replay(cls, rest, kwargs, i), text, name, i, multi=True)
-            return out
-        attach_view(x, out, lambda b: cls.apply(b, *rest, **kwargs), text, name)
+                attach_view(x, o, (cls, args[1:], kwargs, i), multi=True)
+        elif out._base is not None:
+            attach_view(x, out, (cls, args[1:], kwargs, None))
         return out
 
 
-def _nth_replay(cls: type, rest: tuple, kwargs: dict, i: int) -> Callable:
-    return lambda b: cls.apply(b, *rest, **kwargs)[i]
+_apply = Function.apply.__func__
 
 
-def _op_title(node_name: str) -> str:
-    """``UnbindBackward0`` -> ``Unbind`` (torch names a view's producer this way)."""
-    return re.sub(r"Backward\d*$", "", node_name)
-
-
-def _describe(op: str, kwargs: dict) -> str:
-    return f".{op}(" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")"
-
-
-def attach_view(x: Variable, out: Any, step: Callable, describe: str, op_name: str,
-                output_nr: int = 0, multi: bool = False) -> None:
+def attach_view(x: Variable, out: Any, step: tuple, multi: bool = False) -> None:
     """Record on ``out`` (if it shares ``x``'s memory) how to rebuild it from the root base:
-    ``step`` rebuilds ``out`` from ``x``, composed with ``x``'s own replay when ``x`` is
-    itself a view."""
-    if not isinstance(out, Variable) or out._base is None:
+    ``step`` = ``(op, args, kwargs, output_nr)`` rebuilds ``out`` from ``x`` (``op`` a
+    Function class or a function; ``output_nr`` picks one output of a multi-output op),
+    after ``x``'s own steps when ``x`` is itself a view."""
+    if out._base is None:
         return
     parent = x._view_meta
     if parent is not None:
-        outer = parent.replay
         base = parent.base
-        replay = _compose(outer, step)
-        describe = parent.describe + describe
+        steps = parent.steps + (step,)
     elif x._base is None:
-        base, replay = x, step
+        base = x
+        steps = (step,)
     else:
         return  # x is a plain alias of some tensor: not a view autograd can replay
-    grad_mode = _state.grad_enabled
-    if not grad_mode:
+    if not _state.grad_enabled:
         creation = "no_grad"
+        if base._requires_grad and not _state.inference:
+            # torch: a view made in no_grad mode of a tensor that requires grad requires
+            # grad too, without history: used later with grad mode on, it is a leaf
+            out._requires_grad = True
     elif multi:
         creation = "multi" if x._requires_grad else "multi_no_grad"
     else:
         creation = parent.creation if parent is not None else "default"
-    out._view_meta = ViewMeta(base, replay, out._version_counter.value, creation, describe,
-                              op_name, output_nr)
+    out._view_meta = ViewMeta(base, steps, out._version_counter.value, creation)
 
 
-def _compose(outer: Callable, step: Callable) -> Callable:
-    return lambda b: step(outer(b))
+def describe_steps(steps: tuple) -> str:
+    """A view's ops as text, for listings: ``.slice(dim=0, start=1, stop=3, step=1)``."""
+    parts = []
+    for op, args, kwargs, nr in steps:
+        name = op._node_class._op_name if isinstance(op, type) else op.__name__
+        shown = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+        parts.append(f".{name}({', '.join(shown)})" + ("" if nr is None else f"[{nr}]"))
+    return "".join(parts)
 
 
 def check_view_inplace(t: Variable, requires_grad: bool) -> None:
@@ -138,7 +130,7 @@ class CopySlices(Node):
     def __init__(self, base: Variable, meta: ViewMeta, fn: Node) -> None:
         self.fn = fn
         self.view_replay = meta.replay
-        self.view_describe = meta.describe
+        self.view_describe = describe_steps(meta.steps)
         base_edge = base._gradient_edge() if base._requires_grad else (None, 0)
         self.next_functions = (base_edge,) + fn.next_functions[1:]
         data = base._data
@@ -147,7 +139,7 @@ class CopySlices(Node):
         self.needs_input_grad = (base._requires_grad,) + tuple(fn.needs_input_grad[1:])
         args = fn._args or ()
         self._args = (ReleasedTensor(base),) + tuple(args[1:])
-        self._kwargs = {"op": fn.op_name, "view": meta.describe}
+        self._kwargs = {"op": fn.op_name, "view": self.view_describe}
         self._output_meta = (base_meta,)
         self._output_data = (data,)
         self.module_path = fn.module_path

@@ -14,7 +14,8 @@ import numpy as np
 
 from .cuda.array import CudaArray
 
-__all__ = ["ARRAY_TYPES", "as_array", "contiguous", "is_array", "root_buffer"]
+__all__ = ["ARRAY_TYPES", "as_array", "contiguous", "is_array", "root_buffer",
+           "writable_alias"]
 
 #: The storage types a tensor's ``_data`` can have.
 ARRAY_TYPES = (np.ndarray, CudaArray)
@@ -39,6 +40,15 @@ def contiguous(x: Any) -> Any:
     if type(x) is CudaArray:
         return x if x.is_compact() else x.copy()
     return x if x.flags.c_contiguous else np.ascontiguousarray(x)
+
+
+def writable_alias(data: np.ndarray, root: np.ndarray) -> np.ndarray:
+    """A writable array on exactly ``data``'s memory (``root`` owns it), for a read-only
+    view made by broadcasting; ``data`` itself when that is not possible."""
+    if not root.flags.writeable or not root.flags.c_contiguous:
+        return data
+    offset = data.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(data.shape, data.dtype, buffer=root, offset=offset, strides=data.strides)
 
 
 def root_buffer(a: Any) -> Any:

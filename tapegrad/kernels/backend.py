@@ -24,8 +24,9 @@ from typing import Any
 
 from . import _jit
 from .cuda.array import CudaArray
+from .half import F16, Float32Kernels
 
-__all__ = ["Backend", "CPU", "CUDA", "NUMBA", "REFERENCE", "on"]
+__all__ = ["Backend", "CPU", "CUDA", "HALF", "NUMBA", "REFERENCE", "on"]
 
 #: the kernel families, in the same order for every backend
 FAMILIES = ("elementwise", "conv", "pooling", "norm", "optim")
@@ -67,8 +68,13 @@ REFERENCE = Backend("reference", ("reference", "conv_reference", "pooling_refere
 CUDA = Backend("cuda", ("cuda.core", "cuda.conv", "cuda.pooling", "cuda.norm", "cuda.optim"))
 #: the CPU backend in use: decided once, at import, from ``TAPEGRAD_JIT``
 CPU = NUMBA if _jit.ENABLED else REFERENCE
+#: float16 arrays on the CPU: the CPU kernels in float32 (numba has no half type; torch
+#: computes half in float32 registers too), rounded back to half once
+HALF = Float32Kernels(CPU)
 
 
-def on(array: object) -> Backend:
-    """The backend of ``array``'s device."""
-    return CUDA if type(array) is CudaArray else CPU
+def on(array: object) -> Backend | Float32Kernels:
+    """The backend of ``array``'s device (and, on the CPU, of float16 arrays)."""
+    if type(array) is CudaArray:
+        return CUDA
+    return HALF if getattr(array, "dtype", None) is F16 else CPU

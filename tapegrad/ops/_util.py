@@ -43,9 +43,18 @@ def promoted(*operands: Any) -> tuple[dtypes.dtype, list]:
         if isinstance(op, Tensor):
             d = op._data
             arrays.append(d if d.dtype == np_dt else d.astype(np_dt))
+        elif type(op) is int and np_dt.kind in "iu" and not _fits(op, np_dt):
+            # torch casts the number to the tensor's dtype, wrapping around as C does
+            # (int8: 100 + 1000 -> 76); numpy would refuse the number instead
+            arrays.append(np.asarray(op).astype(np_dt))
         else:
             arrays.append(op)
     return out, arrays
+
+
+def _fits(value: int, np_dt: np.dtype) -> bool:
+    info = np.iinfo(np_dt)
+    return info.min <= value <= info.max
 
 
 def _same_float_dtype(operands: tuple) -> dtypes.dtype | None:
@@ -104,7 +113,8 @@ def broadcast_shapes(*shapes: tuple) -> tuple:
     return tuple(result)
 
 
-def check_inplace(t: Tensor, result_shape: tuple | None = None, *others: Any) -> None:
+def check_inplace(t: Tensor, result_shape: tuple | None = None, *others: Any,
+                  overlap_ok: bool = False) -> None:
     """The checks an in-place op makes *before* touching memory.
 
     With grad mode on: a leaf that requires grad may not be overwritten; a view may not be
@@ -112,7 +122,8 @@ def check_inplace(t: Tensor, result_shape: tuple | None = None, *others: Any) ->
     one of several views returned by one op (``unbind``...), if the op involves a tensor
     that requires grad (``t`` or one of ``others``; see `check_view_inplace`). Inference
     tensors are written only inside inference mode; the result must keep the target's
-    shape; and an expanded tensor (several elements on one memory location) is refused."""
+    shape; and an expanded tensor (several elements on one memory location) is refused,
+    unless ``overlap_ok`` (a fill writes one value everywhere: torch allows it)."""
     if _state.grad_enabled:
         if t._view_meta is not None:
             # torch counts a view as requiring grad when its base does
@@ -141,7 +152,7 @@ def check_inplace(t: Tensor, result_shape: tuple | None = None, *others: Any) ->
             f"output with shape {list(shape)} doesn't match the broadcast shape "
             f"{list(result_shape)}"
         )
-    if not t._data.flags.writeable:
+    if not overlap_ok and not t._data.flags.writeable:
         raise RuntimeError(
             "unsupported operation: more than one element of the written-to tensor refers to a "
             "single memory location. Please clone() the tensor before performing the operation."

@@ -186,11 +186,12 @@ class InplaceBinary(Function):
     def forward(ctx: Node, x: Tensor, y: Any, kind: str = "add", alpha: float = 1) -> Tensor:
         ctx.kind, ctx.alpha = kind, alpha
         out_dtype, (_, yd) = promoted(x, y)
-        if out_dtype.is_floating_point and not x.dtype.is_floating_point or (
-                kind == "div" and not x.dtype.is_floating_point):
+        if kind == "div" and not out_dtype.is_floating_point:
+            out_dtype = dtypes.get_default_dtype()  # true division of integers gives floats
+        if not np.can_cast(out_dtype.numpy, x._data.dtype, "same_kind"):
             raise RuntimeError(
-                f"result type {out_dtype.name.capitalize()} can't be cast to the desired output "
-                f"type {x.dtype.name.capitalize()}"
+                f"result type {out_dtype.scalar_type} can't be cast to the desired "
+                f"output type {x.dtype.scalar_type}"
             )
         if kind in ("mul", "div"):
             # the original x is needed for d/dy (a recorded clone: under create_graph its
@@ -268,13 +269,53 @@ def mul(a: Any, b: Any) -> Tensor:
 def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode is None:
         return Div.apply(a, b)
+    if not dtypes.result_type(a, b).is_floating_point:
+        return _integer_division(a, b, rounding_mode)
     with no_grad():  # floor/trunc division has zero gradient almost everywhere
         q = Div.apply(a, b)
         data = np.floor(q._data) if rounding_mode == "floor" else np.trunc(q._data)
     return wrap(data.astype(q._data.dtype))
 
 
+def _integer_division(a: Any, b: Any, rounding_mode: str) -> Tensor:
+    """``div(..., rounding_mode=)`` of integers stays integer, as in torch (exactly: no
+    detour through floats, which would round large values)."""
+    out_dtype, (x, y) = promoted(a, b)
+    x, y = np.asarray(x), np.asarray(y)
+    if (y == 0).any():
+        raise RuntimeError("ZeroDivisionError")
+    if rounding_mode == "floor":
+        q = np.floor_divide(x, y)
+    else:  # trunc: round toward zero
+        q = (np.abs(x) // np.abs(y)) * np.sign(x) * np.sign(y)
+    return wrap(np.asarray(q, dtype=out_dtype.numpy))
+
+
+def _integer_pow(a: Tensor, b: Any) -> Tensor | None:
+    """Integer powers with torch's rules: a negative Python exponent is an error; negative
+    exponents in a tensor give 1 for base 1, +-1 for base -1, else 0 (numpy refuses both).
+    None when the ordinary path applies."""
+    if isinstance(b, bool) or not isinstance(b, (int, Tensor)):
+        return None
+    if isinstance(b, int):
+        if b < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        return None
+    if b.dtype.is_floating_point or b.dtype is dtypes.bool_ or not (b._data < 0).any():
+        return None
+    out_dtype, (x, e) = promoted(a, b)
+    x, e = np.asarray(x), np.asarray(e)
+    magnitude = np.power(x, np.abs(e))
+    odd = (np.abs(e) % 2) == 1
+    negative = np.where(x == 1, 1, np.where(x == -1, np.where(odd, -1, 1), 0))
+    return wrap(np.where(e < 0, negative, magnitude).astype(out_dtype.numpy))
+
+
 def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - torch's name
+    if isinstance(a, Tensor) and a._data.dtype.kind in "iu":
+        special = _integer_pow(a, b)
+        if special is not None:
+            return special
     return Pow.apply(a, b)
 
 

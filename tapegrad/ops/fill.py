@@ -18,6 +18,7 @@ import numpy as np
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import _state
 from tapegrad.device import move
+from tapegrad.kernels.arrays import root_buffer, writable_alias
 from tapegrad.ops._util import broadcast_shapes, check_inplace, wrap
 from tapegrad.tensor import Tensor
 
@@ -27,11 +28,21 @@ def zeros_like(t: Tensor) -> Tensor:
     return wrap(np.zeros(t._data.shape, dtype=t._data.dtype, like=t._data))
 
 
-def begin_inplace(x: Tensor, result_shape: tuple | None = None, *others: Any) -> None:
+def begin_inplace(x: Tensor, result_shape: tuple | None = None, *others: Any,
+                  overlap_ok: bool = False) -> None:
     """The checks every in-place op runs *before* it touches memory (see check_inplace);
     ``others`` are the op's other tensor inputs (they decide whether gradients are
     involved)."""
-    check_inplace(x, result_shape, *others)
+    check_inplace(x, result_shape, *others, overlap_ok=overlap_ok)
+
+
+def writable(data: Any) -> Any:
+    """``data`` itself, or for an expanded (read-only, broadcast) numpy view a writable
+    alias of the same memory: filling every element with one value is well defined even
+    where elements share a location, and torch allows it."""
+    if data.flags.writeable or type(data) is not np.ndarray:
+        return data
+    return writable_alias(data, root_buffer(data))
 
 
 def recorded_clone(x: Tensor) -> Tensor:
@@ -61,7 +72,7 @@ class Zero(Function):
 
     @staticmethod
     def forward(ctx: Node, x: Tensor) -> Tensor:
-        x._data[...] = 0
+        writable(x._data)[...] = 0
         return finish_inplace(ctx, x)
 
     @staticmethod
@@ -77,7 +88,7 @@ class Fill(Function):
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, value: Any = 0) -> Tensor:
-        x._data[...] = value
+        writable(x._data)[...] = value
         return finish_inplace(ctx, x)
 
     @staticmethod
@@ -94,7 +105,7 @@ class FillTensor(Function):
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, value: Tensor) -> Tensor:
-        x._data[...] = value._data
+        writable(x._data)[...] = value._data
         return finish_inplace(ctx, x)
 
     @staticmethod
@@ -130,13 +141,13 @@ class Copy(Function):
 
 def zero_(self: Tensor) -> Tensor:
     """Fill self with zeros in place; returns self."""
-    begin_inplace(self)
+    begin_inplace(self, overlap_ok=True)
     return Zero.apply(self)
 
 
 def fill_(self: Tensor, value: Any) -> Tensor:
     """Fill self with ``value`` (a number or a 0-d tensor) in place; returns self."""
-    begin_inplace(self, None, value)
+    begin_inplace(self, None, value, overlap_ok=True)
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise RuntimeError(

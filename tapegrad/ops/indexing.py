@@ -154,7 +154,7 @@ def apply_index(x: Tensor, spec: IndexSpec) -> Tensor:
         view = spec.view(x._data)
         if spec.adv is None:
             out = _view_of(x, view)
-            attach_view(x, out, lambda b: apply_index(b, spec), _index_text(spec), "Index")
+            attach_view(x, out, (getitem_basic, (spec,), {}, None))
             return out
         return wrap(view[spec.np_adv()])
     out = x
@@ -172,20 +172,13 @@ def apply_index(x: Tensor, spec: IndexSpec) -> Tensor:
     return out
 
 
-def _index_text(spec: IndexSpec) -> str:
-    """``spec``'s view steps as text (``.select(dim=1, index=0)``), for listings."""
-    parts = []
-    for kind, *args in spec.steps:
-        if kind == "select":
-            parts.append(f".select(dim={args[0]}, index={args[1]})")
-        elif kind == "slice":
-            parts.append(f".slice(dim={args[0]}, start={args[1]}, stop={args[2]}, "
-                         f"step={args[3]})")
-        elif kind == "unsqueeze":
-            parts.append(f".unsqueeze(dim={args[0]})")
-        else:
-            parts.append(".alias()")
-    return "".join(parts)
+def getitem_basic(x: Tensor, spec: IndexSpec) -> Tensor:
+    """``x[spec]`` for a basic index: how a view made by indexing is replayed (its name
+    is what listings show: ``view='.getitem(select(1, 0))'``)."""
+    return apply_index(x, spec)
+
+
+getitem_basic.__name__ = "getitem"
 
 
 # ---------------------------------------------------------------- advanced: read and write

@@ -90,11 +90,15 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
     # index_put_ (on the basic view, if any), which checks the in-place rules first.
     if spec.adv is None:
         _check_put(x, spec, value)
-    if basic and _state.grad_enabled and x._requires_grad and x._grad_fn is None:
+    if (basic and _state.grad_enabled and x._requires_grad and x._grad_fn is None
+            and x._view_meta is None):  # (a view's own checks come with the write)
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
-    check_inplace(x)
-    check_writeable(x)
+    if not basic:
+        check_inplace(x)
+        check_writeable(x)
+    elif x._view_meta is None:  # (a view's own checks come with the write into x[basic])
+        check_inplace(x)
     if spec.adv is not None:
         _check_put(x, spec, value)
     if not basic:
@@ -108,6 +112,7 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
         check_inplace(view, None, value)
         IndexPut.apply(view, value, spec=IndexSpec((), spec.adv), inplace=True)
     elif isinstance(value, (bool, int, float)):
+        check_writeable(view)  # torch copies the number: no element may repeat
         fill_(view, value)
     else:
         if not isinstance(value, Tensor):

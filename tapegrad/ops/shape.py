@@ -23,7 +23,7 @@ from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.views import ViewFunction
 from tapegrad.device import device, move, resolve
-from tapegrad.kernels.arrays import root_buffer
+from tapegrad.kernels.arrays import root_buffer, writable_alias
 from tapegrad.ops._util import wrap, wrap_dim
 from tapegrad.tensor import Tensor, shape_from_args
 
@@ -33,11 +33,18 @@ _root = root_buffer
 def _view_of(base: Tensor, data: np.ndarray) -> Tensor:
     """Wrap ``data`` as a tensor; if it is a numpy view of ``base._data`` (same underlying
     buffer, empty views included) it shares base's version counter and records its base."""
-    out = wrap(data)
-    if data is base._data or _root(data) is _root(base._data):
+    root = None if data is base._data else _root(data)
+    if root is None or root is _root(base._data):
+        if type(data) is np.ndarray and not data.flags.writeable and root is not None and all(
+                s != 0 or n <= 1 for s, n in zip(data.strides, data.shape, strict=True)):
+            # a view *of* an expanded tensor that no longer repeats any element (x[0] of
+            # x.expand(2, 3)): numpy keeps it read-only, torch lets it be written
+            data = writable_alias(data, root)
+        out = wrap(data)
         out._version_counter = base._version_counter
         out._base = base._base if base._base is not None else base
-    return out
+        return out
+    return wrap(data)
 
 
 def unique_dims(dims: Any, ndim: int) -> tuple[int, ...]:

@@ -265,3 +265,30 @@ def test_views_share_the_version_counter():
         return y._version, v._version, w._version, w._base is y, v._base is y
 
     assert_same(prog, RNG.standard_normal(4))
+
+
+@pytest.mark.parametrize("write", ["zero_", "fill_", "setitem row", "setitem repeated",
+                                   "add_"])
+def test_writes_into_expanded_tensors_follow_torch(write):
+    """Filling an expanded tensor writes one value into shared locations (allowed); a
+    row of it that repeats no element may be written; anything else raises torch's
+    error. The backward of such a fill raises in both libraries too."""
+
+    def prog(L, x):
+        y = x * 1
+        e = y[1:].unsqueeze(0).expand(2, 2, 4)
+        if write == "zero_":
+            e.zero_()
+        elif write == "fill_":
+            e.fill_(3.0)
+        elif write == "setitem row":
+            e[0] = 1.0
+        elif write == "setitem repeated":
+            e[:, 0] = 5.0
+        else:
+            e.add_(1.0)
+        values = y.detach().clone()
+        (y * y).sum().backward()
+        return values, y._version
+
+    assert_same(prog, RNG.standard_normal((3, 4)))

@@ -275,6 +275,9 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
                 f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
                 f"shape {list(t.shape)} and normalized_shape = {list(shape)}"
             )
+    for t in (weight, bias):
+        if t is not None and t.dtype != input.dtype:  # torch does not promote here
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
     return LayerNorm.apply(input, weight, bias, normalized_shape=shape, eps=eps)
 
 

@@ -43,7 +43,7 @@ def _check_floating(x: Tensor) -> None:
 def _var_array(ctx: Node, x: Tensor, dim: Any, correction: float, keepdim: bool,
                op: str) -> np.ndarray:
     _check_floating(x)
-    data = x._data
+    data = _accumulating(x._data)
     axes = reduce_axes(dim, data.ndim)
     n = count(data.shape, axes)
     ctx.axes, ctx.keepdim, ctx.correction = axes, keepdim, correction
@@ -58,7 +58,13 @@ def _var_array(ctx: Node, x: Tensor, dim: Any, correction: float, keepdim: bool,
         centered = data - np.sum(data, axis=axes, keepdims=True) / n
         squares = np.sum(centered * centered, axis=axes, keepdims=keepdim)
         out = squares / max(n - correction, 0)
-    return as_array(out, data.dtype)
+    return as_array(out, x._data.dtype)
+
+
+def _accumulating(data: np.ndarray) -> np.ndarray:
+    """float16 values as float32 for a reduction: torch accumulates half in float32 and
+    rounds the result once (1000 halfs of 100 have norm 3162, not inf)."""
+    return data.astype(np.float32) if data.dtype == np.float16 else data
 
 
 def _var_backward(ctx: Node, grad: Tensor, x: Tensor) -> Tensor:
@@ -174,6 +180,8 @@ class VectorNorm(Function):
                         f"dimension {a}because this dimension is empty and the operation does "
                         "not have an identity")
         ctx.ord, ctx.axes, ctx.keepdim = ord, axes, keepdim
+        out_dtype = data.dtype
+        data = _accumulating(data)
         a = np.abs(data)
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             if ord == math.inf:
@@ -188,7 +196,7 @@ class VectorNorm(Function):
                 out = np.sqrt(np.sum(data * data, axis=axes, keepdims=keepdim))
             else:
                 out = np.sum(a ** ord, axis=axes, keepdims=keepdim) ** (1.0 / ord)
-        out = wrap(as_array(out, data.dtype))
+        out = wrap(as_array(out, out_dtype))
         ctx.save_for_backward(x, out)
         return out
 

@@ -35,10 +35,11 @@ def reduce_array(loss: np.ndarray, reduction: str) -> np.ndarray:
     """Apply ``reduction`` to per-element losses (the mean of nothing is nan, as in torch)."""
     if reduction == "none":
         return loss
-    total = loss.sum()
+    # float16 losses are summed in float32, as torch does (1000 halfs of 10000: mean 10000)
+    total = loss.sum(dtype=np.float32) if loss.dtype == np.float16 else loss.sum()
     if reduction == "mean":
         with np.errstate(invalid="ignore", divide="ignore"):
-            total = total / loss.dtype.type(loss.size)
+            total = total / total.dtype.type(loss.size)
     return as_array(total, loss.dtype)
 
 
