@@ -35,6 +35,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -49,6 +50,7 @@ from harness import (
     child_command,
     format_value,
     median_of_rounds,
+    others_share,
     parse_child_output,
     ratio_of_medians,
     schedule,
@@ -108,6 +110,9 @@ WORKLOADS = [
 BY_KEY = {w.key: w for w in WORKLOADS}
 GPU_WORKLOADS = ("W2", "W3", "W4", "LSTM")
 QUICK_CHAIN_N = 20_000
+#: Above this share of the machine's CPU used by other processes the run warns that its
+#: figures are noisy (on 2 cores one busy neighbour process is already 50%).
+BUSY_SHARE = 0.1
 
 
 def simulated() -> bool:
@@ -294,9 +299,9 @@ def print_table(runner: Runner, workloads: list[Workload], modes: list[str]) -> 
             w_title += " (simulator: tiny shapes)"
         for metric, metric_title in w.metrics.items():
             title = w_title + (f": {metric_title}" if metric_title else "")
-            for engine in engines:
+            for i, engine in enumerate(engines):
                 label = w.engines.get(engine, engine)
-                row = f"| {title} | {label} |"
+                row = f"| {title if i == 0 else ''} | {label} |"
                 for mode in modes:
                     if mode not in w_modes:
                         row += " | |"
@@ -381,6 +386,28 @@ def targets(runner: Runner, modes: list[str]) -> list[str]:
     return lines
 
 
+def print_compiles(runner: Runner) -> None:
+    """Where the empty-cache first step's time goes: numba's import and each compilation
+    (median seconds over rounds; nested compilations are also inside their caller's time)."""
+    runs = [r for r in runner.results.get(("cold", "default", "tapegrad-empty"), [])
+            if "compiles" in r]
+    if not runs:
+        return
+    numba_import = statistics.median(r["numba_import"] for r in runs)
+    by_kernel: dict[tuple[str, str, int], list[float]] = {}
+    for r in runs:
+        for name, kinds, seconds, depth in r["compiles"]:
+            by_kernel.setdefault((name, kinds, depth), []).append(seconds)
+    top = sum(statistics.median(t) for (_, _, depth), t in by_kernel.items() if depth == 0)
+    first = median_of_rounds([r["metrics"]["first step"] for r in runs])
+    print(f"\nThe demo's first step on an empty numba cache ({first:.2f} s): import numba "
+          f"{numba_import:.2f} s, compiling {top:.2f} s, the rest {first - numba_import - top:.2f}"
+          " s (running the step). Compilations (median s; indented: compiled inside the one "
+          "above, time included there):")
+    for (name, kinds, depth), t in by_kernel.items():
+        print(f"    {'  ' * depth}{statistics.median(t):6.3f}  {name} ({kinds})")
+
+
 def versions() -> str:
     parts = [f"python {platform.python_version()}"]
     for dist in ("numpy", "numba", "torch", "micrograd", "mygrad"):
@@ -402,11 +429,20 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def load() -> str:
+def cpu_seconds() -> tuple[float, float] | None:
+    """(CPU seconds every process on the machine has used since boot, CPU seconds this
+    process and its finished children have used), or None off Linux."""
     try:
-        return f"{os.getloadavg()[0]:.1f}"
-    except OSError:
-        return "?"
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal ...: all but idle and iowait are busy
+    busy = sum(fields[:3]) + sum(fields[5:8])
+    own = sum(getattr(resource.getrusage(who), field) for who in
+              (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for field in ("ru_utime", "ru_stime"))
+    return busy / os.sysconf("SC_CLK_TCK"), own
 
 
 def thread_summary(runner: Runner, mode: str) -> str:
@@ -433,8 +469,13 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"run only these workloads ({', '.join(BY_KEY)})")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                         help="cuda: tapegrad and torch on the GPU, W2/W3/W4/LSTM only")
-    parser.add_argument("--json", metavar="PATH", help="also write every child's raw result")
+    parser.add_argument("--json", metavar="PATH",
+                        help="also write the header and every child's raw result there")
+    parser.add_argument("--from-json", metavar="PATH",
+                        help="run nothing: print the table of a run saved with --json")
     args = parser.parse_args(argv)
+    if args.from_json:
+        return reprint(args, Path(args.from_json))
     threads = args.threads or ("default" if args.quick or args.device == "cuda" else "both")
     modes = ["default", "1"] if threads == "both" else [threads]
     keys = args.only or [w.key for w in WORKLOADS]
@@ -443,7 +484,8 @@ def main(argv: list[str] | None = None) -> int:
         keys = [k for k in keys if k in GPU_WORKLOADS]
     workloads = [BY_KEY[k] for k in keys]
 
-    started, load_start = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), load()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    cpu_start, wall_start = cpu_seconds(), time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tapegrad-bench-") as tmp:
         runner = Runner(args, tmp)
         if args.device == "cuda":
@@ -453,31 +495,73 @@ def main(argv: list[str] | None = None) -> int:
             run_device(runner, workloads)
         else:
             run_all(runner, workloads, modes)
-    load_end = load()
-
-    print(f"\n## tapegrad benchmarks, {started}{' (--quick)' * args.quick}")
-    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, {platform.system()} "
-          f"{platform.release()}; load average {load_start} at start, {load_end} at end")
-    print(versions())
+    cpu_end, wall = cpu_seconds(), time.perf_counter() - wall_start
+    cores = os.cpu_count() or 1
+    others = (None if cpu_start is None or cpu_end is None else
+              others_share(cpu_end[0] - cpu_start[0], cpu_end[1] - cpu_start[1], wall, cores))
     rounds = 1 if args.quick else args.rounds
-    print(f"each engine in a fresh process per round; {rounds} interleaved rounds"
-          f"{'' if args.quick else ' (W4: ' + str(max(5, args.rounds)) + ')'}; cell = median "
-          "over rounds of each round's median [lowest-highest round]; vs torch = ratio of "
-          f"medians; device {args.device}")
+    header = {
+        "title": f"tapegrad benchmarks, {started}{' (--quick)' * args.quick}",
+        "machine": f"{cpu_model()}, {cores} cores, {platform.system()} {platform.release()}",
+        "minutes": wall / 60, "others": others, "versions": versions(),
+        "method": f"each engine in a fresh process per round; {rounds} interleaved rounds"
+                  f"{'' if args.quick else ' (W4: ' + str(max(5, args.rounds)) + ')'}; cell = "
+                  "median over rounds of each round's median [lowest-highest round]; vs torch "
+                  f"= ratio of medians; device {args.device}",
+    }
+    if args.json:
+        raw = [{"workload": k, "mode": m, "engine": e, "results": rs}
+               for (k, m, e), rs in runner.results.items()]
+        Path(args.json).write_text(json.dumps({"header": header, "args": vars(args),
+                                               "results": raw}, indent=1))
+    return report(runner, header, workloads, modes)
+
+
+def reprint(args: argparse.Namespace, path: Path) -> int:
+    """``--from-json``: the table of a saved run (its header, options and results)."""
+    saved = json.loads(path.read_text())
+    if isinstance(saved, list):  # saved before the header was: results only
+        saved = {"header": {"title": f"tapegrad benchmarks saved in {path.name}"},
+                 "args": {}, "results": saved}
+    runner = Runner(argparse.Namespace(**{**vars(args), **saved["args"], "json": None}), "")
+    for item in saved["results"]:
+        runner.results[(item["workload"], item["mode"], item["engine"])] = item["results"]
+    keys = {k for k, _, _ in runner.results}
+    seen_modes = {m for _, m, _ in runner.results}
+    modes = [m for m in ("default", "1") if m in seen_modes]
+    return report(runner, saved["header"], [w for w in WORKLOADS if w.key in keys], modes)
+
+
+def report(runner: Runner, header: dict, workloads: list[Workload], modes: list[str]) -> int:
+    """Print the header, the table, the targets and the cold start's compile breakdown;
+    returns the exit status (1 when a child failed or the first values disagree)."""
+    print(f"\n## {header['title']}")
+    others = header.get("others")
+    busy = "?" if others is None else f"{100 * others:.0f}%"
+    if "machine" in header:
+        print(f"machine: {header['machine']}; {header['minutes']:.1f} min; other processes "
+              f"used {busy} of its CPU time meanwhile")
+    warning = others is not None and others > BUSY_SHARE
+    if warning:
+        print(f"WARNING: the machine was busy ({busy} of its CPU went to other processes): "
+              "these figures are noisy, the widest [lowest-highest] ranges most; rerun them "
+              "on a quiet machine")
+    for key in ("versions", "method"):
+        if key in header:
+            print(header[key])
     for mode in modes:
         print(f"threads ({mode}), as the children reported them: {thread_summary(runner, mode)}")
     print()
     problems = print_table(runner, workloads, modes)
-    if args.device == "cpu":
+    if runner.args.device == "cpu":
         lines = targets(runner, modes)
         if lines:
-            print("\nTargets of issue 12:")
+            print("\nTargets of issue 12" + " (verdicts from noisy figures)" * bool(warning)
+                  + ":")
             for line in lines:
                 print(f"- {line}")
-    if args.json:
-        raw = [{"workload": k, "mode": m, "engine": e, "results": rs}
-               for (k, m, e), rs in runner.results.items()]
-        Path(args.json).write_text(json.dumps(raw, indent=1))
+        if any(w.key == "cold" for w in workloads):
+            print_compiles(runner)
     if problems:
         print("\nProblems:")
         for p in problems:

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 __all__ = ["THREAD_VARIABLES", "check_first_values", "child_command", "format_value",
-           "median_of_rounds", "parse_child_output", "ratio_of_medians", "schedule",
+           "median_of_rounds", "others_share", "parse_child_output", "ratio_of_medians", "schedule",
            "thread_env"]
 
 HERE = Path(__file__).resolve().parent
@@ -170,3 +170,16 @@ def format_value(seconds: float, unit: str) -> str:
     if v >= 1:
         return f"{v:.2f}"
     return f"{v:.3f}"
+
+
+def others_share(busy: float, own: float, wall: float, cores: int) -> float:
+    """The share of the machine's CPU that other processes used during a run: ``busy`` CPU
+    seconds used by everything, ``own`` by the harness and its children, over ``wall`` seconds
+    on ``cores`` cores (clamped to 0..1: the two clocks tick at different granularity).
+
+    >>> others_share(busy=150.0, own=100.0, wall=100.0, cores=2)
+    0.25
+    """
+    if wall <= 0 or cores < 1:
+        raise ValueError(f"need wall > 0 and cores >= 1, got wall={wall}, cores={cores}")
+    return min(1.0, max(0.0, (busy - own) / (wall * cores)))

@@ -17,7 +17,7 @@ _spec.loader.exec_module(harness)
 
 def test_docstring_examples():
     failures, tried = doctest.testmod(harness)
-    assert tried >= 7 and failures == 0
+    assert tried >= 8 and failures == 0
 
 
 def test_median_of_rounds_takes_each_rounds_median_then_the_median_of_those():
@@ -80,3 +80,11 @@ def test_parse_child_output_reads_the_last_line_and_reports_garbage():
     assert harness.parse_child_output('numba says hi\n{"first": 1.5}\n\n') == {"first": 1.5}
     with pytest.raises(ValueError, match="Traceback"):
         harness.parse_child_output("Traceback (most recent call last): boom")
+
+
+def test_others_share_subtracts_the_harness_own_cpu_time():
+    # 2 cores for 10 s = 20 CPU-seconds; 14 used in all, 9 by the harness: 5 by others
+    assert harness.others_share(busy=14.0, own=9.0, wall=10.0, cores=2) == 0.25
+    assert harness.others_share(busy=9.0, own=9.5, wall=10.0, cores=2) == 0.0
+    with pytest.raises(ValueError, match="wall=0"):
+        harness.others_share(1.0, 0.0, wall=0, cores=2)
