@@ -18,6 +18,9 @@ How the numbers are taken (why: see `workloads.py`):
 * thread settings: ``default`` leaves each engine its own (torch's intra-op threads,
   OpenBLAS, numba: one per core) and ``1`` sets OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS=1;
   the full run shows both (``--threads both``, the default; ``--quick`` runs ``default``);
+* wall time by default; every child also records its process CPU time, which hardly grows
+  when other processes share the cores: ``--cpu-time`` prints that instead (meaningful
+  with one thread; ``--from-json`` reprints a saved run either way);
 * peak RSS is the process's peak during the timed loop (the counter is reset just before
   it), and the growth over the RSS at the loop's start;
 * cold start: ``import tapegrad`` and the demo's first training step in a fresh process,
@@ -76,7 +79,6 @@ class Workload:
     rtol: float
     atol: float = 0.0
     rounds: int = 3
-    threads: bool = True  # False: only at default threads (the cold start)
     metrics: dict[str, str] = field(default_factory=lambda: {"step": ""})
 
 
@@ -104,7 +106,7 @@ WORKLOADS = [
     Workload("cold", "cold start, fresh process",
              {"tapegrad-empty": "tapegrad, empty numba cache",
               "tapegrad-warm": "tapegrad, warm numba cache", "torch": "torch"},
-             "s", 1, 1, 0, 1e-5, threads=False,
+             "s", 1, 1, 0, 1e-5,
              metrics={"import": "import", "first step": "demo's first training step"}),
 ]
 BY_KEY = {w.key: w for w in WORKLOADS}
@@ -171,6 +173,9 @@ class Runner:
         self.results.setdefault((w.key, mode, engine), []).append(result)
 
     def rounds(self, key: str, mode: str, engine: str, metric: str) -> list[list[float]]:
+        """Each round's times of ``metric`` (its CPU times with ``--cpu-time``)."""
+        if getattr(self.args, "cpu_time", False):
+            metric += " cpu"
         return [r["metrics"][metric] for r in self.results.get((key, mode, engine), [])
                 if metric in r.get("metrics", {})]
 
@@ -185,17 +190,13 @@ def describe(result: dict, w: Workload) -> str:
     if "skipped" in result:
         return f"skipped: {result['skipped']}"
     return ", ".join(f"{m} {format_value(statistics.median(t), w.unit)} {w.unit}"
-                     for m, t in result["metrics"].items())
+                     for m, t in result["metrics"].items() if not m.endswith(" cpu"))
 
 
 def run_all(runner: Runner, workloads: list[Workload], modes: list[str]) -> None:
     rounds = {w.key: 1 if runner.args.quick else max(w.rounds, runner.args.rounds)
               for w in workloads}
-    modes_of = {w.key: modes if w.threads else ["default"] for w in workloads}
-    plan = [item for m in modes for item in schedule(
-        {k: n for k, n in rounds.items() if m in modes_of[k]},
-        {w.key: list(w.engines) for w in workloads}, [m])]
-    plan.sort(key=lambda item: item[0])  # stable: round by round, both thread modes in each
+    plan = schedule(rounds, {w.key: list(w.engines) for w in workloads}, modes)
     if any(w.key == "cold" for w in workloads):  # fill the warm cache once, untimed
         progress("priming the warm numba cache for the cold-start rows ...")
         runner.run(BY_KEY["cold"], "default", "tapegrad-warm")
@@ -286,8 +287,7 @@ def print_table(runner: Runner, workloads: list[Workload], modes: list[str]) -> 
     for w in workloads:
         engines = list(dict.fromkeys([e for (k, _, e) in runner.results if k == w.key]))
         engines.sort(key=lambda e: list(w.engines).index(e) if e in w.engines else 99)
-        w_modes = [m for m in modes if m in ("default",) or w.threads]
-        firsts = first_values(runner, w, engines, w_modes)
+        firsts = first_values(runner, w, engines, modes)
         mismatches = check_first_values(firsts, engines[0] if REFERENCE not in firsts
                                         else REFERENCE, w.rtol, w.atol) if firsts else []
         problems += [f"{w.key}: first value differs: {m}" for m in mismatches]
@@ -303,9 +303,6 @@ def print_table(runner: Runner, workloads: list[Workload], modes: list[str]) -> 
                 label = w.engines.get(engine, engine)
                 row = f"| {title if i == 0 else ''} | {label} |"
                 for mode in modes:
-                    if mode not in w_modes:
-                        row += " | |"
-                        continue
                     ours = runner.rounds(w.key, mode, engine, metric)
                     ref = runner.rounds(w.key, mode, REFERENCE, metric)
                     rs = runner.results.get((w.key, mode, engine), [])
@@ -319,7 +316,7 @@ def print_table(runner: Runner, workloads: list[Workload], modes: list[str]) -> 
                         text = f"skipped: {skipped[0]}"
                     row += f" {text} | {ratio_cell(ours, ref) if engine != REFERENCE else ''} |"
                 first = [v for v in firsts.get(engine, []) if v is not None]
-                notes = {r.get("note") for m in w_modes
+                notes = {r.get("note") for m in modes
                          for r in runner.results.get((w.key, m, engine), []) if r.get("note")}
                 first_text = f"{first[0]:.6g}" if first else "; ".join(sorted(notes)) or "-"
                 if engine in bad:
@@ -376,20 +373,20 @@ def targets(runner: Runner, modes: list[str]) -> list[str]:
                 ours, theirs = (statistics.median(peaks[e]) / 2**20 for e in ("tapegrad", "torch"))
                 lines.append(f"{key} peak RSS: tapegrad {ours:.0f} MB, torch {theirs:.0f} MB "
                              f"(target <= torch's) {verdict(ours <= theirs)} [{tag}]")
-    imp = med("cold", "tapegrad-empty", "import")
+    imp = med("cold", "tapegrad-empty", "import", modes[0])
     if imp is not None:
         lines.append(f"import tapegrad: {imp:.2f} s (target <= 0.3 s) {verdict(imp <= 0.3)}")
-    first = med("cold", "tapegrad-empty", "first step")
+    first = med("cold", "tapegrad-empty", "first step", modes[0])
     if first is not None:
         lines.append(f"demo's first training step, empty numba cache: {first:.2f} s "
                      f"(target <= 2 s) {verdict(first <= 2.0)}")
     return lines
 
 
-def print_compiles(runner: Runner) -> None:
+def print_compiles(runner: Runner, mode: str) -> None:
     """Where the empty-cache first step's time goes: numba's import and each compilation
     (median seconds over rounds; nested compilations are also inside their caller's time)."""
-    runs = [r for r in runner.results.get(("cold", "default", "tapegrad-empty"), [])
+    runs = [r for r in runner.results.get(("cold", mode, "tapegrad-empty"), [])
             if "compiles" in r]
     if not runs:
         return
@@ -399,7 +396,7 @@ def print_compiles(runner: Runner) -> None:
         for name, kinds, seconds, depth in r["compiles"]:
             by_kernel.setdefault((name, kinds, depth), []).append(seconds)
     top = sum(statistics.median(t) for (_, _, depth), t in by_kernel.items() if depth == 0)
-    first = median_of_rounds([r["metrics"]["first step"] for r in runs])
+    first = median_of_rounds([r["metrics"]["first step"] for r in runs])  # wall, as compiles
     print(f"\nThe demo's first step on an empty numba cache ({first:.2f} s): import numba "
           f"{numba_import:.2f} s, compiling {top:.2f} s, the rest {first - numba_import - top:.2f}"
           " s (running the step). Compilations (median s; indented: compiled inside the one "
@@ -469,6 +466,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"run only these workloads ({', '.join(BY_KEY)})")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                         help="cuda: tapegrad and torch on the GPU, W2/W3/W4/LSTM only")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="cells in process CPU time instead of wall time: steadier on a "
+                             "busy machine, meaningful for single-threaded runs (--threads 1)")
     parser.add_argument("--json", metavar="PATH",
                         help="also write the header and every child's raw result there")
     parser.add_argument("--from-json", metavar="PATH",
@@ -523,7 +523,8 @@ def reprint(args: argparse.Namespace, path: Path) -> int:
     if isinstance(saved, list):  # saved before the header was: results only
         saved = {"header": {"title": f"tapegrad benchmarks saved in {path.name}"},
                  "args": {}, "results": saved}
-    runner = Runner(argparse.Namespace(**{**vars(args), **saved["args"], "json": None}), "")
+    runner = Runner(argparse.Namespace(**{**vars(args), **saved["args"], "json": None,
+                                          "cpu_time": args.cpu_time}), "")
     for item in saved["results"]:
         runner.results[(item["workload"], item["mode"], item["engine"])] = item["results"]
     keys = {k for k, _, _ in runner.results}
@@ -549,6 +550,8 @@ def report(runner: Runner, header: dict, workloads: list[Workload], modes: list[
     for key in ("versions", "method"):
         if key in header:
             print(header[key])
+    if getattr(runner.args, "cpu_time", False):
+        print("CLOCK: process CPU time (all threads), not wall time (--cpu-time)")
     for mode in modes:
         print(f"threads ({mode}), as the children reported them: {thread_summary(runner, mode)}")
     print()
@@ -561,7 +564,7 @@ def report(runner: Runner, header: dict, workloads: list[Workload], modes: list[
             for line in lines:
                 print(f"- {line}")
         if any(w.key == "cold" for w in workloads):
-            print_compiles(runner)
+            print_compiles(runner, modes[0])
     if problems:
         print("\nProblems:")
         for p in problems:

@@ -380,28 +380,28 @@ def deep_chain(engine: str, n: int, repeat: int) -> dict:
     gradient d x_N / d x_0 = 1.0001 ** (n / 2), or None when backward raised RecursionError
     (micrograd's recursive topological sort)."""
     leaf, grad_of = chain_engine(engine)
-    builds, backs, first, note = [], [], None, ""
+    builds, backs, first, note = Clocks(), Clocks(), None, ""
     for _ in range(repeat):
         x0 = leaf(1.0)
-        t0 = time.perf_counter()
+        builds.start()
         y = x0
         for _ in range(n // 2):
             y = y * 1.0001
             y = y + 0.0001
-        t1 = time.perf_counter()
-        builds.append(t1 - t0)
+        builds.stop()
+        backs.start()
         try:
             y.backward()
         except RecursionError:
             note = "backward: RecursionError"
             break
-        backs.append(time.perf_counter() - t1)
+        backs.stop()
         if first is None:
             first = grad_of(x0)
         del y, x0
-    metrics = {"build": builds}
-    if backs:
-        metrics["backward"] = backs
+    metrics = builds.metrics("build")
+    if backs.wall:
+        metrics.update(backs.metrics("backward"))
     return {"metrics": metrics, "first": first, "note": note}
 
 
@@ -485,12 +485,14 @@ def cold_start(engine: str) -> dict:
     numba cache it finds is whatever NUMBA_CACHE_DIR the parent chose). For tapegrad the
     step's time includes importing numba (its first kernel call would) and the child also
     reports that import and each kernel numba compiled, to show where the time goes."""
-    t0 = time.perf_counter()
+    imports, step = Clocks(), Clocks()
+    imports.start()
     if engine == "torch":
         import torch  # noqa: F401
     else:
         import tapegrad.cli  # noqa: F401  (imports tapegrad; cli itself only adds argparse)
-    t1 = time.perf_counter()
+    imports.stop()
+    step.start()
     extra: dict[str, Any] = {}
     if engine == "torch":
         first = torch_demo_step()
@@ -499,8 +501,9 @@ def cold_start(engine: str) -> dict:
 
         extra["numba_import"], extra["compiles"] = record_compiles()
         first = tapegrad.cli.train_moons(steps=1, out=io.StringIO())["loss"][0]
-    t2 = time.perf_counter()
-    return {"metrics": {"import": [t1 - t0], "first step": [t2 - t1]}, "first": first, **extra}
+    step.stop()
+    return {"metrics": {**imports.metrics("import"), **step.metrics("first step")},
+            "first": first, **extra}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -595,16 +598,42 @@ def threads_report() -> dict:
     return out
 
 
-def time_steps(step: Step, n: int, sync: Callable[[], None]) -> list[float]:
-    """Wall seconds of each of ``n`` calls; GPU work is waited for before each clock read."""
-    times = []
+class Clocks:
+    """Wall and CPU seconds of timed sections: ``start()``, the work, ``stop()``.
+
+    Wall time is what a user waits; CPU time (this process's, all its threads) is what the
+    work cost, and it hardly grows when other processes share the cores, so on a busy machine
+    the 1-thread figures compare better in CPU time (``all.py --cpu-time``). With several
+    threads CPU time adds up the threads' time and no longer measures the wait."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        self._t = self._c = 0.0
+
+    def start(self) -> None:
+        self._t, self._c = time.perf_counter(), time.process_time()
+
+    def stop(self) -> None:
+        self.wall.append(time.perf_counter() - self._t)
+        self.cpu.append(time.process_time() - self._c)
+
+    def metrics(self, name: str, divisor: float = 1.0) -> dict[str, list[float]]:
+        """``{name: wall seconds, name + " cpu": CPU seconds}``, each divided by ``divisor``."""
+        return {name: [t / divisor for t in self.wall], f"{name} cpu": [
+            t / divisor for t in self.cpu]}
+
+
+def time_steps(step: Step, n: int, sync: Callable[[], None]) -> Clocks:
+    """Clock each of ``n`` calls; GPU work is waited for before each clock read."""
+    clocks = Clocks()
     for _ in range(n):
         sync()
-        t0 = time.perf_counter()
+        clocks.start()
         step()
         sync()
-        times.append(time.perf_counter() - t0)
-    return times
+        clocks.stop()
+    return clocks
 
 
 def run(workload: str, engine: str, steps: int, warmup: int, device: str = "cpu",
@@ -632,11 +661,10 @@ def run(workload: str, engine: str, steps: int, warmup: int, device: str = "cpu"
         step()
     gc.collect()  # start the timed loop with no garbage left from setup
     rss_start = reset_peak_rss()
-    times = time_steps(step, steps, ctx.sync)
+    clocks = time_steps(step, steps, ctx.sync)
     rss_peak = _status_kb("VmHWM") if rss_start is not None else None
-    if workload == "ops":
-        times = [t / OPS_PER_STEP for t in times]
-    return {"metrics": {"step": times}, "first": first, "rss_start": rss_start,
+    divisor = OPS_PER_STEP if workload == "ops" else 1
+    return {"metrics": clocks.metrics("step", divisor), "first": first, "rss_start": rss_start,
             "rss_peak": rss_peak, "tiny": ctx.tiny}
 
 
