@@ -211,7 +211,7 @@ def run_all(runner: Runner, workloads: list[Workload], modes: list[str]) -> None
 def run_device(runner: Runner, workloads: list[Workload]) -> None:
     """--device cuda: tapegrad and torch on the GPU, round by round; when torch cannot run
     there, one torch child on the CPU (same shapes) gives the first-loss reference."""
-    rounds = {w.key: 1 if runner.args.quick else max(w.rounds, runner.args.rounds)
+    rounds = {w.key: 1 if runner.args.quick or simulated() else max(w.rounds, runner.args.rounds)
               for w in workloads}
     plan = schedule(rounds, {w.key: ["tapegrad", "torch"] for w in workloads}, ["default"])
     for i, (r, key, mode, engine) in enumerate(plan, 1):
@@ -499,13 +499,14 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
     others = (None if cpu_start is None or cpu_end is None else
               others_share(cpu_end[0] - cpu_start[0], cpu_end[1] - cpu_start[1], wall, cores))
-    rounds = 1 if args.quick else args.rounds
+    one_round = args.quick or (args.device == "cuda" and simulated())
+    rounds = 1 if one_round else args.rounds
     header = {
         "title": f"tapegrad benchmarks, {started}{' (--quick)' * args.quick}",
         "machine": f"{cpu_model()}, {cores} cores, {platform.system()} {platform.release()}",
         "minutes": wall / 60, "others": others, "versions": versions(),
         "method": f"each engine in a fresh process per round; {rounds} interleaved rounds"
-                  f"{'' if args.quick else ' (W4: ' + str(max(5, args.rounds)) + ')'}; cell = "
+                  f"{'' if one_round else ' (W4: ' + str(max(5, args.rounds)) + ')'}; cell = "
                   "median over rounds of each round's median [lowest-highest round]; vs torch "
                   f"= ratio of medians; device {args.device}",
     }

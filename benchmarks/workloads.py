@@ -535,7 +535,11 @@ class Context:
                 from tapegrad.kernels.cuda import unavailable_reason
 
                 raise Skip(f"tapegrad has no CUDA here: {unavailable_reason()}")
-            self.tiny = self.tiny or self.lib.cuda.is_simulated()
+            if self.lib.cuda.is_simulated():
+                self.tiny = True
+                # The simulator's threads wait at syncthreads() for Python's thread switch
+                # (5 ms by default): switching more often runs such kernels several times faster
+                sys.setswitchinterval(1e-4)
         elif self.engine == "torch":
             if not self.lib.cuda.is_available():
                 raise Skip(f"torch {self.lib.__version__} finds no GPU")
