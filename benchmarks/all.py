@@ -84,7 +84,9 @@ class Workload:
 
 WORKLOADS = [
     Workload("ops", "small-tensor op (8 elements, mul/add/tanh chain), fwd+bwd, per op",
-             {"tapegrad": "tapegrad", "torch": "torch"}, "us", 400, 50, 20, 1e-5, 1e-6),
+             {"tapegrad": "tapegrad", "torch": "torch"}, "us", 400, 50, 20, 1e-5, 1e-6,
+             metrics={"step": "", "forward": "of which forward (recording)",
+                      "backward": "of which backward"}),
     Workload("W1", "W1 Scalar MLP 2-16-16-1 step, 100 moons points (~65k-node graph)",
              {"tapegrad": "tapegrad.Scalar", "micrograd": "micrograd Value",
               "micrograd-nogc": "micrograd Value, gc off", "torch": "torch 0-d float64"},
