@@ -214,7 +214,10 @@ class Function:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        node_name = cls.__dict__.get("node_name") or f"{cls.__name__}Backward"
+        # torch names a built-in op's node <Op>Backward0 and a user's Function's node
+        # <Function>Backward; tapegrad's own ops follow the first rule, yours the second
+        suffix = "Backward0" if cls.__module__.startswith("tapegrad.") else "Backward"
+        node_name = cls.__dict__.get("node_name") or f"{cls.__name__}{suffix}"
         op = cls.__dict__.get("op_name") or cls.__name__.lower()
         cls._node_class = type(node_name, (Node,), {"_function": cls, "_op_name": op,
                                                     "__module__": cls.__module__})

@@ -101,7 +101,6 @@ _ADD, _SUB, _MUL, _DIV, _POW = (_Derivatives(n) for n in ("add", "sub", "mul", "
 
 
 class Add(Function):
-    node_name = "AddBackward0"
     op_name = "add"
 
     @staticmethod
@@ -118,7 +117,6 @@ class Add(Function):
 
 
 class Sub(Function):
-    node_name = "SubBackward0"
     op_name = "sub"
 
     @staticmethod
@@ -135,7 +133,6 @@ class Sub(Function):
 
 
 class Mul(Function):
-    node_name = "MulBackward0"
     op_name = "mul"
 
     @staticmethod
@@ -149,7 +146,6 @@ class Mul(Function):
 
 
 class Div(Function):
-    node_name = "DivBackward0"
     op_name = "div"
 
     @staticmethod
@@ -163,7 +159,6 @@ class Div(Function):
 
 
 class Pow(Function):
-    node_name = "PowBackward0"
     op_name = "pow"
 
     @staticmethod
@@ -179,8 +174,6 @@ class Pow(Function):
 
 class InplaceBinary(Function):
     """``x.add_(y)`` and friends: modify ``x`` in place and record it as this op's output."""
-
-    node_name = "InplaceBinaryBackward0"
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, y: Any, kind: str = "add", alpha: float = 1) -> Tensor:

@@ -27,8 +27,6 @@ class Maximum(Function):
     """y = max(a, b) elementwise. The larger one gets the gradient; on a tie each gets
     half (torch's choice: the average of the two one-sided derivatives)."""
 
-    node_name = "MaximumBackward0"
-
     @staticmethod
     def forward(ctx: Node, a: Tensor, b: Tensor) -> Tensor:
         ctx.save_for_backward(a, b)
@@ -42,8 +40,6 @@ class Maximum(Function):
 
 class Minimum(Function):
     """y = min(a, b) elementwise; ties split the gradient in half, as in `Maximum`."""
-
-    node_name = "MinimumBackward0"
 
     @staticmethod
     def forward(ctx: Node, a: Tensor, b: Tensor) -> Tensor:
@@ -139,12 +135,10 @@ class Clamp(Function):
 
 
 class ClampMin(Clamp):
-    node_name = "ClampMinBackward0"
     op_name = "clamp_min"
 
 
 class ClampMax(Clamp):
-    node_name = "ClampMaxBackward0"
     op_name = "clamp_max"
 
 

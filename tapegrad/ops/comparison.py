@@ -162,8 +162,6 @@ class Where(Function):
     Backward routes each element's gradient to the branch it came from; the condition
     gets none (it is a bool tensor). ``a`` and ``b`` may be Python numbers."""
 
-    node_name = "WhereBackward0"
-
     @staticmethod
     def forward(ctx: Node, condition: Tensor, a: Any, b: Any) -> Tensor:
         out_dtype, (x, y) = promoted(a, b)

@@ -30,8 +30,6 @@ class Permute(ViewFunction):
     """Reorder the dims (a view): output dim i is input dim ``dims[i]``; backward applies
     the inverse permutation to the gradient."""
 
-    node_name = "PermuteBackward0"
-
     @staticmethod
     def forward(ctx: Node, x: Tensor, dims: tuple) -> Tensor:
         ctx.dims = dims
@@ -44,8 +42,6 @@ class Permute(ViewFunction):
 
 class Transpose(ViewFunction):
     """Swap two dims (a view); a swap is its own inverse, so backward swaps them back."""
-
-    node_name = "TransposeBackward0"
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -62,8 +58,6 @@ class Transpose(ViewFunction):
 class Squeeze(ViewFunction):
     """Drop size-1 dims (a view); backward puts them back (a reshape to the input shape).
     torch numbers the node by overload: no dim (0), one dim (1), several dims (2)."""
-
-    node_name = "SqueezeBackward0"
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, dims: tuple) -> Tensor:
@@ -89,8 +83,6 @@ class SqueezeDims(Squeeze):
 class Unsqueeze(ViewFunction):
     """Insert a size-1 dim at ``dim`` (a view); backward squeezes it out again."""
 
-    node_name = "UnsqueezeBackward0"
-
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int) -> Tensor:
         ctx.dim = dim
@@ -104,8 +96,6 @@ class Unsqueeze(ViewFunction):
 class Diagonal(ViewFunction):
     """The diagonal ``offset`` of the matrices in dims ``dim1, dim2`` (a view, moved to the
     last dim). Backward writes the gradient onto that diagonal of zeros."""
-
-    node_name = "DiagonalBackward0"
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, offset: int, dim1: int, dim2: int) -> Tensor:

@@ -67,7 +67,6 @@ def finish_inplace(ctx: Node, x: Tensor) -> Tensor:
 class Zero(Function):
     """x.zero_(): the result does not depend on the old x, so its gradient is 0."""
 
-    node_name = "ZeroBackward0"
     op_name = "zero_"
 
     @staticmethod

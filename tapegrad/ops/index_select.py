@@ -25,8 +25,6 @@ class IndexSelect(Function):
     """The slices ``index[0], index[1], ...`` along ``dim`` (a copy). Backward: zeros with
     the gradient slices added back at those indices (``index_add``)."""
 
-    node_name = "IndexSelectBackward0"
-
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int, index: np.ndarray) -> Tensor:
         ctx.input_shape, ctx.dim, ctx.index = x._data.shape, dim, index
@@ -43,7 +41,6 @@ class IndexAdd(Function):
     """``out = x.clone(); out.select(dim, index[k]) += alpha * source.select(dim, k)``.
     d/dx: the gradient; d/dsource: ``alpha`` times the gradient slices at ``index``."""
 
-    node_name = "IndexAddBackward0"
     op_name = "index_add"
 
     @staticmethod

@@ -38,8 +38,6 @@ class Select(ViewFunction):
     """``x.select(dim, i)`` / ``x[i]``: a view without dimension ``dim``. Backward: a zero
     tensor of the input's shape with the gradient written at index ``i``."""
 
-    node_name = "SelectBackward0"
-
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int, index: int) -> Tensor:
         ctx.input_shape, ctx.dim, ctx.index = x._data.shape, dim, index
@@ -72,8 +70,6 @@ class SelectScatter(Function):
 class Slice(ViewFunction):
     """``x[start:stop:step]`` along ``dim`` (also ``narrow``): a view. Backward: zeros of
     the input's shape with the gradient written into the slice."""
-
-    node_name = "SliceBackward0"
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int, start: int, stop: int, step: int) -> Tensor:
@@ -186,8 +182,6 @@ class Index(Function):
     """Advanced indexing (a copy). Backward scatter-*adds* the gradient into zeros:
     ``dx = zeros; dx[idx] += grad`` with repeats accumulating (``np.add.at``)."""
 
-    node_name = "IndexBackward0"
-
     @staticmethod
     def forward(ctx: Node, x: Tensor, spec: IndexSpec) -> Tensor:
         ctx.input_shape, ctx.spec = x._data.shape, spec
@@ -205,7 +199,6 @@ class IndexPut(Function):
     d/dvalues: the gradient read at those positions, ``grad[spec]`` (summed to the shape of
     ``values`` by the engine when they were broadcast)."""
 
-    node_name = "IndexPutBackward0"
     op_name = "index_put"
 
     @staticmethod
@@ -246,7 +239,6 @@ class IndexPut(Function):
 
 
 class IndexPutImpl(IndexPut):
-    node_name = "IndexPutImplBackward0"
     op_name = "index_put"
 
 

@@ -37,8 +37,6 @@ class Cat(Function):
     """Concatenate along ``dim``. Backward hands each input its own stretch of the
     gradient (a slice of it, so the backward is differentiable too)."""
 
-    node_name = "CatBackward0"
-
     @staticmethod
     def forward(ctx: Node, *tensors: Tensor, dim: int) -> Tensor:
         out_dtype = dtypes.result_type(*tensors)
@@ -67,8 +65,6 @@ class Cat(Function):
 class Stack(Function):
     """Join equal-shaped tensors along a *new* dim ``dim``; backward unbinds the gradient."""
 
-    node_name = "StackBackward0"
-
     @staticmethod
     def forward(ctx: Node, *tensors: Tensor, dim: int) -> Tensor:
         ctx.dim = dim
@@ -84,8 +80,6 @@ class Split(ViewFunction):
     """Cut ``x`` along ``dim`` into pieces of ``sizes`` (views); backward concatenates the
     pieces' gradients (zeros for pieces that got none)."""
 
-    node_name = "SplitBackward0"
-
     @staticmethod
     def forward(ctx: Node, x: Tensor, sizes: tuple, dim: int) -> tuple:
         ctx.dim = dim
@@ -100,14 +94,11 @@ class Split(ViewFunction):
 
 
 class SplitWithSizes(Split):
-    node_name = "SplitWithSizesBackward0"
     op_name = "split"
 
 
 class Unbind(ViewFunction):
     """All slices along ``dim`` as a tuple of views; backward stacks their gradients."""
-
-    node_name = "UnbindBackward0"
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int) -> tuple:
@@ -125,8 +116,6 @@ class Repeat(Function):
     """Tile ``x`` ``repeats[i]`` times along dim i. Each input element appears in
     prod(repeats) places, so its gradient is the sum over those places: view the gradient
     as (r0, s0, r1, s1, ...) and sum the r axes away."""
-
-    node_name = "RepeatBackward0"
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, repeats: tuple) -> Tensor:
@@ -149,8 +138,6 @@ class Repeat(Function):
 class Flip(Function):
     """Reverse the order along ``dims`` (a copy in torch); flipping twice is the identity,
     so backward flips the gradient the same way."""
-
-    node_name = "FlipBackward0"
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, dims: tuple) -> Tensor:

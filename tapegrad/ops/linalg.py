@@ -45,7 +45,6 @@ class T(ViewFunction):
     """``x.t()``: the transpose of a matrix (a view); 0-d and 1-d tensors are returned
     as they are. A transpose is its own inverse, so backward transposes the gradient."""
 
-    node_name = "TBackward0"
     op_name = "t"
 
     @staticmethod
@@ -113,7 +112,6 @@ def _save_crosswise(ctx: Node, a: Tensor, b: Tensor, first: int = 0) -> None:
 class Dot(Function):
     """``a . b = sum_k a_k b_k``: d/da = b, d/db = a (times the scalar gradient)."""
 
-    node_name = "DotBackward0"
     op_name = "dot"
 
     @staticmethod
@@ -131,7 +129,6 @@ class Dot(Function):
 class Mv(Function):
     """``y = A v``: dL/dA = outer(grad, v), dL/dv = A^T grad."""
 
-    node_name = "MvBackward0"
     op_name = "mv"
 
     @staticmethod
@@ -150,7 +147,6 @@ class Mv(Function):
 class Mm(Function):
     """``C = A B`` for matrices: dL/dA = grad B^T, dL/dB = A^T grad."""
 
-    node_name = "MmBackward0"
     op_name = "mm"
 
     @staticmethod
@@ -170,7 +166,6 @@ class Bmm(Function):
     """A batch of matrix products (same batch size, no broadcasting): mm's backward,
     matrix by matrix."""
 
-    node_name = "BmmBackward0"
     op_name = "bmm"
 
     @staticmethod
@@ -199,7 +194,6 @@ class Matmul(Function):
     broadcast along, and drop the promoted dims again.
     """
 
-    node_name = "MatmulBackward0"
     op_name = "matmul"
 
     @staticmethod
@@ -316,7 +310,6 @@ class Addmm(Function):
     bias gets ``beta * grad`` (summed back over the dims it was broadcast along), A and
     B get mm's gradients times ``alpha``."""
 
-    node_name = "AddmmBackward0"
     op_name = "addmm"
 
     @staticmethod

@@ -34,7 +34,6 @@ class MaskedFill(Function):
     (zero where x was overwritten); d/dvalue (a 0-d tensor): the sum of the gradient over
     the filled positions."""
 
-    node_name = "MaskedFillBackward0"
     op_name = "masked_fill"
 
     @staticmethod
@@ -96,8 +95,6 @@ class MaskedSelect(Function):
     """The elements where ``mask`` is True, as a 1-D copy. Backward scatters the gradient
     back to those positions (zeros elsewhere)."""
 
-    node_name = "MaskedSelectBackward0"
-
     @staticmethod
     def forward(ctx: Node, x: Tensor, mask: np.ndarray) -> Tensor:
         ctx.mask = mask
@@ -111,7 +108,6 @@ class MaskedSelect(Function):
 class MaskedScatter(Function):
     """masked_select's backward as an op: zeros with ``source`` written where mask is True."""
 
-    node_name = "MaskedScatterBackward0"
     op_name = "masked_scatter"
 
     @staticmethod

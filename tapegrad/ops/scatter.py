@@ -106,8 +106,6 @@ class Gather(Function):
     """``out[..i.., j, ..k..] = x[..i.., index[..i.., j, ..k..], ..k..]`` along ``dim``.
     Backward: zeros of x's shape, the gradient scatter-added at the read positions."""
 
-    node_name = "GatherBackward0"
-
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int, index: np.ndarray) -> Tensor:
         ctx.input_shape, ctx.dim, ctx.index = x._data.shape, dim, index
@@ -124,7 +122,6 @@ class ScatterAdd(Function):
     """``out = x.clone(); out[..., index[p], ...] += src[p]`` for every index position p.
     d/dx: the gradient; d/dsrc: the gradient gathered at the positions written to."""
 
-    node_name = "ScatterAddBackward0"
     op_name = "scatter_add"
 
     @staticmethod
@@ -149,7 +146,6 @@ class Scatter(Function):
     """``out = x.clone(); out[..., index[p], ...] = src[p]``. d/dx: the gradient with the
     overwritten positions zeroed; d/dsrc: the gradient gathered at those positions."""
 
-    node_name = "ScatterBackward0"
     op_name = "scatter"
 
     @staticmethod
@@ -235,8 +231,6 @@ def scatter_add_(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 class Take(Function):
     """``x.reshape(-1)[index]``: elements by flat position. Backward: scatter-add the
     gradient into zeros at those flat positions."""
-
-    node_name = "TakeBackward0"
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, index: np.ndarray) -> Tensor:

@@ -63,7 +63,6 @@ def unique_dims(dims: Any, ndim: int) -> tuple[int, ...]:
 class SumToSize(Function):
     """Sum a broadcast gradient back to ``shape`` (the reverse of ``expand``)."""
 
-    node_name = "SumToSizeBackward0"
     op_name = "sum_to_size"
 
     @staticmethod
@@ -78,8 +77,6 @@ class SumToSize(Function):
 
 class Expand(ViewFunction):
     """Broadcast size-1 (or missing leading) dims to a bigger shape: a view, no copy."""
-
-    node_name = "ExpandBackward0"
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, shape: tuple) -> Tensor:
@@ -132,7 +129,6 @@ class Reshape(ViewFunction):
 class UnsafeView(Reshape):
     """``reshape`` of memory that cannot be viewed: torch clones, then views the clone."""
 
-    node_name = "UnsafeViewBackward0"
     op_name = "reshape"
 
     @staticmethod
@@ -178,8 +174,6 @@ class ToDevice(Function):
 class Clone(Function):
     """A copy with its own storage; gradient passes through unchanged."""
 
-    node_name = "CloneBackward0"
-
     @staticmethod
     def forward(ctx: Node, x: Tensor) -> Tensor:
         return wrap(x._data.copy())
@@ -191,8 +185,6 @@ class Clone(Function):
 
 class Alias(ViewFunction):
     """The same tensor under a new name (``x[...]``): gradient passes through."""
-
-    node_name = "AliasBackward0"
 
     @staticmethod
     def forward(ctx: Node, x: Tensor) -> Tensor:

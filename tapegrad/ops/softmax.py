@@ -66,8 +66,6 @@ class Softmax(Function):
     (the max a constant shift; checked in tests/ops/test_fused_composites.py).
     """
 
-    node_name = "SoftmaxBackward0"
-
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int) -> Tensor:
         return _forward_saving_output(ctx, "softmax", x, dim)
@@ -86,7 +84,6 @@ class SoftmaxBackwardData(Function):
     tests/ops/test_fused_composites.py).
     """
 
-    node_name = "SoftmaxBackwardDataBackward0"
     op_name = "softmax_backward"
 
     @staticmethod
@@ -114,8 +111,6 @@ class LogSoftmax(Function):
     tests/ops/test_fused_composites.py).
     """
 
-    node_name = "LogSoftmaxBackward0"
-
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int) -> Tensor:
         return _forward_saving_output(ctx, "log_softmax", x, dim)
@@ -134,7 +129,6 @@ class LogSoftmaxBackwardData(Function):
     tests/ops/test_fused_composites.py).
     """
 
-    node_name = "LogSoftmaxBackwardDataBackward0"
     op_name = "log_softmax_backward"
 
     @staticmethod

@@ -23,7 +23,6 @@ class Embedding(Function):
     in tests/ops/test_fused_composites.py).
     """
 
-    node_name = "EmbeddingBackward0"
     op_name = "embedding"
 
     @staticmethod

@@ -233,7 +233,6 @@ def _scale_grad_by_count(ctx: Node, grad: Tensor) -> Tensor:
 class Amax(Function):
     """``amax(x, dim)``: the maximum over ``dim`` (values only); ties share evenly."""
 
-    node_name = "AmaxBackward0"
     op_name = "amax"
 
     @staticmethod
@@ -248,7 +247,6 @@ class Amax(Function):
 class Amin(Function):
     """``amin(x, dim)``: the minimum over ``dim`` (values only); ties share evenly."""
 
-    node_name = "AminBackward0"
     op_name = "amin"
 
     @staticmethod

@@ -84,7 +84,6 @@ def _var_backward(ctx: Node, grad: Tensor, x: Tensor) -> Tensor:
 class Var(Function):
     """Variance with ``correction`` (1: the unbiased estimator, 0: the population one)."""
 
-    node_name = "VarBackward0"
     op_name = "var"
 
     @staticmethod
@@ -102,7 +101,6 @@ class Var(Function):
 class Std(Function):
     """Standard deviation: ``sqrt(var)``; backward is var's, scaled by ``1 / (2 std)``."""
 
-    node_name = "StdBackward0"
     op_name = "std"
 
     @staticmethod

@@ -29,7 +29,6 @@ class Sum(Function):
     """``sum(x)``: each input adds itself once into the output, so each receives the
     whole output gradient (broadcast back over the reduced dims)."""
 
-    node_name = "SumBackward0"
     op_name = "sum"
 
     @staticmethod
@@ -57,7 +56,6 @@ class Mean(Function):
     """``mean(x) = sum(x) / N``: each input receives the gradient divided by N, the number
     of values averaged into its output."""
 
-    node_name = "MeanBackward0"
     op_name = "mean"
 
     @staticmethod
@@ -113,7 +111,6 @@ class Prod(Function):
     a nonzero gradient only at the zero; two zeros make every gradient 0.
     """
 
-    node_name = "ProdBackward0"
     op_name = "prod"
 
     @staticmethod
@@ -200,7 +197,6 @@ class Cumsum(Function):
     its gradient is ``g_i + ... + g_last``: a cumsum of the gradient run backwards
     (``reverse=True``, whose own backward is the forward cumsum again)."""
 
-    node_name = "CumsumBackward0"
     op_name = "cumsum"
 
     @staticmethod
@@ -259,7 +255,6 @@ class Logsumexp(Function):
     (a constant shift; checked in tests/ops/test_fused_composites.py).
     """
 
-    node_name = "LogsumexpBackward0"
     op_name = "logsumexp"
 
     @staticmethod

@@ -61,7 +61,6 @@ class MseLoss(Function):
     Equals ``(x - y) ** 2`` then the reduction (checked in tests/ops/test_fused_composites.py).
     """
 
-    node_name = "MseLossBackward0"
     op_name = "mse_loss"
 
     @staticmethod
@@ -88,7 +87,6 @@ class SmoothL1Loss(Function):
     reduction (checked in tests/ops/test_fused_composites.py).
     """
 
-    node_name = "SmoothL1LossBackward0"
     op_name = "smooth_l1_loss"
 
     @staticmethod
@@ -122,7 +120,6 @@ class HuberLoss(Function):
     reduction (checked in tests/ops/test_fused_composites.py).
     """
 
-    node_name = "HuberLossBackward0"
     op_name = "huber_loss"
 
     @staticmethod
@@ -156,7 +153,6 @@ class BinaryCrossEntropy(Function):
     nearer 0 or 1 the gradient is torch's floored formula above, not the clamp's.
     """
 
-    node_name = "BinaryCrossEntropyBackward0"
     op_name = "binary_cross_entropy"
 
     @staticmethod
@@ -208,7 +204,6 @@ class BinaryCrossEntropyWithLogits(Function):
     tests/ops/test_fused_composites.py).
     """
 
-    node_name = "BinaryCrossEntropyWithLogitsBackward0"
     op_name = "binary_cross_entropy_with_logits"
 
     @staticmethod

@@ -102,7 +102,6 @@ class NllLoss(Function):
     tests/ops/test_fused_composites.py).
     """
 
-    node_name = "NllLossBackward0"
     op_name = "nll_loss"
 
     @staticmethod
