@@ -25,9 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a plain checkout
 
-import torch  # noqa: E402
+import torch
 
-from tapegrad import kernels  # noqa: E402
+from tapegrad import kernels
 
 cpu = kernels.load_jit()
 ref = kernels.reference

@@ -517,7 +517,7 @@ def cold_start(engine: str) -> dict:
     if engine == "torch":
         import torch  # noqa: F401
     else:
-        import tapegrad.cli  # noqa: F401  (imports tapegrad; cli itself only adds argparse)
+        import tapegrad.cli
     imports.stop()
     step.start()
     extra: dict[str, Any] = {}

@@ -12,7 +12,7 @@ import tapegrad as torch
 
 class MyReLU(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, input):  # noqa: A002 - the lesson's name
+    def forward(ctx, input):
         ctx.save_for_backward(input)
         return input.clamp(min=0)
 

@@ -14,7 +14,7 @@ from tapegrad.kernels.cuda import runtime
 from tapegrad.kernels.cuda.array import CudaArray
 
 
-class device:  # noqa: N801 - torch's name
+class device:
     """``device("cpu")``, ``device("cuda:0")`` or ``device("cuda", 0)``."""
 
     __slots__ = ("type", "index")

@@ -78,7 +78,7 @@ def _load_measured(data: bytes):
     tracemalloc.start()
     try:
         out = load(Named(data))
-    except Exception as exc:  # noqa: BLE001 - the caller checks the type
+    except Exception as exc:
         out = exc
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
@@ -316,7 +316,7 @@ def test_save_errors_name_the_path_given(tmp_path):
     for path, exc_type in [(tmp_path / "missing" / "m.tg", FileNotFoundError),
                            (tmp_path, IsADirectoryError)]:
         with pytest.raises(exc_type) as want:
-            open(path, "wb")  # noqa: SIM115 - the reference error
+            open(path, "wb")
         with pytest.raises(exc_type) as got:
             save({"v": 1}, path)
         assert str(got.value) == str(want.value)

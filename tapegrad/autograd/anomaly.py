@@ -22,7 +22,7 @@ def check_nan_enabled() -> bool:
     return _check_nan
 
 
-class detect_anomaly:  # noqa: N801 - torch's name
+class detect_anomaly:
     """Context manager (and decorator) that switches anomaly detection on."""
 
     def __init__(self, check_nan: bool = True) -> None:
@@ -54,7 +54,7 @@ class detect_anomaly:  # noqa: N801 - torch's name
         return wrapper
 
 
-class set_detect_anomaly:  # noqa: N801
+class set_detect_anomaly:
     """``set_detect_anomaly(True)`` as a plain call or as a context manager."""
 
     def __init__(self, mode: bool, check_nan: bool = True) -> None:

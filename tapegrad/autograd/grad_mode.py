@@ -111,7 +111,7 @@ class _BareDecorator(_GradModeContext):
         return super().__new__(cls)
 
 
-class no_grad(_BareDecorator):  # noqa: N801 - torch's name
+class no_grad(_BareDecorator):
     """Do not record ops: results have ``requires_grad=False``. Factories given an
     explicit ``requires_grad=True`` (and ``nn.Parameter``) still make leaves that require grad."""
 
@@ -119,7 +119,7 @@ class no_grad(_BareDecorator):  # noqa: N801 - torch's name
         _state.grad_enabled = False
 
 
-class enable_grad(_BareDecorator):  # noqa: N801
+class enable_grad(_BareDecorator):
     """Record ops again inside a ``no_grad`` block. Inside ``inference_mode`` grad mode
     is on (``is_grad_enabled()`` is True) but nothing is recorded: inference wins, as in
     torch."""
@@ -128,7 +128,7 @@ class enable_grad(_BareDecorator):  # noqa: N801
         _state.grad_enabled = True
 
 
-class set_grad_enabled(_GradModeContext):  # noqa: N801
+class set_grad_enabled(_GradModeContext):
     """``set_grad_enabled(False)`` switches recording off: as a plain call it takes effect
     immediately (and stays), as a context manager it is undone on exit."""
 
@@ -149,7 +149,7 @@ class set_grad_enabled(_GradModeContext):  # noqa: N801
         return (self.mode,)
 
 
-class inference_mode(_BareDecorator):  # noqa: N801
+class inference_mode(_BareDecorator):
     """``no_grad`` plus a promise that results never enter autograd later. Tensors made
     here are *inference tensors*: recording an op on one, or modifying one in place
     outside inference mode, raises torch's error."""

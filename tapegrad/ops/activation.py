@@ -34,41 +34,41 @@ def _apply(rule: str, input: Tensor, inplace: bool = False, **options: Any) -> T
     return FUNCTIONS[rule].apply(input, **options)
 
 
-def leaky_relu(input: Tensor, negative_slope: float = 0.01,  # noqa: A002
+def leaky_relu(input: Tensor, negative_slope: float = 0.01,
                inplace: bool = False) -> Tensor:
     """x for x > 0, else ``negative_slope * x``; the gradient at 0 is ``negative_slope``."""
     return _apply("leaky_relu", input, inplace, negative_slope=negative_slope)
 
 
-def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa: A002
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
     """Clamp to ``[min_val, max_val]``; the gradient is 0 at and beyond the edges."""
     return _apply("hardtanh", input, inplace, min_val=min_val, max_val=max_val)
 
 
-def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha (e^x - 1) otherwise; the gradient at 0 is alpha."""
     return _apply("elu", input, inplace, alpha=alpha)
 
 
-def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """ln(1 + e^(beta x)) / beta, a smooth relu (linear once beta x > threshold)."""
     return _apply("softplus", input, beta=beta, threshold=threshold)
 
 
-def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x) (``approximate='tanh'``: the tanh formula of the GPT-2 era)."""
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
     return _apply("gelu" if approximate == "none" else "gelu_tanh", input)
 
 
-def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
+def logsigmoid(input: Tensor) -> Tensor:
     """ln sigmoid(x), computed stably."""
     return _apply("logsigmoid", input)
 
 
-def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (also called swish)."""
     return _apply("silu", input, inplace)
 

@@ -69,13 +69,13 @@ def _need_tensors(name: str, a: Any, b: Any) -> None:
                             f"not {type(v).__name__}")
 
 
-def maximum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+def maximum(input: Tensor, other: Tensor) -> Tensor:
     """Elementwise max of two tensors (broadcast); ties split the gradient 1/2, 1/2."""
     _need_tensors("maximum", input, other)
     return Maximum.apply(input, other)
 
 
-def minimum(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+def minimum(input: Tensor, other: Tensor) -> Tensor:
     """Elementwise min of two tensors (broadcast); ties split the gradient 1/2, 1/2."""
     _need_tensors("minimum", input, other)
     return Minimum.apply(input, other)
@@ -123,7 +123,7 @@ class Clamp(Function):
     node_name = "ClampBackward1"
 
     @staticmethod
-    def forward(ctx: Node, x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    def forward(ctx: Node, x: Tensor, min: Any = None, max: Any = None) -> Tensor:
         ctx.save_for_backward(x)
         ctx.bounds = (min, max)
         return wrap(_clamp_values(x, min, max))
@@ -177,7 +177,7 @@ class ClampInplace(Function):
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, lo: Tensor | None = None, hi: Tensor | None = None,
-                min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+                min: Any = None, max: Any = None) -> Tensor:
         lo = lo if lo is not None else min
         hi = hi if hi is not None else max
         out = _clamp_values(x, lo, hi)
@@ -211,7 +211,7 @@ def _clamp_kind(lo: Any, hi: Any) -> bool:
     return kinds.pop()
 
 
-def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
     """Limit every element to ``[min, max]`` (numbers or broadcastable tensors).
     The gradient passes where min <= x <= max, boundaries included."""
     if _clamp_kind(min, max):
@@ -219,21 +219,21 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
     return Clamp.apply(input, min=min, max=max)
 
 
-def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
+def clamp_min(input: Tensor, min: Any) -> Tensor:
     """``max(x, min)``; the gradient passes where x >= min."""
     if isinstance(min, Tensor):
         return ClampMinTensor.apply(input, min, None)
     return ClampMin.apply(input, min=min)
 
 
-def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
+def clamp_max(input: Tensor, max: Any) -> Tensor:
     """``min(x, max)``; the gradient passes where x <= max."""
     if isinstance(max, Tensor):
         return ClampMaxTensor.apply(input, None, max)
     return ClampMax.apply(input, max=max)
 
 
-def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
     """In-place `clamp`: modifies self, bumps its version, returns self."""
     tensors = _clamp_kind(min, max)
     shapes = [np.shape(data_of(v)) for v in (self, min, max) if v is not None]

@@ -47,7 +47,7 @@ def binary_numpy(np_op: Any, a: Any, b: Any, out_dtype: Any = None) -> Tensor:
 
 # ------------------------------------------------------------------ comparisons
 def _comparison(np_op: Any, name: str):
-    def op(input: Any, other: Any) -> Tensor:  # noqa: A002 - torch's argument name
+    def op(input: Any, other: Any) -> Tensor:
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
                             f"{type(input).__name__}")
@@ -70,59 +70,59 @@ def _comparison(np_op: Any, name: str):
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
-def equal(input: Tensor, other: Tensor) -> bool:  # noqa: A002
+def equal(input: Tensor, other: Tensor) -> bool:
     """True if both tensors have the same shape and the same values (a Python bool)."""
     return input._data.shape == other._data.shape and bool(eq(input, other)._data.all())
 
 
-def isclose(input: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A002
+def isclose(input: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
             equal_nan: bool = False) -> Tensor:
     """``|input - other| <= atol + rtol * |other|`` elementwise (a bool tensor)."""
     _, (x, y) = promoted(input, other)
     return wrap(as_array(np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), np.bool_))
 
 
-def allclose(input: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A002
+def allclose(input: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
              equal_nan: bool = False) -> bool:
     """True if every element is `isclose`."""
     return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
 
-def isnan(input: Tensor) -> Tensor:  # noqa: A002
+def isnan(input: Tensor) -> Tensor:
     d = input._data
     return wrap(np.isnan(d) if d.dtype.kind == "f" else np.zeros(d.shape, np.bool_, like=d))
 
 
-def isinf(input: Tensor) -> Tensor:  # noqa: A002
+def isinf(input: Tensor) -> Tensor:
     d = input._data
     return wrap(np.isinf(d) if d.dtype.kind == "f" else np.zeros(d.shape, np.bool_, like=d))
 
 
-def isfinite(input: Tensor) -> Tensor:  # noqa: A002
+def isfinite(input: Tensor) -> Tensor:
     d = input._data
     return wrap(np.isfinite(d) if d.dtype.kind == "f" else np.ones(d.shape, np.bool_, like=d))
 
 
 # ------------------------------------------------------------------ logic and bits
-def logical_and(input: Tensor, other: Any) -> Tensor:  # noqa: A002
+def logical_and(input: Tensor, other: Any) -> Tensor:
     """True where both are non-zero."""
     return binary_numpy(np.logical_and, input, other, np.bool_)
 
 
-def logical_or(input: Tensor, other: Any) -> Tensor:  # noqa: A002
+def logical_or(input: Tensor, other: Any) -> Tensor:
     return binary_numpy(np.logical_or, input, other, np.bool_)
 
 
-def logical_xor(input: Tensor, other: Any) -> Tensor:  # noqa: A002
+def logical_xor(input: Tensor, other: Any) -> Tensor:
     return binary_numpy(np.logical_xor, input, other, np.bool_)
 
 
-def logical_not(input: Tensor) -> Tensor:  # noqa: A002
+def logical_not(input: Tensor) -> Tensor:
     return wrap(as_array(np.logical_not(input._data), np.bool_))
 
 
 def _bitwise(np_op: Any, name: str):
-    def op(input: Any, other: Any) -> Tensor:  # noqa: A002
+    def op(input: Any, other: Any) -> Tensor:
         common, _ = promoted(input, other)
         if common.is_floating_point:
             raise NotImplementedError(
@@ -140,7 +140,7 @@ bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
 bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
 
 
-def bitwise_not(input: Tensor) -> Tensor:  # noqa: A002
+def bitwise_not(input: Tensor) -> Tensor:
     """``~x``: logical not for bool tensors, bitwise not for integers."""
     if input._data.dtype.kind == "f":
         raise TypeError(
@@ -181,7 +181,7 @@ class Where(Function):
                 where(condition, 0.0, grad) if needs_b else None)
 
 
-def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:  # noqa: A002
+def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
     """``input`` where ``condition`` holds, else ``other`` (broadcast together).
     With only a condition: the indices of its True elements, one int64 tensor per dim."""
     if not isinstance(condition, Tensor):

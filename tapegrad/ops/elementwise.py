@@ -51,7 +51,7 @@ class RoundDecimals(Function):
         return zeros_like(grad)
 
 
-def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001, A002
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     """Round to ``decimals`` places, halves to even (zero gradient)."""
     require_tensor(input, "round")
     if decimals == 0:
@@ -59,7 +59,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001, A002
     return RoundDecimals.apply(input, decimals=decimals)
 
 
-def square(input: Tensor) -> Tensor:  # noqa: A002
+def square(input: Tensor) -> Tensor:
     """``x ** 2`` (recorded as a pow, as torch does: ``PowBackward0``)."""
     require_tensor(input, "square")
     if input.dtype is dtypes.bool_:

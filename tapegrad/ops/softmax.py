@@ -159,13 +159,13 @@ def _prepare(x: Tensor, dim: Any, dtype: Any, name: str) -> tuple[Tensor, int]:
     return x, dim
 
 
-def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
+def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     """e^x / sum(e^x) along ``dim`` (``dtype``: cast the input first)."""
     x, dim = _prepare(input, dim, dtype, "softmax")
     return Softmax.apply(x, dim=dim)
 
 
-def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
+def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     """x - log sum(e^x) along ``dim``, computed stably (``dtype``: cast the input first)."""
     x, dim = _prepare(input, dim, dtype, "log_softmax")
     return LogSoftmax.apply(x, dim=dim)

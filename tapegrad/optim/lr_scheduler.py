@@ -233,7 +233,7 @@ class CosineAnnealingLR(LRScheduler):
     would be 0/0, so that step adds the closed-form increment instead.
     """
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,  # noqa: N803
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
         self.T_max = T_max
         self.eta_min = eta_min

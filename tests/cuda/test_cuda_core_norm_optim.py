@@ -19,7 +19,7 @@ from tapegrad.kernels.cuda import TRANSFERS, CudaArray, available, simulated
 if not available():
     pytest.skip("CUDA (or numba's simulator) is not available", allow_module_level=True)
 
-from tapegrad.kernels.cuda import core, norm, optim  # noqa: E402 - after the skip
+from tapegrad.kernels.cuda import core, norm, optim
 
 DTYPES = [np.float32, np.float64]
 

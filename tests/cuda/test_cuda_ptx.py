@@ -49,14 +49,14 @@ OK, OK_FLOAT32 = "ok", "ok, float32 only"  # compiled; and no float64 instructio
 nt: Any = None  # numba.core.types, bound by _start
 
 
-def A(dtype: Any) -> Any:  # noqa: N802 - short names keep the signatures readable
+def A(dtype: Any) -> Any:
     """A 1-D C-contiguous device buffer of ``dtype``."""
     from numba import from_dtype
 
     return nt.Array(from_dtype(np.dtype(dtype)), 1, "C")
 
 
-def T(n: int) -> Any:  # noqa: N802
+def T(n: int) -> Any:
     """A tuple of ``n`` ints (shapes, strides)."""
     return nt.UniTuple(nt.int64, n)
 
@@ -349,14 +349,14 @@ def _run(family: str) -> dict[str, str]:
     """``{kernel: "ok" or the error}`` for one family (see the module docstring)."""
     try:
         _start()
-    except Exception as exc:  # noqa: BLE001 - reported, and the test fails on it
+    except Exception as exc:
         return {"setup": f"numba cannot compile CUDA code here: {type(exc).__name__}: {exc}"}
     results: dict[str, str] = {}
     try:
         for name, compile_, float32_only in globals()[f"_{family}"]():
             try:
                 ptx = compile_()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 results[name] = f"{type(exc).__name__}: {str(exc)[-1500:]}"
                 continue
             wide = float64_lines(ptx) if float32_only else []
@@ -365,7 +365,7 @@ def _run(family: str) -> dict[str, str]:
                                  + "; ".join(wide[:6]))
             else:
                 results[name] = OK_FLOAT32 if float32_only else OK
-    except Exception as exc:  # noqa: BLE001 - a builder failed: report it, keep the rest
+    except Exception as exc:
         results[f"{family} (building)"] = f"{type(exc).__name__}: {exc}"
     return results
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as TF  # noqa: N812
+import torch.nn.functional as TF
 
 import tapegrad as tg
-import tapegrad.nn.functional as F  # noqa: N812
+import tapegrad.nn.functional as F
 from tapegrad.nn.modules import loss as nn  # the classes (also exported as tapegrad.nn.X)
 from tapegrad.testing import gradcheck, gradgradcheck
 

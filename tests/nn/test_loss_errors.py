@@ -7,16 +7,16 @@ import warnings
 
 import pytest
 import torch
-import torch.nn.functional as TF  # noqa: N812
+import torch.nn.functional as TF
 
 import tapegrad as tg
-import tapegrad.nn.functional as F  # noqa: N812
+import tapegrad.nn.functional as F
 
 
 def _error(fn):
     try:
         fn()
-    except Exception as e:  # noqa: BLE001 - comparing whatever both libraries raise
+    except Exception as e:
         return type(e), str(e)
     raise AssertionError("no error raised")
 

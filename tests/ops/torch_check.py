@@ -75,13 +75,13 @@ def raises_like(fn: Callable[..., Any], *arrays: Any) -> str:
     ours, theirs = leaves(arrays, "float64")
     try:
         fn(torch, *theirs)
-    except Exception as e:  # noqa: BLE001 - any exception type, compared below
+    except Exception as e:
         want_type, want_msg = type(e), str(e)
     else:
         raise AssertionError("torch did not raise")
     try:
         fn(tg, *ours)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         assert type(e) is want_type, (type(e), want_type, str(e))
         assert str(e).replace("tapegrad", "torch") == want_msg.split("\nException raised")[0], (
             str(e), want_msg)

@@ -238,11 +238,11 @@ def test_errors_match_torch(case):
     got = want = None
     try:
         ERRORS[case](tgs, make_opt("tapegrad"))
-    except Exception as e:  # noqa: BLE001 - compared with torch's below
+    except Exception as e:
         got = e
     try:
         ERRORS[case](torch.optim.lr_scheduler, make_opt("torch"))
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         want = e
     assert want is not None and got is not None
     assert type(got) is type(want)

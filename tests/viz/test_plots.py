@@ -7,7 +7,7 @@ import pytest
 
 import tapegrad as tg
 from tapegrad import nn
-from tapegrad.viz import plots  # noqa: E402 - after the skip
+from tapegrad.viz import plots
 
 
 def _tiny_model() -> nn.Module:

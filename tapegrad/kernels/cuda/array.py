@@ -150,7 +150,7 @@ class CudaArray:
         return _Flags(self.is_compact())
 
     @property
-    def T(self) -> CudaArray:  # noqa: N802 - numpy's name
+    def T(self) -> CudaArray:
         return self.transpose()
 
     @property

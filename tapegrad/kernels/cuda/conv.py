@@ -42,7 +42,7 @@ __all__ = ["col2im", "col2im_wide", "im2col", "im2col_wide"]
 cuda: Any = None
 
 
-def _make_im2col(C: Any) -> Callable:  # noqa: N803 - C: the dtype's scalar type (a cast)
+def _make_im2col(C: Any) -> Callable:
     def kernel(total, rows, length, kh, kw, sh, sw, dh, dw, ow, h, w,
                x, x_off, xs, out, o_off, os_):
         for t in range(cuda.grid(1), total, cuda.gridsize(1)):
@@ -62,7 +62,7 @@ def _make_im2col(C: Any) -> Callable:  # noqa: N803 - C: the dtype's scalar type
     return kernel
 
 
-def _make_col2im(C: Any) -> Callable:  # noqa: N803
+def _make_col2im(C: Any) -> Callable:
     def kernel(total, ch, h, w, kh, kw, sh, sw, dh, dw, oh, ow,
                cols, c_off, cs, out, o_off, os_):
         for t in range(cuda.grid(1), total, cuda.gridsize(1)):
@@ -86,7 +86,7 @@ def _make_col2im(C: Any) -> Callable:  # noqa: N803
     return kernel
 
 
-def _make_im2col_wide(C: Any) -> Callable:  # noqa: N803
+def _make_im2col_wide(C: Any) -> Callable:
     def kernel(total, rows, length, run, kh, kw, dh, dw, h, w, x, x_off, xs, out, o_off, os_):
         for t in range(cuda.grid(1), total, cuda.gridsize(1)):
             lpos = t % length
@@ -105,7 +105,7 @@ def _make_im2col_wide(C: Any) -> Callable:  # noqa: N803
     return kernel
 
 
-def _make_col2im_wide(C: Any) -> Callable:  # noqa: N803
+def _make_col2im_wide(C: Any) -> Callable:
     def kernel(total, ch, h, w, kh, kw, dh, dw, run, cols, c_off, cs, out, o_off, os_):
         for t in range(cuda.grid(1), total, cuda.gridsize(1)):
             xx = t % w

@@ -166,7 +166,7 @@ def _build(expr: str, kinds: str, casts: tuple[np.dtype, ...]) -> Any:
                                  "__name__": _GENERATED}
     for j, dt in enumerate(casts):
         namespace[f"C{j}"] = np.dtype(dt).type  # np.float32(x) casts, on a GPU and in Python
-    exec(compile(source, f"<tapegrad cuda kernel: {expr}>", "exec"), namespace)  # noqa: S102
+    exec(compile(source, f"<tapegrad cuda kernel: {expr}>", "exec"), namespace)
     return cuda.jit(namespace["kernel"])
 
 
@@ -241,7 +241,7 @@ def launch(expr: str, out: Any, operands: Sequence[Any], casts: Sequence[np.dtyp
 cuda: Any = None
 
 
-def _ramp(out, start, step):  # noqa: ANN001 - a kernel: numba infers the types
+def _ramp(out, start, step):
     for i in range(cuda.grid(1), out.shape[0], cuda.gridsize(1)):
         out[i] = start + step * i
 

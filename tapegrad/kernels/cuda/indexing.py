@@ -103,7 +103,7 @@ def _walk_kernel(body: str, dtype: np.dtype) -> Any:
         cuda_module = numba_cuda()
         namespace = {"cuda": cuda_module, "C": dtype.type}
         source = _WALK.format(body=_BODIES[body])
-        exec(compile(source, f"<tapegrad cuda index kernel: {body}>", "exec"),  # noqa: S102
+        exec(compile(source, f"<tapegrad cuda index kernel: {body}>", "exec"),
              namespace)
         return cuda_module.jit(namespace["kernel"])
 

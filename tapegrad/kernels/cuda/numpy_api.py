@@ -121,7 +121,7 @@ def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None, *,
 
 
 @implements(np.eye)
-def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = float,  # noqa: N803
+def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = float,
         order: str = "C", *, like: Any = None, device: Any = None) -> CudaArray:
     n, m = N, (N if M is None else M)
     rows = _iota(CudaArray.empty((n, 1), np.int64), 0, 0, 1)

@@ -69,7 +69,7 @@ def _lowest(dtype: np.dtype) -> Any:
     return float("-inf") if dtype.kind == "f" else int(np.iinfo(dtype).min)
 
 
-def _make_max_pool(C: Any, adaptive: bool) -> Callable:  # noqa: N803 - C: a scalar type
+def _make_max_pool(C: Any, adaptive: bool) -> Callable:
     lowest = _lowest(np.dtype(C))
 
     def kernel(total, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw,
@@ -104,7 +104,7 @@ def _make_max_pool(C: Any, adaptive: bool) -> Callable:  # noqa: N803 - C: a sca
     return kernel
 
 
-def _make_max_bw(C: Any) -> Callable:  # noqa: N803
+def _make_max_bw(C: Any) -> Callable:
     def kernel(total, oh, ow, hw, g, g_off, gs, idx, i_off, is_, out):
         for t in range(cuda.grid(1), total, cuda.gridsize(1)):
             j = t % ow
@@ -117,9 +117,9 @@ def _make_max_bw(C: Any) -> Callable:  # noqa: N803
     return kernel
 
 
-def _make_avg_pool(C: Any, adaptive: bool) -> Callable:  # noqa: N803
+def _make_avg_pool(C: Any, adaptive: bool) -> Callable:
     floating = np.dtype(C).kind == "f"
-    A = np.float64 if floating else np.int64  # noqa: N806 - the accumulator's type
+    A = np.float64 if floating else np.int64
 
     def kernel(total, h, w, oh, ow, kh, kw, sh, sw, ph, pw, include_pad, divisor,
                x, x_off, xs, out, o_off, os_):
@@ -159,7 +159,7 @@ def _make_avg_pool(C: Any, adaptive: bool) -> Callable:  # noqa: N803
     return kernel
 
 
-def _make_avg_bw(C: Any, adaptive: bool) -> Callable:  # noqa: N803
+def _make_avg_bw(C: Any, adaptive: bool) -> Callable:
     def kernel(total, h, w, oh, ow, kh, kw, sh, sw, ph, pw, include_pad, divisor,
                g, g_off, gs, out, o_off, os_):
         for t in range(cuda.grid(1), total, cuda.gridsize(1)):

@@ -140,7 +140,7 @@ def _build(dtype: np.dtype) -> SimpleNamespace:
     dev = device()
     offset_of, block_sum, block_max = dev.offset_of, dev.block_sum, dev.block_max
     tpb = runtime.threads_per_block()
-    T, f64 = dtype.type, np.float64  # noqa: N806 - a type, named as one
+    T, f64 = dtype.type, np.float64
     inf, nan = math.inf, math.nan
 
     @cuda.jit(device=True)
@@ -294,7 +294,7 @@ def sigmoid_kernel(dtype: Any) -> Any:
 
 def _build_sigmoid(dtype: np.dtype) -> SimpleNamespace:
     offset_of = device().offset_of
-    T = dtype.type  # noqa: N806 - a type, named as one
+    T = dtype.type
 
     @cuda.jit
     def kernel(n, shape, x, xo, xs, out):

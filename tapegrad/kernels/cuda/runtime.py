@@ -76,7 +76,7 @@ def unavailable_reason() -> str | None:
         return _reason
     try:
         cuda = importlib.import_module("numba.cuda")
-    except Exception as exc:  # noqa: BLE001 - any import failure means: no CUDA target
+    except Exception as exc:
         _reason = (f"numba's CUDA target cannot be imported ({exc}); install it with "
                    "pip install 'tapegrad[cuda]'")
         return _reason
@@ -86,7 +86,7 @@ def unavailable_reason() -> str | None:
         return None
     try:
         ok = bool(cuda.is_available())
-    except Exception:  # noqa: BLE001 - a broken driver is the same as no driver
+    except Exception:
         ok = False
     if not ok:
         _reason = ("no CUDA GPU or driver was found (set NUMBA_ENABLE_CUDASIM=1 to run the "

@@ -28,31 +28,31 @@ def _implicit_dim(name: str, ndim: int, stacklevel: int = 3) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,  # noqa: A002
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
             dtype: Any = None) -> Tensor:
     if dim is None:
         dim = _implicit_dim("softmax", input.dim(), _stacklevel)
     return _softmax.softmax(input, dim, dtype=dtype)
 
 
-def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,  # noqa: A002
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
                 dtype: Any = None) -> Tensor:
     if dim is None:
         dim = _implicit_dim("log_softmax", input.dim(), _stacklevel)
     return _softmax.log_softmax(input, dim, dtype=dtype)
 
 
-def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     require_tensor(input, "relu6")
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
-def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: A002
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     require_tensor(input, "leaky_relu_")
     return _act.leaky_relu(input, negative_slope, True)
 
 
-def threshold(input: Tensor, threshold: float, value: float,  # noqa: A002
+def threshold(input: Tensor, threshold: float, value: float,
               inplace: bool = False) -> Tensor:
     require_tensor(input, "threshold")
     out = where(input > threshold, input, value)

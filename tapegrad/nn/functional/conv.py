@@ -56,7 +56,7 @@ def _expand(value: Any, n: int, name: str, fn: str) -> tuple[int, ...]:
     return tuple(int(i) for i in items)
 
 
-def _conv_checks(fn: str, input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa: A002
+def _conv_checks(fn: str, input: Tensor, weight: Tensor, bias: Tensor | None,
                  stride: tuple, padding: tuple | str, dilation: tuple, groups: int,
                  n: int) -> None:
     """torch's argument checks for an ``n``-d convolution, with its messages."""
@@ -173,7 +173,7 @@ class _Convolution(Function):
     op_name = "convolution"
 
     @staticmethod
-    def forward(ctx: Node, input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa: A002
+    def forward(ctx: Node, input: Tensor, weight: Tensor, bias: Tensor | None,
                 stride: tuple, padding: tuple, dilation: tuple, groups: int) -> Tensor:
         w = weight._data
         one_d = input._data.ndim == 3
@@ -201,7 +201,7 @@ class _Convolution(Function):
     @staticmethod
     @once_differentiable
     def backward(ctx: Node, grad: Tensor) -> tuple:
-        input, weight = ctx.saved_tensors  # noqa: A001
+        input, weight = ctx.saved_tensors
         shape, padding, groups, one_d, plan = ctx.geometry
         n, _, h, wd = shape
         w = weight._data[:, :, None] if one_d else weight._data
@@ -272,7 +272,7 @@ def _same_padding(weight: Tensor, dilation: tuple, n: int) -> tuple[list[int], l
     return left, [t - lo for t, lo in zip(total, left, strict=True)]
 
 
-def _conv(fn: str, n: int, input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa: A002
+def _conv(fn: str, n: int, input: Tensor, weight: Tensor, bias: Tensor | None,
           stride: Any, padding: Any, dilation: Any, groups: int) -> Tensor:
     require_tensor(input, fn)
     require_tensor(weight, fn, "weight", 2)
@@ -288,7 +288,7 @@ def _conv(fn: str, n: int, input: Tensor, weight: Tensor, bias: Tensor | None,  
     _conv_checks(fn, input, weight, bias, stride, padding, dilation, groups, n)
     unbatched = input.ndim == n + 1
     if unbatched:
-        input = input.unsqueeze(0)  # noqa: A001
+        input = input.unsqueeze(0)
     if padding == "valid":
         padding = (0,) * n
     elif padding == "same":
@@ -302,7 +302,7 @@ def _conv(fn: str, n: int, input: Tensor, weight: Tensor, bias: Tensor | None,  
             widths = []
             for lo, hi in zip(reversed(left), reversed(right), strict=True):
                 widths += [lo, hi]
-            input = pad(input, tuple(widths))  # noqa: A001
+            input = pad(input, tuple(widths))
             padding = (0,) * n
         else:
             padding = tuple(left)
@@ -311,7 +311,7 @@ def _conv(fn: str, n: int, input: Tensor, weight: Tensor, bias: Tensor | None,  
     return out.squeeze(0) if unbatched else out
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
            stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
     """2-d convolution of ``input`` (N, C, H, W) or (C, H, W) with ``weight``
     (out_channels, C/groups, kH, kW); ``padding`` is an int, a pair, ``'valid'`` (none) or
@@ -322,7 +322,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
            stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
     """1-d convolution of ``input`` (N, C, L) or (C, L) with ``weight``
     (out_channels, C/groups, k); options as in `conv2d`."""

@@ -57,7 +57,7 @@ def _check_p(p: float) -> None:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
+def dropout(input: Tensor, p: float = 0.5, training: bool = True,
             inplace: bool = False) -> Tensor:
     """Note the functional default ``training=True`` (a classic bug in eval code)."""
     require_tensor(input, "dropout")  # before the eval shortcut, which returns input as is

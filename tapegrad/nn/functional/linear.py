@@ -68,7 +68,7 @@ class Linear(Function):
         return grad_x, grad_w, grad_b
 
 
-def _check(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:  # noqa: A002
+def _check(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
     """torch's matmul messages, as if ``input @ weight.T`` were called."""
     w = weight._data
     x = input._data
@@ -84,7 +84,7 @@ def _check(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:  # noqa:
         check_mm((1, 1), (1, 1), bias.dtype, weight.dtype)
 
 
-def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     require_tensor(input, "linear")
     require_tensor(weight, "linear", "weight", 2)
     _check(input, weight, bias)

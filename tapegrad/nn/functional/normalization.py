@@ -144,7 +144,7 @@ def _update_running(running: Tensor, batch: np.ndarray, momentum: float) -> None
     running._bump_version()
 
 
-def batch_norm(input: Tensor, running_mean: Tensor | None,  # noqa: A002
+def batch_norm(input: Tensor, running_mean: Tensor | None,
                running_var: Tensor | None, weight: Tensor | None = None,
                bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
                eps: float = 1e-5) -> Tensor:
@@ -256,7 +256,7 @@ def _normalized_shape(normalized_shape: Any) -> tuple:
     return tuple(int(s) for s in normalized_shape)
 
 
-def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,  # noqa: A002
+def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Layer normalisation over the trailing ``normalized_shape`` dims (see the module
     docstring); train and eval are the same."""
@@ -282,7 +282,7 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
 
 
 # ------------------------------------------------------------------ normalize
-def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,  # noqa: A002
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
               out: Tensor | None = None) -> Tensor:
     """``x / max(||x||_p, eps)`` along ``dim``: unit vectors (composite of tensor ops)."""
     require_tensor(input, "normalize")

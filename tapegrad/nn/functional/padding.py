@@ -198,7 +198,7 @@ def _check_modes(x: Tensor, pad: tuple, mode: str) -> None:
         raise RuntimeError(f"input ({have}) is too small. Calculated output {got}")
 
 
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",  # noqa: A002
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
         value: float | None = None) -> Tensor:
     """Pad the last ``len(pad) // 2`` dims of ``input``; see the module docstring."""
     require_tensor(input, "pad")

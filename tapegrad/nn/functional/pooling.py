@@ -127,7 +127,7 @@ class _GatherPlanes(Function):
         return _MaxPoolScatter.apply(grad, indices, in_shape=ctx.in_shape), None
 
 
-def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A002
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None,
                padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> Any:
     """2-d max pooling of (N, C, H, W) or (C, H, W); ``stride`` defaults to ``kernel_size``.
@@ -142,7 +142,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A00
     return (out, idx) if return_indices else out
 
 
-def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A002
+def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None,
                padding: Any = 0, dilation: Any = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> Any:
     """1-d max pooling of (N, C, L) or (C, L): a 2-d pool over a height-1 plane."""
@@ -214,7 +214,7 @@ class _AvgPoolSpread(Function):
                                 count_include_pad=cip, divisor_override=div)
 
 
-def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A002
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None,
                padding: Any = 0, ceil_mode: bool = False, count_include_pad: bool = True,
                divisor_override: int | None = None) -> Tensor:
     """2-d average pooling of (N, C, H, W) or (C, H, W).
@@ -229,7 +229,7 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A00
                             divisor_override=divisor_override)
 
 
-def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None,  # noqa: A002
+def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None,
                padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True) -> Tensor:
     """1-d average pooling of (N, C, L) or (C, L)."""
@@ -282,7 +282,7 @@ class _AdaptiveAvgSpread(Function):
         return _AdaptiveAvgPool2d.apply(gg, output_size=tuple(ctx.out_size))
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """Average pooling to a fixed ``output_size`` (int, pair; ``None`` keeps that dim)."""
     size = adaptive_args("adaptive_avg_pool2d", input, output_size)
     if size == (1, 1):  # torch's shortcut: a global average is a mean
@@ -312,7 +312,7 @@ class _AdaptiveMaxPool2d(Function):
     backward = _MaxPool2d.backward
 
 
-def adaptive_max_pool2d(input: Tensor, output_size: Any,  # noqa: A002
+def adaptive_max_pool2d(input: Tensor, output_size: Any,
                         return_indices: bool = False) -> Any:
     """Max pooling to a fixed ``output_size``; windows as in `adaptive_avg_pool2d`."""
     size = adaptive_args("adaptive_max_pool2d", input, output_size)
@@ -320,7 +320,7 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any,  # noqa: A002
     return (out, idx) if return_indices else out
 
 
-def _adaptive_1d(fn: str, input: Tensor, output_size: Any) -> int:  # noqa: A002
+def _adaptive_1d(fn: str, input: Tensor, output_size: Any) -> int:
     require_tensor(input, fn)
     if input.ndim not in (2, 3):
         raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional "
@@ -333,13 +333,13 @@ def _adaptive_1d(fn: str, input: Tensor, output_size: Any) -> int:  # noqa: A002
     return output_size
 
 
-def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     """1-d adaptive average pooling of (N, C, L) or (C, L)."""
     size = _adaptive_1d("adaptive_avg_pool1d", input, output_size)
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, size)).squeeze(-2)
 
 
-def adaptive_max_pool1d(input: Tensor, output_size: Any,  # noqa: A002
+def adaptive_max_pool1d(input: Tensor, output_size: Any,
                         return_indices: bool = False) -> Any:
     """1-d adaptive max pooling of (N, C, L) or (C, L)."""
     size = _adaptive_1d("adaptive_max_pool1d", input, output_size)

@@ -210,7 +210,7 @@ def _c_order_t(w: Tensor) -> np.ndarray:
     return contiguous(w._data.T)
 
 
-def lstm_cell(input: Tensor, hx: tuple[Tensor, Tensor], w_ih: Tensor,  # noqa: A002
+def lstm_cell(input: Tensor, hx: tuple[Tensor, Tensor], w_ih: Tensor,
               w_hh: Tensor, b_ih: Tensor | None = None, b_hh: Tensor | None = None
               ) -> tuple[Tensor, Tensor]:
     """One LSTM step for a batch (N, input_size): returns (h', c')."""
@@ -219,21 +219,21 @@ def lstm_cell(input: Tensor, hx: tuple[Tensor, Tensor], w_ih: Tensor,  # noqa: A
     return LSTMStep.apply(proj, hx[0], hx[1], w_hh, w_t=_c_order_t(w_hh))
 
 
-def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,  # noqa: A002
+def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
              b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
     """One GRU step for a batch (N, input_size): returns h'."""
     require_tensor(input, "gru_cell")
     return GRUStep.apply(linear(input, w_ih, b_ih), hx, w_hh, b_hh, w_t=_c_order_t(w_hh))
 
 
-def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,  # noqa: A002
+def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
                   b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
     """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
     require_tensor(input, "rnn_tanh_cell")
     return tanh(linear(input, w_ih, b_ih) + linear(hx, w_hh, b_hh))
 
 
-def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,  # noqa: A002
+def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
                   b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
     """h' = relu(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
     require_tensor(input, "rnn_relu_cell")
@@ -273,7 +273,7 @@ def _direction(mode: str, inp: Tensor, h: Tensor, c: Tensor | None, weights: lis
     return stack(outputs, 0), h, c
 
 
-def rnn_forward(mode: str, input: Tensor, hx: Tensor, cx: Tensor | None,  # noqa: A002
+def rnn_forward(mode: str, input: Tensor, hx: Tensor, cx: Tensor | None,
                 weights: list[list], num_layers: int, dropout_p: float, training: bool,
                 bidirectional: bool) -> tuple[Tensor, Tensor, Tensor | None]:
     """A multi-layer (bi)directional RNN over a time-major input (L, N, input_size).

@@ -69,7 +69,7 @@ class EmbeddingDense(Function):
         return rows
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,  # noqa: A002
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
               max_norm: float | None = None, norm_type: float = 2.0,
               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     require_tensor(input, "embedding", "indices", 2)  # torch's op is embedding(weight, indices)

@@ -98,7 +98,7 @@ class _ConvNd(Module):
 
     _fn: Any = staticmethod(conv2d)
 
-    def _conv_forward(self, input: Tensor, weight: Tensor,  # noqa: A002
+    def _conv_forward(self, input: Tensor, weight: Tensor,
                       bias: Tensor | None) -> Tensor:
         """The convolution with given parameters (torch's hook for subclasses that transform
         the weight first, e.g. weight standardisation)."""
@@ -108,7 +108,7 @@ class _ConvNd(Module):
         return self._fn(input, weight, bias, self.stride, self.padding, self.dilation,
                         self.groups)
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return self._conv_forward(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:

@@ -13,7 +13,7 @@ class Dropout(Module):
         _check_p(p)
         self.p, self.inplace = p, inplace
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:

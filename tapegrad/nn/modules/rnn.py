@@ -103,7 +103,7 @@ class RNNBase(Module):
             init.uniform_(weight, -stdv, stdv)
 
     # ------------------------------------------------------------ checks (torch's names)
-    def check_input(self, input: Tensor, batch_sizes: Any = None) -> None:  # noqa: A002
+    def check_input(self, input: Tensor, batch_sizes: Any = None) -> None:
         w_dtype = self._flat_weights[0].dtype
         if input.dtype != w_dtype:
             raise ValueError(
@@ -118,14 +118,14 @@ class RNNBase(Module):
                 f"{self.input_size}, got {input.shape[-1]}"
             )
 
-    def get_expected_hidden_size(self, input: Tensor, batch_sizes: Any = None  # noqa: A002
+    def get_expected_hidden_size(self, input: Tensor, batch_sizes: Any = None
                                  ) -> tuple[int, int, int]:
         batch = input.shape[0] if self.batch_first else input.shape[1]
         dirs = 2 if self.bidirectional else 1
         real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
         return (self.num_layers * dirs, batch, real_hidden)
 
-    def check_forward_args(self, input: Tensor, hidden: Tensor,  # noqa: A002
+    def check_forward_args(self, input: Tensor, hidden: Tensor,
                            batch_sizes: Any = None) -> None:
         self.check_input(input, batch_sizes)
         _check_hidden_size(hidden, self.get_expected_hidden_size(input, batch_sizes))
@@ -147,7 +147,7 @@ class RNNBase(Module):
         return s
 
     # ------------------------------------------------------------ forward
-    def _zeros(self, input: Tensor, size: int) -> Tensor:  # noqa: A002
+    def _zeros(self, input: Tensor, size: int) -> Tensor:
         dirs = 2 if self.bidirectional else 1
         batch = input.shape[0] if self.batch_first else input.shape[1]
         return creation.zeros(self.num_layers * dirs, batch, size, dtype=input.dtype,
@@ -162,7 +162,7 @@ class RNNBase(Module):
                         ws.get("weight_hr")])
         return out
 
-    def _run(self, input: Tensor, hx: Tensor, cx: Tensor | None  # noqa: A002
+    def _run(self, input: Tensor, hx: Tensor, cx: Tensor | None
              ) -> tuple[Tensor, Tensor, Tensor | None]:
         """input batched (batch_first respected), states (D * layers, N, H)."""
         x = input.transpose(0, 1) if self.batch_first else input
@@ -175,7 +175,7 @@ class RNNBase(Module):
             out = out.transpose(0, 1)
         return out, h_n, c_n
 
-    def _batched(self, input: Tensor) -> bool:  # noqa: A002
+    def _batched(self, input: Tensor) -> bool:
         if input.dim() not in (2, 3):
             name = "RNN" if self.mode.startswith("RNN") else self.mode
             tensor = " tensor" if self.mode.startswith("RNN") else ""
@@ -207,7 +207,7 @@ class RNN(RNNBase):
         super().__init__(mode, *args, **kwargs)
         self.nonlinearity = self_nonlinearity
 
-    def forward(self, input: Tensor, hx: Tensor | None = None  # noqa: A002
+    def forward(self, input: Tensor, hx: Tensor | None = None
                 ) -> tuple[Tensor, Tensor]:
         return _single_state_forward(self, input, hx)
 
@@ -224,18 +224,18 @@ class GRU(RNNBase):
             raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         super().__init__("GRU", *args, **kwargs)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None  # noqa: A002
+    def forward(self, input: Tensor, hx: Tensor | None = None
                 ) -> tuple[Tensor, Tensor]:
         return _single_state_forward(self, input, hx)
 
 
-def _single_state_forward(module: RNNBase, input: Tensor, hx: Tensor | None  # noqa: A002
+def _single_state_forward(module: RNNBase, input: Tensor, hx: Tensor | None
                           ) -> tuple[Tensor, Tensor]:
     """RNN / GRU forward: one state tensor."""
     batched = module._batched(input)
     batch_dim = 0 if module.batch_first else 1
     if not batched:
-        input = input.unsqueeze(batch_dim)  # noqa: A001
+        input = input.unsqueeze(batch_dim)
         if hx is not None:
             if hx.dim() != 2:
                 raise RuntimeError(
@@ -266,13 +266,13 @@ class LSTM(RNNBase):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__("LSTM", *args, **kwargs)
 
-    def get_expected_cell_size(self, input: Tensor, batch_sizes: Any = None  # noqa: A002
+    def get_expected_cell_size(self, input: Tensor, batch_sizes: Any = None
                                ) -> tuple[int, int, int]:
         batch = input.shape[0] if self.batch_first else input.shape[1]
         dirs = 2 if self.bidirectional else 1
         return (self.num_layers * dirs, batch, self.hidden_size)
 
-    def check_forward_args(self, input: Tensor, hidden: tuple,  # noqa: A002
+    def check_forward_args(self, input: Tensor, hidden: tuple,
                            batch_sizes: Any = None) -> None:
         self.check_input(input, batch_sizes)
         _check_hidden_size(hidden[0], self.get_expected_hidden_size(input, batch_sizes),
@@ -280,12 +280,12 @@ class LSTM(RNNBase):
         _check_hidden_size(hidden[1], self.get_expected_cell_size(input, batch_sizes),
                            "Expected hidden[1] size {}, got {}")
 
-    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None  # noqa: A002
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
                 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         batched = self._batched(input)
         batch_dim = 0 if self.batch_first else 1
         if not batched:
-            input = input.unsqueeze(batch_dim)  # noqa: A001
+            input = input.unsqueeze(batch_dim)
         if hx is None:
             real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
             hx = (self._zeros(input, real_hidden), self._zeros(input, self.hidden_size))

@@ -54,14 +54,14 @@ class RNNCellBase(Module):
             init.uniform_(weight, -stdv, stdv)
 
     # torch's C++ checks, in its order
-    def _check_input(self, input: Tensor) -> None:  # noqa: A002
+    def _check_input(self, input: Tensor) -> None:
         if input.shape[1] != self.input_size:
             raise RuntimeError(
                 f"input has inconsistent input_size: got {input.shape[1]} expected "
                 f"{self.input_size}"
             )
 
-    def _check_hidden(self, input: Tensor, hx: Tensor, k: int) -> None:  # noqa: A002
+    def _check_hidden(self, input: Tensor, hx: Tensor, k: int) -> None:
         if input.shape[0] != hx.shape[0]:
             raise RuntimeError(f"Input batch size {input.shape[0]} doesn't match hidden{k} "
                                f"batch size {hx.shape[0]}")
@@ -69,14 +69,14 @@ class RNNCellBase(Module):
             raise RuntimeError(f"hidden{k} has inconsistent hidden_size: got {hx.shape[1]}, "
                                f"expected {self.hidden_size}")
 
-    def _prepare(self, name: str, input: Tensor) -> tuple[Tensor, bool]:  # noqa: A002
+    def _prepare(self, name: str, input: Tensor) -> tuple[Tensor, bool]:
         """The input as a batch, and whether it was one (unbatched: add a batch of 1)."""
         if input.dim() not in (1, 2):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D instead")
         batched = input.dim() == 2
         return (input if batched else input.unsqueeze(0)), batched
 
-    def _zeros(self, input: Tensor) -> Tensor:  # noqa: A002
+    def _zeros(self, input: Tensor) -> Tensor:
         return creation.zeros(input.shape[0], self.hidden_size, dtype=input.dtype,
                               device=input.device)
 
@@ -89,7 +89,7 @@ class RNNCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, num_chunks=1, dtype=dtype)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         if hx is not None and hx.dim() not in (1, 2):
             raise ValueError(f"RNNCell: Expected hidden to be 1D or 2D, got {hx.dim()}D instead")
         x, batched = self._prepare("RNNCell", input)
@@ -113,7 +113,7 @@ class LSTMCell(RNNCellBase):
                  device: Any = None, dtype: Any = None) -> None:
         super().__init__(input_size, hidden_size, bias, num_chunks=4, dtype=dtype)
 
-    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None  # noqa: A002
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
                 ) -> tuple[Tensor, Tensor]:
         if hx is not None:
             for idx, value in enumerate(hx):
@@ -140,7 +140,7 @@ class GRUCell(RNNCellBase):
                  device: Any = None, dtype: Any = None) -> None:
         super().__init__(input_size, hidden_size, bias, num_chunks=3, dtype=dtype)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         if hx is not None and hx.dim() not in (1, 2):
             raise ValueError(f"GRUCell: Expected hidden to be 1D or 2D, got {hx.dim()}D instead")
         x, batched = self._prepare("GRUCell", input)

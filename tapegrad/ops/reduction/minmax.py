@@ -272,13 +272,13 @@ def _extreme(x: Tensor, dim: Any, keepdim: bool, op: str, all_fn: type, dim_fn: 
     return getattr(return_types, op)(values, indices)
 
 
-def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """``max(x)``: the largest value. ``max(x, dim)``: a ``(values, indices)`` named
     tuple. ``max(x, other_tensor)``: the elementwise maximum."""
     return _extreme(x, dim, keepdim, "max", MaxAll, MaxDim)
 
 
-def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """``min(x)``, ``min(x, dim) -> (values, indices)``, ``min(x, other)``: see `max`."""
     return _extreme(x, dim, keepdim, "min", MinAll, MinDim)
 

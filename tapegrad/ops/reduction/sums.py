@@ -88,7 +88,7 @@ class MeanDim(Mean):
     op_name = "mean"
 
 
-def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *,  # noqa: A001 - torch's name
+def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *,
         dtype: Any = None) -> Tensor:
     """Sum over ``dim`` (all dims if None); ints and bools sum to int64 as in torch."""
     fn = Sum if dim is None else SumDim
@@ -290,12 +290,12 @@ def _logical_reduce(np_fn, x: Tensor, dim: Any, keepdim: bool) -> Tensor:
     return wrap(as_array(out, np.dtype(out_dtype)))
 
 
-def all(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+def all(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """True where every value along ``dim`` is nonzero (no gradient)."""
     return _logical_reduce(np.all, x, dim, keepdim)
 
 
-def any(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+def any(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """True where some value along ``dim`` is nonzero (no gradient)."""
     return _logical_reduce(np.any, x, dim, keepdim)
 

@@ -15,7 +15,7 @@ from tapegrad.ops.registry import OpInfo, Sample, register
 from tapegrad.ops.samples.elementwise import SHAPES, away, randn
 
 
-def F(lib, name: str):  # noqa: N802 - reads like torch's F.gelu
+def F(lib, name: str):
     functional = getattr(getattr(lib, "nn", None), "functional", None)
     return getattr(functional, name, None) or getattr(lib, name)
 

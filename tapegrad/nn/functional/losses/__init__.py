@@ -69,7 +69,7 @@ __all__ = [
 
 
 # ------------------------------------------------------------------ regression losses
-def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,  # noqa: A002
+def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
              reduce: bool | None = None, reduction: str = "mean",
              weight: Tensor | None = None) -> Tensor:
     """Mean squared error: ``(x - y)^2`` per element, then reduced."""
@@ -85,7 +85,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,  #
     return MseLoss.apply(input, target, reduction=reduction)
 
 
-def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,  # noqa: A002
+def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
             reduce: bool | None = None, reduction: str = "mean",
             weight: Tensor | None = None) -> Tensor:
     """Mean absolute error: ``|x - y|`` then reduced (gradient 0 where x == y, as abs)."""
@@ -99,7 +99,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None,  # 
     return reduce_tensor((input - target).abs(), get_reduction(reduction))
 
 
-def smooth_l1_loss(input: Tensor, target: Tensor,  # noqa: A002
+def smooth_l1_loss(input: Tensor, target: Tensor,
                    size_average: bool | None = None, reduce: bool | None = None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """Squared error below ``beta`` (scaled by 1/(2 beta)), absolute error above it."""
@@ -115,7 +115,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor,  # noqa: A002
     return SmoothL1Loss.apply(input, target, reduction=reduction, beta=float(beta))
 
 
-def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
                delta: float = 1.0, weight: Tensor | None = None) -> Tensor:
     """Squared error ``d^2 / 2`` below ``delta``, ``delta (|d| - delta / 2)`` above it."""
     check_tensors("huber_loss", input=input, target=target)
@@ -136,7 +136,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: 
 
 
 # ------------------------------------------------------------------ class-index losses
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
              size_average: bool | None = None, ignore_index: int = -100,
              reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood: ``-weight[t] * input[n, t]`` for log-probabilities ``input``
@@ -149,7 +149,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noq
     return op.apply(input, target, weight, ignore_index=int(ignore_index), reduction=reduction)
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average: bool | None = None, ignore_index: int = -100,
                   reduce: bool | None = None, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
@@ -189,7 +189,7 @@ def _class_shape(ndim: int, class_dim: int, n_classes: int) -> list[int]:
     return shape
 
 
-def _cross_entropy_smoothed(input: Tensor, target: Tensor,  # noqa: A002
+def _cross_entropy_smoothed(input: Tensor, target: Tensor,
                             weight: Tensor | None, reduction: str, eps: float,
                             ignore_index: int) -> Tensor:
     class_dim = 0 if input.ndim == 1 else 1
@@ -214,7 +214,7 @@ def _cross_entropy_smoothed(input: Tensor, target: Tensor,  # noqa: A002
     return (1 - eps) * nll + smooth * (eps / n_classes)
 
 
-def _cross_entropy_probabilities(input: Tensor, target: Tensor,  # noqa: A002
+def _cross_entropy_probabilities(input: Tensor, target: Tensor,
                                  weight: Tensor | None, reduction: str, eps: float,
                                  ignore_index: int) -> Tensor:
     if not is_float(target):
@@ -247,7 +247,7 @@ def _cross_entropy_probabilities(input: Tensor, target: Tensor,  # noqa: A002
 
 
 # ------------------------------------------------------------------ binary losses
-def binary_cross_entropy(input: Tensor, target: Tensor,  # noqa: A002
+def binary_cross_entropy(input: Tensor, target: Tensor,
                          weight: Tensor | None = None, size_average: bool | None = None,
                          reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """``-w [y log x + (1 - y) log(1 - x)]`` for probabilities x in [0, 1] (each log clamped
@@ -274,7 +274,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor,  # noqa: A002
 
 
 def binary_cross_entropy_with_logits(
-    input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
+    input: Tensor, target: Tensor, weight: Tensor | None = None,
     size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean",
     pos_weight: Tensor | None = None,
 ) -> Tensor:
@@ -312,7 +312,7 @@ _KL_MEAN_WARNING = (
 )
 
 
-def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None,  # noqa: A002
+def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None,
            reduce: bool | None = None, reduction: str = "mean",
            log_target: bool = False) -> Tensor:
     """KL(target || exp(input)) per element, for log-probabilities ``input``:

@@ -63,7 +63,7 @@ def is_float(t: Tensor) -> bool:
     return t._data.dtype.kind == "f"
 
 
-def need_float(kernel: str, input: Tensor, target: Tensor) -> None:  # noqa: A002
+def need_float(kernel: str, input: Tensor, target: Tensor) -> None:
     out = result_type(input, target)
     if not out.is_floating_point:
         raise NotImplementedError(
@@ -77,7 +77,7 @@ def no_grad_arg(t: Tensor | None, function: str, arg: str) -> None:
                            f"argument '{arg}'. This input cannot have requires_grad True.")
 
 
-def warn_size(input: Tensor, target: Tensor) -> None:  # noqa: A002
+def warn_size(input: Tensor, target: Tensor) -> None:
     if target.shape != input.shape:
         warnings.warn(
             f"Using a target size ({target.size()}) that is different to the input size "
@@ -98,12 +98,12 @@ def weighted(loss: Tensor, weight: Tensor, reduction: str, mean_by_weight: bool)
         f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
 
 
-def check_weight_size(weight: Tensor, input: Tensor) -> None:  # noqa: A002
+def check_weight_size(weight: Tensor, input: Tensor) -> None:
     if weight.shape != input.shape:
         raise ValueError("Weights and input must have the same size.")
 
 
-def check_nll(input: Tensor, target: Tensor, weight: Tensor | None) -> None:  # noqa: A002
+def check_nll(input: Tensor, target: Tensor, weight: Tensor | None) -> None:
     """torch's shape, dtype and weight checks of ``nll_loss_nd`` (same messages)."""
     nd = input.ndim
     if nd < 1:
