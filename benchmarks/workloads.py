@@ -517,7 +517,7 @@ def cold_start(engine: str) -> dict:
     if engine == "torch":
         import torch  # noqa: F401
     else:
-        import tapegrad.cli
+        import tapegrad.cli  # (imports tapegrad; cli itself only adds argparse)
     imports.stop()
     step.start()
     extra: dict[str, Any] = {}

@@ -40,7 +40,7 @@ from tapegrad.creation import (
 )
 from tapegrad.device import device
 from tapegrad.dtypes import (
-    bool_ as bool,
+    bool_ as bool,  # torch.bool
 )
 from tapegrad.dtypes import (
     double,
@@ -59,8 +59,8 @@ from tapegrad.dtypes import (
     short,
     uint8,
 )
-from tapegrad.dtypes import float_ as float
-from tapegrad.dtypes import int_ as int
+from tapegrad.dtypes import float_ as float  # torch.float
+from tapegrad.dtypes import int_ as int  # torch.int
 from tapegrad.ops.activation import *  # noqa: F403
 from tapegrad.ops.arithmetic import *  # noqa: F403
 from tapegrad.ops.clamp import *  # noqa: F403

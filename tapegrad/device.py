@@ -14,7 +14,7 @@ from tapegrad.kernels.cuda import runtime
 from tapegrad.kernels.cuda.array import CudaArray
 
 
-class device:
+class device:  # torch's name
     """``device("cpu")``, ``device("cuda:0")`` or ``device("cuda", 0)``."""
 
     __slots__ = ("type", "index")

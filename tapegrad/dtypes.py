@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 
-class dtype:
+class dtype:  # torch spells it lower-case, and so do we
     """A tensor element type (``tapegrad.float32``...). Compare with ``==`` or ``is``."""
 
     __slots__ = ("name", "numpy", "itemsize", "is_floating_point", "is_signed", "_category",

@@ -78,7 +78,7 @@ def _load_measured(data: bytes):
     tracemalloc.start()
     try:
         out = load(Named(data))
-    except Exception as exc:
+    except Exception as exc:  # the caller checks the type
         out = exc
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
@@ -316,7 +316,7 @@ def test_save_errors_name_the_path_given(tmp_path):
     for path, exc_type in [(tmp_path / "missing" / "m.tg", FileNotFoundError),
                            (tmp_path, IsADirectoryError)]:
         with pytest.raises(exc_type) as want:
-            open(path, "wb")
+            open(path, "wb")  # the reference error
         with pytest.raises(exc_type) as got:
             save({"v": 1}, path)
         assert str(got.value) == str(want.value)

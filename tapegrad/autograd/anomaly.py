@@ -22,7 +22,7 @@ def check_nan_enabled() -> bool:
     return _check_nan
 
 
-class detect_anomaly:
+class detect_anomaly:  # torch's name
     """Context manager (and decorator) that switches anomaly detection on."""
 
     def __init__(self, check_nan: bool = True) -> None:

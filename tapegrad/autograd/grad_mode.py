@@ -111,7 +111,7 @@ class _BareDecorator(_GradModeContext):
         return super().__new__(cls)
 
 
-class no_grad(_BareDecorator):
+class no_grad(_BareDecorator):  # torch's name
     """Do not record ops: results have ``requires_grad=False``. Factories given an
     explicit ``requires_grad=True`` (and ``nn.Parameter``) still make leaves that require grad."""
 

@@ -11,7 +11,7 @@ from tapegrad.autograd.grad_mode import _state
 from tapegrad.autograd.views import check_view_inplace
 from tapegrad.creation import tensor
 from tapegrad.kernels.arrays import as_array, contiguous, is_array  # noqa: F401 - re-exported
-from tapegrad.tensor import Tensor, wrap_dim
+from tapegrad.tensor import Tensor, wrap_dim  # re-exported to the ops
 
 wrap = Tensor._from_array
 

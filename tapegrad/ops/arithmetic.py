@@ -304,7 +304,7 @@ def _integer_pow(a: Tensor, b: Any) -> Tensor | None:
     return wrap(np.where(e < 0, negative, magnitude).astype(out_dtype.numpy))
 
 
-def pow(a: Any, b: Any) -> Tensor:
+def pow(a: Any, b: Any) -> Tensor:  # torch's name
     if isinstance(a, Tensor) and a._data.dtype.kind in "iu":
         special = _integer_pow(a, b)
         if special is not None:

@@ -47,7 +47,7 @@ def binary_numpy(np_op: Any, a: Any, b: Any, out_dtype: Any = None) -> Tensor:
 
 # ------------------------------------------------------------------ comparisons
 def _comparison(np_op: Any, name: str):
-    def op(input: Any, other: Any) -> Tensor:
+    def op(input: Any, other: Any) -> Tensor:  # torch's argument name
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
                             f"{type(input).__name__}")

@@ -19,7 +19,7 @@ def outcome(fn):
     for L in LIBS:
         try:
             r = fn(L)
-        except Exception as exc:
+        except Exception as exc:  # the type itself is compared
             out.append(("error", type(exc).__name__, str(exc)))
             continue
         if isinstance(r, L.Tensor):

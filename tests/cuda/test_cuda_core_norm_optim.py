@@ -19,7 +19,7 @@ from tapegrad.kernels.cuda import TRANSFERS, CudaArray, available, simulated
 if not available():
     pytest.skip("CUDA (or numba's simulator) is not available", allow_module_level=True)
 
-from tapegrad.kernels.cuda import core, norm, optim
+from tapegrad.kernels.cuda import core, norm, optim  # after the skip
 
 DTYPES = [np.float32, np.float64]
 

@@ -49,7 +49,7 @@ OK, OK_FLOAT32 = "ok", "ok, float32 only"  # compiled; and no float64 instructio
 nt: Any = None  # numba.core.types, bound by _start
 
 
-def A(dtype: Any) -> Any:
+def A(dtype: Any) -> Any:  # short names keep the signatures readable
     """A 1-D C-contiguous device buffer of ``dtype``."""
     from numba import from_dtype
 
@@ -349,7 +349,7 @@ def _run(family: str) -> dict[str, str]:
     """``{kernel: "ok" or the error}`` for one family (see the module docstring)."""
     try:
         _start()
-    except Exception as exc:
+    except Exception as exc:  # reported, and the test fails on it
         return {"setup": f"numba cannot compile CUDA code here: {type(exc).__name__}: {exc}"}
     results: dict[str, str] = {}
     try:
@@ -365,7 +365,7 @@ def _run(family: str) -> dict[str, str]:
                                  + "; ".join(wide[:6]))
             else:
                 results[name] = OK_FLOAT32 if float32_only else OK
-    except Exception as exc:
+    except Exception as exc:  # a builder failed: report it, keep the rest
         results[f"{family} (building)"] = f"{type(exc).__name__}: {exc}"
     return results
 

@@ -16,7 +16,7 @@ import tapegrad.nn.functional as F
 def _error(fn):
     try:
         fn()
-    except Exception as e:
+    except Exception as e:  # comparing whatever both libraries raise
         return type(e), str(e)
     raise AssertionError("no error raised")
 

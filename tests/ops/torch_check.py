@@ -75,7 +75,7 @@ def raises_like(fn: Callable[..., Any], *arrays: Any) -> str:
     ours, theirs = leaves(arrays, "float64")
     try:
         fn(torch, *theirs)
-    except Exception as e:
+    except Exception as e:  # any exception type, compared below
         want_type, want_msg = type(e), str(e)
     else:
         raise AssertionError("torch did not raise")

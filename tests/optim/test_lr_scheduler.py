@@ -238,7 +238,7 @@ def test_errors_match_torch(case):
     got = want = None
     try:
         ERRORS[case](tgs, make_opt("tapegrad"))
-    except Exception as e:
+    except Exception as e:  # compared with torch's below
         got = e
     try:
         ERRORS[case](torch.optim.lr_scheduler, make_opt("torch"))

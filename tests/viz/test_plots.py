@@ -7,7 +7,7 @@ import pytest
 
 import tapegrad as tg
 from tapegrad import nn
-from tapegrad.viz import plots
+from tapegrad.viz import plots  # after the skip
 
 
 def _tiny_model() -> nn.Module:

@@ -150,7 +150,7 @@ class CudaArray:
         return _Flags(self.is_compact())
 
     @property
-    def T(self) -> CudaArray:
+    def T(self) -> CudaArray:  # numpy's name
         return self.transpose()
 
     @property

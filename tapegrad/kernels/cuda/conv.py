@@ -42,7 +42,7 @@ __all__ = ["col2im", "col2im_wide", "im2col", "im2col_wide"]
 cuda: Any = None
 
 
-def _make_im2col(C: Any) -> Callable:
+def _make_im2col(C: Any) -> Callable:  # C: the dtype's scalar type (a cast)
     def kernel(total, rows, length, kh, kw, sh, sw, dh, dw, ow, h, w,
                x, x_off, xs, out, o_off, os_):
         for t in range(cuda.grid(1), total, cuda.gridsize(1)):

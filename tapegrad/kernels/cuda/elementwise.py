@@ -241,7 +241,7 @@ def launch(expr: str, out: Any, operands: Sequence[Any], casts: Sequence[np.dtyp
 cuda: Any = None
 
 
-def _ramp(out, start, step):
+def _ramp(out, start, step):  # a kernel: numba infers the types
     for i in range(cuda.grid(1), out.shape[0], cuda.gridsize(1)):
         out[i] = start + step * i
 

@@ -69,7 +69,7 @@ def _lowest(dtype: np.dtype) -> Any:
     return float("-inf") if dtype.kind == "f" else int(np.iinfo(dtype).min)
 
 
-def _make_max_pool(C: Any, adaptive: bool) -> Callable:
+def _make_max_pool(C: Any, adaptive: bool) -> Callable:  # C: a scalar type
     lowest = _lowest(np.dtype(C))
 
     def kernel(total, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw,
@@ -119,7 +119,7 @@ def _make_max_bw(C: Any) -> Callable:
 
 def _make_avg_pool(C: Any, adaptive: bool) -> Callable:
     floating = np.dtype(C).kind == "f"
-    A = np.float64 if floating else np.int64
+    A = np.float64 if floating else np.int64  # the accumulator's type
 
     def kernel(total, h, w, oh, ow, kh, kw, sh, sw, ph, pw, include_pad, divisor,
                x, x_off, xs, out, o_off, os_):

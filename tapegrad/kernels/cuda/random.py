@@ -33,7 +33,7 @@ _states: Any = None
 _key: Any = None
 
 
-def _uniform_kernel(states, out, n):
+def _uniform_kernel(states, out, n):  # a kernel: numba infers the types
     thread = cuda.grid(1)
     for i in range(thread, n, cuda.gridsize(1)):
         out[i] = _draw(states, thread)

@@ -140,7 +140,7 @@ def _build(dtype: np.dtype) -> SimpleNamespace:
     dev = device()
     offset_of, block_sum, block_max = dev.offset_of, dev.block_sum, dev.block_max
     tpb = runtime.threads_per_block()
-    T, f64 = dtype.type, np.float64
+    T, f64 = dtype.type, np.float64  # a type, named as one
     inf, nan = math.inf, math.nan
 
     @cuda.jit(device=True)
@@ -294,7 +294,7 @@ def sigmoid_kernel(dtype: Any) -> Any:
 
 def _build_sigmoid(dtype: np.dtype) -> SimpleNamespace:
     offset_of = device().offset_of
-    T = dtype.type
+    T = dtype.type  # a type, named as one
 
     @cuda.jit
     def kernel(n, shape, x, xo, xs, out):

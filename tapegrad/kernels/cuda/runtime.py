@@ -76,7 +76,7 @@ def unavailable_reason() -> str | None:
         return _reason
     try:
         cuda = importlib.import_module("numba.cuda")
-    except Exception as exc:
+    except Exception as exc:  # any import failure means: no CUDA target
         _reason = (f"numba's CUDA target cannot be imported ({exc}); install it with "
                    "pip install 'tapegrad[cuda]'")
         return _reason
@@ -86,7 +86,7 @@ def unavailable_reason() -> str | None:
         return None
     try:
         ok = bool(cuda.is_available())
-    except Exception:
+    except Exception:  # a broken driver is the same as no driver
         ok = False
     if not ok:
         _reason = ("no CUDA GPU or driver was found (set NUMBA_ENABLE_CUDASIM=1 to run the "

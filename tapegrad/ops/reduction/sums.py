@@ -88,7 +88,7 @@ class MeanDim(Mean):
     op_name = "mean"
 
 
-def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *,
+def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *,  # torch's name
         dtype: Any = None) -> Tensor:
     """Sum over ``dim`` (all dims if None); ints and bools sum to int64 as in torch."""
     fn = Sum if dim is None else SumDim

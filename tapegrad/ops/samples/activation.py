@@ -15,7 +15,7 @@ from tapegrad.ops.registry import OpInfo, Sample, register
 from tapegrad.ops.samples.elementwise import SHAPES, away, randn
 
 
-def F(lib, name: str):
+def F(lib, name: str):  # reads like torch's F.gelu
     functional = getattr(getattr(lib, "nn", None), "functional", None)
     return getattr(functional, name, None) or getattr(lib, name)
 
