@@ -102,7 +102,7 @@ def test_learn_backprop_pages_teach_with_computed_numbers(site: Path) -> None:
     assert "max routes: max([3, 7]) -> grad [0.0, 1.0]" in gates
     assert "copy sums: 3c + 5c -> dc = 8.0" in gates
     # the neuron's captions: formula, numbers, the engine's result (issue 13's example)
-    assert "w1: ∂L/∂w1 = ∂L/∂%5·x1 = 0.5·2 = 1" in gates
+    assert "w1: ∂L/∂w1 = ∂L/∂x1w1·x1 = 0.5·2 = 1" in gates
     assert "n: ∂L/∂n = ∂L/∂o·(1 − o²) = 1·(1 − 0.707107²) = 0.5" in gates
     html = (site / "learn-gates" / "index.html").read_text(encoding="utf-8")
     # the drawn neuron, the exercise stepper and its three revealed answers

@@ -290,6 +290,8 @@ def _pointwise(entry: Any, index: int, rule: Any, g_text: str, grad_out: Any, se
         consts[opt] = float(entry.options.get(opt, default))
     expr = chain(formula.substitute(consts), _GRAD)
     text = f"∂L/∂{target} = {expr.text(names)}"
+    if entry.op.endswith("_"):  # in place: the input's old values were overwritten
+        return f"{text} = {_summary(sent)} (in place)"
     out_shape = tuple(np.shape(_array(grad_out)))
     sent_a = _array(sent)
     used = expr.variables
@@ -332,7 +334,7 @@ def caption(entry: Any, index: int, grad_out: Any, sent: Any) -> str:
     if rule is not None:
         text = _pointwise(entry, index, rule, g_text, grad_out, sent, target)
     else:
-        templates = CAPTIONS.get(entry.op)
+        templates = CAPTIONS.get(entry.op) or CAPTIONS.get(entry.op.rstrip("_"))
         if templates is None:
             return f"{GENERIC} ∂{_name(out)}/∂input {index}: {_summary(sent)}"
         template = templates[min(index, len(templates) - 1)]

@@ -135,3 +135,42 @@ def test_every_op_of_small_networks_gets_its_own_caption(name, out):
     assert len(captions) == len(Tape.of(out).entries)
     for c in captions:
         assert GENERIC not in c and "∂L/∂" in c, c
+
+
+def _function_op_names() -> set[str]:
+    """The tape name of every Function class (what ``entry.op`` can be)."""
+    import tapegrad.nn  # noqa: F401  (registers the layer Functions)
+    from tapegrad.autograd.function import Function
+
+    found, todo = set(), [Function]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls is not Function:
+            found.add(cls._node_class._op_name)
+    return found
+
+
+def test_every_op_has_a_caption_of_its_own():
+    # Excluded, by rule: private helpers ("_gatherpad"), the classes whose tape name is
+    # set per call (InplaceBinary records add_/mul_..., ViewFunction its view's name),
+    # ops recorded by a backward under create_graph ("tanh_backward": they get the
+    # double-backward caption) and in-place forms ("tanh_", "clamp_": the plain op's).
+    missing = sorted(
+        op for op in _function_op_names()
+        if not op.startswith("_") and op not in ("inplacebinary", "viewfunction")
+        and not op.endswith("_backward") and op not in CAPTIONS
+        and op not in RULES and op.rstrip("_") not in RULES and op.rstrip("_") not in CAPTIONS)
+    assert missing == []
+
+
+def test_in_place_and_double_backward_captions():
+    x = tg.randn(3, requires_grad=True)
+    y = x * 1.0
+    y.mul_(2.0)
+    text = " ".join(_captions(y.sum()))
+    assert "(in place)" in text and GENERIC not in text, text
+    x = tg.randn(3, dtype=tg.float64, requires_grad=True)
+    (g,) = tg.autograd.grad(x.tanh().sum(), x, create_graph=True)
+    text = " ".join(_captions(g.sum()))
+    assert GENERIC not in text and "∂L/∂" in text, text
