@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MKDOCS = [sys.executable, "-m", "mkdocs"]
 PAGES = ["getting-started", "tensors-and-autograd", "backprop-and-the-tape",
          "function-vs-module", "nn-and-optim", "testing-against-torch",
-         "training-mlp-and-cnn", "rnn-and-attention", "tape-as-text", "gpu-numba-cuda"]
+         "training-mlp-and-cnn", "rnn-and-attention", "tape-as-text", "gpu-numba-cuda",
+         "learn-gates", "learn-layers", "learn-engine"]
 
 
 def _build(config: Path, site: Path, strict: bool = True) -> subprocess.CompletedProcess:
@@ -91,6 +92,43 @@ def test_pages_hold_numbers_computed_by_tapegrad(site: Path) -> None:
     assert "2 passed" in oracle
     home = page(site, "")
     assert "%1 = mm %0 %0" in home and "x.grad = [[7.0, 11.0], [9.0, 13.0]]" in home
+
+
+def test_learn_backprop_pages_teach_with_computed_numbers(site: Path) -> None:
+    gates = page(site, "learn-gates")
+    # the gate patterns, each with its numbers
+    assert "y = -5.0:  dy/dw = 2.0  dy/dx = -3.0  dy/db = 1.0" in gates
+    assert "mul swaps: p·q with p = 3, q = -2 -> dp = -2.0, dq = 3.0" in gates
+    assert "max routes: max([3, 7]) -> grad [0.0, 1.0]" in gates
+    assert "copy sums: 3c + 5c -> dc = 8.0" in gates
+    # the neuron's captions: formula, numbers, the engine's result (issue 13's example)
+    assert "w1: ∂L/∂w1 = ∂L/∂x1w1·x1 = 0.5·2 = 1" in gates
+    assert "n: ∂L/∂n = ∂L/∂o·(1 − o²) = 1·(1 − 0.707107²) = 0.5" in gates
+    html = (site / "learn-gates" / "index.html").read_text(encoding="utf-8")
+    # the drawn neuron, the exercise stepper and its three revealed answers
+    assert html.count("<svg") >= 1 and "<iframe" in html and "exercise-step-1" in html
+    assert html.count("<details>") == 3 and "<b>-8</b>" in html and "<b>8</b>" in html
+
+    layers = page(site, "learn-layers")
+    # the linear layer: by hand equals the engine, and the finite difference agrees
+    m = re.search(r"dL/dW\[1, 2\]: engine ([-0-9.]+), numeric ([-0-9.]+)", layers)
+    assert m and abs(float(m.group(1)) - float(m.group(2))) < 1e-6
+    assert "(2, 3) = (4, 2)ᵀ·(4, 3)" in layers
+    assert "summed over dim 0: the bias was broadcast over the batch" in layers
+    assert "offset.grad = [[5.0, 10.0, 15.0]]" in layers
+    assert "ConvolutionBackward0" in layers and "every position" in layers
+    m = re.search(r"dK: max \|by hand - engine\| = (\S+)\n", layers)  # the conv kernel
+    assert m and float(m.group(1)) < 1e-12
+    assert (site / "learn-layers" / "index.html").read_text(encoding="utf-8").count("<svg")
+
+    engine = page(site, "learn-engine")
+    assert "backward ran: SumBackward0 -> AddBackward0 -> ExpBackward0 -> MulBackward0" in engine
+    assert re.search(r"MulBackward0 .* a: grad \[1\., 1\.\] \+ \[", engine)  # a's 2nd share
+    assert "after backward 3: w.grad = [12.0]" in engine
+    assert "through detach: u.grad = [3.0]" in engine
+    assert "dy/dx at x = 2: 12.0" in engine and "d²y/dx²: 12.0" in engine
+    assert (site / "learn-engine" / "index.html").read_text(encoding="utf-8").count("<svg")
+    assert re.search(r"tapegrad step -> exit 0, steps.html \d+ kB, \d+ frames", engine)
 
 
 def test_training_and_sequence_pages_show_results_and_pictures(site: Path) -> None:

@@ -27,9 +27,9 @@ import numpy as np
 from tapegrad.autograd.api import backward_steps
 from tapegrad.autograd.function import AccumulateGrad
 from tapegrad.autograd.tape import Tape, Value
-from tapegrad.formula import Expr, chain
-from tapegrad.pointwise import RULES, Binary
 from tapegrad.scalar import Scalar
+from tapegrad.viz.captions import accumulation
+from tapegrad.viz.captions import caption as step_caption
 from tapegrad.viz.graph import _collapsed_path, draw, format_array, short_array, to_svg
 
 __all__ = ["Frame", "backprop_steps", "stepper_html"]
@@ -37,17 +37,6 @@ __all__ = ["Frame", "backprop_steps", "stepper_html"]
 UNREACHED = "—"
 _ASSETS = Path(__file__).parent / "assets"
 
-# What each backward sends to input 0 / input 1, in words (grad is what arrived; a, b the
-# inputs, out the output), for the ops that are not pointwise: a pointwise op's caption is
-# its own formula (`tapegrad.pointwise`). Ops not listed get the general vector-Jacobian
-# product.
-_FORMULAS: dict[str, tuple[str, str]] = {
-    "sum": ("grad broadcast to the shape of {a}", ""),
-    "mean": ("grad / n broadcast to the shape of {a}", ""),
-    "matmul": ("grad @ {b}ᵀ", "{a}ᵀ @ grad"),
-    "mm": ("grad @ {b}ᵀ", "{a}ᵀ @ grad"),
-}
-_GRAD = Expr("var", "grad")
 
 
 @dataclass
@@ -76,33 +65,13 @@ def _numbers(g: Any) -> Any:
 def _acc_text(before: Any, grad: Any, after: Any) -> str:
     if before is None:
         return f"grad {format_array(after)}"
-    return f"grad {format_array(before)} + {format_array(grad)} = {format_array(after)}"
+    return f"grad {accumulation(before, grad, after)}"
 
 
 def _value_name(v: Any) -> str:
     if isinstance(v, Value):
         return v.name or f"%{v.id}"
     return format_array(v) if isinstance(v, np.ndarray) else repr(v)
-
-
-def _formula(entry: Any, index: int) -> str:
-    rule = RULES.get(entry.op)
-    if rule is not None:  # grad · the local derivative, with the values' names
-        variables = ("a", "b") if isinstance(rule, Binary) else ("x",)
-        names = {"y": _value_name(entry.outputs[0])}
-        numbers = {}
-        for var, arg in zip(variables, entry.inputs, strict=False):
-            if isinstance(arg, Value):
-                names[var] = _value_name(arg)
-            else:  # a constant operand: put the number in and simplify
-                numbers[var] = float(arg)
-        formula = rule.formulas[min(index, 1)] if isinstance(rule, Binary) else rule.formula
-        return chain(formula.substitute(numbers), _GRAD).text(names)
-    pair = _FORMULAS.get(entry.op)
-    if pair is None or not pair[min(index, 1)]:
-        return f"grad through ∂{_value_name(entry.outputs[0])}/∂input {index}"
-    args = [_value_name(a) for a in entry.inputs] + ["?", "?"]
-    return pair[min(index, 1)].format(a=args[0], b=args[1], out=_value_name(entry.outputs[0]))
 
 
 class _Index:
@@ -209,6 +178,7 @@ def _frame_of(ev: Any, k: int, idx: _Index, texts: dict, grads: dict) -> Frame:
                          for g, o in zip(ev.grad_outputs, entry.outputs, strict=False))
     parts = [f"{entry.backward_name} receives grad {received}."]
     changed = []
+    grad_out = next((g for g in ev.grad_outputs if g is not None), None)
     for c in ev.contributions:
         v = idx.target(c.target, c.target_output_nr)
         if v is None:
@@ -217,8 +187,10 @@ def _frame_of(ev: Any, k: int, idx: _Index, texts: dict, grads: dict) -> Frame:
         texts[vid] = _acc_text(c.before, c.grad, c.after)
         grads[vid] = _numbers(c.after)
         changed.append(vid)
-        parts.append(f"{entry.backward_name} sends {_formula(entry, c.input_index)} to "
-                     f"{_value_name(v)}: {texts[vid][5:]}.")
+        said = step_caption(entry, c.input_index, grad_out, c.grad)
+        if c.before is not None:
+            said += f". Accumulated in {_value_name(v)}: {texts[vid][5:]}"
+        parts.append(f"{entry.backward_name} sends to {_value_name(v)}: {said}.")
     if not ev.contributions:
         parts.append("No input needs a gradient.")
     return Frame(k, f"{entry.backward_name} (%{entry.outputs[0].id} = {entry.op})",

@@ -60,7 +60,8 @@ def test_accumulation_written_out_and_unreached():
     # a is reached twice: AddBackward0 sends [1, 1], MulBackward0 adds b = [3, 4]
     mul = next(f for f in frames if f.active == "op0")
     assert mul.value_text["v0"] == "grad [1., 1.] + [3., 4.] = [4., 5.]"
-    assert "MulBackward0 sends grad·%1 to a: [1., 1.] + [3., 4.] = [4., 5.]" in mul.caption
+    assert ("MulBackward0 sends to a: ∂L/∂a = ∂L/∂%2·%1 = [1., 1.]·[3., 4.] = [3., 4.]. "
+            "Accumulated in a: [1., 1.] + [3., 4.] = [4., 5.]") in mul.caption
     assert mul.changed == ["v0"] and mul.tape_row == 2  # rows: %0, %1, then mul
     add = next(f for f in frames if f.active == "op1")
     assert add.value_text["v2"] == "grad [1., 1.]" and set(add.changed) == {"v2", "v0"}
@@ -80,9 +81,10 @@ def test_scalar_frames():
     assert len(frames) == 2 + len(events)
     assert frames[-1].grads["v0"] == a.grad == -2.0
     assert frames[-1].grads["v1"] == b.grad == 2.0
-    assert any("MulBackward0 sends grad·b to a" in f.caption for f in frames)
+    assert any("MulBackward0 sends to a: ∂L/∂a = ∂L/∂%2·b = 1·(−3) = −3" in f.caption
+               for f in frames)
     texts = [f.value_text["v0"] for f in frames]
-    assert "grad 1 + -3 = -2" in texts
+    assert "grad 1 + (−3) = −2" in texts
 
 
 def _data(page: str) -> dict:
@@ -113,7 +115,7 @@ def test_stepper_html_page(tmp_path):
     assert ".frame[hidden] { display: none !important; }" in page
     assert '<table class="tape">' in page and page.count("<tr data-row=") == 5
     assert "mul %0 %1" in page
-    assert "MulBackward0 sends grad·%1 to a" in page
+    assert "MulBackward0 sends to a: ∂L/∂a = ∂L/∂%2·%1" in page
     assert "ArrowLeft" in page and "hashchange" in page and "pointermove" in page
     assert not re.search(r"<div class=\"frame\"[^>]*\bhidden", page)  # no JS: all show
     # ids stay unique, and the page asks the network for nothing
@@ -187,7 +189,7 @@ def test_nodes_stay_narrow_whatever_the_captions():
     longest = max(len(t.rstrip("\u00a0")) for t in texts if t.startswith("grad"))
     assert longest <= len("grad norm -0.0001234")
     captions = re.findall(r'<p class="caption">(.*?)</p>', page)
-    assert any(" + " in c and "= norm" in c for c in captions)  # the sum is in the panel
+    assert any(" + " in c and "→ norm" in c for c in captions)  # the sum is in the panel
 
 
 def test_collapse_and_max_depth():
