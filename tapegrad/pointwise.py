@@ -91,10 +91,16 @@ class Unary:
     #: False when the public function is a wrapper with more arguments (``inplace=``...)
     public: bool = True
     formula: Expr = field(init=False)
+    #: whether the backward reads x, and y (so the forward saves them): from the formula
+    saves_input: bool = field(init=False)
+    saves_output: bool = field(init=False)
 
     def __post_init__(self) -> None:
         names = ("x", "y", *(name for name, _ in self.options))
-        object.__setattr__(self, "formula", trace(self.derivative, names))
+        formula = trace(self.derivative, names)
+        object.__setattr__(self, "formula", formula)
+        object.__setattr__(self, "saves_input", "x" in formula.variables)
+        object.__setattr__(self, "saves_output", "y" in formula.variables)
 
     @property
     def option_names(self) -> tuple[str, ...]:
@@ -107,14 +113,6 @@ class Unary:
     @property
     def backward_name(self) -> str:
         return self.node_name or f"{self.class_name}Backward0"
-
-    @property
-    def saves_input(self) -> bool:
-        return "x" in self.formula.variables
-
-    @property
-    def saves_output(self) -> bool:
-        return "y" in self.formula.variables
 
     def text(self) -> str:
         """``d tanh(x)/dx = 1 − y²  (y = tanh(x))``."""

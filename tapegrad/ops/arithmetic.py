@@ -64,20 +64,25 @@ class _Derivatives:
         g = Expr("var", "g")
         self.grads = [tensor_function(chain(f, g), ("g", "a", "b", "y"), _where)
                       for f in rule.formulas]
-        self.reads = [f.variables for f in rule.formulas]
+        reads = [f.variables for f in rule.formulas]
+        # (needs grad for a, for b) -> which of a, b, y the needed formulas read: worked
+        # out once here, since forward runs for every op
+        self.keeps = {}
+        for needs in ((False, False), (False, True), (True, False), (True, True)):
+            read = set().union(*(r for r, need in zip(reads, needs, strict=True) if need))
+            self.keeps[needs] = tuple(name in read for name in ("a", "b", "y"))
 
     def save(self, ctx: Node, a: Any, b: Any, y: Tensor | None = None) -> None:
         """Save (a, b, y) as far as the derivatives of the inputs needing grad read them;
         numbers are kept as they are (they cannot change)."""
-        read = set().union(*(r for r, need in zip(self.reads, ctx.needs_input_grad,
-                                                  strict=False) if need))
-        tensors = [v if isinstance(v, Tensor) and name in read else None
-                   for v, name in ((a, "a"), (b, "b"), (y, "y"))]
-        ctx.saves = any(t is not None for t in tensors)  # add and sub keep nothing at all
+        keep_a, keep_b, keep_y = self.keeps[ctx.needs_input_grad[:2]]
+        a_tensor, b_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
+        keep_a, keep_b = keep_a and a_tensor, keep_b and b_tensor
+        ctx.saves = keep_a or keep_b or keep_y  # add and sub keep nothing at all
         if ctx.saves:
-            ctx.save_for_backward(*tensors)
-        ctx.numbers = (None if isinstance(a, Tensor) else a,
-                       None if isinstance(b, Tensor) else b)
+            ctx.save_for_backward(a if keep_a else None, b if keep_b else None,
+                                  y if keep_y else None)
+        ctx.numbers = (None if a_tensor else a, None if b_tensor else b)
 
     def __call__(self, ctx: Node, grad: Tensor, scale_b: Any = 1) -> tuple:
         """grad · ∂y/∂a and grad · ∂y/∂b for the inputs that need them (``scale_b``: add's
