@@ -103,7 +103,7 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | _LAZY_SUBMODULES)
 
 from tapegrad import _malloc  # noqa: E402
-from tapegrad.ops._tensor_args import guard_functions  # noqa: E402
+from tapegrad.ops.checks.tensor_args import guard_functions  # noqa: E402
 
 # tapegrad.exp(np.ones(3)) and friends: torch's TypeError instead of a raw AttributeError
 guard_functions(globals())

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapegrad.ops._tensor_args import require_tensor
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.ops.fill import begin_inplace
 from tapegrad.ops.pointwise import FUNCTIONS, INPLACE
 from tapegrad.tensor import Tensor

@@ -16,9 +16,9 @@ import numpy as np
 
 from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
-from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import as_array, wrap
 from tapegrad.ops.arithmetic import pow as _pow
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.ops.fill import begin_inplace, finish_inplace, zeros_like  # noqa: F401
 from tapegrad.ops.pointwise import FUNCTIONS, exp, float_data  # noqa: F401
 from tapegrad.tensor import Tensor

@@ -27,7 +27,7 @@ import numpy as np
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.views import ViewFunction
 from tapegrad.ops._util import as_array, wrap
-from tapegrad.ops.linalg_checks import (
+from tapegrad.ops.checks.linalg import (
     check_addmm,
     check_bmm,
     check_dot,

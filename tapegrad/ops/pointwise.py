@@ -33,8 +33,8 @@ from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import _state
 from tapegrad.formula import Expr, chain, diff, tensor_function
-from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import as_array, wrap
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.ops.comparison import where
 from tapegrad.ops.fill import begin_inplace, finish_inplace, recorded_clone, zeros_like
 from tapegrad.pointwise import UNARY, Unary

@@ -26,8 +26,8 @@ import numpy as np
 
 from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
-from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import as_array, wrap, wrap_dim
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.ops.elementwise import exp
 from tapegrad.tensor import Tensor
 

@@ -13,7 +13,7 @@ from tapegrad.nn.functional.normalization import *  # noqa: F403
 from tapegrad.nn.functional.pooling import *  # noqa: F403
 from tapegrad.nn.functional.rnn import *  # noqa: F403
 from tapegrad.nn.functional.sparse import *  # noqa: F403
-from tapegrad.ops._tensor_args import guard_functions
+from tapegrad.ops.checks.tensor_args import guard_functions
 
 # the ops re-exported here (F.relu, ...) check their tensor arguments as tapegrad.relu does
 guard_functions(globals())

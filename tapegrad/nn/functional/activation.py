@@ -11,8 +11,8 @@ from typing import Any
 
 from tapegrad.ops import activation as _act
 from tapegrad.ops import softmax as _softmax
-from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops.activation import elu, gelu, hardtanh, leaky_relu, logsigmoid, silu, softplus
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.ops.comparison import where
 from tapegrad.ops.pointwise import relu, relu_, sigmoid, tanh
 from tapegrad.tensor import Tensor

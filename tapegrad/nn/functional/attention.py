@@ -28,8 +28,8 @@ import numpy as np
 from tapegrad import creation, dtypes
 from tapegrad.nn.functional.dropout import dropout
 from tapegrad.nn.functional.linear import linear
-from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import wrap
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.ops.joining import cat
 from tapegrad.ops.linalg import bmm, matmul
 from tapegrad.ops.masking import masked_fill

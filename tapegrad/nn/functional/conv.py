@@ -21,7 +21,6 @@ Backward is written with array kernels, not tensor ops, so it cannot be differen
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -29,8 +28,9 @@ import numpy as np
 from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node, once_differentiable
 from tapegrad.nn.functional.padding import pad
-from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import contiguous, wrap
+from tapegrad.ops.checks.conv import check_conv, expand_ints
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "pad"]
@@ -38,75 +38,6 @@ __all__ = ["conv1d", "conv2d", "pad"]
 #: Convolutions build the im2col columns of this many bytes of samples at a time (a size that
 #: stays in a core's L2 cache; measured on LeNet-5 shapes, see benchmarks/conv_bench.py).
 CHUNK_BYTES = 1 << 20
-
-
-_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-            "int32": "int", "bool": "bool"}
-
-
-def _expand(value: Any, n: int, name: str, fn: str) -> tuple[int, ...]:
-    """An int or a sequence of 1 or ``n`` ints as an ``n``-tuple (torch's IntArrayRef rule)."""
-    items = list(value) if isinstance(value, Sequence) else [value]
-    for item in items:
-        if not isinstance(item, (int, np.integer)) or isinstance(item, bool):
-            raise TypeError(f"{fn}(): argument '{name}' must be tuple of ints, but found "
-                            f"element of type {type(item).__name__}")
-    if len(items) == 1:
-        items = items * n
-    return tuple(int(i) for i in items)
-
-
-def _conv_checks(fn: str, input: Tensor, weight: Tensor, bias: Tensor | None,
-                 stride: tuple, padding: tuple | str, dilation: tuple, groups: int,
-                 n: int) -> None:
-    """torch's argument checks for an ``n``-d convolution, with its messages."""
-    if input.ndim not in (n + 1, n + 2):
-        raise RuntimeError(
-            f"Expected {n + 1}D (unbatched) or {n + 2}D (batched) input to {fn}, but got input "
-            f"of size: {list(input.shape)}")
-    k = weight.ndim - 2
-    for name, v in (("stride", stride), ("padding", padding), ("dilation", dilation)):
-        if not isinstance(v, str) and len(v) != k:
-            raise RuntimeError(
-                f"expected {name} to be a single integer value or a list of {k} values to "
-                f"match the convolution dimensions, but got {name}={list(v)}")
-    if input.dtype != weight.dtype:
-        raise RuntimeError(f"expected scalar type {input.dtype.scalar_type} but "
-                           f"found {weight.dtype.scalar_type}")
-    if bias is not None and bias.dtype != input.dtype:
-        raise RuntimeError(f"Input type ({_C_NAMES.get(input.dtype.name)}) and bias type "
-                           f"({_C_NAMES.get(bias.dtype.name)}) should be the same")
-    if groups <= 0:
-        raise RuntimeError("non-positive groups is not supported")
-    if any(s <= 0 for s in stride):
-        raise RuntimeError("non-positive stride is not supported")
-    if not isinstance(padding, str) and any(p < 0 for p in padding):
-        raise RuntimeError("negative padding is not supported")
-    if any(d <= 0 for d in dilation):
-        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
-    w = list(weight.shape)
-    if w[0] < groups:
-        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at "
-                           f"dimension 0, but got weight of size {w} instead")
-    if w[0] % groups:
-        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
-                           f"at dimension 0, but got weight of size [{w}] instead")
-    shape = list(input.shape) if input.ndim == n + 2 else [1, *input.shape]
-    if shape[1] != w[1] * groups:
-        raise RuntimeError(
-            f"Given groups={groups}, weight of size {w}, expected input{shape} to have "
-            f"{w[1] * groups} channels, but got {shape[1]} channels instead")
-    if bias is not None and (bias.ndim != 1 or bias.shape[0] != w[0]):
-        raise RuntimeError(f"Given weight of size {w}, expected bias to be 1-dimensional with "
-                           f"{w[0]} elements, but got bias of size {list(bias.shape)} instead")
-    pads = (0,) * n if isinstance(padding, str) else padding
-    padded = [shape[2 + i] + 2 * pads[i] for i in range(n)]
-    kern = [dilation[i] * (w[2 + i] - 1) + 1 for i in range(n)]
-    if any(p < k_ for p, k_ in zip(padded, kern, strict=True)):
-        raise RuntimeError(
-            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
-            f"Kernel size: ({' x '.join(map(str, kern))}). Kernel size can't be greater than "
-            "actual input size")
 
 
 class _Columns:
@@ -276,16 +207,16 @@ def _conv(fn: str, n: int, input: Tensor, weight: Tensor, bias: Tensor | None,
           stride: Any, padding: Any, dilation: Any, groups: int) -> Tensor:
     require_tensor(input, fn)
     require_tensor(weight, fn, "weight", 2)
-    stride = _expand(stride, n, "stride", fn)
-    dilation = _expand(dilation, n, "dilation", fn)
+    stride = expand_ints(stride, n, "stride", fn)
+    dilation = expand_ints(dilation, n, "dilation", fn)
     if isinstance(padding, str):
         if padding not in ("same", "valid"):
             raise RuntimeError(f"Invalid padding string: '{padding}'")
         if padding == "same" and any(s != 1 for s in stride):
             raise RuntimeError("padding='same' is not supported for strided convolutions")
     else:
-        padding = _expand(padding, n, "padding", fn)
-    _conv_checks(fn, input, weight, bias, stride, padding, dilation, groups, n)
+        padding = expand_ints(padding, n, "padding", fn)
+    check_conv(fn, input, weight, bias, stride, padding, dilation, groups, n)
     unbatched = input.ndim == n + 1
     if unbatched:
         input = input.unsqueeze(0)

@@ -12,8 +12,8 @@ import numpy as np
 
 from tapegrad import random
 from tapegrad.autograd.function import Function, Node
-from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import wrap
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.tensor import Tensor
 
 

@@ -17,10 +17,10 @@ import numpy as np
 
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import _state
-from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import wrap
+from tapegrad.ops.checks.linalg import check_mm
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.ops.linalg import matmul
-from tapegrad.ops.linalg_checks import check_mm
 from tapegrad.tensor import Tensor
 
 

@@ -27,8 +27,8 @@ import numpy as np
 from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import is_grad_enabled
-from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import wrap
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.tensor import Size, Tensor
 
 

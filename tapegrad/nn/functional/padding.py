@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from tapegrad.autograd.function import Function, Node
-from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import contiguous, wrap
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.tensor import Tensor
 
 __all__ = ["pad"]

@@ -28,14 +28,14 @@ import numpy as np
 
 from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node
-from tapegrad.nn.functional.pooling_args import (
+from tapegrad.ops._util import wrap
+from tapegrad.ops.checks.pooling import (
     adaptive_args,
     avg_pool2d_args,
     max_pool2d_args,
     one_d_args,
 )
-from tapegrad.ops._tensor_args import require_tensor
-from tapegrad.ops._util import wrap
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.tensor import Tensor
 
 __all__ = [

@@ -45,8 +45,8 @@ from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import is_grad_enabled
 from tapegrad.nn.functional.dropout import dropout
 from tapegrad.nn.functional.linear import linear
-from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import as_array, contiguous, wrap
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.ops.joining import cat, stack
 from tapegrad.ops.linalg import addmm, mm
 from tapegrad.ops.pointwise import relu, sigmoid, tanh

@@ -11,8 +11,8 @@ import numpy as np
 
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import no_grad
-from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import wrap
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.tensor import Tensor
 
 

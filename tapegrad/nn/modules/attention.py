@@ -17,7 +17,7 @@ from tapegrad.nn.functional.attention import multi_head_attention_forward
 from tapegrad.nn.module import Module
 from tapegrad.nn.modules.linear import Linear
 from tapegrad.nn.parameter import Parameter
-from tapegrad.ops._tensor_args import require_tensor
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.tensor import Tensor
 
 

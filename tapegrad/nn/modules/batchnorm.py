@@ -20,7 +20,7 @@ from tapegrad.nn import init
 from tapegrad.nn.functional.normalization import batch_norm
 from tapegrad.nn.module import Module
 from tapegrad.nn.parameter import Parameter
-from tapegrad.ops._tensor_args import require_tensor
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.tensor import Tensor
 
 

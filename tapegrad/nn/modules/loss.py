@@ -9,8 +9,8 @@ As in torch, class weights (``weight``, ``pos_weight``) are *buffers*: they foll
 from __future__ import annotations
 
 from tapegrad.nn.functional import losses as F
-from tapegrad.nn.functional.losses.checks import legacy_get_string
 from tapegrad.nn.module import Module
+from tapegrad.ops.checks.losses import legacy_get_string
 from tapegrad.tensor import Tensor
 
 __all__ = [

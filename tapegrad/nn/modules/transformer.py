@@ -31,8 +31,8 @@ from tapegrad.nn.modules.attention import MultiheadAttention
 from tapegrad.nn.modules.dropout import Dropout
 from tapegrad.nn.modules.linear import Linear
 from tapegrad.nn.modules.normalization import LayerNorm
-from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import wrap
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.tensor import Tensor
 
 

@@ -3,9 +3,9 @@
 A loss compares a prediction with a target and returns one number to minimise (or one per
 element with ``reduction='none'``). The family is this package: the ops themselves
 (forward + backward) live in `elementwise` (element-wise losses) and `nll` (losses over
-class indices); the argument checks, reductions and legacy flags in `checks`. The
-functions here check the arguments like torch and pick the op, composing from other ops
-exactly where torch composes:
+class indices); the argument checks, reductions and legacy flags in
+`tapegrad.ops.checks.losses`. The functions here check the arguments like torch and pick
+the op, composing from other ops exactly where torch composes:
 
 * ``l1_loss`` is ``|x - y|`` then a reduction; ``kl_div`` is built from ``xlogy``/``exp``;
 * ``cross_entropy`` with class indices on (N, C) or (C,) logits is one fused op; with
@@ -23,7 +23,17 @@ import warnings
 import numpy as np
 
 from tapegrad.dtypes import result_type
-from tapegrad.nn.functional.losses.checks import (
+from tapegrad.nn.functional.losses.elementwise import (
+    BinaryCrossEntropy,
+    BinaryCrossEntropyWithLogits,
+    HuberLoss,
+    MseLoss,
+    SmoothL1Loss,
+    XLogY,
+)
+from tapegrad.nn.functional.losses.nll import CrossEntropyIndices, NllLoss, NllLoss2d
+from tapegrad.ops._util import as_array, broadcast_shapes, wrap
+from tapegrad.ops.checks.losses import (
     broadcast_error,
     check_grows,
     check_nll,
@@ -41,16 +51,6 @@ from tapegrad.nn.functional.losses.checks import (
     warn_size,
     weighted,
 )
-from tapegrad.nn.functional.losses.elementwise import (
-    BinaryCrossEntropy,
-    BinaryCrossEntropyWithLogits,
-    HuberLoss,
-    MseLoss,
-    SmoothL1Loss,
-    XLogY,
-)
-from tapegrad.nn.functional.losses.nll import CrossEntropyIndices, NllLoss, NllLoss2d
-from tapegrad.ops._util import as_array, broadcast_shapes, wrap
 from tapegrad.ops.comparison import where
 from tapegrad.ops.softmax import log_softmax
 from tapegrad.tensor import Tensor

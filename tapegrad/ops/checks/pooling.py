@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tapegrad.ops._tensor_args import require_tensor
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.tensor import Tensor
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from tapegrad.autograd.grad_mode import is_grad_enabled
 from tapegrad.dtypes import result_type
-from tapegrad.ops._tensor_args import require_tensor
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.tensor import Size, Tensor
 
 

@@ -17,8 +17,8 @@ import numpy as np
 
 from tapegrad import dtypes
 from tapegrad.autograd.grad_mode import no_grad
-from tapegrad.ops._tensor_args import require_tensor
 from tapegrad.ops._util import broadcast_shapes
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.tensor import Tensor
 
 # The C++ type names torch prints in mm's dtype error ("float != double").
