@@ -108,7 +108,8 @@ class Unary:
 
     @property
     def class_name(self) -> str:
-        return self.name.capitalize()
+        """``LeakyRelu`` for ``leaky_relu``: the Function's name."""
+        return "".join(part.capitalize() for part in self.name.split("_"))
 
     @property
     def backward_name(self) -> str:
@@ -262,7 +263,7 @@ UNARY: tuple[Unary, ...] = (
           lambda x, y, negative_slope: where(x > 0, 1, negative_slope),
           "x for x > 0, else negative_slope·x; the gradient at 0 is negative_slope.",
           options=(("negative_slope", 0.01),), float_only="leaky_relu_cpu", public=False,
-          node_name="LeakyReluBackward0", backward_op="leaky_relu_backward"),
+          backward_op="leaky_relu_backward"),
     Unary("hardtanh", lambda d, min_val, max_val: np.minimum(
               np.maximum(d, np.asarray(min_val, d.dtype)), np.asarray(max_val, d.dtype)),
           lambda x, y, min_val, max_val: where((x > min_val) & (x < max_val), 1, 0),
