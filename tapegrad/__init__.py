@@ -93,3 +93,14 @@ from tapegrad.ops._tensor_args import guard_functions  # noqa: E402
 guard_functions(globals())
 
 _malloc.tune()  # keeps per-step array memory from being re-faulted: see tapegrad/_malloc.py
+
+
+def __getattr__(name: str):
+    """Names tapegrad lacks on purpose (``tapegrad.fft``, ``tapegrad.view_as_complex``) get
+    an AttributeError that says they are out of scope and where the scope is listed."""
+    message = None
+    if not name.startswith("_"):
+        from tapegrad.testing.torch_db_scope import out_of_scope_message
+
+        message = out_of_scope_message("tapegrad", name)
+    raise AttributeError(message or f"module 'tapegrad' has no attribute {name!r}")

@@ -215,6 +215,10 @@ def check_command(args: argparse.Namespace) -> int:
     if not _torch_available():
         return fail("check", "PyTorch is needed to check ops against it: "
                     "pip install torch==2.13.0")
+    if args.torch_db:  # PyTorch's own OpInfo/ModuleInfo/OptimizerInfo database
+        from tapegrad.testing import torch_db
+
+        return torch_db.command(args.ops, args.verbose, args.list)
     from tapegrad.ops import registry
     from tapegrad.testing.registry_check import DTYPES, check_all, format_results
 
@@ -264,5 +268,10 @@ def add_commands(sub: Any) -> None:
                    help="only this dtype (repeatable; default both)")
     p.add_argument("--contiguous-only", action="store_true",
                    help="skip the non-contiguous (strided) inputs")
-    p.add_argument("--list", action="store_true", help="list the registered ops and exit")
+    p.add_argument("--list", action="store_true", help="list the registered ops and exit "
+                   "(with --torch-db: what is in scope, present, and out of scope)")
+    p.add_argument("--torch-db", action="store_true",
+                   help="run PyTorch's own test database (OpInfos, ModuleInfos, optimizers)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="with --torch-db: a table row per op, module and optimizer")
     p.set_defaults(func=check_command)
