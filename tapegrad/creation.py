@@ -180,12 +180,14 @@ def full_like(t: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = No
     return _like(full, t, dtype, requires_grad, device, fill_value)
 
 
-def rand_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return rand(tuple(t._data.shape), dtype=dtype or t.dtype, requires_grad=requires_grad)
+def rand_like(t: Tensor, *, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return _like(rand, t, dtype, requires_grad, device)
 
 
-def randn_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return randn(tuple(t._data.shape), dtype=dtype or t.dtype, requires_grad=requires_grad)
+def randn_like(t: Tensor, *, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    return _like(randn, t, dtype, requires_grad, device)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,

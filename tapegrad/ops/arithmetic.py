@@ -273,8 +273,9 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - torch's name
     return Pow.apply(a, b)
 
 
-def rsub(a: Any, b: Any) -> Tensor:
-    return Sub.apply(b, a)
+def rsub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
+    """``b - alpha * a``: `sub` with its operands swapped."""
+    return sub(b, a, alpha=alpha)
 
 
 def _reflected(fn):

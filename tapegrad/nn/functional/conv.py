@@ -101,8 +101,12 @@ def _conv_checks(fn: str, input: Tensor, weight: Tensor, bias: Tensor | None,  #
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != w[0]):
         raise RuntimeError(f"Given weight of size {w}, expected bias to be 1-dimensional with "
                            f"{w[0]} elements, but got bias of size {list(bias.shape)} instead")
-    pads = (0,) * n if isinstance(padding, str) else padding
-    padded = [shape[2 + i] + 2 * pads[i] for i in range(n)]
+    if padding == "same":  # d*(k-1) in all, split left/right: always enough
+        left, right = _same_padding(weight, dilation, n)
+        padded = [shape[2 + i] + left[i] + right[i] for i in range(n)]
+    else:
+        pads = (0,) * n if isinstance(padding, str) else padding
+        padded = [shape[2 + i] + 2 * pads[i] for i in range(n)]
     kern = [dilation[i] * (w[2 + i] - 1) + 1 for i in range(n)]
     if any(p < k_ for p, k_ in zip(padded, kern, strict=True)):
         raise RuntimeError(
