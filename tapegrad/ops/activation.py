@@ -121,6 +121,8 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa
              inplace: bool = False) -> Tensor:
     """Clamp to ``[min_val, max_val]``; the gradient is 0 at and beyond the edges."""
     require_tensor(input, "hardtanh")
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
     return maybe_inplace(lambda x: Hardtanh.apply(x, min_val=min_val, max_val=max_val), input,
                          inplace)
 

@@ -32,8 +32,9 @@ compared by shape and dtype only.
 takes its reference inputs (which include the sample inputs) in torch's order and keeps at
 most `CAP_FLOAT` of them for float32/float64 and `CAP_OTHER` for each integer/bool dtype,
 spread evenly over the list (indices ``round(linspace(0, n - 1, cap))``), so the same
-cases run every time; ``cap=None`` runs them all. Error inputs, module inputs and optimizer
-configurations are not sampled. Cases torch itself rejects are counted apart, never as
+cases run every time; ``cap=None`` runs them all. Module inputs are sampled the same way
+(at most `CAP_FLOAT` per dtype and mode); error inputs and optimizer configurations are
+not sampled. Cases torch itself rejects are counted apart, never as
 tapegrad's failures or passes.
 
 The scope (`tapegrad.testing.torch_db_scope`) and the known failures
@@ -625,9 +626,10 @@ def _run_error(op: Any, target: Target, error: Any, index: int) -> Case:
 
 
 # ---------------------------------------------------------------- modules
-def check_module(name: str) -> Report:
-    """Every module input of the ModuleInfo ``name`` in float64 (and float32), in train
-    and eval mode: outputs, input gradients and parameter gradients."""
+def check_module(name: str, cap: int | None | str = "default") -> Report:
+    """The module inputs of the ModuleInfo ``name`` (at most `CAP_FLOAT` per dtype and
+    mode, spread as for ops) in float64 and float32, in train and eval mode: outputs, input
+    gradients and parameter gradients."""
     torch, tg = import_torch(), _tapegrad()
     info = in_scope_modules()[name]
     cls_name = info.module_cls.__name__
@@ -645,7 +647,8 @@ def check_module(name: str) -> Report:
                                                      requires_grad=True, training=training)
                 except Exception:
                     continue
-                for index, module_input in enumerate(inputs):
+                limit = CAP_FLOAT if cap == "default" else cap
+                for index, module_input in _pick(list(inputs), limit):
                     case = _run_module_input(tg_cls, info, module_input, dtype, training,
                                              index, meta_only)
                     if case is None:
@@ -842,7 +845,8 @@ def run(ops: Iterable[str] | None = None, modules: Iterable[str] | None = None,
     modules = list(in_scope_modules()) if modules is None else list(modules)
     optimizers = list(in_scope_optimizers()) if optimizers is None else list(optimizers)
     jobs = ([(n, lambda n: check_op(n, cap)) for n in ops]
-            + [(n, check_module) for n in modules] + [(n, check_optimizer) for n in optimizers])
+            + [(n, lambda n: check_module(n, cap)) for n in modules]
+            + [(n, check_optimizer) for n in optimizers])
     reports = []
     for i, (name, job) in enumerate(jobs, 1):
         if progress is not None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tapegrad.testing.torch_db_known import KNOWN_FAILURES
 
 from tapegrad.testing import torch_db
+from tapegrad.testing.torch_db_known import KNOWN_FAILURES
 from tapegrad.testing.torch_db_scope import excluded_family
 
 OPS = list(torch_db.in_scope_ops())
@@ -99,3 +99,42 @@ def test_a_wrong_value_and_a_wrong_exception_are_caught():
     assert "NaN" in torch_db.compare_values(
         tapegrad.tensor([1.0, 2.0], dtype=tapegrad.float64), t, "x")
     assert "dtype" in torch_db.compare_values(tapegrad.tensor([1.0, 2.0]), t, "x")
+
+
+def test_cli_runs_named_entries_with_a_table_and_the_summary_line(capsys):
+    from tapegrad.cli import main
+
+    assert main(["check", "--torch-db", "--ops", "sum", "nn.ReLU", "SGD", "-v"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:5] == ["entry", "present", "samples", "errors", "seconds"]
+    assert any(line.startswith("sum ") and " yes " in line for line in out)
+    summary = out[-1]
+    assert summary.startswith("ops present 1/1, sample cases ")
+    assert summary.endswith("modules 1/1, optimizers 1/1")
+
+
+def test_cli_list_and_unknown_names(capsys):
+    from tapegrad.cli import main
+
+    assert main(["check", "--torch-db", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "+ op sum" in out and "+ module nn.Linear" in out
+    assert "fft.fft  (fft: " in out and "linalg.eig  (linalg: " in out
+    assert main(["check", "--torch-db", "--ops", "fft.fft"]) == 2
+    assert "not an in-scope entry" in capsys.readouterr().err
+
+
+def test_cli_exits_1_on_an_unexpected_failure(capsys, monkeypatch):
+    from tapegrad.cli import main
+
+    real = torch_db.check_op
+
+    def broken(name, cap="default"):
+        report = real(name, cap)
+        report.cases[0].passed, report.cases[0].note = False, "made to fail"
+        return report
+
+    monkeypatch.setattr(torch_db, "check_op", broken)
+    assert main(["check", "--torch-db", "--ops", "sum"]) == 1
+    out = capsys.readouterr().out
+    assert "made to fail" in out and "not a known failure" in out
