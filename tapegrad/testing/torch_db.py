@@ -34,8 +34,9 @@ most `CAP_FLOAT` of them for float32/float64 and `CAP_OTHER` for each integer/bo
 spread evenly over the list (indices ``round(linspace(0, n - 1, cap))``), so the same
 cases run every time; ``cap=None`` runs them all. Module inputs are sampled the same way
 (at most `CAP_FLOAT` per dtype and mode); error inputs and optimizer configurations are
-not sampled. Cases torch itself rejects are counted apart, never as
-tapegrad's failures or passes.
+not sampled. Cases torch itself rejects, and cases whose inputs need a dtype outside the
+scope (a complex tensor among a real op's error inputs), are not compared: they count
+neither as passes nor as failures, and ``-v`` shows how many there were.
 
 The scope (`tapegrad.testing.torch_db_scope`) and the known failures
 (`tapegrad.testing.torch_db_known`) are separate files; ``tapegrad check --torch-db`` and
@@ -80,7 +81,12 @@ class TorchRefused(Exception):
 
 
 class Untranslatable(Exception):
-    """A sample holds something tapegrad has no counterpart for (a complex dtype...)."""
+    """A sample holds something tapegrad has no counterpart for (a torch module...)."""
+
+
+class OutOfScopeInput(Untranslatable):
+    """A sample needs a dtype outside tapegrad's scope (complex, bfloat16): the case is
+    counted as out of scope, neither passed nor failed."""
 
 
 # ---------------------------------------------------------------- results
@@ -220,7 +226,7 @@ class Converter:
                 return self.pairs[id(obj)][1]
             name = str(obj.dtype).removeprefix("torch.")
             if name not in DTYPE_NAMES and name != "float16":
-                raise Untranslatable(f"a {name} tensor")
+                raise OutOfScopeInput(f"a {name} tensor")
             t = tg.Tensor._from_array(strided_copy(obj), requires_grad=obj.requires_grad)
             self.pairs[id(obj)] = (obj, t)
             return t
@@ -229,7 +235,7 @@ class Converter:
         if isinstance(obj, torch.dtype):
             found = getattr(tg, str(obj).removeprefix("torch."), None)
             if not isinstance(found, tg.dtype):
-                raise Untranslatable(f"dtype {obj}")
+                raise OutOfScopeInput(f"dtype {obj}")
             return found
         if isinstance(obj, torch.device):
             return tg.device(str(obj))
@@ -532,6 +538,8 @@ def _run_sample(op: Any, target: Target, sample: Any, dtype_name: str, index: in
         g_args, g_kwargs = convert(list(sample.args)), convert(dict(sample.kwargs))
     except Untranslatable as exc:
         case.note = f"input has {exc}"
+        if isinstance(exc, OutOfScopeInput):
+            case.kind = "excluded"
         return case
     try:
         g_out = target.call(g_input, *g_args, **g_kwargs)
@@ -610,6 +618,8 @@ def _run_error(op: Any, target: Target, error: Any, index: int) -> Case:
         kwargs = convert(dict(sample.kwargs))
     except Untranslatable as exc:
         case.note = f"input has {exc}"
+        if isinstance(exc, OutOfScopeInput):
+            case.kind = "excluded"
         return case
     try:
         target.call(*args, **kwargs)
@@ -686,6 +696,8 @@ def _run_module_input(tg_cls: Any, info: Any, module_input: Any, dtype: Any, tra
         g_out = g_mod(*convert(list(f_args)), **convert(dict(f_kwargs)))
     except Untranslatable as exc:
         case.note = f"input has {exc}"
+        if isinstance(exc, OutOfScopeInput):
+            case.kind = "excluded"
         return case
     except Exception as exc:
         case.note = f"{type(exc).__name__}: {_short(exc)}"
@@ -819,18 +831,21 @@ class Summary:
 
     def table(self) -> str:
         """One row per entry: present, samples passed, errors passed, first failure."""
-        rows = [("entry", "present", "samples", "errors", "seconds", "first failure")]
+        rows = [("entry", "present", "samples", "errors", "not compared", "seconds",
+                 "first failure")]
         for r in self.reports:
             sp, st = r.count("sample")
             ep, et = r.count("error")
-            first = next((c for c in r.cases if not c.passed), None)
+            first = next((c for c in r.cases if not c.passed and c.kind != "excluded"), None)
             why = f"{first.kind} {first.dtype} #{first.index}: {first.note}" if first else ""
             label = r.name if r.section == "op" else f"{r.section} {r.name}"
+            skipped = r.torch_refused + sum(c.kind == "excluded" for c in r.cases)
             rows.append((label, "yes" if r.present else "NO", f"{sp}/{st}",
-                         f"{ep}/{et}" if et else "-", f"{r.seconds:.1f}", why[:90]))
-        widths = [max(len(row[c]) for row in rows) for c in range(5)]
+                         f"{ep}/{et}" if et else "-", str(skipped), f"{r.seconds:.1f}",
+                         why[:90]))
+        widths = [max(len(row[c]) for row in rows) for c in range(6)]
         return "\n".join("  ".join([*(cell.ljust(w) for cell, w in
-                                      zip(row[:5], widths, strict=True)), row[5]]).rstrip()
+                                      zip(row[:6], widths, strict=True)), row[6]]).rstrip()
                          for row in rows)
 
     def __str__(self) -> str:
