@@ -106,7 +106,8 @@ def test_cli_runs_named_entries_with_a_table_and_the_summary_line(capsys):
 
     assert main(["check", "--torch-db", "--ops", "sum", "nn.ReLU", "SGD", "-v"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split()[:5] == ["entry", "present", "samples", "errors", "seconds"]
+    assert out[0].split()[:7] == ["entry", "present", "samples", "errors", "not", "compared",
+                                  "seconds"]
     assert any(line.startswith("sum ") and " yes " in line for line in out)
     summary = out[-1]
     assert summary.startswith("ops present 1/1, sample cases ")
