@@ -599,7 +599,10 @@ def check_op(name: str, cap: int | None | str = "default") -> Report:
             for index, sample in _pick(samples, limit):
                 torch.manual_seed(0)
                 # attention with dropout draws its own random mask: shapes and dtypes only
-                random = bool(sample.kwargs.get("dropout_p", 0))
+                # (multi_head_attention_forward gets dropout_p positionally, used in training)
+                random = bool(sample.kwargs.get("dropout_p", 0)) or (
+                    op.name == "nn.functional.multi_head_attention_forward"
+                    and sample.kwargs.get("training", True))
                 case = _run_sample(op, target, sample, dtype_name, index, meta_only or random)
                 if case is None:
                     report.torch_refused += 1

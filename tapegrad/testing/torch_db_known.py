@@ -101,8 +101,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'op:nn.functional.embedding:errors':
         'raised IndexError, torch RuntimeError: tuple index out of range; did not raise '
         "(torch raises RuntimeError: 'weight' must be 2-D)",
-    'op:nn.functional.multi_head_attention_forward:samples':
-        'output 0: values differ',
     'op:amax:errors':
         'the samples need 65 dims (a numpy array holds at most 64), which tapegrad does not '
         'have; raised TypeError, torch RuntimeError: amax() got an unexpected keyword '
