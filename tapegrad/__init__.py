@@ -65,6 +65,7 @@ from tapegrad.ops.activation import *  # noqa: F403
 from tapegrad.ops.arithmetic import *  # noqa: F403
 from tapegrad.ops.clamp import *  # noqa: F403
 from tapegrad.ops.comparison import *  # noqa: F403
+from tapegrad.ops.composite import *  # noqa: F403
 from tapegrad.ops.dims import *  # noqa: F403
 from tapegrad.ops.elementwise import *  # noqa: F403
 from tapegrad.ops.index_select import *  # noqa: F403
@@ -92,11 +93,19 @@ _LAZY_SUBMODULES = frozenset({"viz", "testing", "serialization", "cli"})
 
 
 def __getattr__(name: str):
+    """A lazy submodule, imported now; or, for a name tapegrad lacks on purpose
+    (``tapegrad.fft``, ``tapegrad.view_as_complex``), an AttributeError that says it is out
+    of scope and where the scope is listed."""
     if name in _LAZY_SUBMODULES:
         import importlib
 
         return importlib.import_module(f"tapegrad.{name}")
-    raise AttributeError(f"module 'tapegrad' has no attribute {name!r}")
+    message = None
+    if not name.startswith("_"):
+        from tapegrad.testing.torch_db_scope import out_of_scope_message
+
+        message = out_of_scope_message("tapegrad", name)
+    raise AttributeError(message or f"module 'tapegrad' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

@@ -23,7 +23,7 @@ from typing import Any
 
 import tapegrad
 from tapegrad.ops import registry
-from tapegrad.testing import registry_check
+from tapegrad.testing import registry_check, torch_db
 
 USAGE_ERROR = 2
 
@@ -219,6 +219,8 @@ def check_command(args: argparse.Namespace) -> int:
     if not _torch_available():
         return fail("check", "PyTorch is needed to check ops against it: "
                     "pip install torch==2.13.0")
+    if args.torch_db:  # PyTorch's own OpInfo/ModuleInfo/OptimizerInfo database
+        return torch_db.command(args.ops, args.verbose, args.list)
     if args.list:
         print("\n".join(sorted(op.name for op in registry.all_ops())))
         return 0
@@ -287,5 +289,10 @@ def add_commands(sub: Any) -> None:
                    help="only this dtype (repeatable; default both)")
     p.add_argument("--contiguous-only", action="store_true",
                    help="skip the non-contiguous (strided) inputs")
-    p.add_argument("--list", action="store_true", help="list the registered ops and exit")
+    p.add_argument("--list", action="store_true", help="list the registered ops and exit "
+                   "(with --torch-db: what is in scope, present, and out of scope)")
+    p.add_argument("--torch-db", action="store_true",
+                   help="run PyTorch's own test database (OpInfos, ModuleInfos, optimizers)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="with --torch-db: a table row per op, module and optimizer")
     p.set_defaults(func=check_command)

@@ -180,12 +180,14 @@ def full_like(t: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = No
     return _like(full, t, dtype, requires_grad, device, fill_value)
 
 
-def rand_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return rand(tuple(t._data.shape), dtype=dtype or t.dtype, requires_grad=requires_grad)
+def rand_like(t: Tensor, *, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return _like(rand, t, dtype, requires_grad, device)
 
 
-def randn_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return randn(tuple(t._data.shape), dtype=dtype or t.dtype, requires_grad=requires_grad)
+def randn_like(t: Tensor, *, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    return _like(randn, t, dtype, requires_grad, device)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,
@@ -195,6 +197,11 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,
         start, end = 0, start
     if step == 0:
         raise RuntimeError("step must be nonzero")
+    lo, hi = float(start), float(end)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
+    if (step > 0 and hi < lo) or (step < 0 and hi > lo):
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         is_float = any(isinstance(v, float) or (isinstance(v, Tensor) and v.is_floating_point())
                        for v in (start, end, step))
@@ -206,11 +213,25 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,
 
 def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool):
+        raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    ends = [v for v in (start, end) if isinstance(v, Tensor)]
+    if any(v.ndim for v in ends):
+        raise RuntimeError("linspace only supports 0-dimensional start and end tensors, but got "
+                           f"{' and '.join(f'{v.ndim} dimension(s)' for v in ends)}.")
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
     return _finish(np.linspace(start, end, int(steps)).astype(_dt(dtype)), requires_grad, device)
 
 
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
+    """The ``n`` x ``m`` (default ``n`` x ``n``) identity matrix."""
+    for name, v in (("n", n), ("m", m)):
+        if v is not None and v < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     return _finish(np.eye(n, m, dtype=_dt(dtype)), requires_grad, device)
 
 

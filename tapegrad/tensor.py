@@ -241,20 +241,30 @@ class Tensor(Variable):
 
         return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
-    def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return self.new_full(shape_from_args(size), 0, dtype=dtype, requires_grad=requires_grad)
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+        return self.new_full(shape_from_args(size), 0, dtype=dtype, device=device,
+                             requires_grad=requires_grad)
 
-    def new_ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return self.new_full(shape_from_args(size), 1, dtype=dtype, requires_grad=requires_grad)
-
-    def new_empty(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-        return self.new_full(shape_from_args(size), 0, dtype=dtype, requires_grad=requires_grad)
-
-    def new_full(self, size: Any, fill_value: Any, dtype: Any = None,
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
                  requires_grad: bool = False) -> Tensor:
+        return self.new_full(shape_from_args(size), 1, dtype=dtype, device=device,
+                             requires_grad=requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+        return self.new_full(shape_from_args(size), 0, dtype=dtype, device=device,
+                             requires_grad=requires_grad)
+
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        """A new tensor of ``size`` filled with ``fill_value``, with this tensor's dtype and
+        device unless ``dtype``/``device`` say otherwise."""
         dt = dtypes.to_dtype(dtype) if dtype is not None else self.dtype
         out = Tensor._from_array(np.full(tuple(size), fill_value, dtype=dt.numpy,
                                          like=self._data))
+        if device is not None and resolve(device) != self.device:
+            out = Tensor._from_array(move(out._data, resolve(device)))
         out.requires_grad = requires_grad
         return out
 

@@ -8,7 +8,8 @@ copy_), `activation` (leaky_relu, hardtanh, gelu, silu, elu...: the rules with o
 `shape` (reshape, expand, to...), `dims` (permute, squeeze, flatten...), `joining` (cat,
 stack, split...), `indexing` (x[...], select, narrow), `setitem` (x[...] = v, index_put),
 `scatter` (gather, scatter, take), `index_select` (index_select, index_add), `masking`
-(masked_fill, masked_select, nonzero).
+(masked_fill, masked_select, nonzero), `composite` (tril, roll, hstack, var_mean...: made
+of the others).
 
 Each family lists the Tensor methods it provides in a ``METHODS`` table; importing this
 package installs them on `tapegrad.Tensor`, so ``x.exp()`` is ``ops.pointwise.exp(x)``.
@@ -21,6 +22,7 @@ from tapegrad.ops import (
     arithmetic,
     clamp,
     comparison,
+    composite,
     dims,
     elementwise,
     fill,
@@ -40,7 +42,7 @@ from tapegrad.tensor import Tensor
 
 FAMILIES = (arithmetic, pointwise, elementwise, comparison, clamp, fill, activation,
             softmax, reduction, linalg, shape, dims, joining,
-            indexing, setitem, scatter, index_select, masking)
+            indexing, setitem, scatter, index_select, masking, composite)
 
 
 def _install_tensor_methods() -> None:

@@ -43,6 +43,8 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01,
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
     """Clamp to ``[min_val, max_val]``; the gradient is 0 at and beyond the edges."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
     return _apply("hardtanh", input, inplace, min_val=min_val, max_val=max_val)
 
 

@@ -265,28 +265,43 @@ def mul(a: Any, b: Any) -> Tensor:
 
 
 def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """``a / b``; ``rounding_mode='floor'`` or ``'trunc'`` rounds the quotient (then the
+    result keeps the operands' dtype: int // int is int, as in torch)."""
     if rounding_mode is None:
         return Div.apply(a, b)
-    if not dtypes.result_type(a, b).is_floating_point:
-        return _integer_division(a, b, rounding_mode)
+    if rounding_mode not in ("floor", "trunc"):
+        raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                           f"but found '{rounding_mode}'")
+    operands = [v._data if isinstance(v, Tensor) else v for v in (a, b)]
+    if all(isinstance(v, (np.ndarray, int, float, np.generic)) for v in operands):
+        return _rounded_div(a, b, rounding_mode)
     with no_grad():  # floor/trunc division has zero gradient almost everywhere
         q = Div.apply(a, b)
         data = np.floor(q._data) if rounding_mode == "floor" else np.trunc(q._data)
     return wrap(data.astype(q._data.dtype))
 
 
-def _integer_division(a: Any, b: Any, rounding_mode: str) -> Tensor:
-    """``div(..., rounding_mode=)`` of integers stays integer, as in torch (exactly: no
-    detour through floats, which would round large values)."""
-    out_dtype, (x, y) = promoted(a, b)
-    x, y = np.asarray(x), np.asarray(y)
-    if (y == 0).any():
+def _rounded_div(a: Any, b: Any, rounding_mode: str) -> Tensor:
+    """Floor division as Python's ``//`` computes it (from the remainder, so
+    ``-0.25 // -0.001`` is 249, not the 250 that ``floor(-0.25 / -0.001)`` rounds to), and
+    truncation toward zero; integers stay integers. Zero gradient: a constant result."""
+    dt, (x, y) = promoted(a, b)
+    if not dt.is_floating_point and np.any(np.asarray(y) == 0):
         raise RuntimeError("ZeroDivisionError")
-    if rounding_mode == "floor":
-        q = np.floor_divide(x, y)
-    else:  # trunc: round toward zero
-        q = (np.abs(x) // np.abs(y)) * np.sign(x) * np.sign(y)
-    return wrap(np.asarray(q, dtype=out_dtype.numpy))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if rounding_mode == "floor":
+            data = np.floor_divide(x, y)
+        elif dt.is_floating_point:
+            data = np.trunc(np.true_divide(x, y))
+        else:  # exact integer truncation: floor, plus one where the signs differ and it's inexact
+            data = np.floor_divide(x, y)
+            data = data + ((np.remainder(x, y) != 0) & ((np.asarray(x) < 0) != (np.asarray(y) < 0)))
+    return wrap(np.asarray(data, dtype=dt.numpy))
+
+
+def floor_divide(a: Any, b: Any) -> Tensor:
+    """``a // b``: the quotient rounded down (`div` with ``rounding_mode='floor'``)."""
+    return div(a, b, rounding_mode="floor")
 
 
 def _integer_pow(a: Tensor, b: Any) -> Tensor | None:
@@ -317,8 +332,9 @@ def pow(a: Any, b: Any) -> Tensor:  # torch's name
     return Pow.apply(a, b)
 
 
-def rsub(a: Any, b: Any) -> Tensor:
-    return Sub.apply(b, a)
+def rsub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
+    """``b - alpha * a``: `sub` with its operands swapped."""
+    return sub(b, a, alpha=alpha)
 
 
 def _reflected(fn):
@@ -336,7 +352,7 @@ def _iop(inplace):
 
 
 __all__ = ["add", "sub", "mul", "div", "pow", "rsub", "true_divide", "multiply",
-           "subtract", "divide"]
+           "subtract", "divide", "floor_divide"]
 true_divide = divide = div
 multiply, subtract = mul, sub
 
@@ -350,4 +366,6 @@ METHODS = {
     "__rtruediv__": _reflected(div), "__pow__": pow, "__rpow__": _reflected(pow),
     "__iadd__": _iop(add_), "__isub__": _iop(sub_), "__imul__": _iop(mul_),
     "__itruediv__": _iop(div_),
+    "floor_divide": floor_divide, "__floordiv__": floor_divide,
+    "__rfloordiv__": _reflected(floor_divide),
 }

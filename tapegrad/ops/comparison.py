@@ -21,6 +21,7 @@ import numpy as np
 
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import as_array, broadcast_shapes, promoted, wrap
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.tensor import Tensor
 
 
@@ -78,6 +79,11 @@ def equal(input: Tensor, other: Tensor) -> bool:
 def isclose(input: Tensor, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
             equal_nan: bool = False) -> Tensor:
     """``|input - other| <= atol + rtol * |other|`` elementwise (a bool tensor)."""
+    require_tensor(input, "isclose")
+    require_tensor(other, "isclose", "other", 2)
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        if tol < 0:
+            raise RuntimeError(f"{name} must be greater than or equal to zero, but got {tol}")
     _, (x, y) = promoted(input, other)
     return wrap(as_array(np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), np.bool_))
 

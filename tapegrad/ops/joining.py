@@ -269,8 +269,15 @@ def tile(x: Tensor, *dims: Any) -> Tensor:
     return repeat(x, (1,) * (x._data.ndim - len(reps)) + reps)
 
 
-def flip(x: Tensor, *dims: Any) -> Tensor:
-    """Reverse the order of elements along ``dims`` (a copy)."""
+def flip(x: Tensor, *dim_args: Any, dims: Any = None) -> Tensor:
+    """Reverse the order of elements along ``dims`` (a copy): ``flip(x, 0, 1)``,
+    ``flip(x, (0, 1))`` or ``flip(x, dims=(0, 1))``."""
+    if dims is not None and dim_args:
+        raise TypeError("flip() got multiple values for argument 'dims'")
+    if dims is None:
+        dims = dim_args
+    elif isinstance(dims, (int, np.integer)):
+        dims = (dims,)
     wanted = dims[0] if len(dims) == 1 and not isinstance(dims[0], (int, np.integer)) else dims
     return Flip.apply(x, dims=unique_dims(wanted, x._data.ndim))
 

@@ -259,6 +259,14 @@ def take(x: Tensor, index: Tensor) -> Tensor:
     return Take.apply(x, index=np.where(idx < 0, idx + n, idx))
 
 
+def _from_end(indices: Tensor, size: int) -> Tensor:
+    """take_along_dim counts negative indices from the end (gather does not)."""
+    data = indices._data
+    if not (data < 0).any():
+        return indices
+    return wrap(np.where(data < 0, data + size, data))
+
+
 def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """numpy's ``take_along_axis``: ``gather`` after broadcasting x and indices in every dim
     but ``dim`` (with ``dim=None``, both are flattened first)."""
@@ -266,7 +274,7 @@ def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor
         raise RuntimeError("tapegrad.take_along_dim(): dtype of indices should be Long but "
                            f"got {indices.dtype.scalar_type}")
     if dim is None:
-        return gather(reshape(x, -1), 0, reshape(indices, -1))
+        return gather(reshape(x, -1), 0, _from_end(reshape(indices, -1), x._data.size))
     if x._data.ndim != indices._data.ndim:
         raise RuntimeError(
             "tapegrad.take_along_dim(): input and indices should have the same number of "
@@ -276,7 +284,7 @@ def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor
     xs = list(x._data.shape)
     xs[d] = indices._data.shape[d]
     shape = list(broadcast_shapes(tuple(xs), indices._data.shape))
-    idx = indices.expand(tuple(shape))
+    idx = _from_end(indices, x._data.shape[d]).expand(tuple(shape))
     shape[d] = x._data.shape[d]
     return gather(x.expand(tuple(shape)), d, idx)
 

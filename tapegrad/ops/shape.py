@@ -279,8 +279,15 @@ def to(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     dev = kwargs.pop("device", None)
     copy = kwargs.pop("copy", False)
     kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)  # every tapegrad result is laid out C-contiguous
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    flags = [a for a in args if isinstance(a, bool)]  # to(dtype, non_blocking, copy)
+    args = tuple(a for a in args if not isinstance(a, bool))
+    if len(flags) > 2:
+        raise TypeError(f"to() takes at most two flags (non_blocking, copy), got {flags}")
+    if len(flags) == 2:
+        copy = copy or flags[1]
     for a in args:
         if isinstance(a, Tensor):
             dt, dev = a.dtype, a.device
@@ -313,9 +320,16 @@ __all__ = ["sum_to_size", "expand", "expand_as", "reshape", "view", "to", "clone
 METHODS = {
     "sum_to_size": sum_to_size, "expand": expand, "expand_as": expand_as, "reshape": reshape,
     "view": view, "to": to, "clone": clone, "contiguous": contiguous,
-    "float": lambda x: to(x, dtypes.float32), "double": lambda x: to(x, dtypes.float64),
-    "half": lambda x: to(x, dtypes.float16), "long": lambda x: to(x, dtypes.int64),
-    "int": lambda x: to(x, dtypes.int32), "bool": lambda x: to(x, dtypes.bool_),
+    # x.float(memory_format=...) as torch code writes it: the layout is ignored, as in to()
+    "float": lambda x, **kw: to(x, dtypes.float32, **kw),
+    "double": lambda x, **kw: to(x, dtypes.float64, **kw),
+    "half": lambda x, **kw: to(x, dtypes.float16, **kw),
+    "long": lambda x, **kw: to(x, dtypes.int64, **kw),
+    "int": lambda x, **kw: to(x, dtypes.int32, **kw),
+    "short": lambda x, **kw: to(x, dtypes.int16, **kw),
+    "char": lambda x, **kw: to(x, dtypes.int8, **kw),
+    "byte": lambda x, **kw: to(x, dtypes.uint8, **kw),
+    "bool": lambda x, **kw: to(x, dtypes.bool_, **kw),
     "type": lambda x, dtype=None: x.dtype if dtype is None else to(x, dtype),
     "reshape_as": lambda x, other: reshape(x, other._data.shape),
     "view_as": lambda x, other: view(x, other._data.shape),

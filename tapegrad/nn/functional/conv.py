@@ -29,7 +29,7 @@ from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node, once_differentiable
 from tapegrad.nn.functional.padding import pad
 from tapegrad.ops._util import contiguous, wrap
-from tapegrad.ops.checks.conv import check_conv, expand_ints
+from tapegrad.ops.checks.conv import check_conv, expand_ints, same_padding
 from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.tensor import Tensor
 
@@ -196,13 +196,6 @@ def _grouped(w: np.ndarray, cols: np.ndarray, groups: int, out: np.ndarray) -> N
                   out=out.reshape(n, groups, -1, length))
 
 
-def _same_padding(weight: Tensor, dilation: tuple, n: int) -> tuple[list[int], list[int]]:
-    """'same' padding per spatial dim: total d*(k-1), the odd extra on the right/bottom."""
-    total = [dilation[i] * (weight.shape[2 + i] - 1) for i in range(n)]
-    left = [t // 2 for t in total]
-    return left, [t - lo for t, lo in zip(total, left, strict=True)]
-
-
 def _conv(fn: str, n: int, input: Tensor, weight: Tensor, bias: Tensor | None,
           stride: Any, padding: Any, dilation: Any, groups: int) -> Tensor:
     require_tensor(input, fn)
@@ -223,7 +216,7 @@ def _conv(fn: str, n: int, input: Tensor, weight: Tensor, bias: Tensor | None,
     if padding == "valid":
         padding = (0,) * n
     elif padding == "same":
-        left, right = _same_padding(weight, dilation, n)
+        left, right = same_padding(weight, dilation, n)
         if left != right:
             # torch's route: pad the input explicitly (the extra goes right/bottom), then
             # convolve without padding

@@ -68,11 +68,22 @@ def check_conv(fn: str, input: Tensor, weight: Tensor, bias: Tensor | None,
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != w[0]):
         raise RuntimeError(f"Given weight of size {w}, expected bias to be 1-dimensional with "
                            f"{w[0]} elements, but got bias of size {list(bias.shape)} instead")
-    pads = (0,) * n if isinstance(padding, str) else padding
-    padded = [shape[2 + i] + 2 * pads[i] for i in range(n)]
+    if padding == "same":  # d*(k-1) in all, split left/right: always enough
+        left, right = same_padding(weight, dilation, n)
+        padded = [shape[2 + i] + left[i] + right[i] for i in range(n)]
+    else:
+        pads = (0,) * n if isinstance(padding, str) else padding
+        padded = [shape[2 + i] + 2 * pads[i] for i in range(n)]
     kern = [dilation[i] * (w[2 + i] - 1) + 1 for i in range(n)]
     if any(p < k_ for p, k_ in zip(padded, kern, strict=True)):
         raise RuntimeError(
             f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
             f"Kernel size: ({' x '.join(map(str, kern))}). Kernel size can't be greater than "
             "actual input size")
+
+
+def same_padding(weight: Tensor, dilation: tuple, n: int) -> tuple[list[int], list[int]]:
+    """'same' padding per spatial dim: total d*(k-1), the odd extra on the right/bottom."""
+    total = [dilation[i] * (weight.shape[2 + i] - 1) for i in range(n)]
+    left = [t // 2 for t in total]
+    return left, [t - lo for t, lo in zip(total, left, strict=True)]

@@ -185,6 +185,9 @@ def _len(value: Any) -> int:
 def adaptive_args(fn: str, x: Tensor, output_size: Any) -> tuple[int, int]:
     """The output size as a pair (``None`` entries take the input's size), checked."""
     require_tensor(x, fn)
+    if isinstance(output_size, Sequence) and x.ndim <= len(output_size):
+        # torch's Python wrapper fills None entries from the input's trailing sizes first
+        raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
     if isinstance(output_size, Sequence):
         if len(output_size) != 2:
             raise RuntimeError(f"{fn}: output_size must be 2" if fn == "adaptive_avg_pool2d"
