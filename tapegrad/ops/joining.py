@@ -23,6 +23,7 @@ from tapegrad import dtypes
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.views import ViewFunction
 from tapegrad.ops._util import contiguous, wrap, wrap_dim
+from tapegrad.ops.checks.tensor_args import require_tensors
 from tapegrad.ops.indexing import Slice
 from tapegrad.ops.shape import _view_of, reshape, unique_dims
 from tapegrad.tensor import Tensor, shape_from_args
@@ -153,14 +154,11 @@ class Flip(Function):
 
 # ---------------------------------------------------------------- public functions
 def _tensor_list(name: str, tensors: Any) -> list[Tensor]:
-    if isinstance(tensors, Tensor) or not isinstance(tensors, Sequence):
-        raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, "
-                        f"not {type(tensors).__name__}")
-    for i, t in enumerate(tensors):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
-                            f"{type(t).__name__}")
-    return list(tensors)
+    """``tensors`` as a list, after torch's checks (any sequence of tensors, not a tensor)."""
+    if isinstance(tensors, Sequence) and not isinstance(tensors, Tensor):
+        tensors = list(tensors)
+    require_tensors(tensors, name)
+    return tensors
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
