@@ -248,7 +248,7 @@ def trace(derivative: Callable[..., Any], names: tuple[str, ...]) -> Expr:
 def _fold(e: Expr, values: dict[str, float]) -> Expr:
     if e.op == "var":
         return Expr("const", values[e.args[0]]) if e.args[0] in values else e
-    if e.op in ("const",):
+    if e.op == "const":
         return e
     args = [_fold(a, values) if isinstance(a, Expr) else a for a in e.args]
     if e.op == "where" and args[0].constant() is not None:

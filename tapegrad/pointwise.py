@@ -160,9 +160,6 @@ def _relu(x: float) -> float:
     return 0.0 if x <= 0.0 else x  # nan stays nan
 
 
-def _float_sign(x: float) -> float:
-    return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0 * x)
-
 
 def _np_sign(x: np.ndarray) -> np.ndarray:
     """(x > 0) − (x < 0), so sign(nan) = 0 as torch's; bool stays bool."""
@@ -302,7 +299,7 @@ UNARY: tuple[Unary, ...] = (
           "|x| of each element; its gradient at 0 is 0.",
           float_forward=abs, keeps_integers=True),
     Unary("sign", _np_sign, lambda x, y: 0, "−1, 0 or 1 for each element (zero gradient).",
-          float_forward=_float_sign, keeps_integers=True),
+          float_forward=FUNCTIONS["sign"], keeps_integers=True),
     Unary("floor", np.floor, lambda x, y: 0, "Largest integer ≤ x (zero gradient).",
           keeps_integers=True),
     Unary("ceil", np.ceil, lambda x, y: 0, "Smallest integer ≥ x (zero gradient).",
