@@ -479,9 +479,20 @@ _TENSOR_NAMESPACE = {f"_{name}": _method_or_float(name) for name in FUNCTIONS}
 def tensor_function(e: Expr, params: tuple[str, ...],
                     where_fn: Callable[..., Any]) -> Callable[..., Any]:
     """Compile ``e`` into ``f(*params)`` over tensors (and numbers), using ``where_fn`` for
-    ``where`` and the tensors' own methods for functions (``x.cos()``)."""
-    return _compile(_py(e, {n: n for n in params}, False), params,
-                    {**_TENSOR_NAMESPACE, "_where": where_fn})
+    ``where`` and the tensors' own methods for functions (``x.cos()``).
+
+    The compiling waits for the first call: a program uses a few of the ops, and
+    ``import tapegrad`` should not pay for compiling the backward of every one."""
+    body = _py(e, {n: n for n in params}, False)
+    compiled: list = []
+
+    def formula(*args: Any) -> Any:
+        if not compiled:
+            compiled.append(_compile(body, params, {**_TENSOR_NAMESPACE, "_where": where_fn}))
+        return compiled[0](*args)
+
+    formula.source = f"def formula({', '.join(params)}):\n    return {body}\n"
+    return formula
 
 
 def _compile(body: str, params: tuple[str, ...], namespace: dict) -> Callable[..., Any]:

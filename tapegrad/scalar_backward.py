@@ -91,15 +91,16 @@ def _gradient_sources(op: int) -> tuple[str, str | None]:
                                         "g": "g"}), None
 
 
-def _generate_grads() -> dict[int, Callable[[Scalar, float], tuple[float, Any]]]:
-    """opcode -> grads(v, g): the gradients for v's inputs (None for a missing second)."""
-    table = {}
-    for op in _RULE_OF:
+class _GradsTable(dict):
+    """opcode -> grads(v, g): the gradients for v's inputs (None for a missing second),
+    each generated the first time its opcode is met (import does not compile them all)."""
+
+    def __missing__(self, op: int) -> Callable[[Scalar, float], tuple[float, Any]]:
         ga, gb = _gradient_sources(op)
         body = ("    a = v._a\n" + ("    b = v._b\n" if gb else "")
                 + f"    return {ga}, {gb}\n")
-        table[op] = _define("grads", "v, g", body)
-    return table
+        fn = self[op] = _define("grads", "v, g", body)
+        return fn
 
 
 def _define(name: str, params: str, body: str) -> Callable[..., Any]:
@@ -111,7 +112,7 @@ def _define(name: str, params: str, body: str) -> Callable[..., Any]:
     return fn
 
 
-_GRADS = _generate_grads()
+_GRADS = _GradsTable()
 
 
 def _grads(v: Scalar, g: float) -> tuple[float, Any]:
