@@ -76,6 +76,8 @@ class Unary:
     #: on floats, for Scalar (None: Scalar has no such method)
     float_forward: Callable[[float], float] | None = None
     keeps_integers: bool = False  # relu(int) is int; exp(int) is float, as in torch
+    #: torch's error for a bool tensor, where torch refuses one (neg, abs)
+    bool_error: str = ""
     node_name: str = ""  # torch's grad_fn name when it is not <Name>Backward0
     #: the fast kernels, when there are any: kernel_forward(kernels, x_array) and
     #: kernel_backward(kernels, grad_array, x_array, y_array) (checked against the formula)
@@ -189,7 +191,9 @@ def _gelu_tanh_derivative(x: Expr, y: Expr) -> Expr:
 
 UNARY: tuple[Unary, ...] = (
     Unary("neg", np.negative, lambda x, y: -1, "−x of each element.",
-          float_forward=lambda x: -x, keeps_integers=True),
+          float_forward=lambda x: -x, keeps_integers=True,
+          bool_error="Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                     "trying to invert a mask, use the `~` or `logical_not()` operator instead."),
     Unary("exp", np.exp, lambda x, y: y, "e to the power of each element.",
           float_forward=_math("exp")),
     Unary("exp2", np.exp2, lambda x, y: y * _LN2, "2 to the power of each element.",
@@ -297,7 +301,8 @@ UNARY: tuple[Unary, ...] = (
           "x·sigmoid(x) (also called swish).", float_only="silu_cpu", public=False),
     Unary("abs", np.abs, lambda x, y: sign(x),
           "|x| of each element; its gradient at 0 is 0.",
-          float_forward=abs, keeps_integers=True),
+          float_forward=abs, keeps_integers=True,
+          bool_error="\"abs_cpu\" not implemented for 'Bool'"),
     Unary("sign", _np_sign, lambda x, y: 0, "−1, 0 or 1 for each element (zero gradient).",
           float_forward=FUNCTIONS["sign"], keeps_integers=True),
     Unary("floor", np.floor, lambda x, y: 0, "Largest integer ≤ x (zero gradient).",

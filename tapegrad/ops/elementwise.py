@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from tapegrad import dtypes, kernels
+from tapegrad import dtypes
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import as_array, wrap
 from tapegrad.ops.arithmetic import pow as _pow
 from tapegrad.ops.checks.tensor_args import require_tensor
-from tapegrad.ops.fill import begin_inplace, finish_inplace, zeros_like  # noqa: F401
-from tapegrad.ops.pointwise import FUNCTIONS, exp, float_data  # noqa: F401
+from tapegrad.ops.fill import zeros_like
+from tapegrad.ops.pointwise import FUNCTIONS
 from tapegrad.tensor import Tensor
 
 
@@ -29,11 +29,6 @@ def apply_ufunc(fn: Any, data: np.ndarray) -> Tensor:
     with np.errstate(all="ignore"):
         out = fn(data)
     return wrap(as_array(out, data.dtype))
-
-
-def erf_array(data: np.ndarray) -> np.ndarray:
-    """erf of an array, on its device (GELU's exact form uses it)."""
-    return as_array(kernels.on(data).erf(data), data.dtype)
 
 
 class RoundDecimals(Function):

@@ -43,14 +43,6 @@ from tapegrad.tensor import Tensor
 _G = Expr("var", "g")
 _VARIABLES = ("g", "x", "y")
 
-# torch's errors for ops a bool tensor does not support
-_BOOL_ERRORS = {
-    "neg": "Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
-           "to invert a mask, use the `~` or `logical_not()` operator instead.",
-    "abs": "\"abs_cpu\" not implemented for 'Bool'",
-}
-
-
 def float_data(x: Tensor) -> np.ndarray:
     """``x``'s array, with integer and bool inputs cast to the default float dtype
     (``exp`` of an int64 tensor is float32 in torch, as it is here)."""
@@ -61,9 +53,9 @@ def float_data(x: Tensor) -> np.ndarray:
 
 
 def _forward_array(rule: Unary, x: Tensor, options: dict) -> np.ndarray:
-    if x._data.dtype == np.bool_ and rule.name in _BOOL_ERRORS:
-        raise RuntimeError(_BOOL_ERRORS[rule.name]) if rule.name == "neg" else \
-            NotImplementedError(_BOOL_ERRORS[rule.name])
+    if rule.bool_error and x._data.dtype == np.bool_:  # "not implemented for": torch's type
+        kind = NotImplementedError if "not implemented for" in rule.bool_error else RuntimeError
+        raise kind(rule.bool_error)
     if rule.float_only and x._data.dtype.kind != "f":
         raise NotImplementedError(
             f"\"{rule.float_only}\" not implemented for '{x.dtype.scalar_type}'")

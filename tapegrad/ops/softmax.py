@@ -28,7 +28,7 @@ from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import as_array, wrap, wrap_dim
 from tapegrad.ops.checks.tensor_args import require_tensor
-from tapegrad.ops.elementwise import exp
+from tapegrad.ops.pointwise import exp
 from tapegrad.tensor import Tensor
 
 
