@@ -168,6 +168,10 @@ class Where(Function):
     Backward routes each element's gradient to the branch it came from; the condition
     gets none (it is a bool tensor). ``a`` and ``b`` may be Python numbers."""
 
+    caption = ('0 (the condition has no gradient)',
+               '{g} where the condition holds : {s1}',
+               '{g} where the condition fails : {s2}')
+
     @staticmethod
     def forward(ctx: Node, condition: Tensor, a: Any, b: Any) -> Tensor:
         out_dtype, (x, y) = promoted(a, b)

@@ -25,6 +25,8 @@ class IndexSelect(Function):
     """The slices ``index[0], index[1], ...`` along ``dim`` (a copy). Backward: zeros with
     the gradient slices added back at those indices (``index_add``)."""
 
+    caption = ('{g} added into zeros at the selected rows ({opts}) : {sg} → {s0}',)
+
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int, index: np.ndarray) -> Tensor:
         ctx.input_shape, ctx.dim, ctx.index = x._data.shape, dim, index
@@ -41,6 +43,9 @@ class IndexAdd(Function):
     """``out = x.clone(); out.select(dim, index[k]) += alpha * source.select(dim, k)``.
     d/dx: the gradient; d/dsource: ``alpha`` times the gradient slices at ``index``."""
 
+    caption = ('{g} unchanged : {s0}',
+               '0 (indices have no gradient)',
+               '{g} selected at the indices : {s2}')
     op_name = "index_add"
 
     @staticmethod

@@ -38,6 +38,9 @@ class Cat(Function):
     """Concatenate along ``dim``. Backward hands each input its own stretch of the
     gradient (a slice of it, so the backward is differentiable too)."""
 
+    caption = ('the slice of {g} that {xi} filled (cat splits the gradient back) : '
+               '{sg} → {so} along {opts}',)
+
     @staticmethod
     def forward(ctx: Node, *tensors: Tensor, dim: int) -> Tensor:
         out_dtype = dtypes.result_type(*tensors)
@@ -66,6 +69,8 @@ class Cat(Function):
 class Stack(Function):
     """Join equal-shaped tensors along a *new* dim ``dim``; backward unbinds the gradient."""
 
+    caption = ('the slice of {g} that {xi} filled : {sg} → {so} along {opts}',)
+
     @staticmethod
     def forward(ctx: Node, *tensors: Tensor, dim: int) -> Tensor:
         ctx.dim = dim
@@ -80,6 +85,9 @@ class Stack(Function):
 class Split(ViewFunction):
     """Cut ``x`` along ``dim`` into pieces of ``sizes`` (views); backward concatenates the
     pieces' gradients (zeros for pieces that got none)."""
+
+    caption = ("the pieces' gradients concatenated (a piece nobody used counts as 0) : "
+               "→ {s0} along {opts}",)
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, sizes: tuple, dim: int) -> tuple:
@@ -101,6 +109,8 @@ class SplitWithSizes(Split):
 class Unbind(ViewFunction):
     """All slices along ``dim`` as a tuple of views; backward stacks their gradients."""
 
+    caption = ("the pieces' gradients stacked : → {s0} along {opts}",)
+
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int) -> tuple:
         ctx.dim = dim
@@ -117,6 +127,8 @@ class Repeat(Function):
     """Tile ``x`` ``repeats[i]`` times along dim i. Each input element appears in
     prod(repeats) places, so its gradient is the sum over those places: view the gradient
     as (r0, s0, r1, s1, ...) and sum the r axes away."""
+
+    caption = ('{g} summed over the copies : {sg} → {s0}',)
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, repeats: tuple) -> Tensor:
@@ -139,6 +151,8 @@ class Repeat(Function):
 class Flip(Function):
     """Reverse the order along ``dims`` (a copy in torch); flipping twice is the identity,
     so backward flips the gradient the same way."""
+
+    caption = ('{g} flipped back : {sg} → {s0}',)
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, dims: tuple) -> Tensor:

@@ -34,6 +34,7 @@ class MaskedFill(Function):
     (zero where x was overwritten); d/dvalue (a 0-d tensor): the sum of the gradient over
     the filled positions."""
 
+    caption = ('{g} where the mask is false, 0 where it was filled : {s0}',)
     op_name = "masked_fill"
 
     @staticmethod
@@ -95,6 +96,8 @@ class MaskedSelect(Function):
     """The elements where ``mask`` is True, as a 1-D copy. Backward scatters the gradient
     back to those positions (zeros elsewhere)."""
 
+    caption = ('{g} put back where the mask is true, 0 elsewhere : {sg} → {s0}',)
+
     @staticmethod
     def forward(ctx: Node, x: Tensor, mask: np.ndarray) -> Tensor:
         ctx.mask = mask
@@ -108,6 +111,9 @@ class MaskedSelect(Function):
 class MaskedScatter(Function):
     """masked_select's backward as an op: zeros with ``source`` written where mask is True."""
 
+    caption = ('{g} where the mask is false : {s0}',
+               '0 (the mask has no gradient)',
+               '{g} where the mask is true, in order : {s2}')
     op_name = "masked_scatter"
 
     @staticmethod

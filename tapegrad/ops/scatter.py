@@ -106,6 +106,8 @@ class Gather(Function):
     """``out[..i.., j, ..k..] = x[..i.., index[..i.., j, ..k..], ..k..]`` along ``dim``.
     Backward: zeros of x's shape, the gradient scatter-added at the read positions."""
 
+    caption = ('{g} scattered (added) back where it was gathered from ({opts}) : {sg} → {s0}',)
+
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int, index: np.ndarray) -> Tensor:
         ctx.input_shape, ctx.dim, ctx.index = x._data.shape, dim, index
@@ -122,6 +124,9 @@ class ScatterAdd(Function):
     """``out = x.clone(); out[..., index[p], ...] += src[p]`` for every index position p.
     d/dx: the gradient; d/dsrc: the gradient gathered at the positions written to."""
 
+    caption = ('{g} unchanged : {s0}',
+               '0 (indices have no gradient)',
+               '{g} gathered at the indices : {s2}')
     op_name = "scatter_add"
 
     @staticmethod
@@ -146,6 +151,9 @@ class Scatter(Function):
     """``out = x.clone(); out[..., index[p], ...] = src[p]``. d/dx: the gradient with the
     overwritten positions zeroed; d/dsrc: the gradient gathered at those positions."""
 
+    caption = ('{g} where nothing was scattered over : {s0}',
+               '0 (indices have no gradient)',
+               '{g} gathered at the indices : {s2}')
     op_name = "scatter"
 
     @staticmethod
@@ -231,6 +239,8 @@ def scatter_add_(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 class Take(Function):
     """``x.reshape(-1)[index]``: elements by flat position. Backward: scatter-add the
     gradient into zeros at those flat positions."""
+
+    caption = ('{g} added into zeros at the taken places : {sg} → {s0}',)
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, index: np.ndarray) -> Tensor:

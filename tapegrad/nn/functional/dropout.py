@@ -24,6 +24,7 @@ class Dropout(Function):
     ``tg.rand(x.shape)`` after the same seed (checked in tests/ops/test_fused_composites.py).
     """
 
+    caption = ('{g}·mask / (1 − p): dropped elements get 0 : {s0}',)
     node_name = "NativeDropoutBackward0"
     op_name = "dropout"
 

@@ -66,6 +66,9 @@ class BatchNorm(Function):
     constants (checked in tests/ops/test_fused_composites.py).
     """
 
+    caption = ('(γ{g} − mean(γ{g}) − x̂·mean(γ{g}·x̂)) / σ per channel : {s0}',
+               'Σ {g}·x̂ over batch and positions : {s1}',
+               'Σ {g} over batch and positions : {s2}')
     node_name = "NativeBatchNormBackward0"
     op_name = "batch_norm"
 
@@ -200,6 +203,9 @@ class LayerNorm(Function):
     ``var`` over the trailing dims, differentiated (checked in tests/ops/test_fused_composites.py).
     """
 
+    caption = ('(γ{g} − mean(γ{g}) − x̂·mean(γ{g}·x̂)) / σ per sample : {s0}',
+               'Σ {g}·x̂ over the batch : {s1}',
+               'Σ {g} over the batch : {s2}')
     node_name = "NativeLayerNormBackward0"
     op_name = "layer_norm"
 

@@ -39,6 +39,7 @@ class _ConstantPad(Function):
     ``narrow`` for negative widths (checked in tests/ops/test_fused_composites.py).
     """
 
+    caption = ('{g} with the padding cut off : {sg} → {s0}',)
     node_name = "ConstantPadNdBackward0"
     op_name = "constant_pad_nd"
 
@@ -103,6 +104,8 @@ class _GatherPad(Function):
     tests/ops/test_fused_composites.py).
     """
 
+    caption = ("{g} with the padding cut off, each edge copy's gradient added back onto the "
+               "element it copied : {sg} → {s0}",)
     _scatter: type[Function]
 
     @staticmethod

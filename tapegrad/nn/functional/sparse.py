@@ -23,6 +23,8 @@ class Embedding(Function):
     in tests/ops/test_fused_composites.py).
     """
 
+    caption = ('0 (indices have no gradient)',
+               'rows of {g} added into the rows that were looked up : {sg} → {s1}')
     op_name = "embedding"
 
     @staticmethod

@@ -81,6 +81,7 @@ def _evenly_distribute(ctx: Node, grad: Tensor) -> Tensor:
 class MaxAll(Function):
     """``x.max()``: the largest value; ties share its gradient evenly."""
 
+    caption = ('{g} goes to the largest element, 0 to the rest (max routes) : {sg} → {s0}',)
     node_name = "MaxBackward1"
     op_name = "max"
 
@@ -96,6 +97,7 @@ class MaxAll(Function):
 class MinAll(Function):
     """``x.min()``: the smallest value; ties share its gradient evenly."""
 
+    caption = ('{g} goes to the smallest element, 0 to the rest (min routes) : {sg} → {s0}',)
     node_name = "MinBackward1"
     op_name = "min"
 
@@ -114,6 +116,9 @@ class ScatterAlong(Function):
     of selected values is put back where they were selected from. Linear in ``src``; its
     backward reads the same positions back (`GatherAlong`)."""
 
+    caption = ('{g} where nothing was scattered over : {s0}',
+               '0 (indices have no gradient)',
+               '{g} gathered at the indices : {s2}')
     node_name = "ScatterBackward0"
     op_name = "scatter"
 
@@ -132,6 +137,7 @@ class ScatterAlong(Function):
 class GatherAlong(Function):
     """``x`` read at ``index`` along ``dim``; backward scatters the gradient back."""
 
+    caption = ('{g} scattered (added) back where it was gathered from ({opts}) : {sg} → {s0}',)
     node_name = "GatherBackward0"
     op_name = "gather"
 
@@ -176,6 +182,7 @@ def _value_selecting_backward(ctx: Node, grad: Tensor) -> Tensor:
 class MaxDim(Function):
     """``x.max(dim)``: values and their indices; gradient only to those indices."""
 
+    caption = MaxAll.caption
     node_name = "MaxBackward0"
     op_name = "max"
 
@@ -191,6 +198,7 @@ class MaxDim(Function):
 class MinDim(Function):
     """``x.min(dim)``: values and their indices; gradient only to those indices."""
 
+    caption = MinAll.caption
     node_name = "MinBackward0"
     op_name = "min"
 
@@ -233,6 +241,7 @@ def _scale_grad_by_count(ctx: Node, grad: Tensor) -> Tensor:
 class Amax(Function):
     """``amax(x, dim)``: the maximum over ``dim`` (values only); ties share evenly."""
 
+    caption = ('{g} shared by the largest elements, 0 to the rest : {sg} → {s0}',)
     op_name = "amax"
 
     @staticmethod
@@ -247,6 +256,7 @@ class Amax(Function):
 class Amin(Function):
     """``amin(x, dim)``: the minimum over ``dim`` (values only); ties share evenly."""
 
+    caption = ('{g} shared by the smallest elements, 0 to the rest : {sg} → {s0}',)
     op_name = "amin"
 
     @staticmethod
