@@ -3,6 +3,8 @@
 * `gradcheck` / `gradgradcheck`: finite differences against backward (torch's semantics);
 * `compare_with_torch`: run the same code with tapegrad and torch, compare outputs and
   gradients in a ``cmp()``-style table;
+* `first_wrong_gradient`: when gradients disagree, the one entry whose backward rule made
+  the difference (its op, your line, the worst elements, the graph, the stepper step);
 * `check_op` / `check_all` (in `tapegrad.testing.registry_check`): both, for every op in
   the op registry;
 * a pytest plugin (fixtures ``torch_oracle`` and ``gradcheck``), loaded automatically once
@@ -12,6 +14,7 @@ Importing this package does not import torch; only a comparison does.
 """
 
 from tapegrad.testing.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from tapegrad.testing.locate import WrongGradient, first_wrong_gradient
 from tapegrad.testing.oracle import (
     OracleMismatch,
     OracleResult,
@@ -22,7 +25,7 @@ from tapegrad.testing.oracle import (
 from tapegrad.testing.registry_check import Result, check_all, check_op, format_results
 
 __all__ = [
-    "GradcheckError", "OracleMismatch", "OracleResult", "Result", "TorchOracle", "check_all",
-    "check_op", "compare_with_torch", "format_results", "gradcheck", "gradgradcheck",
-    "make_noncontiguous",
+    "GradcheckError", "OracleMismatch", "OracleResult", "Result", "TorchOracle",
+    "WrongGradient", "check_all", "check_op", "compare_with_torch", "first_wrong_gradient",
+    "format_results", "gradcheck", "gradgradcheck", "make_noncontiguous",
 ]

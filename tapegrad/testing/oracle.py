@@ -298,6 +298,7 @@ def compare_with_torch(
     requires_grad: Sequence[bool] | None = None,
     names: Sequence[str] | None = None,
     noncontiguous: bool = False,
+    locate: bool = True,
 ) -> OracleResult:
     """Run ``fn(lib, *tensors)`` with ``lib=tapegrad`` and ``lib=torch`` and compare.
 
@@ -310,7 +311,10 @@ def compare_with_torch(
     `GRAD_TOL`); ``grad_atol``/``grad_rtol`` default to ``atol``/``rtol`` when given.
 
     Returns an `OracleResult` (print it for the table); raises `OracleMismatch` (an
-    AssertionError) with the table when anything differs.
+    AssertionError) with the table when anything differs. When the outputs agree and a
+    gradient does not, ``locate`` adds where the first wrong gradient was made
+    (`tapegrad.testing.locate.first_wrong_gradient`: the op, your line, the worst elements,
+    the graph and a stepper page opened at that step).
     """
     torch = import_torch()
     cmp = _Comparer(torch, atol, rtol, atol if grad_atol is None else grad_atol,
@@ -340,7 +344,17 @@ def compare_with_torch(
                 cmp.value(f"grad {name}", "grad", tg._grad, th.grad)
     result = OracleResult(cmp.rows, got, want)
     if not result.passed:
-        raise OracleMismatch("tapegrad and torch disagree:\n" + result.table(), result)
+        message = "tapegrad and torch disagree:\n" + result.table()
+        forward_ok = all(r.ok for r in result.rows if r.kind == "forward")
+        if locate and forward_ok:
+            # locate builds on this module's helpers (and loads graphviz): imported here
+            from tapegrad.testing.locate import first_wrong_gradient
+
+            found = first_wrong_gradient(fn, *inputs, seed=seed, names=names,
+                                         requires_grad=requires_grad)
+            if found is not None:
+                message += "\n\n" + str(found)
+        raise OracleMismatch(message, result)
     return result
 
 

@@ -32,7 +32,7 @@ from tapegrad.viz.captions import accumulation
 from tapegrad.viz.captions import caption as step_caption
 from tapegrad.viz.graph import _collapsed_path, draw, format_array, short_array, to_svg
 
-__all__ = ["Frame", "backprop_steps", "stepper_html"]
+__all__ = ["Frame", "backprop_steps", "step_of_entry", "stepper_html"]
 
 UNREACHED = "—"
 _ASSETS = Path(__file__).parent / "assets"
@@ -196,6 +196,16 @@ def _frame_of(ev: Any, k: int, idx: _Index, texts: dict, grads: dict) -> Frame:
     return Frame(k, f"{entry.backward_name} (%{entry.outputs[0].id} = {entry.op})",
                  " ".join(parts), nid, changed, dict(texts),
                  idx.entry_row0 + entry.position, dict(grads))
+
+
+def step_of_entry(frames: list[Frame], position: int, folded: bool = True) -> int:
+    """The step of `stepper_html`'s page (``#<id>-step-<k>``) at which the tape entry at
+    ``position`` runs its backward (folded: AccumulateGrad steps joined to the step that
+    produced their gradient, as the page starts)."""
+    for k, members in enumerate(_groups(frames, folded)):
+        if any(frames[m].active == f"op{position}" for m in members):
+            return k
+    raise ValueError(f"tape entry {position} did not run in this backward pass")
 
 
 # ------------------------------------------------------------------ the page
