@@ -79,6 +79,7 @@ class _Index:
 
     def __init__(self, tape: Tape) -> None:
         self.entries = {id(e.node): e for e in tape.entries}
+        self.passes = tape.backward_passes()
         self.leaves = {id(v.obj): v for v in tape.values if v.obj is not None}
         plain = [v for v in tape.values if v.kind != "output"]
         self.value_rows = {v.id: i for i, v in enumerate(plain)}
@@ -177,6 +178,10 @@ def _frame_of(ev: Any, k: int, idx: _Index, texts: dict, grads: dict) -> Frame:
     received = ", ".join(f"{format_array(g)} for {_value_name(o)}"
                          for g, o in zip(ev.grad_outputs, entry.outputs, strict=False))
     parts = [f"{entry.backward_name} receives grad {received}."]
+    if entry.backward_pass is not None:
+        parts.append(f"({entry.op} was recorded by backward pass "
+                     f"{idx.passes[entry.backward_pass]}, which ran with create_graph=True: "
+                     "this step differentiates that pass's own work.)")
     changed = []
     grad_out = next((g for g in ev.grad_outputs if g is not None), None)
     for c in ev.contributions:
