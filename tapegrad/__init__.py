@@ -100,6 +100,10 @@ def __getattr__(name: str):
         import importlib
 
         return importlib.import_module(f"tapegrad.{name}")
+    if name == "exercise":  # tapegrad.exercise(fn, *inputs): it draws, so it loads graphviz
+        from tapegrad.testing.exercise import exercise
+
+        return exercise
     message = None
     if not name.startswith("_"):
         from tapegrad.testing.torch_db_scope import out_of_scope_message
@@ -109,7 +113,7 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY_SUBMODULES)
+    return sorted(set(globals()) | _LAZY_SUBMODULES | {"exercise"})
 
 from tapegrad import _malloc  # noqa: E402
 from tapegrad.ops.checks.tensor_args import guard_functions  # noqa: E402

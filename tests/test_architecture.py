@@ -154,7 +154,7 @@ DEFERRED_IMPORTS = {
     # the oracle imports it only when a gradient disagrees
     "testing/oracle.py": {"tapegrad.testing.locate"},
     # the out-of-scope list loads only when a name tapegrad lacks is asked for
-    "__init__.py": {"tapegrad.testing.torch_db_scope"},
+    "__init__.py": {"tapegrad.testing.torch_db_scope", "tapegrad.testing.exercise"},
     # graphviz and matplotlib load only for the commands that draw
     "cli.py": {"tapegrad", "tapegrad.viz"},
     "cli_commands.py": {"tapegrad"},

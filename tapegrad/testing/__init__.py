@@ -3,6 +3,8 @@
 * `gradcheck` / `gradgradcheck`: finite differences against backward (torch's semantics);
 * `compare_with_torch`: run the same code with tapegrad and torch, compare outputs and
   gradients in a ``cmp()``-style table;
+* `exercise` (also ``tapegrad.exercise``): any program as a backprop exercise, graded
+  against the engine and finite differences;
 * `first_wrong_gradient`: when gradients disagree, the one entry whose backward rule made
   the difference (its op, your line, the worst elements, the graph, the stepper step);
 * `check_op` / `check_all` (in `tapegrad.testing.registry_check`): both, for every op in
@@ -13,6 +15,7 @@
 Importing this package does not import torch; only a comparison does.
 """
 
+from tapegrad.testing.exercise import Exercise, exercise
 from tapegrad.testing.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from tapegrad.testing.locate import WrongGradient, first_wrong_gradient
 from tapegrad.testing.oracle import (
@@ -25,7 +28,8 @@ from tapegrad.testing.oracle import (
 from tapegrad.testing.registry_check import Result, check_all, check_op, format_results
 
 __all__ = [
-    "GradcheckError", "OracleMismatch", "OracleResult", "Result", "TorchOracle",
-    "WrongGradient", "check_all", "check_op", "compare_with_torch", "first_wrong_gradient",
-    "format_results", "gradcheck", "gradgradcheck", "make_noncontiguous",
+    "Exercise", "GradcheckError", "OracleMismatch", "OracleResult", "Result", "TorchOracle",
+    "WrongGradient", "check_all", "check_op", "compare_with_torch", "exercise",
+    "first_wrong_gradient", "format_results", "gradcheck", "gradgradcheck",
+    "make_noncontiguous",
 ]
