@@ -437,18 +437,22 @@ def compare_gradients(t_out: Any, g_out: Any, pairs: list[tuple[Any, Any]], seed
     cots = [_cotangent(tuple(t.shape), t.dtype, seed + k) for k, (t, _) in enumerate(outs)]
     t_in = [t for t, _ in pairs]
     g_in = [g for _, g in pairs]
+    # Second order differentiates the first gradient with respect to the inputs *and* to
+    # the cotangent, as torch's gradgradcheck does: a backward whose result depends on
+    # the incoming gradient wrongly (its saved values swapped, say) shows only there.
+    t_cots = [torch.from_numpy(c).requires_grad_(second_order) for c in cots]
+    g_cots = [tg.tensor(c, requires_grad=second_order) for c in cots]
     # An output tapegrad computes without a graph (div with rounding: gradient zero) is a
     # constant: its gradients are zeros, and torch's must be too.
-    g_live = [(g, c) for (_, g), c in zip(outs, cots, strict=True) if g.requires_grad]
+    g_live = [(g, c) for (_, g), c in zip(outs, g_cots, strict=True) if g.requires_grad]
     try:
-        t_grads = torch.autograd.grad([t for t, _ in outs], t_in,
-                                      [torch.from_numpy(c) for c in cots], allow_unused=True,
+        t_grads = torch.autograd.grad([t for t, _ in outs], t_in, t_cots, allow_unused=True,
                                       create_graph=second_order)
     except RuntimeError as exc:
         raise TorchRefused(str(exc)) from exc
     try:
-        g_grads = tg.autograd.grad([g for g, _ in g_live], g_in,
-                                   [tg.tensor(c) for _, c in g_live], allow_unused=True,
+        g_grads = tg.autograd.grad([g for g, _ in g_live], g_in, [c for _, c in g_live],
+                                   allow_unused=True,
                                    create_graph=second_order) if g_live else [None] * len(g_in)
     except Exception as exc:
         return f"backward raised {type(exc).__name__}: {_short(exc)}"
@@ -473,8 +477,10 @@ def compare_gradients(t_out: Any, g_out: Any, pairs: list[tuple[Any, Any]], seed
     if not second:
         return ""
     vs = [_cotangent(tuple(t.shape), t.dtype, seed + 100 + k) for k, (t, _) in enumerate(second)]
+    live_cots = [c for (_, g), c in zip(outs, g_cots, strict=True) if g.requires_grad]
+    t_live_cots = [t for (_, g), t in zip(outs, t_cots, strict=True) if g.requires_grad]
     try:
-        t2 = torch.autograd.grad([t for t, _ in second], t_in,
+        t2 = torch.autograd.grad([t for t, _ in second], t_in + t_live_cots,
                                  [torch.from_numpy(v) for v in vs], allow_unused=True)
     except RuntimeError as exc:
         raise TorchRefused(str(exc)) from exc
@@ -483,20 +489,22 @@ def compare_gradients(t_out: Any, g_out: Any, pairs: list[tuple[Any, Any]], seed
     g_live2 = [(g, v) for (_, g), v in zip(second, vs, strict=True)
                if g is not None and g.requires_grad]
     try:
-        g2 = tg.autograd.grad([g for g, _ in g_live2], g_in, [tg.tensor(v) for _, v in g_live2],
-                              allow_unused=True) if g_live2 else [None] * len(g_in)
+        g2 = tg.autograd.grad([g for g, _ in g_live2], g_in + live_cots,
+                              [tg.tensor(v) for _, v in g_live2],
+                              allow_unused=True) if g_live2 else [None] * len(t2)
     except Exception as exc:
         return f"second-order backward raised {type(exc).__name__}: {_short(exc)}"
     for k, (gt, gg) in enumerate(zip(t2, g2, strict=True)):
+        what = f"input {k}" if k < len(t_in) else f"the cotangent of output {k - len(t_in)}"
         if gt is None or gg is None:
-            if gt is None and t_in[k]._base is not None:
+            if gt is None and k < len(t_in) and t_in[k]._base is not None:
                 continue  # the view-leaf quirk above
             a = gt if gt is not None else gg
             if a is not None and np.any(_tensor_array(a) != 0):
                 who = "tapegrad" if gt is None else "torch"
-                return f"second-order grad of input {k}: only {who} has a nonzero one"
+                return f"second-order grad of {what}: only {who} has a nonzero one"
             continue
-        note = compare_values(gg, gt, f"second-order grad of input {k}", meta_only, grad=True)
+        note = compare_values(gg, gt, f"second-order grad of {what}", meta_only, grad=True)
         if note:
             return note
     return ""

@@ -30,7 +30,8 @@ import numpy as np
 from tapegrad.formula import Expr, chain
 from tapegrad.pointwise import RULES, Binary
 
-__all__ = ["GENERIC", "accumulation", "caption", "shape_text", "templates_of"]
+__all__ = ["GENERIC", "accumulation", "broadcast_dims", "broadcast_note", "caption",
+           "shape_text", "templates_of"]
 
 _SMALL = 6  # tensors with at most this many elements are written out in full
 GENERIC = "sends grad through"  # the fallback caption's words (an op without a caption)
@@ -100,8 +101,10 @@ def accumulation(before: Any, grad: Any, after: Any) -> str:
             f"→ norm {np.linalg.norm(a):.4g}")
 
 
-def _broadcast_dims(in_shape: tuple, out_shape: tuple) -> list[int]:
+def broadcast_dims(in_shape: tuple, out_shape: tuple) -> list[int]:
     """The dims of ``out_shape`` an input of ``in_shape`` was broadcast over."""
+    if len(in_shape) > len(out_shape):
+        return []  # not a broadcast at all (a reduction made the output smaller)
     lead = len(out_shape) - len(in_shape)
     dims = list(range(lead))
     dims += [lead + i for i, n in enumerate(in_shape) if n == 1 and out_shape[lead + i] != 1]
@@ -111,7 +114,7 @@ def _broadcast_dims(in_shape: tuple, out_shape: tuple) -> list[int]:
 def broadcast_note(name: str, in_shape: tuple, out_shape: tuple, bias: bool = False) -> str:
     """"summed over dim 0: the bias was broadcast over the batch" (or "" when the input
     had the output's shape)."""
-    dims = _broadcast_dims(tuple(in_shape), tuple(out_shape))
+    dims = broadcast_dims(tuple(in_shape), tuple(out_shape))
     if not dims:
         return ""
     which = (f"dim {dims[0]}" if len(dims) == 1

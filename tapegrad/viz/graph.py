@@ -30,7 +30,9 @@ import graphviz
 import numpy as np
 
 from tapegrad.autograd.tape import Tape, TapeEntry, Value
+from tapegrad.pointwise import RULES
 from tapegrad.scalar import Scalar
+from tapegrad.viz.captions import broadcast_dims, broadcast_note
 
 __all__ = ["COLORS", "DOT_MISSING", "draw", "format_array", "render", "short_array", "to_svg"]
 
@@ -214,6 +216,24 @@ def _entry_label(e: TapeEntry, view: str, passes: dict[int, int]) -> str:
                   for i, a in enumerate(e.inputs) if not isinstance(a, Value) and a is not None]
         lines += [f"{k}={o!r}" for k, o in e.options.items() if o is not None]
     return "\n".join(lines)
+
+
+_BROADCAST = "#1f77b4"
+
+
+def _broadcast_label(e: TapeEntry, a: Value, nid: str) -> tuple[str, str] | None:
+    """For an input a pointwise op broadcast to its output's shape: the edge label
+    ("Σ dim 0") and the reason (the tooltip), as the stepper's caption words it."""
+    if nid.startswith("mod_") or a.kind == "const" or not e.outputs:
+        return None
+    if (RULES.get(e.op) or RULES.get(e.op.rstrip("_"))) is None:
+        return None
+    out = tuple(e.outputs[0].shape)
+    dims = broadcast_dims(tuple(a.shape), out)
+    if not dims or tuple(a.shape) == out:
+        return None
+    which = "dim " + str(dims[0]) if len(dims) == 1 else "dims " + ", ".join(map(str, dims))
+    return f"Σ {which}", broadcast_note(a.name or f"%{a.id}", tuple(a.shape), out)
 
 
 # ------------------------------------------------------------------ draw
@@ -400,6 +420,10 @@ def draw(output: Any, *, view: str = "forward", params: dict | None = None,
             if not isinstance(a, Value) or a.id not in vis_ids:
                 continue
             attrs = {"label": str(i)} if n_args > 1 and not nid.startswith("mod_") else {}
+            summed = _broadcast_label(e, a, nid)
+            if summed:  # the gradient back to this input is summed over broadcast dims
+                attrs["label"] = f"{attrs.get('label', '')} {summed[0]}".strip()
+                attrs.update(tooltip=summed[1], color=_BROADCAST, fontcolor=_BROADCAST)
             if a.kind == "const" and view == "backward":
                 attrs.update(style="dotted", arrowhead="none")
             if nid.startswith("mod_"):
