@@ -16,6 +16,7 @@ from tapegrad.nn.modules.dropout import *  # noqa: F403
 from tapegrad.nn.modules.linear import *  # noqa: F403
 from tapegrad.nn.modules.loss import *  # noqa: F403
 from tapegrad.nn.modules.normalization import *  # noqa: F403
+from tapegrad.nn.modules.padding import *  # noqa: F403
 from tapegrad.nn.modules.pooling import *  # noqa: F403
 from tapegrad.nn.modules.rnn import *  # noqa: F403
 from tapegrad.nn.modules.rnn_cells import *  # noqa: F403

@@ -225,10 +225,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'op:as_strided_copy:samples': 'missing: tapegrad has no as_strided_copy',
     'op:as_strided_scatter:samples': 'missing: tapegrad has no as_strided_scatter',
     'op:as_strided_scatter:errors': 'missing: tapegrad has no as_strided_scatter',
-    'op:native_group_norm:samples': 'missing: tapegrad has no native_group_norm',
-    'op:native_layer_norm:samples': 'missing: tapegrad has no native_layer_norm',
-    'op:native_layer_norm:errors': 'missing: tapegrad has no native_layer_norm',
-    'op:native_batch_norm:samples': 'missing: tapegrad has no native_batch_norm',
     'op:nn.functional.cosine_similarity:samples':
         'missing: tapegrad has no nn.functional.cosine_similarity',
     'op:nn.functional.adaptive_avg_pool3d:samples':
@@ -249,15 +245,6 @@ KNOWN_FAILURES: dict[str, str] = {
         'missing: tapegrad has no nn.functional.conv_transpose3d',
     'op:nn.functional.conv3d:samples': 'missing: tapegrad has no nn.functional.conv3d',
     'op:nn.functional.conv3d:errors': 'missing: tapegrad has no nn.functional.conv3d',
-    'op:nn.functional.group_norm:samples': 'missing: tapegrad has no nn.functional.group_norm',
-    'op:nn.functional.group_norm:errors': 'missing: tapegrad has no nn.functional.group_norm',
-    'op:nn.functional.instance_norm:samples':
-        'missing: tapegrad has no nn.functional.instance_norm',
-    'op:nn.functional.rms_norm:samples': 'missing: tapegrad has no nn.functional.rms_norm',
-    'op:nn.functional.rms_norm:errors': 'missing: tapegrad has no nn.functional.rms_norm',
-    'op:nn.functional.local_response_norm:samples':
-        'missing: tapegrad has no nn.functional.local_response_norm',
-    'op:constant_pad_nd:samples': 'missing: tapegrad has no constant_pad_nd',
     'op:nn.functional.hardswish:samples': 'missing: tapegrad has no nn.functional.hardswish',
     'op:nn.functional.unfold:samples': 'missing: tapegrad has no nn.functional.unfold',
     'op:nn.functional.interpolate.nearest:samples':
@@ -460,15 +447,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'op:nonzero_static:samples': 'missing: tapegrad has no nonzero_static',
     'op:t_copy:samples': 'missing: tapegrad has no t_copy',
     'op:t_copy:errors': 'missing: tapegrad has no t_copy',
-    'op:native_dropout_backward:samples': 'missing: tapegrad has no native_dropout_backward',
-    'op:nn.functional.dropout2d:samples': 'missing: tapegrad has no nn.functional.dropout2d',
-    'op:nn.functional.dropout3d:samples': 'missing: tapegrad has no nn.functional.dropout3d',
-    'op:nn.functional.alpha_dropout:samples':
-        'missing: tapegrad has no nn.functional.alpha_dropout',
-    'op:nn.functional.feature_alpha_dropout.with_train:samples':
-        'missing: tapegrad has no nn.functional.feature_alpha_dropout',
-    'op:nn.functional.feature_alpha_dropout.without_train:samples':
-        'missing: tapegrad has no nn.functional.feature_alpha_dropout',
     'op:nn.functional.embedding_bag:samples':
         'missing: tapegrad has no nn.functional.embedding_bag',
     'op:nn.functional.grid_sample:samples': 'missing: tapegrad has no nn.functional.grid_sample',
@@ -558,14 +536,8 @@ KNOWN_FAILURES: dict[str, str] = {
         'missing: tapegrad.nn has no LinearCrossEntropyLoss',
     'module:nn.CTCLoss:samples': 'missing: tapegrad.nn has no CTCLoss',
     'module:nn.GLU:samples': 'missing: tapegrad.nn has no GLU',
-    'module:nn.GroupNorm:samples': 'missing: tapegrad.nn has no GroupNorm',
     'module:nn.Hardshrink:samples': 'missing: tapegrad.nn has no Hardshrink',
     'module:nn.Hardswish:samples': 'missing: tapegrad.nn has no Hardswish',
-    'module:nn.InstanceNorm1d:samples': 'missing: tapegrad.nn has no InstanceNorm1d',
-    'module:nn.InstanceNorm2d:samples': 'missing: tapegrad.nn has no InstanceNorm2d',
-    'module:nn.InstanceNorm3d:samples': 'missing: tapegrad.nn has no InstanceNorm3d',
-    'module:nn.LocalResponseNorm:samples': 'missing: tapegrad.nn has no LocalResponseNorm',
-    'module:nn.RMSNorm:samples': 'missing: tapegrad.nn has no RMSNorm',
     'module:nn.TransformerDecoderLayer:samples':
         'missing: tapegrad.nn has no TransformerDecoderLayer',
     'module:nn.Transformer:samples': 'missing: tapegrad.nn has no Transformer',
@@ -579,22 +551,7 @@ KNOWN_FAILURES: dict[str, str] = {
     'module:nn.Tanhshrink:samples': 'missing: tapegrad.nn has no Tanhshrink',
     'module:nn.Threshold:samples': 'missing: tapegrad.nn has no Threshold',
     'module:nn.Mish:samples': 'missing: tapegrad.nn has no Mish',
-    'module:nn.ReflectionPad1d:samples': 'missing: tapegrad.nn has no ReflectionPad1d',
-    'module:nn.ReflectionPad2d:samples': 'missing: tapegrad.nn has no ReflectionPad2d',
-    'module:nn.ReflectionPad3d:samples': 'missing: tapegrad.nn has no ReflectionPad3d',
-    'module:nn.ReplicationPad1d:samples': 'missing: tapegrad.nn has no ReplicationPad1d',
-    'module:nn.ReplicationPad2d:samples': 'missing: tapegrad.nn has no ReplicationPad2d',
-    'module:nn.ReplicationPad3d:samples': 'missing: tapegrad.nn has no ReplicationPad3d',
     'module:nn.SELU:samples': 'missing: tapegrad.nn has no SELU',
-    'module:nn.ZeroPad1d:samples': 'missing: tapegrad.nn has no ZeroPad1d',
-    'module:nn.ZeroPad2d:samples': 'missing: tapegrad.nn has no ZeroPad2d',
-    'module:nn.ZeroPad3d:samples': 'missing: tapegrad.nn has no ZeroPad3d',
-    'module:nn.CircularPad1d:samples': 'missing: tapegrad.nn has no CircularPad1d',
-    'module:nn.CircularPad2d:samples': 'missing: tapegrad.nn has no CircularPad2d',
-    'module:nn.CircularPad3d:samples': 'missing: tapegrad.nn has no CircularPad3d',
-    'module:nn.ConstantPad1d:samples': 'missing: tapegrad.nn has no ConstantPad1d',
-    'module:nn.ConstantPad2d:samples': 'missing: tapegrad.nn has no ConstantPad2d',
-    'module:nn.ConstantPad3d:samples': 'missing: tapegrad.nn has no ConstantPad3d',
     # ---- optimizers tapegrad does not have
     'optimizer:Adadelta:samples': 'missing: tapegrad.optim has no Adadelta',
     'optimizer:Adafactor:samples': 'missing: tapegrad.optim has no Adafactor',
