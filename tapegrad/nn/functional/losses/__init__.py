@@ -31,6 +31,18 @@ from tapegrad.nn.functional.losses.elementwise import (
     SmoothL1Loss,
     XLogY,
 )
+from tapegrad.nn.functional.losses.likelihood import gaussian_nll_loss, poisson_nll_loss
+from tapegrad.nn.functional.losses.margin import (
+    cosine_embedding_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
 from tapegrad.nn.functional.losses.nll import CrossEntropyIndices, NllLoss, NllLoss2d
 from tapegrad.ops._util import as_array, broadcast_shapes, wrap
 from tapegrad.ops.checks.losses import (
@@ -58,13 +70,24 @@ from tapegrad.tensor import Tensor
 __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss",
     "cross_entropy",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
     "huber_loss",
     "kl_div",
     "l1_loss",
+    "margin_ranking_loss",
     "mse_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
     "nll_loss",
+    "poisson_nll_loss",
     "smooth_l1_loss",
+    "soft_margin_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]
 
 
