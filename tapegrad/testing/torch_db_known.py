@@ -491,9 +491,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'module:nn.GLU:samples': 'missing: tapegrad.nn has no GLU',
     'module:nn.Hardshrink:samples': 'missing: tapegrad.nn has no Hardshrink',
     'module:nn.Hardswish:samples': 'missing: tapegrad.nn has no Hardswish',
-    'module:nn.TransformerDecoderLayer:samples':
-        'missing: tapegrad.nn has no TransformerDecoderLayer',
-    'module:nn.Transformer:samples': 'missing: tapegrad.nn has no Transformer',
     'module:nn.ReLU6:samples': 'missing: tapegrad.nn has no ReLU6',
     'module:nn.PReLU:samples': 'missing: tapegrad.nn has no PReLU',
     'module:nn.LogSigmoid:samples': 'missing: tapegrad.nn has no LogSigmoid',
