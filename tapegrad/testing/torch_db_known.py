@@ -480,7 +480,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'module:nn.LazyConvTranspose1d:samples': 'missing: tapegrad.nn has no LazyConvTranspose1d',
     'module:nn.LazyConvTranspose2d:samples': 'missing: tapegrad.nn has no LazyConvTranspose2d',
     'module:nn.LazyConvTranspose3d:samples': 'missing: tapegrad.nn has no LazyConvTranspose3d',
-    'module:nn.Bilinear:samples': 'missing: tapegrad.nn has no Bilinear',
     'module:nn.LPPool1d:samples': 'missing: tapegrad.nn has no LPPool1d',
     'module:nn.LPPool2d:samples': 'missing: tapegrad.nn has no LPPool2d',
     'module:nn.LPPool3d:samples': 'missing: tapegrad.nn has no LPPool3d',
