@@ -424,8 +424,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'op:nonzero_static:samples': 'missing: tapegrad has no nonzero_static',
     'op:t_copy:samples': 'missing: tapegrad has no t_copy',
     'op:t_copy:errors': 'missing: tapegrad has no t_copy',
-    'op:nn.functional.embedding_bag:samples':
-        'missing: tapegrad has no nn.functional.embedding_bag',
     'op:nn.functional.grid_sample:samples': 'missing: tapegrad has no nn.functional.grid_sample',
     'op:grid_sampler_2d:samples': 'missing: tapegrad has no grid_sampler_2d',
     'op:grid_sampler_3d:samples': 'missing: tapegrad has no grid_sampler_3d',
