@@ -428,7 +428,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'op:grid_sampler_2d:samples': 'missing: tapegrad has no grid_sampler_2d',
     'op:grid_sampler_3d:samples': 'missing: tapegrad has no grid_sampler_3d',
     'op:hash_tensor:samples': 'missing: tapegrad has no hash_tensor',
-    'op:nn.functional.ctc_loss:samples': 'missing: tapegrad has no nn.functional.ctc_loss',
     'op:nn.functional.pdist:samples': 'missing: tapegrad has no nn.functional.pdist',
     'op:argsort:samples': 'missing: tapegrad has no argsort',
     'op:repeat_interleave:samples': 'missing: tapegrad has no repeat_interleave',
@@ -484,7 +483,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'module:nn.MaxPool3d:samples': 'missing: tapegrad.nn has no MaxPool3d',
     'module:nn.LinearCrossEntropyLoss:samples':
         'missing: tapegrad.nn has no LinearCrossEntropyLoss',
-    'module:nn.CTCLoss:samples': 'missing: tapegrad.nn has no CTCLoss',
     'module:nn.GLU:samples': 'missing: tapegrad.nn has no GLU',
     'module:nn.Hardshrink:samples': 'missing: tapegrad.nn has no Hardshrink',
     'module:nn.Hardswish:samples': 'missing: tapegrad.nn has no Hardswish',

@@ -23,6 +23,7 @@ import warnings
 import numpy as np
 
 from tapegrad.dtypes import result_type
+from tapegrad.nn.functional.losses.ctc import ctc_loss
 from tapegrad.nn.functional.losses.elementwise import (
     BinaryCrossEntropy,
     BinaryCrossEntropyWithLogits,
@@ -72,6 +73,7 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "cosine_embedding_loss",
     "cross_entropy",
+    "ctc_loss",
     "gaussian_nll_loss",
     "hinge_embedding_loss",
     "huber_loss",
