@@ -206,18 +206,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'op:gcd:errors': 'missing: tapegrad has no gcd',
     'op:nn.functional.softmin:samples': 'missing: tapegrad has no nn.functional.softmin',
     'op:nn.functional.softmin.with_dtype:samples': 'missing: tapegrad has no nn.functional.softmin',
-    'op:nn.functional.linear_cross_entropy:samples':
-        'missing: tapegrad has no nn.functional.linear_cross_entropy',
-    'op:nn.functional.linear_cross_entropy:errors':
-        'missing: tapegrad has no nn.functional.linear_cross_entropy',
-    'op:nn.functional.linear_cross_entropy.chunked:samples':
-        'missing: tapegrad has no nn.functional.linear_cross_entropy',
-    'op:nn.functional.linear_cross_entropy.chunked:errors':
-        'missing: tapegrad has no nn.functional.linear_cross_entropy',
-    'op:nn.functional.linear_cross_entropy.chunked_none:samples':
-        'missing: tapegrad has no nn.functional.linear_cross_entropy',
-    'op:nn.functional.linear_cross_entropy.chunked_none:errors':
-        'missing: tapegrad has no nn.functional.linear_cross_entropy',
     'op:aminmax:samples': 'missing: tapegrad has no aminmax',
     'op:aminmax:errors': 'missing: tapegrad has no aminmax',
     'op:as_strided:samples': 'missing: tapegrad has no as_strided',
@@ -481,8 +469,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'module:nn.LPPool2d:samples': 'missing: tapegrad.nn has no LPPool2d',
     'module:nn.LPPool3d:samples': 'missing: tapegrad.nn has no LPPool3d',
     'module:nn.MaxPool3d:samples': 'missing: tapegrad.nn has no MaxPool3d',
-    'module:nn.LinearCrossEntropyLoss:samples':
-        'missing: tapegrad.nn has no LinearCrossEntropyLoss',
     'module:nn.GLU:samples': 'missing: tapegrad.nn has no GLU',
     'module:nn.Hardshrink:samples': 'missing: tapegrad.nn has no Hardshrink',
     'module:nn.Hardswish:samples': 'missing: tapegrad.nn has no Hardswish',
