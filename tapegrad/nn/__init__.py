@@ -6,7 +6,13 @@ layer as a plain function; `init` fills weights; `utils` clips gradients.
 """
 
 from tapegrad.nn import functional, init, utils
-from tapegrad.nn.containers import ModuleDict, ModuleList, Sequential
+from tapegrad.nn.containers import (
+    ModuleDict,
+    ModuleList,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+)
 from tapegrad.nn.module import Module
 from tapegrad.nn.modules.activation import *  # noqa: F403
 from tapegrad.nn.modules.attention import *  # noqa: F403
