@@ -137,6 +137,8 @@ CAPTIONS: dict[str, tuple[str, ...]] = {
     "binary_cross_entropy_with_logits": ("(sigmoid({x0}) − {x1})·{g} / n : {s0}",
                                          "−{x0}·{g} / n : {s1}"),
     "kl_div": ("−{x1}·{g} / n : {s0}", "(log {x1} + 1 − {x0})·{g} / n : {s1}"),
+    "ctc_loss": ("(exp({x0}) − Σ αβ over the target states of each class / (y·p))·{g}, "
+                 "from the forward-backward algorithm : {s0}",),
     "convolution": ("{g} convolved back with the kernel (a transposed convolution) : "
                     "{s0} ← {sg} ⋆ {s1}",
                     "{x0} correlated with {g}, summed over the batch : {s1} ← {s0} ⋆ {sg}",
