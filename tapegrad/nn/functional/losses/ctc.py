@@ -112,7 +112,13 @@ def _forward_backward(lp: np.ndarray, ext: np.ndarray, skip: np.ndarray, in_len:
 
 class CTCLoss(Function):
     """Per-sample CTC negative log-likelihoods of (T, N, C) log-probabilities; backward is
-    the forward-backward algorithm (see the module docstring)."""
+    the forward-backward algorithm (see the module docstring).
+
+    Equals the forward recursion written with ops (``alpha`` updated by shifted sums and
+    products with ``y_t``, loss ``-log`` of its last two states) differentiated by the tape,
+    plus ``exp(log_probs)`` in the gradient of each used step, torch's convention (checked
+    in tests/ops/test_fused_composites.py).
+    """
 
     node_name = "CtcLossBackward0"
     op_name = "ctc_loss"
