@@ -101,6 +101,8 @@ def _noise_dropout(input: Tensor, p: float, training: bool, feature: bool,
     shape = tuple(input.shape)
     if feature:
         shape = shape[:2] + (1,) * (len(shape) - 2)
+    # one draw per kept unit from tapegrad's generator; the mask is small for feature
+    # dropout, so it is drawn on the CPU and moved to a CUDA input's device
     keep = wrap((random.generator_of(None).random(shape) < 1.0 - p)
                 .astype(input._data.dtype))
     if input.is_cuda:

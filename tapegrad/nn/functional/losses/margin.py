@@ -99,11 +99,11 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     c = input.shape[-1] if input.dim() else 1
     n = input.shape[0] if input.dim() == 2 else 1
     if target.dim() > 1 or target.numel() != n:
-        raise RuntimeError(
-            "inconsistent target size, expected "
-            f"{n} but got {list(target.shape)}" if input.dim() < 2 else
-            "target tensor should be 1-D with size equal to input.size(0). Expected target "
-            f"size [{n}], but got {list(target.shape)}")
+        if input.dim() < 2:
+            raise RuntimeError(f"inconsistent target size, expected {n} but got "
+                               f"{list(target.shape)}")
+        raise RuntimeError("target tensor should be 1-D with size equal to input.size(0). "
+                           f"Expected target size [{n}], but got {list(target.shape)}")
     if target.dtype != dtypes.int64:
         raise RuntimeError(f"expected scalar type Long but found {target.dtype.scalar_type}")
     if weight is not None and weight.numel() != c:
