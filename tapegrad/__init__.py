@@ -61,6 +61,13 @@ from tapegrad.dtypes import (
 )
 from tapegrad.dtypes import float_ as float  # torch.float
 from tapegrad.dtypes import int_ as int  # torch.int
+from tapegrad.nn.functional.dropout import native_dropout_backward
+from tapegrad.nn.functional.normalization import (
+    native_batch_norm,
+    native_group_norm,
+    native_layer_norm,
+)
+from tapegrad.nn.functional.padding import constant_pad_nd
 from tapegrad.ops.activation import *  # noqa: F403
 from tapegrad.ops.arithmetic import *  # noqa: F403
 from tapegrad.ops.clamp import *  # noqa: F403

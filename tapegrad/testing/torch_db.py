@@ -258,8 +258,23 @@ class Converter:
                 raise Untranslatable(f"torch's {obj.__name__}, which tapegrad lacks")
             return found
         if isinstance(obj, torch.nn.Module):
-            raise Untranslatable(f"a torch module ({type(obj).__name__}) as an argument")
+            return self._module(obj)
         return obj
+
+    def _module(self, obj: Any) -> Any:
+        """A parameter-free torch module passed as an argument (triplet loss's
+        ``distance_function=nn.PairwiseDistance()``): tapegrad's module of the same name
+        with the same options (the public attributes torch's ``__init__`` stored)."""
+        tg_cls = getattr(self.tg.nn, type(obj).__name__, None)
+        if tg_cls is None or any(True for _ in obj.parameters()) or any(
+                True for _ in obj.buffers()):
+            raise Untranslatable(f"a torch module ({type(obj).__name__}) as an argument")
+        module = tg_cls.__new__(tg_cls)
+        self.tg.nn.Module.__init__(module)
+        for key, value in vars(obj).items():
+            if not key.startswith("_"):
+                object.__setattr__(module, key, value)
+        return module
 
 
 def _resolve(root: Any, dotted: str) -> Any:
