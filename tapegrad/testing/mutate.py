@@ -33,7 +33,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tapegrad.autograd.function import Function, Node
+from tapegrad.ops.dims import Transpose
+from tapegrad.ops.linalg import T
 from tapegrad.tensor import Tensor
+from tapegrad.testing import torch_db
 
 __all__ = ["MUTATIONS", "MutantResult", "MutationReport", "mutate"]
 
@@ -150,8 +153,6 @@ def _mutant(cls: type[Function], mutation: str, used: list[int]) -> Iterator[Non
         """The transpose ops themselves (``T.apply(b)`` in mm's backward) as no-ops."""
         if mutation != "transpose":
             return []
-        from tapegrad.ops.dims import Transpose
-        from tapegrad.ops.linalg import T
 
         def same(x: Any, *args: Any, **kwargs: Any) -> Any:
             used[0] += 1
@@ -197,8 +198,6 @@ def _name(cls: type) -> str:
 
 
 def _default_check(op: str) -> Callable[[], set]:
-    from tapegrad.testing import torch_db
-
     def check() -> set:
         report = torch_db.check_op(op)
         return {(c.kind, c.dtype, c.index) for c in report.cases if c.passed}
