@@ -23,7 +23,7 @@ from typing import Any
 
 import tapegrad
 from tapegrad.ops import registry
-from tapegrad.testing import registry_check, torch_db
+from tapegrad.testing import mutate, registry_check, torch_db
 
 USAGE_ERROR = 2
 
@@ -214,11 +214,35 @@ def _torch_available() -> bool:
         return False
 
 
+def mutate_command(ops: list[str] | None) -> int:
+    """``tapegrad check --mutate``: the mutants of every backward the ops' database cases
+    reach, and those the cases fail to catch (exit status 1 when any survives that is not
+    known to be equivalent)."""
+    known = torch_db.in_scope_ops()
+    unknown = [n for n in ops or () if n not in known]
+    if unknown:
+        return fail("check", f"not an in-scope entry of torch's database: "
+                    f"{', '.join(map(repr, unknown))}; `tapegrad check --torch-db --list` "
+                    "lists them")
+    names = ops or [n for n, op in known.items() if op.supports_autograd]
+
+    def progress(text: str) -> None:
+        print(f"\r{text[:78]:<78}", end="", file=sys.stderr, flush=True)
+
+    report = mutate.mutate(names, progress=progress)
+    print("\r" + " " * 78 + "\r", end="", file=sys.stderr, flush=True)
+    print(report)
+    missed = [r for r in report.survivors if r.mutation not in mutate.EQUIVALENT]
+    return 1 if missed else 0
+
+
 def check_command(args: argparse.Namespace) -> int:
     """``tapegrad check``: every registered op (or those named) against PyTorch."""
     if not _torch_available():
         return fail("check", "PyTorch is needed to check ops against it: "
                     "pip install torch==2.13.0")
+    if args.mutate:  # break each backward rule on purpose: do the database's cases notice?
+        return mutate_command(args.ops)
     if args.torch_db:  # PyTorch's own OpInfo/ModuleInfo/OptimizerInfo database
         return torch_db.command(args.ops, args.verbose, args.list)
     if args.list:
@@ -295,4 +319,7 @@ def add_commands(sub: Any) -> None:
                    help="run PyTorch's own test database (OpInfos, ModuleInfos, optimizers)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="with --torch-db: a table row per op, module and optimizer")
+    p.add_argument("--mutate", action="store_true",
+                   help="break each backward rule the database's cases reach (sign, "
+                   "transpose, broadcast sum, saved tensors) and list the mutants they miss")
     p.set_defaults(func=check_command)

@@ -252,3 +252,13 @@ def test_help_shows_no_rst_markup(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert "`" not in out and "tapegrad command" in out
+
+
+def test_check_mutate_reports_the_mutants(capsys):
+    # expand's backward has a sign mutant (caught) and a dropped broadcast sum (equivalent:
+    # the engine sums itself), so the command passes and says both
+    assert main(["check", "--mutate", "--ops", "expand"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("mutants: ") and "killed" in out
+    assert "survived: sum-to-shape of tapegrad.ops.shape.Expand" in out and "equivalent" in out
+    assert main(["check", "--mutate", "--ops", "no_such_op"]) == 2
