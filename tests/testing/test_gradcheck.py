@@ -135,7 +135,8 @@ def test_raise_exception_false_returns_false(rng):
 
 def test_names_the_wrong_output_and_input(rng):
     a, b = leaf(rng, 2, 2), leaf(rng, 2, 2)
-    with pytest.raises(GradcheckError, match=r"for output 1 with respect to input 1 \(b, shape \[2, 2\]\),"):
+    with pytest.raises(GradcheckError,
+                       match=r"for output 1 with respect to input 1 \(b, shape \[2, 2\]\),"):
         gradcheck(TwoOut.apply, (a, b))
 
 
