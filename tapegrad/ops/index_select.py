@@ -88,7 +88,9 @@ def index_select(x: Tensor, dim: int, index: Tensor, *, out: Tensor | None = Non
         raise RuntimeError(f"INDICES element is out of DATA bounds, id={idx[bad][0]} "
                            f"axis_dim={size}")
     result = IndexSelect.apply(x, dim=d, index=idx)
-    return result if out is None else write_out("index_select", result, out, x, index)
+    if out is None:
+        return result
+    return write_out("index_select", result, out, x, index, exact_dtype=True)
 
 
 def _index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, alpha: float,

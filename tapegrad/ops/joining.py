@@ -185,7 +185,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -
                     f"Sizes of tensors must match except in dimension {d}. Expected size {a} "
                     f"but got size {b} for tensor number {i} in the list.")
     result = Cat.apply(*ts, dim=d)
-    return result if out is None else write_out("cat", result, out, ts)
+    return result if out is None else write_out("cat", result, out, ts, cast_error=TypeError)
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
@@ -200,7 +200,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None)
                 f"stack expects each tensor to be equal size, but got {list(ref)} at entry 0 "
                 f"and {list(t._data.shape)} at entry {i}")
     result = Stack.apply(*ts, dim=wrap_dim(dim, len(ref) + 1))
-    return result if out is None else write_out("stack", result, out, ts)
+    return result if out is None else write_out("stack", result, out, ts, cast_error=TypeError)
 
 
 def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple:

@@ -132,7 +132,9 @@ def masked_select(x: Tensor, mask: Tensor, *, out: Tensor | None = None) -> Tens
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     shape = broadcast_shapes(mask._data.shape, x._data.shape)
     result = MaskedSelect.apply(x, mask=np.broadcast_to(mask._data.copy(), shape))
-    return result if out is None else write_out("masked_select", result, out, x, mask)
+    if out is None:
+        return result
+    return write_out("masked_select", result, out, x, mask, exact_dtype=True)
 
 
 # ---------------------------------------------------------------- where the True elements are

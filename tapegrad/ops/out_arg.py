@@ -57,33 +57,54 @@ def _overlapping_itself(a: Any) -> bool:
     return a.size > 1 and any(s == 0 and n > 1 for s, n in zip(strides, a.shape, strict=True))
 
 
-def _resized(a: Any, shape: tuple) -> Any:
-    """What torch's ``resize_`` makes of array ``a``: a contiguous array of ``shape`` starting
-    where ``a`` starts, in the same memory when its buffer is big enough (so it may now
-    overlap an input it did not overlap before), else ``None`` (new memory)."""
-    if type(a) is not np.ndarray:
-        return None
+def _root(a: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """The contiguous array that owns ``a``'s memory, and ``a``'s byte offset into it."""
     base = a
     while isinstance(base.base, np.ndarray):
         base = base.base
     if not base.flags.c_contiguous:
         return None
     start = a.__array_interface__["data"][0] - base.__array_interface__["data"][0]
-    if start < 0 or start + int(np.prod(shape)) * a.itemsize > base.nbytes:
+    return (base, start) if start >= 0 else None
+
+
+def _writeable(a: Any) -> Any:
+    """``a`` itself, or, for an expanded (read-only, stride-0) view, a writeable view of the
+    same memory: a reduction writes into it as torch does, the last value winning."""
+    if type(a) is not np.ndarray or a.flags.writeable:
+        return a
+    found = _root(a)
+    if found is None or not found[0].flags.writeable:
+        return a
+    return np.ndarray(a.shape, dtype=a.dtype, buffer=found[0], offset=found[1],
+                      strides=a.strides)
+
+
+def _resized(a: Any, shape: tuple) -> Any:
+    """What torch's ``resize_`` makes of array ``a``: a contiguous array of ``shape`` starting
+    where ``a`` starts, in the same memory when its buffer is big enough (so it may now
+    overlap an input it did not overlap before), else ``None`` (new memory)."""
+    found = _root(a) if type(a) is np.ndarray else None
+    if found is None:
+        return None
+    base, start = found
+    if start + int(np.prod(shape)) * a.itemsize > base.nbytes:
         return None
     return np.ndarray(shape, dtype=a.dtype, buffer=base, offset=start)
 
 
-def check_out(op: str, out: Any, inputs: Any, shape: tuple | None = None) -> Any:
+def check_out(op: str, out: Any, inputs: Any, shape: tuple | None = None,
+              overlap_ok: bool = False) -> Any:
     """The checks torch makes before writing (see the module docstring). Returns the array
-    to write the result of ``shape`` into (``None``: a new one)."""
+    to write the result of ``shape`` into (``None``: a new one). ``overlap_ok``: an
+    expanded ``out`` is accepted (torch's reductions do not check)."""
     if not isinstance(out, Tensor):
         raise TypeError(f"{op}(): argument 'out' must be Tensor, not {type_name(out)}")
     tensors = _flat_tensors(inputs)
     if _state.grad_enabled and (out.requires_grad or any(t.requires_grad for t in tensors)):
         raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic "
                            "differentiation, but one of the arguments requires grad.")
-    if _overlapping_itself(out._data):
+    if not overlap_ok and _overlapping_itself(out._data):
         raise RuntimeError(_INTERNAL_OVERLAP)
     target = out._data
     if shape is not None and tuple(target.shape) != shape:
@@ -96,21 +117,23 @@ def check_out(op: str, out: Any, inputs: Any, shape: tuple | None = None) -> Any
     return target
 
 
-def write_out(op: str, result: Tensor, out: Any, *inputs: Any,
-              exact_dtype: bool = False) -> Tensor:
+def write_out(op: str, result: Tensor, out: Any, *inputs: Any, exact_dtype: bool = False,
+              overlap_ok: bool = False, cast_error: type[Exception] = RuntimeError) -> Tensor:
     """Copy ``result`` into ``out`` after torch's checks; return ``out``.
 
     ``inputs`` are the op's tensor arguments (lists of tensors too), checked for overlap with
-    ``out``. ``exact_dtype``: ``out`` must have the result's dtype (else a castable one)."""
+    ``out``. ``exact_dtype``: ``out`` must have the result's dtype (else a castable one,
+    ``cast_error`` being what an uncastable one raises: ``cat`` raises TypeError).
+    ``overlap_ok``: see `check_out`."""
     shape = tuple(result.shape)
-    target = check_out(op, out, inputs, shape)
+    target = check_out(op, out, inputs, shape, overlap_ok)
     got, want = out.dtype, result.dtype
     if exact_dtype and got != want:
         raise RuntimeError(f"Expected out tensor to have dtype {want.numpy.name}, but got "
                            f"{got.numpy.name} instead")
     if not exact_dtype and got._category < want._category:
-        raise RuntimeError(f"result type {want.scalar_type} can't be cast to the desired output "
-                           f"type {got.scalar_type}")
+        raise cast_error(f"{op}(): result type {want.scalar_type} can't be cast to the desired "
+                         f"output type {got.scalar_type}")
     if tuple(out.shape) != shape:
         if out.numel() != 0:
             warnings.warn(
@@ -125,6 +148,7 @@ def write_out(op: str, result: Tensor, out: Any, *inputs: Any,
             target = out._data
         else:
             out._data = target
+    target = _writeable(target)
     target[...] = result._data.astype(got.numpy, copy=False)
     out._version_counter.value += 1  # saved copies of out are stale now
     return out

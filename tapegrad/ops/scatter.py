@@ -261,7 +261,8 @@ def take(x: Tensor, index: Tensor, *, out: Tensor | None = None) -> Tensor:
         raise IndexError(f"out of range: tried to access index {idx[bad].flat[0]} on a tensor "
                          f"of {n} elements.")
     result = Take.apply(x, index=np.where(idx < 0, idx + n, idx))
-    return result if out is None else write_out("take", result, out, x, index)
+    return result if out is None else write_out("take", result, out, x, index,
+                                                          exact_dtype=True)
 
 
 def _from_end(indices: Tensor, size: int) -> Tensor:

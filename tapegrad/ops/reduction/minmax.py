@@ -303,7 +303,7 @@ def _amax_amin(name: str, function: Any, x: Tensor, dim: Any, keepdim: bool,
                            f"{x.dtype.scalar_type} for input's dtype and "
                            f"{out.dtype.scalar_type} for out's dtype.")
     result = function.apply(x, dim=dim, keepdim=keepdim)
-    return result if out is None else write_out(name, result, out, x)
+    return result if out is None else write_out(name, result, out, x, overlap_ok=True)
 
 
 def _arg_extreme(x: Tensor, dim: int | None, keepdim: bool, op: str) -> Tensor:
