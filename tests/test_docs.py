@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MKDOCS = [sys.executable, "-m", "mkdocs"]
 PAGES = ["getting-started", "tensors-and-autograd", "backprop-and-the-tape",
-         "function-vs-module", "nn-and-optim", "testing-against-torch",
+         "function-vs-module", "nn-and-optim", "testing-against-torch", "checking-your-code",
          "training-mlp-and-cnn", "rnn-and-attention", "tape-as-text", "gpu-numba-cuda",
          "learn-gates", "learn-layers", "learn-engine"]
 
