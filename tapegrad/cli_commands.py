@@ -24,6 +24,7 @@ from typing import Any
 import tapegrad
 from tapegrad.ops import registry
 from tapegrad.testing import registry_check, torch_db
+from tapegrad.testing.torch_db_scope import EXCLUDED_FAMILIES
 
 USAGE_ERROR = 2
 
@@ -276,6 +277,10 @@ def check_command(args: argparse.Namespace) -> int:
         return torch_db.command(args.ops, args.verbose, args.list)
     if args.list:
         print("\n".join(sorted(op.name for op in registry.all_ops())))
+        print("\nOut of scope, by family (`tapegrad check --torch-db --list` lists every entry "
+              "of PyTorch's database, present or missing):")
+        for family, reason, _, _ in EXCLUDED_FAMILIES:
+            print(f"  {family}: {reason}")
         return 0
     if args.ops:
         unknown = [n for n in args.ops if n not in {op.name for op in registry.all_ops()}]

@@ -170,8 +170,10 @@ def test_check_unknown_op_and_list(capsys):
     assert main(["check", "--ops", "add", "no_such_op"]) == 2
     _one_line_error(capsys, "'no_such_op'")
     assert main(["check", "--list"]) == 0
-    names = capsys.readouterr().out.split()
+    out = capsys.readouterr().out
+    names = out.split()
     assert "add" in names and "mul" in names
+    assert "Out of scope" in out and "  fft: Fourier transforms need complex tensors" in out
 
 
 # ---------------------------------------------------------------- errors of graph/step

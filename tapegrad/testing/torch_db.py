@@ -15,7 +15,9 @@ runs all of them against tapegrad, with torch as the oracle:
   OpInfo's name, its aliases or its method variant, and the forward is compared (shape,
   dtype, values, NaN positions). Then the gradients of every input that requires grad are
   compared for one fixed cotangent, and in float64, where the OpInfo supports it, the
-  second derivatives too. Every ``error_inputs`` case must raise torch's exception type;
+  second derivatives too. Every ``error_inputs`` case must raise torch's exception type
+  (its tensors keep their shared memory: an ``out=`` that is a slice of an input overlaps
+  it in tapegrad too; a case torch itself does not raise on is not compared);
 * **modules** (`check_module`): both modules built from the same constructor arguments,
   torch's state_dict copied into tapegrad's, outputs and input/parameter gradients
   compared in train and in eval mode;
