@@ -24,6 +24,7 @@ from typing import Any
 import tapegrad
 from tapegrad.ops import registry
 from tapegrad.testing import registry_check, torch_db
+from tapegrad.testing.function_check import check_function
 from tapegrad.testing.torch_db_scope import EXCLUDED_FAMILIES
 
 USAGE_ERROR = 2
@@ -228,8 +229,6 @@ def check_user_function(target: str, verbose: bool) -> int:
     Function (or function of tensors) NAME, with the inputs of ``example_inputs`` (an
     attribute of NAME or a function of FILE: a tuple, or a function returning one) and,
     when FILE or NAME defines ``torch_reference``, that torch function as the reference."""
-    from tapegrad.testing.function_check import check_function
-
     path, name = split_target(target)
     module_name = f"_tapegrad_user_{path.stem}"
 
