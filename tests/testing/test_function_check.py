@@ -319,3 +319,32 @@ def test_compare_modules_names_missing_parameters():
 
     with pytest.raises(KeyError, match=r"only in torch's: \['bn.bias'"):
         compare_modules(Smaller(), _TorchNet(), RNG.standard_normal((5, 4)))
+
+
+def test_pytest_shows_the_report_and_none_of_the_helpers_frames(pytester, monkeypatch):
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pytester.makepyfile(
+        """
+        import numpy as np
+        from tapegrad.autograd import Function
+
+        class Double(Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+            @staticmethod
+            def backward(ctx, grad):
+                return grad * 3  # wrong on purpose
+
+        def test_double(check_function):
+            check_function(Double, np.ones(3))
+        """
+    )
+    result = pytester.runpytest("-p", "tapegrad.testing.pytest_plugin")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines(["*check_function(Double) with x: [[]3[]] float64*",
+                                 "*FAIL  gradcheck (float64)*"])
+    assert "check_function(Double, np.ones(3))" in out  # the user's line is shown
+    assert "function_check.py" not in out and "gradcheck.py" not in out
