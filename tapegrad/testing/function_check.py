@@ -384,6 +384,8 @@ def _torch_reference(call: Callable, inputs: _Inputs, reference: Callable | None
     label = "torch reference (outputs and gradients, float64)"
     if reference is None:
         return Check(label, "skip", "no reference given (pass reference=a torch function)")
+    if inspect.isclass(reference) and hasattr(reference, "apply"):
+        reference = reference.apply  # a torch.autograd.Function subclass
     arrays = [v.astype(np.float64) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v
               for v in inputs.values]
 

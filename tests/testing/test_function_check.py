@@ -150,6 +150,22 @@ def test_a_correct_function_passes_every_check_with_a_torch_reference():
     assert str(report).endswith("9 of 9 checks passed")
 
 
+def test_a_torch_function_class_as_the_reference():
+    class TorchLinear(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, weight):
+            ctx.save_for_backward(x, weight)
+            return x @ weight.t()
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, weight = ctx.saved_tensors
+            return grad @ weight, grad.t() @ x
+
+    x, w = _arrays((2, 3), (4, 3))
+    assert check_function(GoodLinear, x, w, reference=TorchLinear).passed
+
+
 def test_wrong_sign_fails_gradcheck_with_the_worst_elements():
     (x,) = _arrays((3, 4))
     with pytest.raises(FunctionCheckFailed) as info:
