@@ -149,7 +149,8 @@ DEFERRED_IMPORTS = {
     "kernels/cuda/ufuncs.py": {"."},
     "nn/functional/dropout.py": {"tapegrad.kernels.cuda"},
     # pytest loads the plugin in every session: tapegrad loads when a fixture is used
-    "testing/pytest_plugin.py": {"tapegrad.testing.oracle", "tapegrad.testing.gradcheck"},
+    "testing/pytest_plugin.py": {"tapegrad.testing.oracle", "tapegrad.testing.gradcheck",
+                                 "tapegrad.testing.function_check"},
     # the out-of-scope list loads only when a name tapegrad lacks is asked for
     "__init__.py": {"tapegrad.testing.torch_db_scope"},
     # graphviz and matplotlib load only for the commands that draw
