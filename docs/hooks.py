@@ -30,6 +30,8 @@ NEEDS = {
                         "torch==2.13.0, the CPU build)"),
     "second-order.md": ("torch", "torch (bash scripts/setup_env.sh test installs "
                         "torch==2.13.0, the CPU build)"),
+    "checking-your-code.md": ("torch", "torch (bash scripts/setup_env.sh test installs "
+                              "torch==2.13.0, the CPU build)"),
     "gpu-numba-cuda.md": ("numba_cuda", "numba-cuda (pip install 'tapegrad[cuda]', or bash "
                           "scripts/setup_env.sh test)"),
 }

@@ -149,7 +149,8 @@ DEFERRED_IMPORTS = {
     "kernels/cuda/ufuncs.py": {"."},
     "nn/functional/dropout.py": {"tapegrad.kernels.cuda"},
     # pytest loads the plugin in every session: tapegrad loads when a fixture is used
-    "testing/pytest_plugin.py": {"tapegrad.testing.oracle", "tapegrad.testing.gradcheck"},
+    "testing/pytest_plugin.py": {"tapegrad.testing.oracle", "tapegrad.testing.gradcheck",
+                                 "tapegrad.testing.function_check"},
     # the first-wrong-gradient locator builds on the oracle's helpers and loads graphviz:
     # the oracle imports it only when a gradient disagrees
     "testing/oracle.py": {"tapegrad.testing.locate"},

@@ -16,6 +16,7 @@ import numpy as np
 
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import check_inplace, wrap, wrap_dim
+from tapegrad.ops.out_arg import write_out
 from tapegrad.ops.scatter import _as1d, _check_bounds, _finish
 from tapegrad.ops.setitem import check_writeable
 from tapegrad.tensor import Tensor
@@ -83,7 +84,7 @@ def _vector_index(name: str, x: Tensor, dim: int, index: Tensor) -> tuple[int, n
     return d, index._data.astype(np.int64).reshape(-1)  # a copy, as above
 
 
-def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
+def index_select(x: Tensor, dim: int, index: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The slices ``index[k]`` of ``x`` along ``dim`` (``index`` is 1-D)."""
     d, idx = _vector_index("index_select", x, dim, index)
     size = _as1d(x._data).shape[d]
@@ -91,7 +92,10 @@ def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
     if bad.any():
         raise RuntimeError(f"INDICES element is out of DATA bounds, id={idx[bad][0]} "
                            f"axis_dim={size}")
-    return IndexSelect.apply(x, dim=d, index=idx)
+    result = IndexSelect.apply(x, dim=d, index=idx)
+    if out is None:
+        return result
+    return write_out("index_select", result, out, x, index, exact_dtype=True)
 
 
 def _index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, alpha: float,

@@ -25,6 +25,7 @@ from tapegrad.autograd.views import ViewFunction
 from tapegrad.ops._util import contiguous, wrap, wrap_dim
 from tapegrad.ops.checks.tensor_args import require_tensors
 from tapegrad.ops.indexing import Slice
+from tapegrad.ops.out_arg import write_out
 from tapegrad.ops.shape import _view_of, reshape, unique_dims
 from tapegrad.tensor import Tensor, shape_from_args
 
@@ -175,7 +176,7 @@ def _tensor_list(name: str, tensors: Any) -> list[Tensor]:
     return tensors
 
 
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Concatenate along an existing dim; dtypes are promoted as for ``+``."""
     ts = _tensor_list("cat", tensors)
     if not ts:
@@ -197,10 +198,11 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 raise RuntimeError(
                     f"Sizes of tensors must match except in dimension {d}. Expected size {a} "
                     f"but got size {b} for tensor number {i} in the list.")
-    return Cat.apply(*ts, dim=d)
+    result = Cat.apply(*ts, dim=d)
+    return result if out is None else write_out("cat", result, out, ts, cast_error=TypeError)
 
 
-def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Join equal-shaped tensors along a new dim."""
     ts = _tensor_list("stack", tensors)
     if not ts:
@@ -211,7 +213,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
             raise RuntimeError(
                 f"stack expects each tensor to be equal size, but got {list(ref)} at entry 0 "
                 f"and {list(t._data.shape)} at entry {i}")
-    return Stack.apply(*ts, dim=wrap_dim(dim, len(ref) + 1))
+    result = Stack.apply(*ts, dim=wrap_dim(dim, len(ref) + 1))
+    return result if out is None else write_out("stack", result, out, ts, cast_error=TypeError)
 
 
 def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple:

@@ -23,6 +23,7 @@ from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import broadcast_shapes, check_inplace, wrap, wrap_dim
 from tapegrad.ops.index_spec import IndexSpec
 from tapegrad.ops.indexing import IndexPutImpl, SliceScatter
+from tapegrad.ops.out_arg import write_out
 from tapegrad.ops.setitem import check_writeable
 from tapegrad.ops.shape import reshape
 from tapegrad.tensor import Tensor
@@ -193,10 +194,13 @@ def _finish(ctx: Node, x: Tensor, out: np.ndarray, inplace: bool) -> Tensor:
     return x
 
 
-def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+def gather(x: Tensor, dim: int, index: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Pick, along ``dim``, the element named by ``index`` at every position of ``index``."""
     d, idx = _check_scatter_like("gather", x, dim, index, None, False)
-    return Gather.apply(x, dim=d, index=idx)
+    result = Gather.apply(x, dim=d, index=idx)
+    if out is None:
+        return result
+    return write_out("gather", result, out, x, index, exact_dtype=True)
 
 
 def _scatter(x: Tensor, dim: int, index: Tensor, src: Any, add: bool, inplace: bool,
@@ -256,7 +260,7 @@ class Take(Function):
         return reshape(flat, ctx.input_shape)
 
 
-def take(x: Tensor, index: Tensor) -> Tensor:
+def take(x: Tensor, index: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Elements of ``x`` seen as 1-D, at ``index`` (negative counts from the end)."""
     if index.dtype.name != "int64":
         raise RuntimeError("take(): Expected a long tensor for index, but got "
@@ -266,7 +270,9 @@ def take(x: Tensor, index: Tensor) -> Tensor:
     if bad.any():
         raise IndexError(f"out of range: tried to access index {idx[bad].flat[0]} on a tensor "
                          f"of {n} elements.")
-    return Take.apply(x, index=np.where(idx < 0, idx + n, idx))
+    result = Take.apply(x, index=np.where(idx < 0, idx + n, idx))
+    return result if out is None else write_out("take", result, out, x, index,
+                                                          exact_dtype=True)
 
 
 def _from_end(indices: Tensor, size: int) -> Tensor:

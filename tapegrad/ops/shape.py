@@ -211,6 +211,9 @@ def sum_to_size(x: Tensor, *size: Any) -> Tensor:
     shape = shape_from_args(size)
     if shape == x._data.shape:
         return x
+    lead = x._data.ndim - len(shape)
+    if lead < 0 or any(s not in (1, d) for s, d in zip(shape, x._data.shape[lead:], strict=True)):
+        raise RuntimeError(f"size {list(shape)} is not expandable to size {list(x.shape)}.")
     return SumToSize.apply(x, shape=shape)
 
 

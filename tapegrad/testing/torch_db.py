@@ -15,7 +15,9 @@ runs all of them against tapegrad, with torch as the oracle:
   OpInfo's name, its aliases or its method variant, and the forward is compared (shape,
   dtype, values, NaN positions). Then the gradients of every input that requires grad are
   compared for one fixed cotangent, and in float64, where the OpInfo supports it, the
-  second derivatives too. Every ``error_inputs`` case must raise torch's exception type;
+  second derivatives too. Every ``error_inputs`` case must raise torch's exception type
+  (its tensors keep their shared memory: an ``out=`` that is a slice of an input overlaps
+  it in tapegrad too; a case torch itself does not raise on is not compared);
 * **modules** (`check_module`): both modules built from the same constructor arguments,
   torch's state_dict copied into tapegrad's, outputs and input/parameter gradients
   compared in train and in eval mode;
@@ -214,10 +216,29 @@ class Converter:
     """Turns a sample's torch objects into tapegrad's, remembering which tapegrad tensor
     stands for which torch tensor (the gradients are compared pairwise)."""
 
-    def __init__(self) -> None:
+    def __init__(self, share_storage: bool = False) -> None:
         self.torch = import_torch()
         self.tg = _tapegrad()
         self.pairs: dict[int, tuple[Any, Any]] = {}  # id(torch tensor) -> (torch, tapegrad)
+        # share_storage: torch tensors over one storage become arrays over one buffer
+        # (error inputs: ``out=`` a slice of the input must be seen to overlap it)
+        self.buffers: dict[tuple[int, str], np.ndarray] | None = {} if share_storage else None
+
+    def _array(self, t: Any) -> np.ndarray:
+        storage = t.untyped_storage()
+        if self.buffers is None or storage.data_ptr() == 0 or t.numel() == 0:
+            return strided_copy(t)
+        key = (storage.data_ptr(), str(t.dtype))
+        if key not in self.buffers:
+            whole = t.new_empty(0).set_(storage, 0, (storage.nbytes() // t.element_size(),))
+            self.buffers[key] = whole.detach().numpy().copy()
+        try:  # an ndarray over the buffer (not as_strided): its .base is the whole storage
+            return np.ndarray(tuple(t.shape), dtype=self.buffers[key].dtype,
+                              buffer=self.buffers[key],
+                              offset=t.storage_offset() * t.element_size(),
+                              strides=tuple(s * t.element_size() for s in t.stride()))
+        except ValueError:  # numpy refuses the layout (a zero-stride view past the end...)
+            return strided_copy(t)
 
     def __call__(self, obj: Any) -> Any:
         torch, tg = self.torch, self.tg
@@ -229,7 +250,7 @@ class Converter:
                 raise OutOfScopeInput(f"a {name} tensor")
             if obj.ndim > 64:
                 raise Untranslatable(f"{obj.ndim} dims (a numpy array holds at most 64)")
-            t = tg.Tensor._from_array(strided_copy(obj), requires_grad=obj.requires_grad)
+            t = tg.Tensor._from_array(self._array(obj), requires_grad=obj.requires_grad)
             self.pairs[id(obj)] = (obj, t)
             return t
         if isinstance(obj, torch.Size):
@@ -329,6 +350,8 @@ def tapegrad_target(op: Any) -> Target:
         return Target(function, True, f"tapegrad.{op.name}")
     if has_method:
         def call(x: Any, *args: Any, **kwargs: Any) -> Any:
+            if not isinstance(x, tg.Tensor):  # as torch's op: Tensor.__radd__(2, x)
+                return getattr(tg.Tensor, method_name)(x, *args, **kwargs)
             return getattr(x, method_name)(*args, **kwargs)
 
         return Target(call, True, f"Tensor.{method_name}")
@@ -648,13 +671,20 @@ def _run_error(op: Any, target: Target, error: Any, index: int) -> Case:
         case.note = f"missing in tapegrad (torch raises {want.__name__})"
         return case
     try:
-        convert = Converter()
+        convert = Converter(share_storage=True)
         args = (convert(sample.input), *convert(list(sample.args)))
         kwargs = convert(dict(sample.kwargs))
     except Untranslatable as exc:
         case.note = f"input has {exc}"
         if isinstance(exc, OutOfScopeInput):
             case.kind = "excluded"
+        return case
+    try:  # after converting: a failed out= call may have resized torch's out tensor
+        op.op(sample.input, *sample.args, **sample.kwargs)
+    except Exception:
+        pass
+    else:  # the database's error input is not an error for torch either: not compared
+        case.kind, case.note = "excluded", "torch does not raise on it either"
         return case
     try:
         target.call(*args, **kwargs)

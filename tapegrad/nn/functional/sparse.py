@@ -77,6 +77,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     require_tensor(input, "embedding", "indices", 2)  # torch's op is embedding(weight, indices)
     require_tensor(weight, "embedding", "weight", 1)
+    if weight.ndim != 2:
+        raise RuntimeError("'weight' must be 2-D")
     if input.is_floating_point():
         raise RuntimeError(
             "Expected tensor for argument #1 'indices' to have one of the following scalar "

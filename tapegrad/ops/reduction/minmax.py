@@ -25,6 +25,7 @@ import numpy as np
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import as_array, wrap, wrap_dim
 from tapegrad.ops.clamp import maximum, minimum
+from tapegrad.ops.out_arg import write_out
 from tapegrad.ops.reduction.axes import kept_shape, reduce_axes, unkeep
 from tapegrad.tensor import Tensor
 
@@ -293,14 +294,26 @@ def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     return _extreme(x, dim, keepdim, "min", MinAll, MinDim)
 
 
-def amax(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+def amax(x: Tensor, dim: Any = (), keepdim: bool = False, *,
+         out: Tensor | None = None) -> Tensor:
     """Maximum over ``dim`` (an int or tuple; ``()`` means all dims), values only."""
-    return Amax.apply(x, dim=dim, keepdim=keepdim)
+    return _amax_amin("amax", Amax, x, dim, keepdim, out)
 
 
-def amin(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+def amin(x: Tensor, dim: Any = (), keepdim: bool = False, *,
+         out: Tensor | None = None) -> Tensor:
     """Minimum over ``dim`` (an int or tuple; ``()`` means all dims), values only."""
-    return Amin.apply(x, dim=dim, keepdim=keepdim)
+    return _amax_amin("amin", Amin, x, dim, keepdim, out)
+
+
+def _amax_amin(name: str, function: Any, x: Tensor, dim: Any, keepdim: bool,
+               out: Tensor | None) -> Tensor:
+    if out is not None and out.dtype != x.dtype:
+        raise RuntimeError(f"Expected the dtype for input and out to match, but got "
+                           f"{x.dtype.scalar_type} for input's dtype and "
+                           f"{out.dtype.scalar_type} for out's dtype.")
+    result = function.apply(x, dim=dim, keepdim=keepdim)
+    return result if out is None else write_out(name, result, out, x, overlap_ok=True)
 
 
 def _arg_extreme(x: Tensor, dim: int | None, keepdim: bool, op: str) -> Tensor:
