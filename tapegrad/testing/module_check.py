@@ -31,6 +31,7 @@ import numpy as np
 
 import tapegrad
 from tapegrad.tensor import Tensor
+from tapegrad.testing.locate import first_wrong_gradient
 from tapegrad.testing.oracle import (
     OracleMismatch,
     OracleResult,
@@ -145,6 +146,27 @@ def compare_modules(tg_module: Any, torch_module: Any, *inputs: Any,
                 cmp.value(f"{mode} grad {name}", "grad", mine[name].grad, p.grad)
     result = OracleResult(cmp.rows, got, want)
     if raise_on_failure and not result.passed:
-        raise OracleMismatch("the tapegrad module and the torch module disagree:\n"
-                             + result.table(), result)
+        message = "the tapegrad module and the torch module disagree:\n" + result.table()
+        found = _first_wrong_gradient(tg_module, torch_module, arrays, names, result, seed)
+        raise OracleMismatch(message + (f"\n\n{found}" if found else ""), result)
     return result
+
+
+def _first_wrong_gradient(tg_module: Any, torch_module: Any, arrays: list, names: list,
+                          result: OracleResult, seed: int) -> Any:
+    """Where the gradients started to differ (`first_wrong_gradient`), in the first mode
+    whose outputs agree and whose gradients do not; None when there is no such mode."""
+    for mode in ("train", "eval"):
+        rows = [r for r in result.rows if r.name.startswith(f"{mode} ")]
+        if not rows or any(not r.ok for r in rows if r.kind == "forward"):
+            continue
+        if all(r.ok for r in rows):
+            continue
+        tg_module.train(mode == "train")
+        torch_module.train(mode == "train")
+
+        def program(lib: Any, *xs: Any) -> Any:
+            return (tg_module if lib is tapegrad else torch_module)(*xs)
+
+        return first_wrong_gradient(program, *arrays, seed=seed, names=names)
+    return None

@@ -176,3 +176,39 @@ def test_compare_with_torch_says_where_the_gradient_went_wrong():
     message = str(info.value)
     assert "first wrong gradient" in message and "MeanRowsBackward" in message
     assert "# <- mean" in message
+
+
+def test_compare_modules_says_where_a_layer_went_wrong():
+    torch = pytest.importorskip("torch")
+
+    class Scale(Function):  # a layer's op with a planted bug: forgets the factor 2
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2.0
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class Net(tapegrad.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = tapegrad.nn.Linear(3, 2)
+
+        def forward(self, x):
+            return Scale.apply(self.fc(x)).tanh()
+
+    class TorchNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(3, 2)
+
+        def forward(self, x):
+            return (self.fc(x) * 2.0).tanh()
+
+    from tapegrad.testing import compare_modules
+
+    torch.manual_seed(0)
+    with pytest.raises(OracleMismatch) as info:
+        compare_modules(Net().double(), TorchNet().double(), _inputs()[0], modes=("train",))
+    assert "first wrong gradient" in str(info.value) and "ScaleBackward" in str(info.value)
