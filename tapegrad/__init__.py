@@ -75,11 +75,13 @@ from tapegrad.ops.linalg import *  # noqa: F403
 from tapegrad.ops.masking import *  # noqa: F403
 from tapegrad.ops.pointwise import *  # noqa: F403
 from tapegrad.ops.reduction import *  # noqa: F403
+from tapegrad.ops.scan import *  # noqa: F403
 from tapegrad.ops.scatter import *  # noqa: F403
 from tapegrad.ops.setitem import *  # noqa: F403
 from tapegrad.ops.shape import *  # noqa: F403
 from tapegrad.ops.softmax import *  # noqa: F403
 from tapegrad.ops.sorting import *  # noqa: F403
+from tapegrad.ops.statistics import *  # noqa: F403
 from tapegrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from tapegrad.scalar import Scalar
 from tapegrad.serialization import load, save

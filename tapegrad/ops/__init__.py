@@ -35,17 +35,20 @@ from tapegrad.ops import (
     masking,
     pointwise,
     reduction,
+    scan,
     scatter,
     setitem,
     shape,
     softmax,
     sorting,
+    statistics,
 )
 from tapegrad.tensor import Tensor
 
 FAMILIES = (arithmetic, pointwise, elementwise, comparison, clamp, fill, activation,
             softmax, reduction, linalg, shape, dims, joining,
-            indexing, setitem, scatter, index_select, masking, composite, sorting)
+            indexing, setitem, scatter, index_select, masking, composite, sorting,
+            scan, statistics)
 
 
 def _install_tensor_methods() -> None:

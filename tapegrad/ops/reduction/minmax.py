@@ -45,6 +45,17 @@ def _return_type(name: str) -> type:
 
 return_types = types.SimpleNamespace(max=_return_type("max"), min=_return_type("min"))
 
+
+def _min_max_type() -> type:
+    """``torch.return_types.aminmax`` names its fields min and max."""
+    base = collections.namedtuple("aminmax", ["min", "max"])
+    cls = type("aminmax", (base,), {"__slots__": (), "__module__": __name__})
+    cls.__qualname__ = "return_types.aminmax"
+    return cls
+
+
+return_types.aminmax = _min_max_type()
+
 _PICK = {"max": (np.max, np.argmax), "min": (np.min, np.argmin),
          "amax": (np.max, None), "amin": (np.min, None)}
 
@@ -293,6 +304,26 @@ def amin(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     return Amin.apply(x, dim=dim, keepdim=keepdim)
 
 
+def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False) -> Any:
+    """``(min, max)`` in one call: `amin` and `amax` over ``dim`` (one int, or every dim
+    if None), each with amin's/amax's gradient."""
+    if dim is None:
+        if x._data.size == 0:
+            raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as "
+                               "the operation has no identity.")
+        axes: Any = ()
+    else:
+        d = wrap_dim(dim, x._data.ndim)
+        if x._data.ndim and x._data.shape[d] == 0:
+            raise _empty_dim("aminmax", d)
+        axes = d
+    lo, hi = amin(x, axes, keepdim), amax(x, axes, keepdim)
+    if dim is None and keepdim:
+        shape = (1,) * x._data.ndim
+        lo, hi = lo.reshape(shape), hi.reshape(shape)
+    return return_types.aminmax(lo, hi)
+
+
 def _arg_extreme(x: Tensor, dim: int | None, keepdim: bool, op: str) -> Tensor:
     data = x._data
     pick = np.argmax if op == "argmax" else np.argmin
@@ -325,6 +356,6 @@ def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
 
 
 METHODS = {"max": max, "min": min, "amax": amax, "amin": amin, "argmax": argmax,
-           "argmin": argmin}
+           "argmin": argmin, "aminmax": aminmax}
 
-__all__ = ["max", "min", "amax", "amin", "argmax", "argmin", "return_types"]
+__all__ = ["max", "min", "amax", "amin", "argmax", "argmin", "aminmax", "return_types"]
