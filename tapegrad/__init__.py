@@ -7,7 +7,7 @@ micrograd-style one-number version of the same idea.
 
 # Importing any tapegrad.ops module first runs tapegrad/ops/__init__.py, which installs the
 # Tensor methods, so the order of these imports does not matter.
-from tapegrad import autograd, cuda, datasets, dtypes, nn, ops, optim, utils
+from tapegrad import autograd, cuda, datasets, dtypes, linalg, nn, ops, optim, utils
 from tapegrad.autograd import (
     enable_grad,
     inference_mode,
@@ -73,6 +73,7 @@ from tapegrad.ops.indexing import *  # noqa: F403
 from tapegrad.ops.joining import *  # noqa: F403
 from tapegrad.ops.linalg import *  # noqa: F403
 from tapegrad.ops.masking import *  # noqa: F403
+from tapegrad.ops.matrix import *  # noqa: F403
 from tapegrad.ops.pointwise import *  # noqa: F403
 from tapegrad.ops.reduction import *  # noqa: F403
 from tapegrad.ops.scan import *  # noqa: F403

@@ -33,6 +33,7 @@ from tapegrad.ops import (
     joining,
     linalg,
     masking,
+    matrix,
     pointwise,
     reduction,
     scan,
@@ -48,7 +49,7 @@ from tapegrad.tensor import Tensor
 FAMILIES = (arithmetic, pointwise, elementwise, comparison, clamp, fill, activation,
             softmax, reduction, linalg, shape, dims, joining,
             indexing, setitem, scatter, index_select, masking, composite, sorting,
-            scan, statistics)
+            scan, statistics, matrix)
 
 
 def _install_tensor_methods() -> None:

@@ -30,6 +30,7 @@ from tapegrad import dtypes
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import wrap, wrap_dim
 from tapegrad.ops.comparison import where
+from tapegrad.ops.joining import stack
 from tapegrad.ops.reduction.minmax import _evenly_distribute, _return_type
 from tapegrad.ops.scatter import Gather
 from tapegrad.tensor import Tensor
@@ -303,7 +304,6 @@ def _quantile(x: Tensor, q: Any, dim: Any, keepdim: bool, interpolation: str,
         outs.append(value)
     if q_scalar:
         return outs[0]
-    from tapegrad.ops.joining import stack
     return stack(outs)
 
 
