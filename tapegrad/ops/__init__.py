@@ -26,6 +26,7 @@ from tapegrad.ops import (
     comparison,
     composite,
     dims,
+    distance,
     elementwise,
     fill,
     index_select,
@@ -49,7 +50,7 @@ from tapegrad.tensor import Tensor
 FAMILIES = (arithmetic, pointwise, elementwise, comparison, clamp, fill, activation,
             softmax, reduction, linalg, shape, dims, joining,
             indexing, setitem, scatter, index_select, masking, composite, sorting,
-            scan, statistics, matrix)
+            scan, statistics, matrix, distance)
 
 
 def _install_tensor_methods() -> None:

@@ -16,8 +16,8 @@ or None for every dim; ``()`` also means every dim. ``keepdim=True`` keeps each 
 dim as size 1.
 
 One module per kind: `sums` (sum, mean, prod, cumsum, logsumexp, all, any, count_nonzero),
-`minmax` (max, min, amax, amin, aminmax, argmax, argmin), `norms` (var, std, norm), on the helpers
-of `axes` (which dims collapse, and putting them back).
+`minmax` (max, min, amax, amin, aminmax, argmax, argmin), `norms` (var, std, norm, renorm,
+vector_norm, matrix_norm), on the helpers of `axes` (which dims collapse, and putting them back).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from tapegrad.ops.reduction.minmax import (
     min,
     return_types,
 )
-from tapegrad.ops.reduction.norms import norm, std, var
+from tapegrad.ops.reduction.norms import norm, renorm, std, var
 from tapegrad.ops.reduction.sums import (
     all,
     any,
@@ -47,7 +47,7 @@ from tapegrad.ops.reduction.sums import (
 
 __all__ = ["sum", "mean", "prod", "cumsum", "logsumexp", "all", "any", "count_nonzero",
            "max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "var", "std", "norm",
-           "return_types"]
+           "renorm", "return_types"]
 
 # Tensor methods this family provides (installed by tapegrad.ops).
 METHODS = {**sums.METHODS, **minmax.METHODS, **norms.METHODS}

@@ -364,6 +364,27 @@ def _matrix_norm_error(p: str, dim: Any) -> None:
     raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
 
 
-METHODS = {"var": var, "std": std, "norm": norm}
+def renorm(x: Tensor, p: Any, dim: int, maxnorm: Any) -> Tensor:
+    """Rescale each slice ``x.select(dim, i)`` whose p-norm exceeds ``maxnorm`` down to
+    norm ``maxnorm`` (times ``maxnorm / (norm + 1e-7)``, as torch); the others unchanged.
+    The factor depends on x, and the gradient goes through it."""
+    if x.ndim <= 1:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {x.ndim} "
+                           "dimensions")
+    if float(p) <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if float(maxnorm) < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    if not x.is_floating_point():
+        raise RuntimeError(f"\"renorm_out\" not implemented for '{x.dtype.scalar_type}'")
+    d = wrap_dim(dim, x.ndim)
+    others = tuple(i for i in range(x.ndim) if i != d)
+    norms = VectorNorm.apply(x, ord=float(p), dim=others, keepdim=True)
+    over = norms > maxnorm
+    factor = float(maxnorm) / (norms + 1e-7)
+    return x * factor.where(over, x.new_ones(()))
 
-__all__ = ["var", "std", "norm"]
+
+METHODS = {"var": var, "std": std, "norm": norm, "renorm": renorm}
+
+__all__ = ["var", "std", "norm", "renorm"]
