@@ -26,6 +26,7 @@ from tapegrad.creation import (
     full,
     full_like,
     linspace,
+    logspace,
     ones,
     ones_like,
     rand,

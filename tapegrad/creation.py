@@ -191,12 +191,22 @@ def randn_like(t: Tensor, *, dtype: Any = None, device: Any = None,
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,
-           device: Any = None, requires_grad: bool = False) -> Tensor:
-    """``arange(5)`` -> 0..4; integers give int64, any float argument the default float."""
+           device: Any = None, requires_grad: bool = False, out: Tensor | None = None) -> Tensor:
+    """``arange(5)`` -> 0..4; integers give int64, any float argument the default float.
+    With ``out``, the result takes out's dtype and replaces its contents."""
     if end is None:
         start, end = 0, start
     if step == 0:
         raise RuntimeError("step must be nonzero")
+    if out is not None:
+        if dtype is None:
+            dtype = out.dtype
+        if not dtypes.to_dtype(dtype).is_floating_point and int(step) == 0:
+            # the step is cast to the integer dtype first (0.5 -> 0), as in torch
+            raise ValueError("step must be nonzero")
+        result = arange(start, end, step, dtype=dtype, device=device)
+        out.data = result
+        return out
     lo, hi = float(start), float(end)
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise RuntimeError(f"unsupported range: {start} -> {end}")
@@ -224,6 +234,26 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device:
                            f"{' and '.join(f'{v.ndim} dimension(s)' for v in ends)}.")
     start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
     return _finish(np.linspace(start, end, int(steps)).astype(_dt(dtype)), requires_grad, device)
+
+
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the
+    exponent (``base ** linspace(start, end, steps)``)."""
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool):
+        raise TypeError("logspace() received an invalid combination of arguments - got "
+                        f"(..., steps={type(steps).__name__}): 'steps' must be int")
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    ends = [v for v in (start, end) if isinstance(v, Tensor)]
+    if any(v.ndim for v in ends):
+        raise RuntimeError("logspace only supports 0-dimensional start and end tensors, but got "
+                           f"{' and '.join(f'{v.ndim} dimension(s)' for v in ends)}.")
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+    exponents = np.linspace(float(start), float(end), int(steps))
+    with np.errstate(over="ignore"):
+        values = np.power(float(base), exponents)
+    return _finish(values.astype(_dt(dtype)), requires_grad, device)
 
 
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
