@@ -304,9 +304,21 @@ def amin(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     return Amin.apply(x, dim=dim, keepdim=keepdim)
 
 
-def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False) -> Any:
+def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False,
+            out: Any = None) -> Any:
     """``(min, max)`` in one call: `amin` and `amax` over ``dim`` (one int, or every dim
-    if None), each with amin's/amax's gradient."""
+    if None), each with amin's/amax's gradient. ``out=(min, max)`` receives the results
+    (tensors of x's dtype)."""
+    if out is not None:
+        for o in out:
+            if o.dtype != x.dtype:
+                raise RuntimeError("Expected out tensor to have dtype "
+                                   f"{x.dtype.scalar_type.lower()}, but got "
+                                   f"{o.dtype.scalar_type.lower()} instead")
+        result = aminmax(x, dim=dim, keepdim=keepdim)
+        for o, r in zip(out, result, strict=True):
+            o.data = r
+        return return_types.aminmax(*out)
     if dim is None:
         if x._data.size == 0:
             raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as "
