@@ -37,6 +37,7 @@ from tapegrad.ops.checks.linalg import (
     check_mv,
     check_tensor,
 )
+from tapegrad.ops.comparison import where
 from tapegrad.ops.joining import cat
 from tapegrad.ops.shape import _view_of
 from tapegrad.tensor import Tensor
@@ -373,7 +374,8 @@ def _scaled_sum(name: str, x: Tensor, product: Tensor, beta: Any, alpha: Any) ->
         return out if not beta else out | x.expand(shape)
     out = product if alpha == 1 else product * alpha
     if beta == 0:
-        return out
+        # x is ignored, NaNs included; where() still gives it torch's zero gradient
+        return out + where(wrap(np.zeros((), dtype=bool)), x, x.new_zeros(()))
     return (x if beta == 1 else x * beta) + out
 
 
