@@ -458,6 +458,17 @@ def cross(a: Tensor, b: Tensor, dim: int | None = None) -> Tensor:
     return _cross(a, b, d)
 
 
+def _in_place(op: Any) -> Any:
+    """``x.op_(...)``: the out-of-place op on a copy of x, copied back into x (``copy_`` is
+    recorded, so the gradient reaches x's old value through the copy)."""
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return self.copy_(op(self.clone(), *args, **kwargs))
+
+    method.__name__ = method.__qualname__ = op.__name__ + "_"
+    method.__doc__ = f"In-place `{op.__name__}`: writes the result into self."
+    return method
+
+
 def _matmul_method(self: Tensor, other: Any) -> Any:
     return matmul(self, other) if isinstance(other, Tensor) else NotImplemented
 
@@ -477,5 +488,6 @@ METHODS = {
     "ger": outer, "addmm": addmm, "t": t, "__matmul__": _matmul_method,
     "__rmatmul__": _rmatmul_method, "T": property(_T), "mT": property(_mT),
     "addmv": addmv, "addbmm": addbmm, "baddbmm": baddbmm, "addr": addr, "vdot": vdot,
-    "cross": cross,
+    "cross": cross, "addmv_": _in_place(addmv), "addbmm_": _in_place(addbmm),
+    "baddbmm_": _in_place(baddbmm), "addr_": _in_place(addr),
 }

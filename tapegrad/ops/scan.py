@@ -24,6 +24,7 @@ from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import _state
 from tapegrad.ops._util import as_array, wrap, wrap_dim
 from tapegrad.ops.comparison import where
+from tapegrad.ops.linalg import _in_place
 from tapegrad.ops.pointwise import exp
 from tapegrad.ops.reduction.axes import accumulator, sum_dtype
 from tapegrad.ops.reduction.minmax import _return_type
@@ -197,5 +198,5 @@ def logcumsumexp(x: Tensor, dim: int) -> Tensor:
 
 __all__ = ["cumprod", "cummax", "cummin", "logcumsumexp"]
 
-METHODS = {"cumprod": cumprod, "cummax": cummax, "cummin": cummin,
+METHODS = {"cumprod": cumprod, "cumprod_": _in_place(cumprod), "cummax": cummax, "cummin": cummin,
            "logcumsumexp": logcumsumexp}

@@ -484,4 +484,6 @@ __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian"
            "quantile", "nanquantile", "unique", "unique_consecutive", "searchsorted",
            "bucketize"]
 
-METHODS = {name: globals()[name] for name in __all__ if name not in ("bucketize",)}
+# (torch has no Tensor.searchsorted or Tensor.bucketize)
+METHODS = {name: globals()[name] for name in __all__
+           if name not in ("bucketize", "searchsorted")}

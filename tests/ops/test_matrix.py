@@ -90,3 +90,14 @@ def test_products_with_scalars():
           RNG.standard_normal(4))
     check(lambda m, x, y: m.cross(x, y, dim=1), RNG.standard_normal((2, 3)),
           RNG.standard_normal((1, 3)))
+
+
+@pytest.mark.parametrize("name, args", [
+    ("cumprod_", (1,)), ("renorm_", (2, 0, 1.0)), ("addmv_", ((4, 3), (3,))),
+    ("addr_", ((4,), (5,))), ("baddbmm_", ((2, 4, 3), (2, 3, 5))),
+])
+def test_in_place_variants_follow_the_copy(name, args):
+    shape = (2, 4, 5) if name == "baddbmm_" else (4, 5) if name != "addmv_" else (4,)
+    base = RNG.standard_normal(shape)
+    arrays = [RNG.standard_normal(a) if isinstance(a, tuple) else a for a in args]
+    check(lambda m, x, *rest: getattr(x * 1, name)(*rest), base, *arrays)

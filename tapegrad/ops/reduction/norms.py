@@ -385,6 +385,12 @@ def renorm(x: Tensor, p: Any, dim: int, maxnorm: Any) -> Tensor:
     return x * factor.where(over, x.new_ones(()))
 
 
-METHODS = {"var": var, "std": std, "norm": norm, "renorm": renorm}
+def renorm_(x: Tensor, p: Any, dim: int, maxnorm: Any) -> Tensor:
+    """In-place `renorm`: writes the result into x (the gradient reaches x's old value
+    through the recorded copy)."""
+    return x.copy_(renorm(x.clone(), p, dim, maxnorm))
+
+
+METHODS = {"var": var, "std": std, "norm": norm, "renorm": renorm, "renorm_": renorm_}
 
 __all__ = ["var", "std", "norm", "renorm"]
