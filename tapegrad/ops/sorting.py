@@ -29,6 +29,7 @@ import numpy as np
 from tapegrad import dtypes
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import wrap, wrap_dim
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.ops.comparison import where
 from tapegrad.ops.joining import stack
 from tapegrad.ops.reduction.minmax import _evenly_distribute, _return_type
@@ -52,9 +53,8 @@ def _order(data: np.ndarray, axis: int, descending: bool) -> np.ndarray:
         # lexsort sorts by its last key first: NaNs (key 0) before numbers, then by -x
         key = np.where(nan, 0, -data.astype(np.float64))
         return np.lexsort((key, ~nan), axis=axis).astype(np.int64)
-    if data.dtype == np.bool_:
-        return np.argsort(~data, axis=axis, kind="stable").astype(np.int64)
-    # ~x reverses the order of integers without the overflow of -x at the minimum
+    # ~x reverses the order of integers (and bools) without the overflow of -x at the
+    # minimum of a signed type
     return np.argsort(~data, axis=axis, kind="stable").astype(np.int64)
 
 
@@ -67,22 +67,12 @@ def _long(a: np.ndarray) -> Tensor:
     return wrap(np.array(a, dtype=np.int64, order="C"))
 
 
-def _check_not_bool_grad(name: str, x: Tensor) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
-                        f"{type(x).__name__}")
-
-
 # ---------------------------------------------------------------- sort
-def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool | None = False,
-         **kwargs: Any) -> Any:
+def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool | None = False
+         ) -> Any:
     """``(values, indices)`` sorted along ``dim``, ascending unless ``descending``.
     ``stable`` is accepted for torch's signature; every sort here is stable."""
-    _check_not_bool_grad("sort", x)
-    dim = kwargs.pop("dim", dim)
-    descending = kwargs.pop("descending", descending)
-    if kwargs:
-        raise TypeError(f"sort() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    require_tensor(x, "sort")
     d = wrap_dim(dim, x.ndim)
     idx = _order(x._data, d, descending)
     return return_types["sort"](_take(x, d, idx), _long(idx))
@@ -90,20 +80,20 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool | None
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """The indices that sort ``x`` along ``dim`` (``sort(...).indices``)."""
-    _check_not_bool_grad("argsort", x)
+    require_tensor(x, "argsort")
     return _long(_order(x._data, wrap_dim(dim, x.ndim), descending))
 
 
 def msort(x: Tensor) -> Tensor:
     """``sort(x, dim=0).values``."""
-    _check_not_bool_grad("msort", x)
+    require_tensor(x, "msort")
     return sort(x, dim=0).values
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
     """The ``k`` largest (``largest=False``: smallest) values along ``dim`` and their
     indices, in order from the most extreme."""
-    _check_not_bool_grad("topk", x)
+    require_tensor(x, "topk")
     d = wrap_dim(dim, x.ndim)
     n = x.shape[d] if x.ndim else 1
     if not 0 <= k <= n:
@@ -116,7 +106,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
 
 def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
     """The ``k``-th smallest value along ``dim`` (k counts from 1) and its index."""
-    _check_not_bool_grad("kthvalue", x)
+    require_tensor(x, "kthvalue")
     d = wrap_dim(dim, x.ndim)
     n = x.shape[d] if x.ndim else 1
     if not 1 <= k <= n:
@@ -157,7 +147,7 @@ def _median_ranks(d: int, ignore_nan: bool) -> Any:
 
 
 def _median(x: Tensor, dim: Any, keepdim: bool, name: str) -> Any:
-    _check_not_bool_grad(name, x)
+    require_tensor(x, name)
     ignore_nan = name == "nanmedian"
     if dim is None:
         if x._data.size == 0:
@@ -208,7 +198,7 @@ def nanmedian(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
 def mode(x: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
     """The most frequent value along ``dim`` (the smallest of those tied for most
     frequent) and the index of its last occurrence."""
-    _check_not_bool_grad("mode", x)
+    require_tensor(x, "mode")
     d = wrap_dim(dim, x.ndim)
     if x.ndim == 0:
         return return_types["mode"](_take(x, 0, np.zeros((), np.int64)),
@@ -240,7 +230,7 @@ _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 def _quantile(x: Tensor, q: Any, dim: Any, keepdim: bool, interpolation: str,
               name: str) -> Tensor:
-    _check_not_bool_grad(name, x)
+    require_tensor(x, name)
     if not x.is_floating_point():
         raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
     if isinstance(q, Tensor):
@@ -383,14 +373,14 @@ def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False,
            return_counts: bool = False, dim: int | None = None) -> Any:
     """The distinct values (slices along ``dim`` if given), sorted; optionally where each
     input went (``return_inverse``) and how often each occurs (``return_counts``)."""
-    _check_not_bool_grad("unique", x)
+    require_tensor(x, "unique")
     return _unique(x, return_inverse, return_counts, dim, consecutive=False)
 
 
 def unique_consecutive(x: Tensor, return_inverse: bool = False, return_counts: bool = False,
                        dim: int | None = None) -> Any:
     """Collapse runs of equal consecutive values (slices along ``dim``) into one."""
-    _check_not_bool_grad("unique_consecutive", x)
+    require_tensor(x, "unique_consecutive")
     return _unique(x, return_inverse, return_counts, dim, consecutive=True)
 
 
@@ -427,7 +417,7 @@ def searchsorted(sorted_sequence: Tensor, values: Any, *, out_int32: bool = Fals
     """For each value, the index where it would be inserted into ``sorted_sequence`` (its
     last dim, one sorted row per leading index) to keep it sorted: the first such place,
     or the last with ``right=True`` / ``side='right'``."""
-    _check_not_bool_grad("searchsorted", sorted_sequence)
+    require_tensor(sorted_sequence, "searchsorted")
     if side is not None:
         if side not in ("left", "right"):
             raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but "
