@@ -25,6 +25,7 @@ from tapegrad import dtypes
 from tapegrad.ops._util import broadcast_shapes, wrap, wrap_dim
 from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.ops.clamp import clamp_min
+from tapegrad.ops.host import computed_on_host
 from tapegrad.ops.index_select import index_select
 from tapegrad.ops.reduction.norms import vector_norm
 from tapegrad.ops.reduction.sums import sum
@@ -81,6 +82,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
     return vector_norm(diff, p, -1)
 
 
+@computed_on_host
 def pdist(x: Tensor, p: float = 2) -> Tensor:
     """The distances between all pairs of rows ``i < j`` of the matrix ``x``, in the order
     of the upper triangle (a vector of ``N (N - 1) / 2``)."""

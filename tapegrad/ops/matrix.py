@@ -20,6 +20,7 @@ import numpy as np
 
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import wrap
+from tapegrad.ops.host import computed_on_host
 from tapegrad.ops.linalg import matmul
 from tapegrad.tensor import Tensor
 
@@ -138,18 +139,21 @@ class Svdvals(Function):
         return matmul(u * grad.unsqueeze(-2), vt)
 
 
+@computed_on_host
 def inv(A: Tensor) -> Tensor:
     """The inverse of each square matrix (raises for a singular one)."""
     check_square(A, "inv")
     return Inv.apply(A)
 
 
+@computed_on_host
 def det(A: Tensor) -> Tensor:
     """The determinant of each square matrix."""
     check_square(A, "det")
     return Det.apply(A)
 
 
+@computed_on_host
 def svdvals(A: Tensor) -> Tensor:
     """The singular values of each matrix (of the last two dims), in descending order."""
     if A.ndim < 2:
@@ -160,6 +164,7 @@ def svdvals(A: Tensor) -> Tensor:
     return Svdvals.apply(A)
 
 
+@computed_on_host
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     """``X`` with ``A X = B`` (``left=False``: ``X A = B``). ``B`` is a batch of vectors
     when it is 1-D or has A's shape without the last dim; otherwise of matrices. Written

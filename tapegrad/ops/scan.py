@@ -24,6 +24,7 @@ from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import _state
 from tapegrad.ops._util import as_array, wrap, wrap_dim
 from tapegrad.ops.comparison import where
+from tapegrad.ops.host import computed_on_host
 from tapegrad.ops.linalg import _in_place
 from tapegrad.ops.pointwise import exp
 from tapegrad.ops.reduction.axes import accumulator, sum_dtype
@@ -80,6 +81,7 @@ def _cumprod_grad_with_zeros(x: Tensor, grad: Tensor, d: int) -> Tensor:
     return picked.sum(-2).movedim(-1, d)
 
 
+@computed_on_host
 def cumprod(x: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Running product along ``dim``; integers and bools accumulate in int64."""
     return Cumprod.apply(x, dim=dim, dtype=dtype)
@@ -118,11 +120,13 @@ def _cum_extreme(x: Tensor, dim: int, largest: bool) -> Any:
     return return_types[name](values, wrap(np.array(idx, order="C")))
 
 
+@computed_on_host
 def cummax(x: Tensor, dim: int) -> Any:
     """``(values, indices)``: the running maximum along ``dim`` and where it was found."""
     return _cum_extreme(x, dim, largest=True)
 
 
+@computed_on_host
 def cummin(x: Tensor, dim: int) -> Any:
     """``(values, indices)``: the running minimum along ``dim`` and where it was found."""
     return _cum_extreme(x, dim, largest=False)
@@ -191,6 +195,7 @@ def _logcumsumexp_grad_pairs(x: Tensor, out: Tensor, grad: Tensor, d: int,
     return terms.sum(-1).movedim(-1, d)
 
 
+@computed_on_host
 def logcumsumexp(x: Tensor, dim: int) -> Tensor:
     """``log(cumsum(exp(x)))`` along ``dim``, computed without overflow."""
     return Logcumsumexp.apply(x, dim=dim)

@@ -31,6 +31,7 @@ from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import wrap, wrap_dim
 from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.ops.comparison import where
+from tapegrad.ops.host import computed_on_host
 from tapegrad.ops.joining import stack
 from tapegrad.ops.reduction.minmax import _evenly_distribute, _return_type
 from tapegrad.ops.scatter import Gather
@@ -68,6 +69,7 @@ def _long(a: np.ndarray) -> Tensor:
 
 
 # ---------------------------------------------------------------- sort
+@computed_on_host
 def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool | None = False
          ) -> Any:
     """``(values, indices)`` sorted along ``dim``, ascending unless ``descending``.
@@ -78,18 +80,21 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool | None
     return return_types["sort"](_take(x, d, idx), _long(idx))
 
 
+@computed_on_host
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """The indices that sort ``x`` along ``dim`` (``sort(...).indices``)."""
     require_tensor(x, "argsort")
     return _long(_order(x._data, wrap_dim(dim, x.ndim), descending))
 
 
+@computed_on_host
 def msort(x: Tensor) -> Tensor:
     """``sort(x, dim=0).values``."""
     require_tensor(x, "msort")
     return sort(x, dim=0).values
 
 
+@computed_on_host
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
     """The ``k`` largest (``largest=False``: smallest) values along ``dim`` and their
     indices, in order from the most extreme."""
@@ -104,6 +109,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     return return_types["topk"](_take(x, d, idx), _long(idx))
 
 
+@computed_on_host
 def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
     """The ``k``-th smallest value along ``dim`` (k counts from 1) and its index."""
     require_tensor(x, "kthvalue")
@@ -183,18 +189,21 @@ class MedianAll(Function):
         return _evenly_distribute(ctx, grad)
 
 
+@computed_on_host
 def median(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """The lower median: with no ``dim`` the middle value of all (a tensor), with a ``dim``
     ``(values, indices)`` per slice. NaN if the slice holds one."""
     return _median(x, dim, keepdim, "median")
 
 
+@computed_on_host
 def nanmedian(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """`median` ignoring NaNs (NaN only where a slice is all NaN)."""
     return _median(x, dim, keepdim, "nanmedian")
 
 
 # ---------------------------------------------------------------- mode
+@computed_on_host
 def mode(x: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
     """The most frequent value along ``dim`` (the smallest of those tied for most
     frequent) and the index of its last occurrence."""
@@ -297,6 +306,7 @@ def _quantile(x: Tensor, q: Any, dim: Any, keepdim: bool, interpolation: str,
     return stack(outs)
 
 
+@computed_on_host
 def quantile(x: Tensor, q: Any, dim: Any = None, keepdim: bool = False, *,
              interpolation: str = "linear") -> Tensor:
     """The ``q``-quantile(s) along ``dim`` (of all values if None): the value at rank
@@ -306,6 +316,7 @@ def quantile(x: Tensor, q: Any, dim: Any = None, keepdim: bool = False, *,
     return _quantile(x, q, dim, keepdim, interpolation, "quantile")
 
 
+@computed_on_host
 def nanquantile(x: Tensor, q: Any, dim: Any = None, keepdim: bool = False, *,
                 interpolation: str = "linear") -> Tensor:
     """`quantile` of the values that are not NaN."""
@@ -369,6 +380,7 @@ def _unique(x: Tensor, return_inverse: bool, return_counts: bool, dim: Any,
     return out[0] if len(out) == 1 else tuple(out)
 
 
+@computed_on_host
 def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False,
            return_counts: bool = False, dim: int | None = None) -> Any:
     """The distinct values (slices along ``dim`` if given), sorted; optionally where each
@@ -377,6 +389,7 @@ def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False,
     return _unique(x, return_inverse, return_counts, dim, consecutive=False)
 
 
+@computed_on_host
 def unique_consecutive(x: Tensor, return_inverse: bool = False, return_counts: bool = False,
                        dim: int | None = None) -> Any:
     """Collapse runs of equal consecutive values (slices along ``dim``) into one."""
@@ -411,6 +424,7 @@ def _nan_search(b: np.ndarray, v: np.ndarray, side: str) -> np.ndarray:
     return np.searchsorted(b, v, side=side)
 
 
+@computed_on_host
 def searchsorted(sorted_sequence: Tensor, values: Any, *, out_int32: bool = False,
                  right: bool = False, side: str | None = None, sorter: Tensor | None = None,
                  out: Any = None) -> Tensor:
@@ -457,6 +471,7 @@ def searchsorted(sorted_sequence: Tensor, values: Any, *, out_int32: bool = Fals
     return _search(seq, vals, right, out_int32, srt)
 
 
+@computed_on_host
 def bucketize(x: Any, boundaries: Tensor, *, out_int32: bool = False,
               right: bool = False) -> Tensor:
     """The bucket of each value: the index into the sorted 1-D ``boundaries`` where it

@@ -24,6 +24,7 @@ from tapegrad import dtypes
 from tapegrad.ops._util import wrap, wrap_dim
 from tapegrad.ops.clamp import clamp
 from tapegrad.ops.comparison import ne
+from tapegrad.ops.host import computed_on_host
 from tapegrad.ops.indexing import narrow
 from tapegrad.ops.joining import cat
 from tapegrad.ops.linalg import matmul
@@ -41,6 +42,7 @@ def _floating(x: Tensor) -> Tensor:
 
 
 # ---------------------------------------------------------------- histograms
+@computed_on_host
 def histc(x: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
     """Counts of ``x`` in ``bins`` equal-width bins between ``min`` and ``max`` (both 0:
     the data's own range). Values outside the range are not counted; the last bin
@@ -121,6 +123,7 @@ def _histogramdd(points: np.ndarray, bins: Sequence, rng: Any, weight: Tensor | 
     return hist.astype(dt), [e.astype(dt) for e in edges]
 
 
+@computed_on_host
 def histogram(x: Tensor, bins: Any = 100, *, range: Any = None, weight: Tensor | None = None,
               density: bool = False) -> Any:
     """``(hist, bin_edges)`` of the values of ``x``: ``bins`` equal bins over ``range`` (or
@@ -134,6 +137,7 @@ def histogram(x: Tensor, bins: Any = 100, *, range: Any = None, weight: Tensor |
     return histogram_return(wrap(hist), wrap(edges[0]))
 
 
+@computed_on_host
 def histogramdd(x: Tensor, bins: Any = 10, *, range: Any = None, weight: Tensor | None = None,
                 density: bool = False) -> Any:
     """The D-dimensional `histogram` of points ``x`` of shape ``(..., D)``: ``bins`` is an
@@ -153,6 +157,7 @@ def histogramdd(x: Tensor, bins: Any = 10, *, range: Any = None, weight: Tensor 
     return histogramdd_return(wrap(hist), tuple(wrap(e) for e in edges))
 
 
+@computed_on_host
 def bincount(x: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
     """How often each value 0, 1, 2, ... occurs in the 1-D non-negative integer tensor
     ``x`` (at least ``minlength`` bins); with ``weights``, the sum of their weights."""
@@ -298,6 +303,7 @@ def _check_gradient_args(x: Tensor, spacing: Any, dim: Any, edge_order: int) -> 
     return dims, spacings
 
 
+@computed_on_host
 def gradient(x: Tensor, *, spacing: Any = 1, dim: Any = None, edge_order: int = 1) -> tuple:
     """The derivative of the samples ``x`` along each of ``dim`` (every dim by default),
     by finite differences: central ``(f[i+1] - f[i-1]) / 2h`` inside, one-sided (first or

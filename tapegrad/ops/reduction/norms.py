@@ -25,6 +25,7 @@ import numpy as np
 from tapegrad import dtypes
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import as_array, wrap, wrap_dim
+from tapegrad.ops.host import computed_on_host
 from tapegrad.ops.matrix import svdvals
 from tapegrad.ops.reduction.axes import (
     count,
@@ -270,6 +271,7 @@ def _matrix_dims(A: Tensor, dim: Any) -> tuple[int, int]:
     return d0, d1
 
 
+@computed_on_host
 def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool = False, *,
                 dtype: Any = None) -> Tensor:
     """A norm of each matrix in the dims ``dim``: ``'fro'`` (the 2-norm of all entries),
