@@ -83,7 +83,7 @@ def cross(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
         raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions. "
                            f"Got {x.ndim} and {y.ndim}")
     d = wrap_dim(dim, x.ndim)
-    _check_cross(x, y, d)
+    _check_cross(x, y, d, dim)
     return _cross(x, y, d)
 
 

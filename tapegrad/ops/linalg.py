@@ -431,9 +431,9 @@ def _cross(a: Tensor, b: Tensor, d: int) -> Tensor:
     return cat([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
 
 
-def _check_cross(a: Tensor, b: Tensor, d: int) -> None:
+def _check_cross(a: Tensor, b: Tensor, d: int, dim: int) -> None:
     if a.shape[d] != 3 or b.shape[d] != 3:
-        raise RuntimeError(f"linalg.cross: inputs dimension {d} must have length 3. Got "
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
                            f"{a.shape[d]} and {b.shape[d]}")
 
 
@@ -454,7 +454,7 @@ def cross(a: Tensor, b: Tensor, dim: int | None = None) -> Tensor:
             raise RuntimeError("no dimension of size 3 in input")
         dim = sizes[0]
     d = wrap_dim(dim, len(shape))
-    _check_cross(a, b, d)
+    _check_cross(a, b, d, dim)
     return _cross(a, b, d)
 
 

@@ -142,7 +142,7 @@ class Logcumsumexp(Function):
     def forward(ctx: Node, x: Tensor, dim: int, reverse: bool = False) -> Tensor:
         data = x._data
         if data.dtype.kind != "f":
-            raise RuntimeError(f"\"logcumsumexp_out_cpu\" not implemented for "
+            raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for "
                                f"'{x.dtype.scalar_type}'")
         d = wrap_dim(dim, data.ndim)
         ctx.dim, ctx.reverse = d, reverse

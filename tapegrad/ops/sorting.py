@@ -102,7 +102,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     d = wrap_dim(dim, x.ndim)
     n = x.shape[d] if x.ndim else 1
     if not 0 <= k <= n:
-        raise RuntimeError(f"selected index k out of range: k = {k}, size = {n}")
+        raise RuntimeError("selected index k out of range")
     idx = _order(x._data, d, descending=largest)
     if x.ndim:
         idx = np.take(idx, np.arange(k), axis=d)
@@ -252,10 +252,12 @@ def _quantile(x: Tensor, q: Any, dim: Any, keepdim: bool, interpolation: str,
     else:
         qs, q_scalar = np.array([float(q)]), True
     if ((qs < 0) | (qs > 1)).any():
-        raise RuntimeError(f"{name}() q values must be in the range [0, 1]")
+        if isinstance(q, Tensor):
+            raise RuntimeError(f"{name}() q values must be in the range [0, 1]")
+        raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {q}")
     if interpolation not in _INTERPOLATIONS:
         raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, "
-                           f"midpoint or nearest. Got {interpolation}")
+                           f"midpoint or nearest, but got {interpolation}")
     if x._data.size == 0 and dim is None:
         raise RuntimeError(f"{name}() input tensor must be non-empty")
     if dim is None:

@@ -50,7 +50,7 @@ def histc(x: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
     if not x.is_floating_point():
         raise RuntimeError(f"\"histogram_cpu\" not implemented for '{x.dtype.scalar_type}'")
     if bins <= 0:
-        raise RuntimeError("torch.histc: bins must be > 0, but got " f"{bins} for bins")
+        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
     lo, hi = float(min), float(max)
     data = x._data.astype(np.float64)
     if lo == hi and data.size:
