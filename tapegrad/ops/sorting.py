@@ -110,9 +110,21 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
 
 
 @computed_on_host
-def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
-    """The ``k``-th smallest value along ``dim`` (k counts from 1) and its index."""
+def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False, *,
+             out: Any = None) -> Any:
+    """The ``k``-th smallest value along ``dim`` (k counts from 1) and its index;
+    ``out=(values, indices)`` receives them."""
     require_tensor(x, "kthvalue")
+    if out is not None:
+        if any(np.shares_memory(o._data, x._data) for o in out):
+            raise RuntimeError(
+                "unsupported operation: some elements of the input tensor and the written-to "
+                "tensor refer to a single memory location. Please clone() the tensor before "
+                "performing the operation.")
+        result = kthvalue(x, k, dim, keepdim)
+        for o, r in zip(out, result, strict=True):
+            o.data = r
+        return return_types["kthvalue"](*out)
     d = wrap_dim(dim, x.ndim)
     n = x.shape[d] if x.ndim else 1
     if not 1 <= k <= n:

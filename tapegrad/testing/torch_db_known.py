@@ -161,9 +161,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'op:kthvalue:samples':
         "integer inputs with ties: torch's selection returns another of the tied indices (the "
         'values agree)',
-    'op:kthvalue:errors':
-        'out= is not supported (torch raises RuntimeError for an out tensor that overlaps the '
-        'input)',
     'op:ldexp:samples': 'missing: tapegrad has no ldexp',
     'op:ldexp:errors': 'missing: tapegrad has no ldexp',
     'op:logaddexp:samples': 'missing: tapegrad has no logaddexp',
