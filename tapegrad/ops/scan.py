@@ -28,12 +28,12 @@ from tapegrad.ops.host import computed_on_host
 from tapegrad.ops.linalg import _in_place
 from tapegrad.ops.pointwise import exp
 from tapegrad.ops.reduction.axes import accumulator, sum_dtype
-from tapegrad.ops.reduction.minmax import _return_type
+from tapegrad.ops.reduction.minmax import register_return_type
 from tapegrad.ops.reduction.sums import Cumsum, _prod_of_others
 from tapegrad.ops.scatter import Gather
 from tapegrad.tensor import Tensor
 
-return_types = {name: _return_type(name) for name in ("cummax", "cummin")}
+return_types = {name: register_return_type(name) for name in ("cummax", "cummin")}
 
 
 # ---------------------------------------------------------------- cumprod

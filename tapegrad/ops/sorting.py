@@ -33,11 +33,11 @@ from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.ops.comparison import where
 from tapegrad.ops.host import computed_on_host
 from tapegrad.ops.joining import stack
-from tapegrad.ops.reduction.minmax import _evenly_distribute, _return_type
+from tapegrad.ops.reduction.minmax import _evenly_distribute, register_return_type
 from tapegrad.ops.scatter import Gather
 from tapegrad.tensor import Tensor
 
-return_types = {name: _return_type(name) for name in
+return_types = {name: register_return_type(name) for name in
                 ("sort", "topk", "kthvalue", "median", "nanmedian", "mode")}
 
 

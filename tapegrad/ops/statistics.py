@@ -14,7 +14,6 @@ their second derivatives, come from those ops::
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +28,7 @@ from tapegrad.ops.indexing import narrow
 from tapegrad.ops.joining import cat
 from tapegrad.ops.linalg import matmul
 from tapegrad.ops.pointwise import sqrt
+from tapegrad.ops.reduction.minmax import register_return_type
 from tapegrad.ops.reduction.sums import cumsum, sum
 from tapegrad.tensor import Tensor
 
@@ -67,8 +67,8 @@ def histc(x: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
     return wrap(np.bincount(pos, minlength=bins).astype(x._data.dtype))
 
 
-histogram_return = collections.namedtuple("histogram", ["hist", "bin_edges"])
-histogramdd_return = collections.namedtuple("histogramdd", ["hist", "bin_edges"])
+histogram_return = register_return_type("histogram", ("hist", "bin_edges"))
+histogramdd_return = register_return_type("histogramdd", ("hist", "bin_edges"))
 
 
 def _edges(data: np.ndarray, bins: Any, rng: Any, dt: np.dtype) -> np.ndarray:

@@ -84,3 +84,14 @@ def test_searchsorted_with_a_sorter_and_side():
 def test_mode_takes_the_smallest_most_frequent_value():
     a = np.array([[2.0, 1.0, 2.0, 1.0, 3.0], [0.0, 0.0, 4.0, 4.0, 4.0]])
     check(lambda m, x: m.mode(x, 1), a)
+
+
+def test_named_results_pickle_and_print_like_torch():
+    import pickle
+
+    x = tg.tensor([3.0, 1.0, 2.0])
+    for result in (x.sort(), x.topk(2), x.cummax(0), x.aminmax(), tg.histogram(x, 2)):
+        again = pickle.loads(pickle.dumps(result))
+        assert type(again) is type(result) and again._fields == result._fields
+        assert repr(result).startswith(f"tapegrad.return_types.{type(result).__name__}(")
+    assert x.aminmax()._fields == ("min", "max")

@@ -46,15 +46,26 @@ def _return_type(name: str) -> type:
 return_types = types.SimpleNamespace(max=_return_type("max"), min=_return_type("min"))
 
 
-def _min_max_type() -> type:
-    """``torch.return_types.aminmax`` names its fields min and max."""
-    base = collections.namedtuple("aminmax", ["min", "max"])
-    cls = type("aminmax", (base,), {"__slots__": (), "__module__": __name__})
-    cls.__qualname__ = "return_types.aminmax"
+def register_return_type(name: str, fields: tuple[str, ...] = ("values", "indices")) -> type:
+    """A named tuple ``tapegrad.return_types.<name>`` (torch's ``torch.return_types``) with
+    these ``fields``, registered in `return_types` so that pickle finds it."""
+    if fields == ("values", "indices"):
+        cls = _return_type(name)
+    else:
+        base = collections.namedtuple(name, list(fields))
+
+        def __repr__(self) -> str:
+            parts = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self, strict=True))
+            return f"tapegrad.return_types.{name}(\n{parts})"
+
+        cls = type(name, (base,), {"__slots__": (), "__repr__": __repr__,
+                                   "__module__": __name__})
+        cls.__qualname__ = f"return_types.{name}"
+    setattr(return_types, name, cls)
     return cls
 
 
-return_types.aminmax = _min_max_type()
+register_return_type("aminmax", ("min", "max"))
 
 _PICK = {"max": (np.max, np.argmax), "min": (np.min, np.argmin),
          "amax": (np.max, None), "amin": (np.min, None)}
