@@ -319,8 +319,8 @@ def gradient(x: Tensor, *, spacing: Any = 1, dim: Any = None, edge_order: int = 
 def _gradient_along(f: Tensor, d: int, h: Any, edge_order: int) -> Tensor:
     n = f.shape[d]
 
-    def at(start: int, length: int) -> Tensor:
-        return narrow(f, d, start % n if start < 0 else start, length)
+    def at(start: int, length: int) -> Tensor:  # f[start : start + length] along d
+        return narrow(f, d, start, length)
 
     if not isinstance(h, Tensor):
         h = float(h)

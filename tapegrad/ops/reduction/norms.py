@@ -348,14 +348,7 @@ def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False,
             _matrix_norm_error(p, dim)
         p = 2.0
     p = 2.0 if p is None else float(p)
-    if dtype is not None:
-        dt = dtypes.to_dtype(dtype)
-        if np.promote_types(x._data.dtype, dt.numpy) != dt.numpy:
-            raise RuntimeError(
-                f"linalg.vector_norm: the dtype of the input ({x.dtype.scalar_type}) "
-                "should be convertible without narrowing to the specified dtype "
-                f"({dt.scalar_type})")
-        x = x.to(dt)
+    x = _norm_input(x, dtype, "linalg.vector_norm")
     return VectorNorm.apply(x, ord=p, dim=dim, keepdim=keepdim)
 
 
