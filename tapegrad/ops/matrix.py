@@ -7,7 +7,7 @@ tapegrad ops (so ``inv`` and ``det`` can be differentiated twice)::
     Y = A^-1         dA = -Y^T dY Y^T            (from d(A A^-1) = 0)
     y = det(A)       dA = dy * y * A^-T          (Jacobi's formula)
     X = A^-1 B       composite of inv and matmul
-    s = svdvals(A)   dA = U diag(ds) V^T         (A = U diag(s) V^T, distinct s)
+    s = svdvals(A)   dA = U diag(ds) V^T         (A = U diag(s) V^T, distinct s; twice)
 
 The public names live in the `tapegrad.linalg` namespace, as in torch.
 """
@@ -22,6 +22,7 @@ from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import wrap
 from tapegrad.ops.host import computed_on_host
 from tapegrad.ops.linalg import matmul
+from tapegrad.ops.reduction.sums import _prod_of_others
 from tapegrad.tensor import Tensor
 
 
@@ -83,7 +84,7 @@ class Inv(Function):
 class Det(Function):
     """``det(A)`` of each square matrix. Jacobi's formula: ``d det(A) / dA = det(A)
     A^-T`` (the cofactor matrix). For a singular A that product is 0 * inf; the cofactors
-    are then taken from the SVD instead (first derivatives only)."""
+    are then taken from the SVD instead."""
 
     node_name = "LinalgDetBackward0"
     op_name = "linalg.det"
@@ -104,39 +105,80 @@ class Det(Function):
         scale = (grad * det).unsqueeze(-1).unsqueeze(-1)
         if np.all(np.linalg.cond(data) < 1 / np.finfo(data.dtype).eps):
             return scale * _mT(Inv.apply(A))
-        return grad.unsqueeze(-1).unsqueeze(-1) * wrap(_cofactors(data))
+        return grad.unsqueeze(-1).unsqueeze(-1) * _cofactors(A)
 
 
-def _cofactors(data: np.ndarray) -> np.ndarray:
+def _cofactors(A: Tensor) -> Tensor:
     """The cofactor matrix ``det(A) A^-T`` without the inverse, valid for singular A:
     with ``A = U S V^T``, it is ``det(U) det(V) U adj(S) V^T`` where ``adj(S)_ii`` is the
-    product of the other singular values."""
-    u, s, vt = np.linalg.svd(data)
-    n = s.shape[-1]
-    others = np.stack([np.prod(np.delete(s, i, axis=-1), axis=-1) for i in range(n)], -1)
-    sign = np.linalg.det(u) * np.linalg.det(vt)
-    return (sign[..., None, None] * (u * others[..., None, :]) @ vt).astype(data.dtype)
+    product of the other singular values (differentiable through `Svd`)."""
+    U, S, Vh = Svd.apply(A)
+    sign = np.linalg.det(U._data) * np.linalg.det(Vh._data)  # +-1: a constant
+    others = _prod_of_others(S, S.ndim - 1)
+    return wrap(sign.astype(A._data.dtype)[..., None, None]) * matmul(U * others.unsqueeze(-2),
+                                                                     Vh)
 
 
-class Svdvals(Function):
-    """The singular values of each matrix, largest first. With ``A = U diag(s) V^T`` and
-    distinct singular values, ``ds_i = u_i^T dA v_i``, so the gradient is
-    ``U diag(g) V^T``. (U and V are treated as constants: first derivatives only.)"""
+class Svd(Function):
+    """The reduced SVD ``A = U diag(S) Vh`` of each matrix (U: m x k, S: k, Vh: k x n with
+    k = min(m, n)), singular values largest first.
+
+    Backward, for distinct singular values (torch's ``svd_backward``, real case): with
+    ``skew(X) = X - X^T`` and ``E_ij = s_j^2 - s_i^2``,
+
+        gA = U [(skew(U^T gU) S + S skew(V^T gV)) / E + diag(gS)] Vh
+             (+ the parts of gU, gV outside the spans of U, V when A is not square)
+
+    With only ``gS`` this is ``U diag(gS) Vh``: ``ds_i = u_i^T dA v_i``. Because that
+    formula reads U and Vh, which are outputs of this node, differentiating it again goes
+    through this backward with gU and gVh: second derivatives of `svdvals` come out
+    right."""
 
     node_name = "LinalgSvdBackward0"
-    op_name = "linalg.svdvals"
+    op_name = "linalg.svd"
 
     @staticmethod
-    def forward(ctx: Node, A: Tensor) -> Tensor:
+    def forward(ctx: Node, A: Tensor) -> tuple:
         data = A._data
-        u, s, vt = np.linalg.svd(data, full_matrices=False)
-        ctx.u, ctx.vt = u, vt
-        return wrap(np.array(s, dtype=data.dtype, order="C"))
+        u, s, vh = np.linalg.svd(data, full_matrices=False)
+        outs = tuple(wrap(np.array(a, dtype=data.dtype, order="C")) for a in (u, s, vh))
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(*outs)
+        ctx.shape = data.shape
+        return outs
 
     @staticmethod
-    def backward(ctx: Node, grad: Tensor) -> Tensor:
-        u, vt = wrap(ctx.u), wrap(ctx.vt)
-        return matmul(u * grad.unsqueeze(-2), vt)
+    def backward(ctx: Node, gU: Any, gS: Any, gVh: Any) -> Tensor:
+        U, S, Vh = ctx.saved_tensors
+        m, n = ctx.shape[-2:]
+        if gU is None and gVh is None:
+            if gS is None:
+                return None
+            return matmul(U * gS.unsqueeze(-2), Vh)
+        k = S.shape[-1]
+        eye = wrap(np.eye(k, dtype=S._data.dtype))
+        S2 = S * S
+        E = S2.unsqueeze(-2) - S2.unsqueeze(-1) + eye  # s_j^2 - s_i^2, 1 on the diagonal
+        inner = None
+        if gU is not None:
+            UtgU = matmul(_mT(U), gU)
+            inner = (UtgU - _mT(UtgU)) * S.unsqueeze(-2) / E
+        if gVh is not None:
+            VtgV = matmul(Vh, _mT(gVh))
+            part = S.unsqueeze(-1) * (VtgV - _mT(VtgV)) / E
+            inner = part if inner is None else inner + part
+        if gS is not None:
+            inner = inner + gS.unsqueeze(-1) * eye
+        if m > n and gU is not None:
+            # the part of gU outside the column space of U: (I - U U^T) gU S^-1
+            gUSinv = gU / S.unsqueeze(-2)
+            outer = matmul(U, inner) + gUSinv - matmul(U, matmul(_mT(U), gUSinv))
+            return matmul(outer, Vh)
+        if m < n and gVh is not None:
+            gVhSinv = gVh / S.unsqueeze(-1)
+            outer = matmul(inner, Vh) + gVhSinv - matmul(matmul(gVhSinv, _mT(Vh)), Vh)
+            return matmul(U, outer)
+        return matmul(matmul(U, inner), Vh)
 
 
 @computed_on_host
@@ -161,7 +203,7 @@ def svdvals(A: Tensor) -> Tensor:
     if not A.is_floating_point():
         raise RuntimeError("linalg.svd: Expected a floating point or complex tensor as input. "
                            f"Got {A.dtype.scalar_type}")
-    return Svdvals.apply(A)
+    return Svd.apply(A)[1]
 
 
 @computed_on_host

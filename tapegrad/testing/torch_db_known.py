@@ -92,9 +92,6 @@ KNOWN_FAILURES: dict[str, str] = {
         "raised TypeError, torch RuntimeError: cat() got an unexpected keyword argument 'out'",
     'op:zero_:samples':
         "AttributeError: module 'tapegrad' has no attribute 'zero_'",
-    'op:norm.nuc:samples':
-        "second derivatives of the nuclear norm: svdvals' backward treats U and V as constants "
-        '(first derivatives agree)',
     'op:nn.functional.embedding:errors':
         'raised IndexError, torch RuntimeError: tuple index out of range; did not raise '
         "(torch raises RuntimeError: 'weight' must be 2-D)",
@@ -469,9 +466,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'op:scatter_reduce.amax:samples': 'missing: tapegrad has no scatter_reduce',
     'op:linalg.norm.subgradients_at_zero:samples':
         'second derivative of the 2-norm at x = 0: torch gives NaN, tapegrad a finite value',
-    'op:linalg.matrix_norm:samples':
-        "second derivatives of 'nuc' and 2/-2 (singular values): svdvals' backward treats U and "
-        'V as constants (first derivatives agree)',
     # ---- modules that exist and disagree
     'module:nn.TransformerEncoder:samples':
         'not compared: its constructor takes a torch TransformerEncoderLayer instance, and '

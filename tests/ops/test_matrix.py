@@ -42,6 +42,7 @@ def test_det_gradient_of_a_singular_matrix_is_the_cofactor_matrix():
     tg.linalg.det(x).backward()
     assert abs(x.grad[0, 0].item() - 14.0) < 1e-9  # det([[4, 6], [-1, 2]])
     assert gradcheck(tg.linalg.det, [tg.tensor(a, requires_grad=True)])
+    assert gradgradcheck(tg.linalg.det, [tg.tensor(a, requires_grad=True)])
 
 
 def test_bad_matrices_raise_like_torch():
@@ -58,9 +59,12 @@ def test_matrix_norm_orders(ord):
     check(lambda m, x: m.linalg.norm(x, ord, dim=(0, 2), keepdim=True), a)
 
 
-def test_svdvals_first_derivative():
-    a = tg.tensor(RNG.standard_normal((3, 4)), requires_grad=True)
-    assert gradcheck(lambda x: tg.linalg.svdvals(x), [a])
+@pytest.mark.parametrize("shape", [(3, 3), (5, 3), (2, 3, 4)])
+def test_svdvals_twice_differentiable(shape):
+    a = tg.tensor(RNG.standard_normal(shape), requires_grad=True)
+    assert gradcheck(tg.linalg.svdvals, [a])
+    assert gradgradcheck(tg.linalg.svdvals, [a])
+    assert gradgradcheck(lambda x: tg.linalg.matrix_norm(x, "nuc"), [a])
     check(lambda m, x: m.norm(x, "nuc"), RNG.standard_normal((4, 3)))
 
 
