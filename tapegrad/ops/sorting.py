@@ -133,12 +133,12 @@ def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False, *,
                         lambda idx, _: np.full(idx.shape[:d] + idx.shape[d + 1:], k - 1))
 
 
-def _select_rank(x: Tensor, d: int, keepdim: bool, name: str, rank_of: Any,
-                 descending: bool = False) -> Any:
-    """Sort along ``d``, then pick in every slice the value at rank ``rank_of(order,
-    moved)`` (an array of ranks, one per slice)."""
+def _select_rank(x: Tensor, d: int, keepdim: bool, name: str, rank_of: Any) -> Any:
+    """Sort along ``d`` (ascending), then pick in every slice the value at the rank that
+    ``rank_of(order, sorted_values)`` returns (an array of ranks, one per slice): the
+    gather of that index is the differentiable result."""
     data = x._data
-    idx = _order(data, d, descending)
+    idx = _order(data, d, False)
     if data.ndim == 0:
         return return_types[name](_take(x, 0, idx), _long(idx))
     ranks = rank_of(idx, np.take_along_axis(data, idx, d))
@@ -152,6 +152,8 @@ def _select_rank(x: Tensor, d: int, keepdim: bool, name: str, rank_of: Any,
 
 # ---------------------------------------------------------------- median
 def _median_ranks(d: int, ignore_nan: bool) -> Any:
+    """The rank of the lower median in each sorted slice along ``d`` (``(n - 1) // 2``),
+    counting only the numbers for nanmedian and pointing at the first NaN for median."""
     def ranks(idx: np.ndarray, ordered: np.ndarray) -> np.ndarray:
         n = ordered.shape[d]
         if ordered.dtype.kind != "f":
