@@ -11,7 +11,8 @@ stack, split...), `indexing` (x[...], select, narrow), `setitem` (x[...] = v, in
 (masked_fill, masked_select, nonzero), `composite` (tril, roll, hstack, var_mean...: made
 of the others), `sorting` (sort, topk, median, quantile, unique, searchsorted...), `scan`
 (cumprod, cummax, cummin, logcumsumexp), `statistics` (histc, bincount, cov, diff,
-trapezoid...), `distance` (dist, cdist, cosine_similarity...).
+trapezoid...), `distance` (dist, cdist, cosine_similarity...), `matrix` (inv, det, solve,
+the SVD: public as ``tapegrad.linalg``). `host` runs the numpy-only ones for GPU tensors.
 
 Each family lists the Tensor methods it provides in a ``METHODS`` table; importing this
 package installs them on `tapegrad.Tensor`, so ``x.exp()`` is ``ops.pointwise.exp(x)``.
