@@ -241,6 +241,26 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device:
     return _finish(np.linspace(start, end, int(steps)).astype(_dt(dtype)), requires_grad, device)
 
 
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the
+    exponent (``base ** linspace(start, end, steps)``)."""
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool):
+        raise TypeError("logspace() received an invalid combination of arguments - got "
+                        f"(..., steps={type(steps).__name__}): 'steps' must be int")
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    ends = [v for v in (start, end) if isinstance(v, Tensor)]
+    if any(v.ndim for v in ends):
+        raise RuntimeError("logspace only supports 0-dimensional start and end tensors, but got "
+                           f"{' and '.join(f'{v.ndim} dimension(s)' for v in ends)}.")
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+    exponents = np.linspace(float(start), float(end), int(steps))
+    with np.errstate(over="ignore"):
+        values = np.power(float(base), exponents)
+    return _finish(values.astype(_dt(dtype)), requires_grad, device)
+
+
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
     """The ``n`` x ``m`` (default ``n`` x ``n``) identity matrix."""

@@ -18,6 +18,7 @@ from tapegrad.nn.modules.activation import *  # noqa: F403
 from tapegrad.nn.modules.attention import *  # noqa: F403
 from tapegrad.nn.modules.batchnorm import *  # noqa: F403
 from tapegrad.nn.modules.conv import *  # noqa: F403
+from tapegrad.nn.modules.distance import *  # noqa: F403
 from tapegrad.nn.modules.dropout import *  # noqa: F403
 from tapegrad.nn.modules.linear import *  # noqa: F403
 from tapegrad.nn.modules.loss import *  # noqa: F403

@@ -9,7 +9,10 @@ copy_), `activation` (leaky_relu, hardtanh, gelu, silu, elu...: the rules with o
 stack, split...), `indexing` (x[...], select, narrow), `setitem` (x[...] = v, index_put),
 `scatter` (gather, scatter, take), `index_select` (index_select, index_add), `masking`
 (masked_fill, masked_select, nonzero), `composite` (tril, roll, hstack, var_mean...: made
-of the others).
+of the others), `sorting` (sort, topk, median, quantile, unique, searchsorted...), `scan`
+(cumprod, cummax, cummin, logcumsumexp), `statistics` (histc, bincount, cov, diff,
+trapezoid...), `distance` (dist, cdist, cosine_similarity...), `matrix` (inv, det, solve,
+the SVD: public as ``tapegrad.linalg``). `host` runs the numpy-only ones for GPU tensors.
 
 Each family lists the Tensor methods it provides in a ``METHODS`` table; importing this
 package installs them on `tapegrad.Tensor`, so ``x.exp()`` is ``ops.pointwise.exp(x)``.
@@ -24,6 +27,7 @@ from tapegrad.ops import (
     comparison,
     composite,
     dims,
+    distance,
     elementwise,
     fill,
     index_select,
@@ -31,18 +35,23 @@ from tapegrad.ops import (
     joining,
     linalg,
     masking,
+    matrix,
     pointwise,
     reduction,
+    scan,
     scatter,
     setitem,
     shape,
     softmax,
+    sorting,
+    statistics,
 )
 from tapegrad.tensor import Tensor
 
 FAMILIES = (arithmetic, pointwise, elementwise, comparison, clamp, fill, activation,
             softmax, reduction, linalg, shape, dims, joining,
-            indexing, setitem, scatter, index_select, masking, composite)
+            indexing, setitem, scatter, index_select, masking, composite, sorting,
+            scan, statistics, matrix, distance)
 
 
 def _install_tensor_methods() -> None:

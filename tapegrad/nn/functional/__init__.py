@@ -6,6 +6,7 @@ Each topic lives in its own module; this package re-exports them all under torch
 from tapegrad.nn.functional.activation import *  # noqa: F403
 from tapegrad.nn.functional.attention import *  # noqa: F403
 from tapegrad.nn.functional.conv import *  # noqa: F403
+from tapegrad.nn.functional.distance import *  # noqa: F403
 from tapegrad.nn.functional.dropout import *  # noqa: F403
 from tapegrad.nn.functional.linear import *  # noqa: F403
 from tapegrad.nn.functional.losses import *  # noqa: F403
