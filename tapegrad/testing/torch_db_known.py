@@ -187,10 +187,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'op:nn.functional.mish:samples': 'missing: tapegrad has no nn.functional.mish',
     'op:nn.functional.softsign:samples': 'missing: tapegrad has no nn.functional.softsign',
     'op:nn.functional.tanhshrink:samples': 'missing: tapegrad has no nn.functional.tanhshrink',
-    'op:nn.functional.triplet_margin_with_distance_loss:samples':
-        'every sample passes distance_function=torch.nn.PairwiseDistance(); the runner '
-        'translates it to tapegrad.nn.PairwiseDistance, which this branch lacks (it comes '
-        'with the distance ops: delete this entry once they are merged)',
     'op:nextafter:samples': 'missing: tapegrad has no nextafter',
     'op:nextafter:errors': 'missing: tapegrad has no nextafter',
     'op:topk:samples':
