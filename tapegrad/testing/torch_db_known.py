@@ -44,10 +44,6 @@ KNOWN_FAILURES: dict[str, str] = {
         'accepts a Python number where torch requires a tensor',
     'op:bitwise_xor:errors':
         'accepts a Python number where torch requires a tensor',
-    'op:nn.functional.conv1d:samples':
-        'second derivatives missing: the first gradient is computed without a graph',
-    'op:nn.functional.conv2d:samples':
-        'second derivatives missing: the first gradient is computed without a graph',
     'op:nn.functional.batch_norm:samples':
         'RuntimeError: batch_norm: expected at least a 2-D input, got 1-D',
     'op:narrow:errors':
@@ -241,14 +237,6 @@ KNOWN_FAILURES: dict[str, str] = {
         'missing: tapegrad has no nn.functional.adaptive_max_pool3d',
     'op:nn.functional.avg_pool3d:samples': 'missing: tapegrad has no nn.functional.avg_pool3d',
     'op:nn.functional.avg_pool3d:errors': 'missing: tapegrad has no nn.functional.avg_pool3d',
-    'op:nn.functional.conv_transpose1d:samples':
-        'missing: tapegrad has no nn.functional.conv_transpose1d',
-    'op:nn.functional.conv_transpose2d:samples':
-        'missing: tapegrad has no nn.functional.conv_transpose2d',
-    'op:nn.functional.conv_transpose3d:samples':
-        'missing: tapegrad has no nn.functional.conv_transpose3d',
-    'op:nn.functional.conv3d:samples': 'missing: tapegrad has no nn.functional.conv3d',
-    'op:nn.functional.conv3d:errors': 'missing: tapegrad has no nn.functional.conv3d',
     'op:nn.functional.group_norm:samples': 'missing: tapegrad has no nn.functional.group_norm',
     'op:nn.functional.group_norm:errors': 'missing: tapegrad has no nn.functional.group_norm',
     'op:nn.functional.instance_norm:samples':
@@ -527,19 +515,9 @@ KNOWN_FAILURES: dict[str, str] = {
     'module:nn.AdaptiveMaxPool3d:samples': 'missing: tapegrad.nn has no AdaptiveMaxPool3d',
     'module:nn.AvgPool3d:samples': 'missing: tapegrad.nn has no AvgPool3d',
     'module:nn.CELU:samples': 'missing: tapegrad.nn has no CELU',
-    'module:nn.Conv3d:samples': 'missing: tapegrad.nn has no Conv3d',
-    'module:nn.ConvTranspose1d:samples': 'missing: tapegrad.nn has no ConvTranspose1d',
-    'module:nn.ConvTranspose2d:samples': 'missing: tapegrad.nn has no ConvTranspose2d',
-    'module:nn.ConvTranspose3d:samples': 'missing: tapegrad.nn has no ConvTranspose3d',
     'module:nn.CosineEmbeddingLoss:samples': 'missing: tapegrad.nn has no CosineEmbeddingLoss',
     'module:nn.FractionalMaxPool2d:samples': 'missing: tapegrad.nn has no FractionalMaxPool2d',
     'module:nn.FractionalMaxPool3d:samples': 'missing: tapegrad.nn has no FractionalMaxPool3d',
-    'module:nn.LazyConv1d:samples': 'missing: tapegrad.nn has no LazyConv1d',
-    'module:nn.LazyConv2d:samples': 'missing: tapegrad.nn has no LazyConv2d',
-    'module:nn.LazyConv3d:samples': 'missing: tapegrad.nn has no LazyConv3d',
-    'module:nn.LazyConvTranspose1d:samples': 'missing: tapegrad.nn has no LazyConvTranspose1d',
-    'module:nn.LazyConvTranspose2d:samples': 'missing: tapegrad.nn has no LazyConvTranspose2d',
-    'module:nn.LazyConvTranspose3d:samples': 'missing: tapegrad.nn has no LazyConvTranspose3d',
     'module:nn.Bilinear:samples': 'missing: tapegrad.nn has no Bilinear',
     'module:nn.LPPool1d:samples': 'missing: tapegrad.nn has no LPPool1d',
     'module:nn.LPPool2d:samples': 'missing: tapegrad.nn has no LPPool2d',
