@@ -485,18 +485,9 @@ KNOWN_FAILURES: dict[str, str] = {
         'not compared: its constructor takes a torch TransformerEncoderLayer instance, and '
         'the runner translates tensors, dtypes and functions to tapegrad, not modules',
     # ---- modules tapegrad does not have
-    'module:nn.AdaptiveAvgPool3d:samples': 'missing: tapegrad.nn has no AdaptiveAvgPool3d',
-    'module:nn.AdaptiveMaxPool3d:samples': 'missing: tapegrad.nn has no AdaptiveMaxPool3d',
-    'module:nn.AvgPool3d:samples': 'missing: tapegrad.nn has no AvgPool3d',
     'module:nn.CELU:samples': 'missing: tapegrad.nn has no CELU',
     'module:nn.CosineEmbeddingLoss:samples': 'missing: tapegrad.nn has no CosineEmbeddingLoss',
-    'module:nn.FractionalMaxPool2d:samples': 'missing: tapegrad.nn has no FractionalMaxPool2d',
-    'module:nn.FractionalMaxPool3d:samples': 'missing: tapegrad.nn has no FractionalMaxPool3d',
     'module:nn.Bilinear:samples': 'missing: tapegrad.nn has no Bilinear',
-    'module:nn.LPPool1d:samples': 'missing: tapegrad.nn has no LPPool1d',
-    'module:nn.LPPool2d:samples': 'missing: tapegrad.nn has no LPPool2d',
-    'module:nn.LPPool3d:samples': 'missing: tapegrad.nn has no LPPool3d',
-    'module:nn.MaxPool3d:samples': 'missing: tapegrad.nn has no MaxPool3d',
     'module:nn.MarginRankingLoss:samples': 'missing: tapegrad.nn has no MarginRankingLoss',
     'module:nn.MultiLabelMarginLoss:samples': 'missing: tapegrad.nn has no MultiLabelMarginLoss',
     'module:nn.MultiMarginLoss:samples': 'missing: tapegrad.nn has no MultiMarginLoss',

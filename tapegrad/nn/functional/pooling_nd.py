@@ -258,7 +258,8 @@ def _fractional(fn: str, n: int, input: Tensor, kernel_size: Any, output_size: A
     x = input if batched else input.unsqueeze(0)
     if samples is None:
         samples = creation.rand(x.shape[0], x.shape[1], n, dtype=input.dtype)
-    u = np.asarray(samples._data if isinstance(samples, Tensor) else samples)
+    # torch reads the samples of plane (n, c) at [n, c]: extra rows are ignored
+    u = np.asarray(samples._data if isinstance(samples, Tensor) else samples)[:x.shape[0]]
     # torch reads the samples in reverse dim order: sample 0 drives the last (width) dim
     starts = [_intervals(u[..., n - 1 - i], spatial[i], out[i], k[i]) for i in range(n)]
     lengths = [np.full(out[i], k[i]) for i in range(n)]
