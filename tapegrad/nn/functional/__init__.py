@@ -7,6 +7,7 @@ from tapegrad.nn.functional.activation import *  # noqa: F403
 from tapegrad.nn.functional.attention import *  # noqa: F403
 from tapegrad.nn.functional.conv import *  # noqa: F403
 from tapegrad.nn.functional.dropout import *  # noqa: F403
+from tapegrad.nn.functional.interpolation import *  # noqa: F403
 from tapegrad.nn.functional.linear import *  # noqa: F403
 from tapegrad.nn.functional.losses import *  # noqa: F403
 from tapegrad.nn.functional.normalization import *  # noqa: F403
