@@ -237,7 +237,6 @@ KNOWN_FAILURES: dict[str, str] = {
         'missing: tapegrad has no nn.functional.local_response_norm',
     'op:constant_pad_nd:samples': 'missing: tapegrad has no constant_pad_nd',
     'op:nn.functional.hardswish:samples': 'missing: tapegrad has no nn.functional.hardswish',
-    'op:nn.functional.unfold:samples': 'missing: tapegrad has no nn.functional.unfold',
     'op:nn.functional.interpolate.bilinear:samples':
         'uint8 images: torch resizes them with 16-bit fixed-point weights in two rounded '
         'passes (its AVX2 uint8 path); tapegrad rounds float passes, off by 1-2 levels at '
@@ -451,12 +450,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'op:repeat_interleave:samples': 'missing: tapegrad has no repeat_interleave',
     'op:nn.functional.pairwise_distance:samples':
         'missing: tapegrad has no nn.functional.pairwise_distance',
-    'op:nn.functional.pixel_shuffle:samples':
-        'missing: tapegrad has no nn.functional.pixel_shuffle',
-    'op:nn.functional.pixel_unshuffle:samples':
-        'missing: tapegrad has no nn.functional.pixel_unshuffle',
-    'op:nn.functional.channel_shuffle:samples':
-        'missing: tapegrad has no nn.functional.channel_shuffle',
     'op:diagflat:samples': 'missing: tapegrad has no diagflat',
     'op:scatter_reduce.sum:samples': 'missing: tapegrad has no scatter_reduce',
     'op:scatter_reduce.prod:samples': 'missing: tapegrad has no scatter_reduce',
