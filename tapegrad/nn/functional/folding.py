@@ -75,8 +75,9 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
     """Sliding windows of (N, C, H, W) (or (C, H, W)) as columns: (N, C*kH*kW, L)."""
     require_tensor(input, "unfold")
     if input.ndim not in (3, 4):
-        raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported "
-                                  f"(got {input.ndim}D)")
+        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with possibly 0 batch size "
+                           f"and other non-zero dimensions for input, but got: "
+                           f"{list(input.shape)}")
     k, d = _pair(kernel_size, "kernel_size", "im2col"), _pair(dilation, "dilation", "im2col")
     p, s = _pair(padding, "padding", "im2col"), _pair(stride, "stride", "im2col")
     _check("im2col", k, d, p, s)
@@ -101,8 +102,8 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1,
     ``output_size``: the adjoint of `unfold`."""
     require_tensor(input, "fold")
     if input.ndim not in (2, 3):
-        raise NotImplementedError(f"Input Error: Only unbatched (2D) or batched (3D) input "
-                                  f"Tensors are supported (got {input.ndim}D)")
+        raise RuntimeError(f"Expected 2D or 3D (batch mode) tensor with possibly 0 batch size "
+                           f"and non-zero dimensions for input, but got: {list(input.shape)}")
     size = _pair(output_size, "output_size", "col2im")
     k, d = _pair(kernel_size, "kernel_size", "col2im"), _pair(dilation, "dilation", "col2im")
     p, s = _pair(padding, "padding", "col2im"), _pair(stride, "stride", "col2im")
