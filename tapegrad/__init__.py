@@ -61,6 +61,7 @@ from tapegrad.dtypes import (
 )
 from tapegrad.dtypes import float_ as float  # torch.float
 from tapegrad.dtypes import int_ as int  # torch.int
+from tapegrad.nn.functional.sampling import grid_sampler, grid_sampler_2d, grid_sampler_3d
 from tapegrad.ops.activation import *  # noqa: F403
 from tapegrad.ops.arithmetic import *  # noqa: F403
 from tapegrad.ops.clamp import *  # noqa: F403

@@ -426,9 +426,6 @@ KNOWN_FAILURES: dict[str, str] = {
         'missing: tapegrad has no nn.functional.feature_alpha_dropout',
     'op:nn.functional.embedding_bag:samples':
         'missing: tapegrad has no nn.functional.embedding_bag',
-    'op:nn.functional.grid_sample:samples': 'missing: tapegrad has no nn.functional.grid_sample',
-    'op:grid_sampler_2d:samples': 'missing: tapegrad has no grid_sampler_2d',
-    'op:grid_sampler_3d:samples': 'missing: tapegrad has no grid_sampler_3d',
     'op:hash_tensor:samples': 'missing: tapegrad has no hash_tensor',
     'op:nn.functional.ctc_loss:samples': 'missing: tapegrad has no nn.functional.ctc_loss',
     'op:nn.functional.cosine_embedding_loss:samples':

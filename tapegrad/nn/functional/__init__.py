@@ -15,6 +15,7 @@ from tapegrad.nn.functional.normalization import *  # noqa: F403
 from tapegrad.nn.functional.pooling import *  # noqa: F403
 from tapegrad.nn.functional.pooling_nd import *  # noqa: F403
 from tapegrad.nn.functional.rnn import *  # noqa: F403
+from tapegrad.nn.functional.sampling import *  # noqa: F403
 from tapegrad.nn.functional.shuffle import *  # noqa: F403
 from tapegrad.nn.functional.sparse import *  # noqa: F403
 from tapegrad.ops.checks.tensor_args import guard_functions
