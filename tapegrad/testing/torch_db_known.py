@@ -237,6 +237,10 @@ KNOWN_FAILURES: dict[str, str] = {
         'missing: tapegrad has no nn.functional.local_response_norm',
     'op:constant_pad_nd:samples': 'missing: tapegrad has no constant_pad_nd',
     'op:nn.functional.hardswish:samples': 'missing: tapegrad has no nn.functional.hardswish',
+    'op:grid_sampler_3d:samples':
+        'float32 grid gradient of the large sample: sums over channels and corners in '
+        'another order than torch; both float32 results are 1.4e-4 from the float64 one, '
+        '2.4e-4 apart, past the stated float32 tolerance where the gradient is near 0',
     'op:nn.functional.interpolate.bilinear:samples':
         'uint8 images: torch resizes them with 16-bit fixed-point weights in two rounded '
         'passes (its AVX2 uint8 path); tapegrad rounds float passes, off by 1-2 levels at '
