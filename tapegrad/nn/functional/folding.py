@@ -90,7 +90,8 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
             f"blocks as {list(blocks)}, but its components must be at least one.")
     lead = tuple(input.shape[:-2])
     flat = input.reshape(*lead, size[0] * size[1])
-    flat = cat([flat, creation.zeros(*lead, 1, dtype=input.dtype)], -1)  # the padding cell
+    cell = creation.zeros(*lead, 1, dtype=input.dtype, device=input.device)  # the padding
+    flat = cat([flat, cell], -1)
     table = _table(size, blocks, k, d, p, s)
     cols = IndexSelect.apply(flat, dim=flat.ndim - 1, index=table.T.reshape(-1))
     return cols.reshape(*lead[:-1], lead[-1] * k[0] * k[1], table.shape[0])
@@ -130,6 +131,6 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1,
     table = _table(size, blocks, k, d, p, s)
     cols = input.reshape(*lead, c, window * length)  # (c, tap, l) order, as unfold wrote it
     total = math.prod(size)
-    out = creation.zeros(*lead, c, total + 1, dtype=input.dtype)
+    out = creation.zeros(*lead, c, total + 1, dtype=input.dtype, device=input.device)
     out = IndexAdd.apply(out, cols, dim=out.ndim - 1, index=table.T.reshape(-1))
     return out[..., :total].reshape(*lead, c, *size)

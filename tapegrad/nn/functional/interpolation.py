@@ -132,7 +132,7 @@ def _resize_axis(x: Tensor, axis: int, taps: list) -> Tensor:
     for index, weight in taps:
         part = IndexSelect.apply(x, dim=axis, index=np.asarray(index, dtype=np.int64))
         if weight is not None:
-            part = part * wrap(np.asarray(weight).reshape(shape))
+            part = part * wrap(np.asarray(weight).reshape(shape)).to(x.device)
         out = part if out is None else out + part
     return out
 

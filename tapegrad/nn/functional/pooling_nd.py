@@ -88,8 +88,13 @@ def window_index(spatial: Sequence[int], starts: Sequence[np.ndarray],
 def _flat_with_sentinel(x: Tensor, n: int, fill: float) -> Tensor:
     """``x.flatten(-n)`` with one more element, ``fill``, at the end of the last dim."""
     flat = x.reshape(*x.shape[:x.ndim - n], math.prod(x.shape[x.ndim - n:]))
-    pad = creation.full((*flat.shape[:-1], 1), fill, dtype=x.dtype)
+    pad = creation.full((*flat.shape[:-1], 1), fill, dtype=x.dtype, device=x.device)
     return cat([flat, pad], -1)
+
+
+def _host(x: Tensor) -> np.ndarray:
+    """``x``'s values as a NumPy array on the host (window tables are computed there)."""
+    return x.detach().cpu()._data
 
 
 def _gather_windows(xf: Tensor, flat: np.ndarray) -> Tensor:
@@ -107,7 +112,7 @@ def _max_windows(x: Tensor, n: int, flat: np.ndarray, out_shape: tuple) -> tuple
     """Max over each window with torch's tie rule; returns (values, int64 indices)."""
     xf = _flat_with_sentinel(x, n, 0.0)
     sentinel = xf.shape[-1] - 1
-    data = np.asarray(xf._data)
+    data = _host(xf)
     lead = data.shape[:-1]
     if flat.ndim == 2:
         v = data[..., flat]
@@ -127,7 +132,8 @@ def _max_windows(x: Tensor, n: int, flat: np.ndarray, out_shape: tuple) -> tuple
     chosen = np.take_along_axis(fl, tap[..., None], -1)[..., 0]
     values = Gather.apply(xf, dim=xf.ndim - 1, index=np.ascontiguousarray(chosen))
     shape = (*lead, *out_shape)
-    return values.reshape(shape), wrap(chosen.astype(np.int64).reshape(shape))
+    indices = wrap(chosen.astype(np.int64).reshape(shape)).to(x.device)
+    return values.reshape(shape), indices
 
 
 def _regular(spatial: tuple, out: tuple, kernel: tuple, stride: tuple, padding: tuple) -> tuple:
@@ -190,10 +196,10 @@ def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
         divisor = np.multiply.outer(np.multiply.outer(per_dim[0], per_dim[1]),
                                     per_dim[2]).reshape(-1).astype(np.float64)
     if not input.is_floating_point():  # torch divides integers rounding toward zero
-        a, d = sums._data, divisor.astype(sums._data.dtype)
-        result = wrap(np.sign(a) * (np.abs(a) // d))
+        a, d = _host(sums), divisor.astype(sums.dtype.numpy)
+        result = wrap(np.sign(a) * (np.abs(a) // d)).to(input.device)
     else:
-        result = sums / wrap(divisor.astype(input.dtype.numpy))
+        result = sums / wrap(divisor.astype(input.dtype.numpy)).to(input.device)
     return result.reshape(*input.shape[:-3], *out)
 
 
@@ -207,7 +213,7 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     sums = _gather_windows(_flat_with_sentinel(input, 3, 0.0), flat).sum(-1)
     counts = np.multiply.outer(np.multiply.outer(lengths[0], lengths[1]), lengths[2])
     counts = counts.reshape(-1).astype(input.dtype.numpy)
-    return (sums / wrap(counts)).reshape(*input.shape[:-3], *out)
+    return (sums / wrap(counts).to(input.device)).reshape(*input.shape[:-3], *out)
 
 
 def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
@@ -259,7 +265,7 @@ def _fractional(fn: str, n: int, input: Tensor, kernel_size: Any, output_size: A
     if samples is None:
         samples = creation.rand(x.shape[0], x.shape[1], n, dtype=input.dtype)
     # torch reads the samples of plane (n, c) at [n, c]: extra rows are ignored
-    u = np.asarray(samples._data if isinstance(samples, Tensor) else samples)[:x.shape[0]]
+    u = (_host(samples) if isinstance(samples, Tensor) else np.asarray(samples))[:x.shape[0]]
     # torch reads the samples in reverse dim order: sample 0 drives the last (width) dim
     starts = [_intervals(u[..., n - 1 - i], spatial[i], out[i], k[i]) for i in range(n)]
     lengths = [np.full(out[i], k[i]) for i in range(n)]
@@ -327,14 +333,14 @@ def _unpool(fn: str, n: int, input: Tensor, indices: Tensor, kernel_size: Any, s
         raise RuntimeError(f"{fn}(): Expected {n + 1}D or {n + 2}D tensor, but got "
                            f"{list(input.shape)}")
     total = int(np.prod(size))
-    idx = np.asarray(indices._data).astype(np.int64).reshape(*input.shape[:-n],
+    idx = _host(indices).astype(np.int64).reshape(*input.shape[:-n],
                                                              math.prod(spatial))
     if idx.size and (idx.min() < 0 or idx.max() >= total):
         bad = idx[(idx < 0) | (idx >= total)].flat[0]
         raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
                            f"{'x'.join(map(str, size))}")
     lead = tuple(input.shape[:-n])
-    zeros = creation.zeros(*lead, total, dtype=input.dtype)
+    zeros = creation.zeros(*lead, total, dtype=input.dtype, device=input.device)
     src = input.reshape(*lead, math.prod(spatial))
     out = Scatter.apply(zeros, src, dim=len(lead), index=idx)
     return out.reshape(*lead, *size)

@@ -98,14 +98,16 @@ def _source(grid: Tensor, axis: int, size: int, padding: int, align_corners: boo
             pad: bool = True) -> tuple[Tensor, np.ndarray]:
     """The pixel coordinates along one axis as a tensor differentiable in ``grid``."""
     g = grid[..., axis]
-    x = np.asarray(g._data)
+    x = g.detach().cpu()._data
     c, slope = _unnormalize(x, size, align_corners)
     if pad:
         c, s2 = _apply_padding(c, size, padding, align_corners)
         slope = slope * s2
     c = c.astype(x.dtype)
     slope = np.asarray(slope, dtype=x.dtype)
-    coord = wrap(c) + (g - g.detach()) * wrap(slope) if g.requires_grad else wrap(c)
+    coord = wrap(c).to(grid.device)
+    if g.requires_grad:
+        coord = coord + (g - g.detach()) * wrap(slope).to(grid.device)
     return coord, c
 
 
@@ -146,14 +148,15 @@ def _sample(input: Tensor, grid: Tensor, mode: int, padding: int,
     k = input.ndim - 2
     spatial = tuple(input.shape[2:])
     flat = input.reshape(n, c, math.prod(spatial))
-    flat = cat([flat, creation.zeros(n, c, 1, dtype=input.dtype)], -1)
+    flat = cat([flat, creation.zeros(n, c, 1, dtype=input.dtype, device=input.device)], -1)
     # grid's last axis is (x, y[, z]): x indexes the LAST spatial dim
     axes = [k - 1 - i for i in range(k)]  # grid component of spatial dim i
     if mode == 2:  # bicubic: padding applies to each integer tap, not to the point
         (cy, ny), (cx, nx) = (_source(grid, axes[i], spatial[i], padding, align_corners, False)
                               for i in range(2))
         y0, x0 = np.floor(ny), np.floor(nx)
-        wy, wx = _cubic(cy - wrap(y0)), _cubic(cx - wrap(x0))
+        wy = _cubic(cy - wrap(y0).to(input.device))
+        wx = _cubic(cx - wrap(x0).to(input.device))
         out = None
         for i in range(4):
             for j in range(4):
@@ -173,7 +176,8 @@ def _sample(input: Tensor, grid: Tensor, mode: int, padding: int,
         bits = [(corner >> (k - 1 - i)) & 1 for i in range(k)]
         weight = None
         for i, bit in enumerate(bits):
-            coord, low = sources[i][0], wrap(lows[i].astype(sources[i][1].dtype))
+            coord = sources[i][0]
+            low = wrap(lows[i].astype(sources[i][1].dtype)).to(input.device)
             w = coord - low if bit else low + 1 - coord
             weight = w if weight is None else weight * w
         taps = [(lows[i] + bits[i]).astype(np.int64) for i in range(k)]
