@@ -324,7 +324,8 @@ class _Conv(Function):
         input, weight = ctx.saved_tensors
         geo = ctx.geometry
         need_x, need_w, need_b = ctx.needs_input_grad
-        gx = _ConvTranspose.apply(grad, weight, **geo, shape=input.shape) if need_x else None
+        gx = (_ConvTranspose.apply(grad, weight, None, **geo, shape=input.shape) if need_x
+              else None)
         gw = _ConvWeightGrad.apply(input, grad, **geo, shape=weight.shape) if need_w else None
         gb = grad.sum(dim=(0, *range(2, grad.ndim))) if need_b else None
         return gx, gw, gb
@@ -333,8 +334,9 @@ class _Conv(Function):
 class _ConvTranspose(Function):
     """``T(g, w)``: the transposed convolution, i.e. the input gradient of `_Conv`.
 
-    forward(g, w, stride, padding, dilation, groups, shape=): the result has ``shape`` (the
-    convolution input's); ``w`` is the convolution's weight (C_out, C_in/G, *K), so as a layer
+    forward(g, w, b, stride, padding, dilation, groups, shape=): the result has ``shape`` (the
+    convolution input's), plus the bias ``b`` (or None) per channel; ``w`` is the convolution's
+    weight (C_out, C_in/G, *K), so as a layer
     of its own (``conv_transpose``) it maps ``C_out`` channels to ``C_in``. Every input
     position spreads ``w``-weighted copies of itself over the window it feeds: an upsampling.
 
@@ -346,27 +348,32 @@ class _ConvTranspose(Function):
     op_name = "conv_transpose"
 
     @staticmethod
-    def forward(ctx: Node, grad: Tensor, weight: Tensor, stride: tuple, padding: tuple,
-                dilation: tuple, groups: int, shape: tuple) -> Tensor:
+    def forward(ctx: Node, grad: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple,
+                padding: tuple, dilation: tuple, groups: int, shape: tuple) -> Tensor:
         padded = (*shape[:2], *(s + 2 * p for s, p in zip(shape[2:], padding, strict=True)))
         full = conv_input_grad(grad._data, weight._data, padded, stride, dilation, groups)
+        out = _crop(full, padding)
+        if bias is not None:
+            out = np.add(out, bias._data.reshape(-1, *(1,) * (out.ndim - 2)))
         ctx.geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
         ctx.save_for_backward(grad, weight)
-        return wrap(_crop(full, padding))
+        return wrap(out)
 
     @staticmethod
     def backward(ctx: Node, gg: Tensor) -> tuple:
         grad, weight = ctx.saved_tensors
         geo = ctx.geometry
-        need_g, need_w = ctx.needs_input_grad[:2]
-        d_grad = d_w = None
+        need_g, need_w, need_b = ctx.needs_input_grad
+        d_grad = d_w = d_b = None
         if need_g:
             d_grad = _Conv.apply(gg, weight, None, **geo)
             if tuple(d_grad.shape) != tuple(grad.shape):  # output_padding rows: not read
                 d_grad = d_grad[tuple(slice(0, n) for n in grad.shape)]
         if need_w:
             d_w = _ConvWeightGrad.apply(gg, grad, **geo, shape=weight.shape)
-        return d_grad, d_w
+        if need_b:
+            d_b = gg.sum(dim=(0, *range(2, gg.ndim)))
+        return d_grad, d_w, d_b
 
 
 class _ConvWeightGrad(Function):
@@ -399,7 +406,7 @@ class _ConvWeightGrad(Function):
         input, grad = ctx.saved_tensors
         geo = ctx.geometry
         need_x, need_g = ctx.needs_input_grad[:2]
-        d_x = _ConvTranspose.apply(grad, gw, **geo, shape=input.shape) if need_x else None
+        d_x = _ConvTranspose.apply(grad, gw, None, **geo, shape=input.shape) if need_x else None
         d_g = None
         if need_g:
             d_g = _Conv.apply(input, gw, None, **geo)
@@ -488,10 +495,8 @@ def _conv_transpose(fn: str, n: int, input: Tensor, weight: Tensor, bias: Tensor
     if unbatched:
         input = input.unsqueeze(0)
     shape = (input.shape[0], weight.shape[1] * groups, *out_size)
-    out = _ConvTranspose.apply(input, weight, stride=stride, padding=padding,
+    out = _ConvTranspose.apply(input, weight, bias, stride=stride, padding=padding,
                                dilation=dilation, groups=int(groups), shape=shape)
-    if bias is not None:
-        out = out + bias.reshape(-1, *(1,) * n)
     return out.squeeze(0) if unbatched else out
 
 
