@@ -241,18 +241,6 @@ KNOWN_FAILURES: dict[str, str] = {
         'float32 grid gradient of the large sample: sums over channels and corners in '
         'another order than torch; both float32 results are 1.4e-4 from the float64 one, '
         '2.4e-4 apart, past the stated float32 tolerance where the gradient is near 0',
-    'op:nn.functional.interpolate.bilinear:samples':
-        'uint8 images: torch resizes them with 16-bit fixed-point weights in two rounded '
-        'passes (its AVX2 uint8 path); tapegrad rounds float passes, off by 1-2 levels at '
-        'some pixels',
-    'op:nn.functional.interpolate.bicubic:samples':
-        'uint8 images: torch resizes them with 16-bit fixed-point weights in two rounded '
-        'passes (its AVX2 uint8 path); tapegrad rounds float passes, off by 1-2 levels at '
-        'some pixels',
-    'op:nn.functional.upsample_bilinear:samples':
-        'uint8 images: torch resizes them with 16-bit fixed-point weights in two rounded '
-        'passes (its AVX2 uint8 path); tapegrad rounds float passes, off by 1-2 levels at '
-        'some pixels',
     'op:nn.functional.soft_margin_loss:samples':
         'missing: tapegrad has no nn.functional.soft_margin_loss',
     'op:nn.functional.soft_margin_loss:errors':

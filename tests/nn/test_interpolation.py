@@ -89,3 +89,18 @@ def test_interpolate_errors_match_torch(shape, kwargs):
     with pytest.raises(Exception) as got:
         F.interpolate(tapegrad.ones(*shape), **kwargs)
     assert type(got.value) is type(want.value)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(size=(13, 9), mode="bilinear"),
+    dict(size=(7, 20), mode="bilinear", align_corners=True),
+    dict(scale_factor=1.7, mode="bicubic"),
+    dict(size=(5, 6), mode="bicubic", align_corners=True),
+])
+def test_uint8_images_resize_like_torch(rng, kwargs):
+    """torch resizes uint8 images with fixed-point weights, rounding after each pass."""
+    a = rng.integers(0, 256, (2, 3, 10, 12)).astype(np.uint8)
+    got = F.interpolate(tapegrad.tensor(a), **kwargs)
+    want = TF.interpolate(torch.tensor(a), **kwargs)
+    assert got.dtype == tapegrad.uint8
+    np.testing.assert_array_equal(got.numpy(), want.numpy())

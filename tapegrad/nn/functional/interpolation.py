@@ -25,6 +25,10 @@ The taps are computed in NumPy (they depend only on sizes); the reading and weig
 ``index_select`` and products, ordinary differentiable ops, so the gradient (a scatter-add of
 the weighted output gradient) and its own gradient need no code here. The weights are
 computed in the input's precision, as torch's CPU kernels do.
+
+Integer (uint8) images take torch's integer route instead (`_integer_resize`): 16-bit
+fixed-point weights and a rounded, clamped result after each axis, so that resized images
+agree with torch's to the last level.
 """
 
 from __future__ import annotations
@@ -228,6 +232,8 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,
         return pool(input, out if rank > 1 else out[0])
     integer = not input.is_floating_point()
     real = np.float64 if input.dtype.numpy == np.float64 else np.float32
+    if integer and mode != "nearest" and mode != "nearest-exact":
+        return _integer_resize(input, out, mode == "bicubic", bool(align_corners), scales)
     x = input.float() if integer and mode not in ("nearest", "nearest-exact") else input
     for i in reversed(range(rank)):  # separable: one axis at a time
         n_in = input.shape[2 + i]
@@ -242,6 +248,69 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,
             info = np.iinfo(input.dtype.numpy)
             x = (x + 0.5).floor().clamp(float(info.min), float(info.max))
     return x.to(input.dtype) if x.dtype != input.dtype else x
+
+
+def _window_taps(n_in: int, n_out: int, cubic: bool, align_corners: bool,
+                 scale: float | None) -> list:
+    """Taps of torch's integer-image kernel: the filter's support around each source point,
+    cut to the image and renormalised to sum 1 (instead of clamping taps to the edge)."""
+    step = float(_scale(n_in, n_out, align_corners, scale, np.float64))
+    support = 2.0 if cubic else 1.0
+    delta = 0.5 if align_corners else 0.0
+    width = int(2 * support) + 1
+    index = np.zeros((width, n_out), dtype=np.int64)
+    weight = np.zeros((width, n_out))
+    for o in range(n_out):
+        center = step * (o + 0.5 - delta)
+        lo = max(int(center - support + 0.5 + delta), 0)
+        hi = min(int(center + support + 0.5 + delta), n_in)
+        d = np.abs(np.arange(lo, hi) - center + 0.5 - delta)
+        if cubic:
+            a = _CUBIC_A
+            w = np.where(d <= 1, ((a + 2) * d - (a + 3)) * d * d + 1,
+                         np.where(d < 2, ((a * d - 5 * a) * d + 8 * a) * d - 4 * a, 0.0))
+        else:
+            w = np.maximum(0.0, 1 - d)
+        total = w.sum()
+        index[:hi - lo, o] = np.arange(lo, hi)
+        weight[:hi - lo, o] = w / total if total != 0 else w
+    return [(index[j], weight[j]) for j in range(width)]
+
+
+def _integer_resize(input: Tensor, out: list, cubic: bool, align_corners: bool,
+                    scales: list) -> Tensor:
+    """Linear or cubic resizing of an integer (image) tensor the way torch's uint8 kernel
+    does it: one pass per axis that changes size, last axis first, with the taps of
+    `_window_taps` as 16-bit fixed-point weights (as many fraction bits as the largest weight
+    allows), rounding half up and clamping into the dtype's range after every pass. Not
+    differentiable (integers)."""
+    data = input.detach().cpu()._data.astype(np.int64)
+    info = np.iinfo(input.dtype.numpy)
+    for i in reversed(range(len(out))):
+        axis, n_in = 2 + i, input.shape[2 + i]
+        if out[i] == n_in:
+            continue
+        if cubic:  # edge taps clamped as in the float kernel, repeated ones merged
+            taps = _cubic_taps(n_in, out[i], align_corners, scales[i], np.float64)
+            for j in reversed(range(1, len(taps))):
+                same = taps[j][0] == taps[j - 1][0]
+                taps[j - 1] = (taps[j - 1][0], taps[j - 1][1] + np.where(same, taps[j][1], 0))
+                taps[j] = (taps[j][0], np.where(same, 0.0, taps[j][1]))
+        else:
+            taps = _window_taps(n_in, out[i], cubic, align_corners, scales[i])
+        w_max = max(float(np.max(w)) for _, w in taps)
+        bits = 0
+        while bits < 15 and int(0.5 + w_max * (1 << (bits + 1))) < (1 << 15):
+            bits += 1
+        acc = np.full(1, 1 << (bits - 1), dtype=np.int64)
+        shape = [1] * data.ndim
+        shape[axis] = -1
+        for index, weight in taps:
+            scaled = weight * (1 << bits)
+            w_int = np.trunc(np.where(scaled < 0, scaled - 0.5, scaled + 0.5)).astype(np.int64)
+            acc = acc + np.take(data, index, axis=axis) * w_int.reshape(shape)
+        data = np.clip(acc >> bits, info.min, info.max)
+    return wrap(data.astype(input.dtype.numpy)).to(input.device)
 
 
 def upsample(input: Tensor, size: Any = None, scale_factor: Any = None,
