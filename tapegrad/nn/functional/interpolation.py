@@ -13,7 +13,9 @@ output position ``i``, a few input positions ``idx[t][i]`` with weights ``w[t][i
   ``s``, weighted ``1 - frac(s)`` and ``frac(s)``;
 * ``bicubic``: four taps (``floor(s) - 1 .. floor(s) + 2``, clamped to the edge) with Keys'
   cubic convolution weights (``A = -0.75``, as torch and OpenCV);
-* ``area``: the average of the input cells each output cell covers (adaptive average pooling).
+* ``area``: the average of the input cells each output cell covers (adaptive average pooling);
+* ``antialias=True`` (bilinear, bicubic): when shrinking, the filter is stretched over every
+  input pixel it spans (a low-pass filter, as PIL's resize), taps renormalised at the edges.
 
 Where the source coordinate of output ``i`` lies (torch's ``area_pixel_compute_source_index``):
 with ``align_corners=True`` the corner pixels' *centres* line up, ``s = i * (L_in - 1) /
@@ -210,8 +212,6 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,
     if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
         raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and "
                          "requires a 4-D tensor as input")
-    if antialias:
-        raise NotImplementedError("interpolate(antialias=True) is not implemented in tapegrad")
     if input.ndim not in (3, 4, 5):
         raise NotImplementedError(
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
@@ -233,12 +233,16 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,
     integer = not input.is_floating_point()
     real = np.float64 if input.dtype.numpy == np.float64 else np.float32
     if integer and mode != "nearest" and mode != "nearest-exact":
-        return _integer_resize(input, out, mode == "bicubic", bool(align_corners), scales)
+        return _integer_resize(input, out, mode == "bicubic", bool(align_corners), scales,
+                               antialias)
     x = input.float() if integer and mode not in ("nearest", "nearest-exact") else input
     for i in reversed(range(rank)):  # separable: one axis at a time
         n_in = input.shape[2 + i]
         if mode in ("nearest", "nearest-exact"):
             taps = _nearest_taps(n_in, out[i], scales[i], mode == "nearest-exact")
+        elif antialias:
+            taps = _window_taps(n_in, out[i], mode == "bicubic", bool(align_corners),
+                                scales[i], True, real)
         elif mode == "bicubic":
             taps = _cubic_taps(n_in, out[i], bool(align_corners), scales[i], real)
         else:
@@ -251,34 +255,47 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,
 
 
 def _window_taps(n_in: int, n_out: int, cubic: bool, align_corners: bool,
-                 scale: float | None) -> list:
-    """Taps of torch's integer-image kernel: the filter's support around each source point,
-    cut to the image and renormalised to sum 1 (instead of clamping taps to the edge)."""
-    step = float(_scale(n_in, n_out, align_corners, scale, np.float64))
+                 scale: float | None, antialias: bool = False, real: type = np.float64) -> list:
+    """Taps of a filter's support around each source point, cut to the image and
+    renormalised to sum 1 (instead of clamping taps to the edge), as torch's antialiasing
+    and integer-image kernels compute them (in the precision ``real``, as they do).
+
+    With ``antialias`` and a shrinking axis (``step > 1``) the filter is stretched by the
+    step, so every input pixel contributes (a low-pass filter before subsampling), and the
+    cubic filter is Keys' with ``A = -0.5`` (as PIL's).
+    """
+    step = _scale(n_in, n_out, align_corners, scale, real)
     support = 2.0 if cubic else 1.0
-    delta = 0.5 if align_corners else 0.0
-    width = int(2 * support) + 1
+    inverse = real(1)
+    if antialias and step >= 1.0:
+        support, inverse = support * float(step), real(1.0 / float(step))
+    delta = 0.5 if align_corners and not antialias else 0.0
+    width = 2 * math.ceil(support) + 1
     index = np.zeros((width, n_out), dtype=np.int64)
-    weight = np.zeros((width, n_out))
+    weight = np.zeros((width, n_out), dtype=real)
+    a = real(-0.5 if antialias else _CUBIC_A)
     for o in range(n_out):
-        center = step * (o + 0.5 - delta)
-        lo = max(int(center - support + 0.5 + delta), 0)
-        hi = min(int(center + support + 0.5 + delta), n_in)
-        d = np.abs(np.arange(lo, hi) - center + 0.5 - delta)
+        center = real(step * real(o + 0.5 - delta))
+        lo = max(int(float(center) - support + 0.5 + delta), 0)
+        hi = min(int(float(center) + support + 0.5 + delta), n_in)
+        offset = (np.arange(lo, hi) - center).astype(real)  # an integer minus the centre
+        d = np.abs(((offset.astype(np.float64) + 0.5 - delta) * float(inverse)).astype(real))
         if cubic:
-            a = _CUBIC_A
             w = np.where(d <= 1, ((a + 2) * d - (a + 3)) * d * d + 1,
-                         np.where(d < 2, ((a * d - 5 * a) * d + 8 * a) * d - 4 * a, 0.0))
+                         np.where(d < 2, ((a * d - 5 * a) * d + 8 * a) * d - 4 * a, 0))
         else:
-            w = np.maximum(0.0, 1 - d)
-        total = w.sum()
+            w = np.maximum(real(0), real(1) - d)
+        w = w.astype(real)
+        total = real(0)
+        for v in w:  # torch adds the weights up one by one
+            total = real(total + v)
         index[:hi - lo, o] = np.arange(lo, hi)
         weight[:hi - lo, o] = w / total if total != 0 else w
     return [(index[j], weight[j]) for j in range(width)]
 
 
 def _integer_resize(input: Tensor, out: list, cubic: bool, align_corners: bool,
-                    scales: list) -> Tensor:
+                    scales: list, antialias: bool = False) -> Tensor:
     """Linear or cubic resizing of an integer (image) tensor the way torch's uint8 kernel
     does it: one pass per axis that changes size, last axis first, with the taps of
     `_window_taps` as 16-bit fixed-point weights (as many fraction bits as the largest weight
@@ -290,14 +307,14 @@ def _integer_resize(input: Tensor, out: list, cubic: bool, align_corners: bool,
         axis, n_in = 2 + i, input.shape[2 + i]
         if out[i] == n_in:
             continue
-        if cubic:  # edge taps clamped as in the float kernel, repeated ones merged
+        if cubic and not antialias:  # edge taps clamped as in the float kernel, merged
             taps = _cubic_taps(n_in, out[i], align_corners, scales[i], np.float64)
             for j in reversed(range(1, len(taps))):
                 same = taps[j][0] == taps[j - 1][0]
                 taps[j - 1] = (taps[j - 1][0], taps[j - 1][1] + np.where(same, taps[j][1], 0))
                 taps[j] = (taps[j][0], np.where(same, 0.0, taps[j][1]))
         else:
-            taps = _window_taps(n_in, out[i], cubic, align_corners, scales[i])
+            taps = _window_taps(n_in, out[i], cubic, align_corners, scales[i], antialias)
         w_max = max(float(np.max(w)) for _, w in taps)
         bits = 0
         while bits < 15 and int(0.5 + w_max * (1 << (bits + 1))) < (1 << 15):
