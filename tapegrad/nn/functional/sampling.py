@@ -36,7 +36,7 @@ from tapegrad import creation
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import wrap
 from tapegrad.ops.checks.tensor_args import require_tensor
-from tapegrad.ops.joining import cat
+from tapegrad.ops.joining import cat, stack
 from tapegrad.ops.scatter import Gather
 from tapegrad.tensor import Tensor
 
@@ -112,21 +112,29 @@ def _source(grid: Tensor, axis: int, size: int, padding: int, align_corners: boo
 
 
 # ------------------------------------------------------------------ reading taps
-def _read(flat: Tensor, spatial: tuple, taps: list[np.ndarray]) -> Tensor:
-    """``input`` at integer points ``taps`` (one int array per spatial dim, (N, *out)); 0
-    outside the image. ``flat`` is (N, C, prod(spatial) + 1) with a zero sentinel."""
+def _read(flat: Tensor, spatial: tuple, points: list[list[np.ndarray]]) -> Tensor:
+    """``input`` at K sets of integer points, all in one gather: ``points[k]`` holds one int
+    array (N, *out) per spatial dim; 0 outside the image. ``flat`` is (N, C, prod(spatial)
+    + 1) with a zero sentinel. Returns (N, C, K, *out)."""
     n, c = flat.shape[0], flat.shape[1]
-    inside = np.ones(taps[0].shape, dtype=bool)
-    index = np.zeros(taps[0].shape, dtype=np.int64)
-    for t, size in zip(taps, spatial, strict=True):
-        inside &= (t >= 0) & (t < size)
-        index = index * size + np.clip(t, 0, size - 1)
-    index = np.where(inside, index, math.prod(spatial))
-    out_shape = index.shape[1:]
-    points = math.prod(out_shape)
-    idx = np.broadcast_to(index.reshape(n, 1, points), (n, c, points))
+    indices = []
+    for taps in points:
+        inside = np.ones(taps[0].shape, dtype=bool)
+        index = np.zeros(taps[0].shape, dtype=np.int64)
+        for t, size in zip(taps, spatial, strict=True):
+            inside &= (t >= 0) & (t < size)
+            index = index * size + np.clip(t, 0, size - 1)
+        indices.append(np.where(inside, index, math.prod(spatial)))
+    index = np.stack(indices, 1)  # (N, K, *out)
+    count = math.prod(index.shape[1:])
+    idx = np.broadcast_to(index.reshape(n, 1, count), (n, c, count))
     values = Gather.apply(flat, dim=2, index=np.ascontiguousarray(idx))
-    return values.reshape(n, c, *out_shape)
+    return values.reshape(n, c, *index.shape[1:])
+
+
+def _weighted(values: Tensor, weights: list[Tensor]) -> Tensor:
+    """``sum_k values[:, :, k] * weights[k]`` (weights (N, *out), shared by the channels)."""
+    return (values * stack(weights, 1).unsqueeze(1)).sum(2)
 
 
 def _cubic(t: Tensor) -> list[Tensor]:
@@ -157,21 +165,21 @@ def _sample(input: Tensor, grid: Tensor, mode: int, padding: int,
         y0, x0 = np.floor(ny), np.floor(nx)
         wy = _cubic(cy - wrap(y0).to(input.device))
         wx = _cubic(cx - wrap(x0).to(input.device))
-        out = None
+        points, weights = [], []
         for i in range(4):
             for j in range(4):
                 ty, _ = _apply_padding(y0 - 1 + i, spatial[0], padding, align_corners)
                 tx, _ = _apply_padding(x0 - 1 + j, spatial[1], padding, align_corners)
-                v = _read(flat, spatial, [ty.astype(np.int64), tx.astype(np.int64)])
-                term = v * (wy[i] * wx[j]).unsqueeze(1)
-                out = term if out is None else out + term
-        return out
+                points.append([ty.astype(np.int64), tx.astype(np.int64)])
+                weights.append(wy[i] * wx[j])
+        return _weighted(_read(flat, spatial, points), weights)
     sources = [_source(grid, axes[i], spatial[i], padding, align_corners) for i in range(k)]
     if mode == 1:  # nearest: round half to even, as nearbyint
-        values = _read(flat, spatial, [np.rint(s[1]).astype(np.int64) for s in sources])
+        values = _read(flat, spatial, [[np.rint(s[1]).astype(np.int64) for s in sources]])
+        values = values.squeeze(2)
         return _ZeroGradient.apply(values, grid) if grid.requires_grad else values
     lows = [np.floor(s[1]) for s in sources]
-    out = None
+    points, weights = [], []
     for corner in range(2 ** k):
         bits = [(corner >> (k - 1 - i)) & 1 for i in range(k)]
         weight = None
@@ -180,10 +188,9 @@ def _sample(input: Tensor, grid: Tensor, mode: int, padding: int,
             low = wrap(lows[i].astype(sources[i][1].dtype)).to(input.device)
             w = coord - low if bit else low + 1 - coord
             weight = w if weight is None else weight * w
-        taps = [(lows[i] + bits[i]).astype(np.int64) for i in range(k)]
-        term = _read(flat, spatial, taps) * weight.unsqueeze(1)
-        out = term if out is None else out + term
-    return out
+        points.append([(lows[i] + bits[i]).astype(np.int64) for i in range(k)])
+        weights.append(weight)
+    return _weighted(_read(flat, spatial, points), weights)
 
 
 class _ZeroGradient(Function):
