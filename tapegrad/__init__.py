@@ -69,6 +69,7 @@ from tapegrad.nn.functional.normalization import (
     native_layer_norm,
 )
 from tapegrad.nn.functional.padding import constant_pad_nd
+from tapegrad.nn.functional.sampling import grid_sampler, grid_sampler_2d, grid_sampler_3d
 from tapegrad.ops.activation import *  # noqa: F403
 from tapegrad.ops.arithmetic import *  # noqa: F403
 from tapegrad.ops.clamp import *  # noqa: F403

@@ -29,4 +29,5 @@ from tapegrad.nn.modules.rnn import *  # noqa: F403
 from tapegrad.nn.modules.rnn_cells import *  # noqa: F403
 from tapegrad.nn.modules.sparse import *  # noqa: F403
 from tapegrad.nn.modules.transformer import *  # noqa: F403
+from tapegrad.nn.modules.upsampling import *  # noqa: F403
 from tapegrad.nn.parameter import Buffer, Parameter

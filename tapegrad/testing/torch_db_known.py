@@ -15,10 +15,6 @@ KNOWN_FAILURES: dict[str, str] = {
     # ---- ops that exist and disagree
     'op:sum_to_size:samples':
         'output: dtype int32, torch int64; output: dtype int16, torch int64; ...',
-    'op:nn.functional.conv1d:samples':
-        'second derivatives missing: the first gradient is computed without a graph',
-    'op:nn.functional.conv2d:samples':
-        'second derivatives missing: the first gradient is computed without a graph',
     'op:nn.functional.batch_norm:samples':
         'RuntimeError: batch_norm: expected at least a 2-D input, got 1-D',
     'op:gather:samples':
@@ -118,64 +114,11 @@ KNOWN_FAILURES: dict[str, str] = {
     'op:as_strided_copy:samples': 'missing: tapegrad has no as_strided_copy',
     'op:as_strided_scatter:samples': 'missing: tapegrad has no as_strided_scatter',
     'op:as_strided_scatter:errors': 'missing: tapegrad has no as_strided_scatter',
-    'op:nn.functional.adaptive_avg_pool3d:samples':
-        'missing: tapegrad has no nn.functional.adaptive_avg_pool3d',
-    'op:nn.functional.adaptive_avg_pool3d:errors':
-        'missing: tapegrad has no nn.functional.adaptive_avg_pool3d',
-    'op:nn.functional.adaptive_max_pool3d:samples':
-        'missing: tapegrad has no nn.functional.adaptive_max_pool3d',
-    'op:nn.functional.adaptive_max_pool3d:errors':
-        'missing: tapegrad has no nn.functional.adaptive_max_pool3d',
-    'op:nn.functional.avg_pool3d:samples': 'missing: tapegrad has no nn.functional.avg_pool3d',
-    'op:nn.functional.avg_pool3d:errors': 'missing: tapegrad has no nn.functional.avg_pool3d',
-    'op:nn.functional.conv_transpose1d:samples':
-        'missing: tapegrad has no nn.functional.conv_transpose1d',
-    'op:nn.functional.conv_transpose2d:samples':
-        'missing: tapegrad has no nn.functional.conv_transpose2d',
-    'op:nn.functional.conv_transpose3d:samples':
-        'missing: tapegrad has no nn.functional.conv_transpose3d',
-    'op:nn.functional.conv3d:samples': 'missing: tapegrad has no nn.functional.conv3d',
-    'op:nn.functional.conv3d:errors': 'missing: tapegrad has no nn.functional.conv3d',
     'op:nn.functional.hardswish:samples': 'missing: tapegrad has no nn.functional.hardswish',
-    'op:nn.functional.unfold:samples': 'missing: tapegrad has no nn.functional.unfold',
-    'op:nn.functional.interpolate.nearest:samples':
-        'missing: tapegrad has no nn.functional.interpolate',
-    'op:nn.functional.interpolate.nearest-exact:samples':
-        'missing: tapegrad has no nn.functional.interpolate',
-    'op:nn.functional.interpolate.linear:samples':
-        'missing: tapegrad has no nn.functional.interpolate',
-    'op:nn.functional.interpolate.bilinear:samples':
-        'missing: tapegrad has no nn.functional.interpolate',
-    'op:nn.functional.interpolate.bicubic:samples':
-        'missing: tapegrad has no nn.functional.interpolate',
-    'op:nn.functional.interpolate.trilinear:samples':
-        'missing: tapegrad has no nn.functional.interpolate',
-    'op:nn.functional.interpolate.area:samples':
-        'missing: tapegrad has no nn.functional.interpolate',
-    'op:nn.functional.upsample_bilinear:samples':
-        'missing: tapegrad has no nn.functional.upsample_bilinear',
-    'op:nn.functional.upsample_nearest:samples':
-        'missing: tapegrad has no nn.functional.upsample_nearest',
-    'op:nn.functional.fractional_max_pool2d:samples':
-        'missing: tapegrad has no nn.functional.fractional_max_pool2d',
-    'op:nn.functional.fractional_max_pool3d:samples':
-        'missing: tapegrad has no nn.functional.fractional_max_pool3d',
     'op:max_pool2d_with_indices_backward:samples':
-        'missing: tapegrad has no max_pool2d_with_indices_backward',
-    'op:nn.functional.max_pool3d:samples': 'missing: tapegrad has no nn.functional.max_pool3d',
-    'op:nn.functional.max_pool3d:errors': 'missing: tapegrad has no nn.functional.max_pool3d',
-    'op:nn.functional.max_unpool1d:samples': 'missing: tapegrad has no nn.functional.max_unpool1d',
-    'op:nn.functional.max_unpool1d:errors': 'missing: tapegrad has no nn.functional.max_unpool1d',
-    'op:nn.functional.max_unpool1d.grad:samples':
-        'missing: tapegrad has no nn.functional.max_unpool1d',
-    'op:nn.functional.max_unpool2d:samples': 'missing: tapegrad has no nn.functional.max_unpool2d',
-    'op:nn.functional.max_unpool2d:errors': 'missing: tapegrad has no nn.functional.max_unpool2d',
-    'op:nn.functional.max_unpool2d.grad:samples':
-        'missing: tapegrad has no nn.functional.max_unpool2d',
-    'op:nn.functional.max_unpool3d:samples': 'missing: tapegrad has no nn.functional.max_unpool3d',
-    'op:nn.functional.max_unpool3d:errors': 'missing: tapegrad has no nn.functional.max_unpool3d',
-    'op:nn.functional.max_unpool3d.grad:samples':
-        'missing: tapegrad has no nn.functional.max_unpool3d',
+        'out of reach: the OpInfo calls torch.ops.aten.max_pool2d_with_indices_backward (a '
+        'private ATen entry point; its public form is max_pool2d(...).backward(), tested '
+        'by nn.functional.max_pool2d)',
     'op:nn.functional.glu:samples': 'missing: tapegrad has no nn.functional.glu',
     'op:nn.functional.prelu:samples': 'missing: tapegrad has no nn.functional.prelu',
     'op:nn.functional.prelu:errors': 'missing: tapegrad has no nn.functional.prelu',
@@ -302,20 +245,15 @@ KNOWN_FAILURES: dict[str, str] = {
     'op:nonzero_static:samples': 'missing: tapegrad has no nonzero_static',
     'op:t_copy:samples': 'missing: tapegrad has no t_copy',
     'op:t_copy:errors': 'missing: tapegrad has no t_copy',
-    'op:nn.functional.grid_sample:samples': 'missing: tapegrad has no nn.functional.grid_sample',
-    'op:grid_sampler_2d:samples': 'missing: tapegrad has no grid_sampler_2d',
-    'op:grid_sampler_3d:samples': 'missing: tapegrad has no grid_sampler_3d',
+    'op:grid_sampler_3d:samples':
+        'float32 grid gradient of the large sample: sums over channels and corners in '
+        'another order than torch; both float32 results are 1.4e-4 from the float64 one, '
+        '2.4e-4 apart, past the stated float32 tolerance where the gradient is near 0',
     'op:hash_tensor:samples': 'missing: tapegrad has no hash_tensor',
     'op:argsort:samples':
         "ties in a large int8/uint8/bool tensor with stable=False: torch's unstable sort orders "
         "tied indices its own way (tapegrad's is stable)",
     'op:repeat_interleave:samples': 'missing: tapegrad has no repeat_interleave',
-    'op:nn.functional.pixel_shuffle:samples':
-        'missing: tapegrad has no nn.functional.pixel_shuffle',
-    'op:nn.functional.pixel_unshuffle:samples':
-        'missing: tapegrad has no nn.functional.pixel_unshuffle',
-    'op:nn.functional.channel_shuffle:samples':
-        'missing: tapegrad has no nn.functional.channel_shuffle',
     'op:diagflat:samples': 'missing: tapegrad has no diagflat',
     'op:scatter_reduce.sum:samples': 'missing: tapegrad has no scatter_reduce',
     'op:scatter_reduce.prod:samples': 'missing: tapegrad has no scatter_reduce',
@@ -329,26 +267,7 @@ KNOWN_FAILURES: dict[str, str] = {
         'not compared: its constructor takes a torch TransformerEncoderLayer instance, and '
         'the runner translates tensors, dtypes and functions to tapegrad, not modules',
     # ---- modules tapegrad does not have
-    'module:nn.AdaptiveAvgPool3d:samples': 'missing: tapegrad.nn has no AdaptiveAvgPool3d',
-    'module:nn.AdaptiveMaxPool3d:samples': 'missing: tapegrad.nn has no AdaptiveMaxPool3d',
-    'module:nn.AvgPool3d:samples': 'missing: tapegrad.nn has no AvgPool3d',
     'module:nn.CELU:samples': 'missing: tapegrad.nn has no CELU',
-    'module:nn.Conv3d:samples': 'missing: tapegrad.nn has no Conv3d',
-    'module:nn.ConvTranspose1d:samples': 'missing: tapegrad.nn has no ConvTranspose1d',
-    'module:nn.ConvTranspose2d:samples': 'missing: tapegrad.nn has no ConvTranspose2d',
-    'module:nn.ConvTranspose3d:samples': 'missing: tapegrad.nn has no ConvTranspose3d',
-    'module:nn.FractionalMaxPool2d:samples': 'missing: tapegrad.nn has no FractionalMaxPool2d',
-    'module:nn.FractionalMaxPool3d:samples': 'missing: tapegrad.nn has no FractionalMaxPool3d',
-    'module:nn.LazyConv1d:samples': 'missing: tapegrad.nn has no LazyConv1d',
-    'module:nn.LazyConv2d:samples': 'missing: tapegrad.nn has no LazyConv2d',
-    'module:nn.LazyConv3d:samples': 'missing: tapegrad.nn has no LazyConv3d',
-    'module:nn.LazyConvTranspose1d:samples': 'missing: tapegrad.nn has no LazyConvTranspose1d',
-    'module:nn.LazyConvTranspose2d:samples': 'missing: tapegrad.nn has no LazyConvTranspose2d',
-    'module:nn.LazyConvTranspose3d:samples': 'missing: tapegrad.nn has no LazyConvTranspose3d',
-    'module:nn.LPPool1d:samples': 'missing: tapegrad.nn has no LPPool1d',
-    'module:nn.LPPool2d:samples': 'missing: tapegrad.nn has no LPPool2d',
-    'module:nn.LPPool3d:samples': 'missing: tapegrad.nn has no LPPool3d',
-    'module:nn.MaxPool3d:samples': 'missing: tapegrad.nn has no MaxPool3d',
     'module:nn.GLU:samples': 'missing: tapegrad.nn has no GLU',
     'module:nn.Hardshrink:samples': 'missing: tapegrad.nn has no Hardshrink',
     'module:nn.Hardswish:samples': 'missing: tapegrad.nn has no Hardswish',
