@@ -115,10 +115,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'op:as_strided_scatter:samples': 'missing: tapegrad has no as_strided_scatter',
     'op:as_strided_scatter:errors': 'missing: tapegrad has no as_strided_scatter',
     'op:nn.functional.hardswish:samples': 'missing: tapegrad has no nn.functional.hardswish',
-    'op:max_pool2d_with_indices_backward:samples':
-        'out of reach: the OpInfo calls torch.ops.aten.max_pool2d_with_indices_backward (a '
-        'private ATen entry point; its public form is max_pool2d(...).backward(), tested '
-        'by nn.functional.max_pool2d)',
     'op:nn.functional.glu:samples': 'missing: tapegrad has no nn.functional.glu',
     'op:nn.functional.prelu:samples': 'missing: tapegrad has no nn.functional.prelu',
     'op:nn.functional.prelu:errors': 'missing: tapegrad has no nn.functional.prelu',
