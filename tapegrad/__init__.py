@@ -64,12 +64,14 @@ from tapegrad.dtypes import int_ as int  # torch.int
 from tapegrad.ops.activation import *  # noqa: F403
 from tapegrad.ops.arithmetic import *  # noqa: F403
 from tapegrad.ops.clamp import *  # noqa: F403
+from tapegrad.ops.combining import *  # noqa: F403
 from tapegrad.ops.comparison import *  # noqa: F403
 from tapegrad.ops.composite import *  # noqa: F403
 from tapegrad.ops.dims import *  # noqa: F403
 from tapegrad.ops.elementwise import *  # noqa: F403
 from tapegrad.ops.index_select import *  # noqa: F403
 from tapegrad.ops.indexing import *  # noqa: F403
+from tapegrad.ops.indexing import slice_tensor as slice  # torch's aten.slice
 from tapegrad.ops.joining import *  # noqa: F403
 from tapegrad.ops.linalg import *  # noqa: F403
 from tapegrad.ops.masking import *  # noqa: F403
@@ -79,6 +81,9 @@ from tapegrad.ops.scatter import *  # noqa: F403
 from tapegrad.ops.setitem import *  # noqa: F403
 from tapegrad.ops.shape import *  # noqa: F403
 from tapegrad.ops.softmax import *  # noqa: F403
+from tapegrad.ops.strided import *  # noqa: F403
+from tapegrad.ops.view_copies import *  # noqa: F403
+from tapegrad.ops.view_scatter import *  # noqa: F403
 from tapegrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from tapegrad.scalar import Scalar
 from tapegrad.serialization import load, save

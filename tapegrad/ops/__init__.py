@@ -9,7 +9,9 @@ copy_), `activation` (leaky_relu, hardtanh, gelu, silu, elu...: the rules with o
 stack, split...), `indexing` (x[...], select, narrow), `setitem` (x[...] = v, index_put),
 `scatter` (gather, scatter, take), `index_select` (index_select, index_add), `masking`
 (masked_fill, masked_select, nonzero), `composite` (tril, roll, hstack, var_mean...: made
-of the others).
+of the others), `combining` (meshgrid, cartesian_prod, block_diag...), `view_copies`
+(expand_copy, permute_copy...: each view op as a copy), `view_scatter` (select_scatter,
+diag_embed...: writes into a view of a copy), `strided` (as_strided, unfold).
 
 Each family lists the Tensor methods it provides in a ``METHODS`` table; importing this
 package installs them on `tapegrad.Tensor`, so ``x.exp()`` is ``ops.pointwise.exp(x)``.
@@ -21,6 +23,7 @@ from tapegrad.ops import (
     activation,
     arithmetic,
     clamp,
+    combining,
     comparison,
     composite,
     dims,
@@ -37,12 +40,16 @@ from tapegrad.ops import (
     setitem,
     shape,
     softmax,
+    strided,
+    view_copies,
+    view_scatter,
 )
 from tapegrad.tensor import Tensor
 
 FAMILIES = (arithmetic, pointwise, elementwise, comparison, clamp, fill, activation,
             softmax, reduction, linalg, shape, dims, joining,
-            indexing, setitem, scatter, index_select, masking, composite)
+            indexing, setitem, scatter, index_select, masking, composite, combining,
+            view_copies, view_scatter, strided)
 
 
 def _install_tensor_methods() -> None:
