@@ -13,10 +13,6 @@ each entry); regenerate the notes with ``tapegrad check --torch-db -v --ops NAME
 
 KNOWN_FAILURES: dict[str, str] = {
     # ---- ops that exist and disagree
-    'op:as_strided_scatter:samples':
-        "torch's input gradient is wrong (torch.autograd.gradcheck of torch.as_strided_scatter fails for input); tapegrad's is the exact derivative, gradchecked in tests/ops/test_view_ops.py",
-    'op:as_strided.partial_views:samples':
-        "storage_offset reaching outside the sliced input (base[5:15] with storage_offset 0 or 10): the runner copies only the slice, so tapegrad's storage holds no elements around it; the default offset agrees",
     'op:arange:errors':
         'raised TypeError, torch ValueError: arange() got an unexpected keyword argument '
         "'out'",
@@ -205,6 +201,13 @@ KNOWN_FAILURES: dict[str, str] = {
         'missing: tapegrad has no nn.functional.linear_cross_entropy',
     'op:aminmax:samples': 'missing: tapegrad has no aminmax',
     'op:aminmax:errors': 'missing: tapegrad has no aminmax',
+    'op:as_strided.partial_views:samples':
+        'storage_offset reaching outside the sliced input (base[5:15] with storage_offset 0 '
+        "or 10): the runner copies only the slice, so tapegrad's storage has nothing around "
+        'it; the default offset agrees',
+    'op:as_strided_scatter:samples':
+        "torch's input gradient is wrong (torch.autograd.gradcheck of as_strided_scatter "
+        "fails for input); tapegrad's is exact, gradchecked in tests/ops/test_view_ops.py",
     'op:native_group_norm:samples': 'missing: tapegrad has no native_group_norm',
     'op:native_layer_norm:samples': 'missing: tapegrad has no native_layer_norm',
     'op:native_layer_norm:errors': 'missing: tapegrad has no native_layer_norm',
