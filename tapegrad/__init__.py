@@ -67,6 +67,7 @@ from tapegrad.ops.clamp import *  # noqa: F403
 from tapegrad.ops.combining import *  # noqa: F403
 from tapegrad.ops.comparison import *  # noqa: F403
 from tapegrad.ops.composite import *  # noqa: F403
+from tapegrad.ops.contraction import *  # noqa: F403
 from tapegrad.ops.dims import *  # noqa: F403
 from tapegrad.ops.elementwise import *  # noqa: F403
 from tapegrad.ops.index_select import *  # noqa: F403

@@ -11,7 +11,8 @@ stack, split...), `indexing` (x[...], select, narrow), `setitem` (x[...] = v, in
 (masked_fill, masked_select, nonzero), `composite` (tril, roll, hstack, var_mean...: made
 of the others), `combining` (meshgrid, cartesian_prod, block_diag...), `view_copies`
 (expand_copy, permute_copy...: each view op as a copy), `view_scatter` (select_scatter,
-diag_embed...: writes into a view of a copy), `strided` (as_strided, unfold).
+diag_embed...: writes into a view of a copy), `strided` (as_strided, unfold),
+`contraction` (einsum, tensordot, kron).
 
 Each family lists the Tensor methods it provides in a ``METHODS`` table; importing this
 package installs them on `tapegrad.Tensor`, so ``x.exp()`` is ``ops.pointwise.exp(x)``.
@@ -26,6 +27,7 @@ from tapegrad.ops import (
     combining,
     comparison,
     composite,
+    contraction,
     dims,
     elementwise,
     fill,
@@ -49,7 +51,7 @@ from tapegrad.tensor import Tensor
 FAMILIES = (arithmetic, pointwise, elementwise, comparison, clamp, fill, activation,
             softmax, reduction, linalg, shape, dims, joining,
             indexing, setitem, scatter, index_select, masking, composite, combining,
-            view_copies, view_scatter, strided)
+            view_copies, view_scatter, strided, contraction)
 
 
 def _install_tensor_methods() -> None:
