@@ -130,6 +130,31 @@ def masked_select(x: Tensor, mask: Tensor) -> Tensor:
     return MaskedSelect.apply(x, mask=np.broadcast_to(mask._data.copy(), shape))
 
 
+def masked_scatter(x: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """A copy of ``x`` (broadcast with ``mask``) whose positions where ``mask`` is True get
+    the first elements of ``source``, in order. Written as ``where(mask, spread, x)``, with
+    ``spread`` = those source elements put in place (masked_select's backward op), so the
+    gradient of ``source`` is the gradient read at the True positions, and ``x`` gets it
+    elsewhere."""
+    if mask.dtype.name != "bool":
+        raise RuntimeError("masked_scatter_ only supports boolean masks, but got mask with "
+                           f"dtype {mask.dtype.scalar_type}")
+    if source.dtype != x.dtype:
+        raise RuntimeError("masked_scatter: expected self and source to have same dtypes but "
+                           f"got {x.dtype.scalar_type} and {source.dtype.scalar_type}")
+    shape = broadcast_shapes(mask._data.shape, x._data.shape)
+    m = np.broadcast_to(mask._data, shape).copy()
+    count = int(m.sum())
+    if count > source._data.size:
+        raise RuntimeError("masked_scatter: expected source to have at least as many elements "
+                           f"as ones in mask, but got {source._data.size} elements and "
+                           f"{count} ones")
+    flat = source.reshape(-1)
+    part = flat[:count] if count != flat._data.size else flat
+    spread = MaskedScatter.apply(part, mask=m)
+    return where(wrap(m), spread, x)
+
+
 # ---------------------------------------------------------------- where the True elements are
 def nonzero(x: Tensor, *, as_tuple: bool = False) -> Tensor | tuple:
     """Indices of the non-zero elements: an (n, ndim) int64 tensor, or one 1-D tensor per
@@ -145,9 +170,9 @@ def argwhere(x: Tensor) -> Tensor:
     return nonzero(x)
 
 
-__all__ = ["masked_fill", "masked_select", "nonzero", "argwhere"]
+__all__ = ["masked_fill", "masked_select", "masked_scatter", "nonzero", "argwhere"]
 
 METHODS = {
     "masked_fill": masked_fill, "masked_fill_": masked_fill_, "masked_select": masked_select,
-    "nonzero": nonzero, "argwhere": argwhere,
+    "nonzero": nonzero, "argwhere": argwhere, "masked_scatter": masked_scatter,
 }

@@ -85,8 +85,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'op:take:errors':
         'raised TypeError, torch RuntimeError: take() got an unexpected keyword argument '
         "'out'",
-    'op:scatter:samples':
-        'NotImplementedError: scatter(reduce=...) is not supported; use scatter_add',
     'op:full_like:samples':
         'OverflowError: Python integer -9 out of bounds for uint8',
     'op:cat:errors':
@@ -173,8 +171,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'op:logaddexp:samples': 'missing: tapegrad has no logaddexp',
     'op:logaddexp:errors': 'missing: tapegrad has no logaddexp',
     'op:logaddexp2:samples': 'missing: tapegrad has no logaddexp2',
-    'op:masked_scatter:samples': 'missing: tapegrad has no masked_scatter',
-    'op:masked_scatter:errors': 'missing: tapegrad has no masked_scatter',
     'op:median:samples': 'missing: tapegrad has no median',
     'op:nanmedian:samples': 'missing: tapegrad has no nanmedian',
     'op:quantile:samples': 'missing: tapegrad has no quantile',
@@ -356,16 +352,9 @@ KNOWN_FAILURES: dict[str, str] = {
     'op:polygamma.polygamma_n_3:samples': 'missing: tapegrad has no polygamma',
     'op:polygamma.polygamma_n_4:samples': 'missing: tapegrad has no polygamma',
     'op:unravel_index:samples': 'missing: tapegrad has no unravel_index',
-    'op:index_fill:samples': 'missing: tapegrad has no index_fill',
-    'op:index_copy:samples': 'missing: tapegrad has no index_copy',
-    'op:index_reduce.mean:samples': 'missing: tapegrad has no index_reduce',
-    'op:index_reduce.prod:samples': 'missing: tapegrad has no index_reduce',
-    'op:index_reduce.amin:samples': 'missing: tapegrad has no index_reduce',
-    'op:index_reduce.amax:samples': 'missing: tapegrad has no index_reduce',
     'op:sort:samples': 'missing: tapegrad has no sort',
     'op:unique:samples': 'missing: tapegrad has no unique',
     'op:unique_consecutive:samples': 'missing: tapegrad has no unique_consecutive',
-    'op:put:samples': 'missing: tapegrad has no put',
     'op:bfloat16:samples': 'missing: tapegrad has no bfloat16',
     'op:randint_like:samples': 'missing: tapegrad has no randint_like',
     'op:new_empty_strided:samples': 'missing: tapegrad has no new_empty_strided',
@@ -453,11 +442,6 @@ KNOWN_FAILURES: dict[str, str] = {
         'missing: tapegrad has no nn.functional.pixel_unshuffle',
     'op:nn.functional.channel_shuffle:samples':
         'missing: tapegrad has no nn.functional.channel_shuffle',
-    'op:scatter_reduce.sum:samples': 'missing: tapegrad has no scatter_reduce',
-    'op:scatter_reduce.prod:samples': 'missing: tapegrad has no scatter_reduce',
-    'op:scatter_reduce.mean:samples': 'missing: tapegrad has no scatter_reduce',
-    'op:scatter_reduce.amin:samples': 'missing: tapegrad has no scatter_reduce',
-    'op:scatter_reduce.amax:samples': 'missing: tapegrad has no scatter_reduce',
     'op:linalg.cross:samples': 'missing: tapegrad has no linalg.cross',
     'op:linalg.cross:errors': 'missing: tapegrad has no linalg.cross',
     'op:linalg.det:samples': 'missing: tapegrad has no linalg.det',
