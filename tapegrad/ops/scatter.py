@@ -21,10 +21,10 @@ import numpy as np
 
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import broadcast_shapes, check_inplace, wrap, wrap_dim
+from tapegrad.ops.comparison import where
 from tapegrad.ops.index_spec import IndexSpec
 from tapegrad.ops.indexing import IndexPutImpl, SliceScatter
 from tapegrad.ops.setitem import check_writeable
-from tapegrad.ops.comparison import where
 from tapegrad.ops.shape import reshape
 from tapegrad.tensor import Tensor
 
