@@ -21,6 +21,8 @@ from tapegrad.creation import (
     as_tensor,
     empty,
     empty_like,
+    empty_permuted,
+    empty_strided,
     eye,
     from_numpy,
     full,
@@ -34,7 +36,10 @@ from tapegrad.creation import (
     randn,
     randn_like,
     randperm,
+    scalar_tensor,
     tensor,
+    tril_indices,
+    triu_indices,
     zeros,
     zeros_like,
 )
@@ -70,6 +75,7 @@ from tapegrad.ops.composite import *  # noqa: F403
 from tapegrad.ops.contraction import *  # noqa: F403
 from tapegrad.ops.dims import *  # noqa: F403
 from tapegrad.ops.elementwise import *  # noqa: F403
+from tapegrad.ops.fill import *  # noqa: F403
 from tapegrad.ops.index_select import *  # noqa: F403
 from tapegrad.ops.indexing import *  # noqa: F403
 from tapegrad.ops.indexing import slice_tensor as slice  # torch's aten.slice

@@ -363,6 +363,46 @@ def dsplit(x: Tensor, indices_or_sections: Any) -> tuple:
     return _split_along("dsplit", x, indices_or_sections, 2, 3)
 
 
+def repeat_interleave(x: Any, repeats: Any = None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    """Repeat each element (each slice along ``dim``; with no dim, of the flattened tensor)
+    ``repeats`` times, keeping copies side by side: ``[1, 2] -> [1, 1, 2, 2]`` (``repeat``
+    would give ``[1, 2, 1, 2]``). ``repeats`` is an int or one count per slice. It is an
+    ``index_select`` of the slices, so each slice's gradient is the sum over its copies.
+    With only a tensor of counts, it gives the indices repeated by them."""
+    if repeats is None:  # repeat_interleave(counts): arange(len(counts)) repeated
+        counts = x
+        if counts._data.ndim > 1:
+            raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+        return wrap(np.repeat(np.arange(counts._data.size, dtype=np.int64), counts._data))
+    if dim is None:
+        x, d = reshape(x, (-1,)), 0
+    else:
+        d = wrap_dim(dim, max(x._data.ndim, 1))
+    n = x._data.shape[d] if x._data.ndim else 1
+    if isinstance(repeats, Tensor):
+        if repeats.dtype.is_floating_point:
+            raise RuntimeError("repeat_interleave: repeats has to be Long or Int tensor")
+        counts = repeats._data.reshape(-1)
+        if repeats._data.ndim > 1:
+            raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+    else:
+        counts = np.asarray([int(repeats)])
+    if (counts < 0).any():
+        raise RuntimeError("repeats can not be negative")
+    if counts.size == 1:
+        counts = np.full(n, counts[0])
+    if counts.size != n:
+        raise RuntimeError("repeats must have the same size as input along dim, but got "
+                           f"repeats.size(0) = {counts.size} and input.size({d}) = {n}")
+    index = np.repeat(np.arange(n, dtype=np.int64), counts)
+    if output_size is not None and output_size != index.size:
+        raise RuntimeError("allocated size does not match required size")
+    if x._data.ndim == 0:
+        x = reshape(x, (1,))
+    return x.index_select(d, wrap(index))
+
+
 def unbind(x: Tensor, dim: int = 0) -> tuple:
     """The slices along ``dim`` as a tuple of views (``x[0], x[1], ...`` for dim 0)."""
     if x._data.ndim == 0:
@@ -408,11 +448,11 @@ concat = concatenate = cat
 
 __all__ = ["cat", "concat", "concatenate", "stack", "split", "chunk", "unbind", "repeat",
            "tile", "flip", "split_with_sizes", "unsafe_split", "unsafe_chunk", "tensor_split",
-           "hsplit", "vsplit", "dsplit"]
+           "hsplit", "vsplit", "dsplit", "repeat_interleave"]
 
 METHODS = {
     "split": split, "chunk": chunk, "unbind": unbind, "repeat": repeat, "tile": tile,
     "flip": flip, "split_with_sizes": split_with_sizes, "unsafe_split": unsafe_split,
     "unsafe_chunk": unsafe_chunk, "tensor_split": tensor_split, "hsplit": hsplit,
-    "vsplit": vsplit, "dsplit": dsplit,
+    "vsplit": vsplit, "dsplit": dsplit, "repeat_interleave": repeat_interleave,
 }

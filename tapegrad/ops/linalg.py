@@ -85,6 +85,24 @@ def _mT(x: Tensor) -> Tensor:
     return x.transpose(-2, -1)
 
 
+def _H(x: Tensor) -> Tensor:
+    """``x.H``: the conjugate transpose of a matrix; tapegrad's dtypes are real, so it is
+    the transpose (a view)."""
+    if x.ndim != 2:
+        raise RuntimeError("tensor.H is only supported on matrices (2-D tensors). Got "
+                           f"{x.ndim}-D tensor.")
+    return x.transpose(0, 1)
+
+
+def adjoint(x: Tensor) -> Tensor:
+    """``x.mH``: the conjugate transpose of every matrix of a batch (for real tensors, the
+    transpose of the last two dims)."""
+    if x.ndim < 2:
+        raise RuntimeError("tensor.mH is only supported on matrices or batches of matrices. "
+                           f"Got {x.ndim}-D tensor.")
+    return x.transpose(-2, -1)
+
+
 def _transposed(x: Tensor) -> Tensor:
     """The transpose used inside backward formulas: ``t()`` for a matrix, as torch."""
     return T.apply(x) if x.ndim == 2 else x.transpose(-2, -1)
@@ -352,11 +370,12 @@ def _rmatmul_method(self: Tensor, other: Any) -> Any:
 
 ger = outer  # torch's old name
 
-__all__ = ["matmul", "mm", "bmm", "dot", "mv", "outer", "ger", "addmm", "t"]
+__all__ = ["matmul", "mm", "bmm", "dot", "mv", "outer", "ger", "addmm", "t", "adjoint"]
 
 # Tensor methods this module provides (installed by tapegrad.ops).
 METHODS = {
     "matmul": matmul, "mm": mm, "bmm": bmm, "dot": dot, "mv": mv, "outer": outer,
     "ger": outer, "addmm": addmm, "t": t, "__matmul__": _matmul_method,
     "__rmatmul__": _rmatmul_method, "T": property(_T), "mT": property(_mT),
+    "H": property(_H), "mH": property(adjoint), "adjoint": adjoint,
 }

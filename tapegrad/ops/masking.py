@@ -170,9 +170,35 @@ def argwhere(x: Tensor) -> Tensor:
     return nonzero(x)
 
 
-__all__ = ["masked_fill", "masked_select", "masked_scatter", "nonzero", "argwhere"]
+def nonzero_static(x: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    """``nonzero`` with a shape known in advance: exactly ``size`` rows, the first
+    non-zero positions, padded with rows of ``fill_value`` (compilers need fixed shapes)."""
+    if size < 0:
+        raise RuntimeError(f"nonzero_static: 'size' must be an non-negative integer, but got "
+                           f"{size}")
+    found = np.argwhere(x._data).astype(np.int64)[:size]
+    out = np.full((size, x._data.ndim), fill_value, dtype=np.int64)
+    out[:len(found)] = found
+    return wrap(out)
+
+
+def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False,
+         invert: bool = False) -> Tensor:
+    """Which elements of ``elements`` occur in ``test_elements`` (either may be a number):
+    a bool tensor of ``elements``' shape (``invert=True``: which do not)."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError("isin() received an invalid combination of arguments: at least one "
+                        "of elements and test_elements must be a Tensor")
+    a = elements._data if isinstance(elements, Tensor) else np.asarray(elements)
+    b = test_elements._data if isinstance(test_elements, Tensor) else np.asarray(test_elements)
+    return wrap(np.isin(a, b, invert=invert))
+
+
+__all__ = ["masked_fill", "masked_select", "masked_scatter", "nonzero", "argwhere",
+           "nonzero_static", "isin"]
 
 METHODS = {
     "masked_fill": masked_fill, "masked_fill_": masked_fill_, "masked_select": masked_select,
     "nonzero": nonzero, "argwhere": argwhere, "masked_scatter": masked_scatter,
+    "nonzero_static": nonzero_static, "isin": isin,
 }

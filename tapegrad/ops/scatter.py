@@ -470,6 +470,29 @@ def put(x: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> T
     return reshape(out, x._data.shape)
 
 
+def unravel_index(indices: Tensor, shape: Any) -> tuple:
+    """Flat positions to coordinates in ``shape``: one int64 tensor per dim, each of the
+    indices' shape. Coordinate k is ``(i // prod(shape[k+1:])) % shape[k]`` (a negative
+    index counts from the end, as torch's formula makes it)."""
+    if not isinstance(indices, Tensor):
+        raise TypeError(f"expected 'indices' to be a tensor, but got {type(indices)}")
+    if indices.dtype.is_floating_point or indices.dtype.name == "bool":
+        raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
+    dims = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+    if any(d < 0 for d in dims):
+        raise ValueError(f"'shape' cannot have negative values, but got {dims}")
+    total = int(np.prod(dims, dtype=object)) if dims else 1
+    idx = indices._data.astype(np.int64)
+    if ((idx >= total) | (idx < -total)).any():
+        raise RuntimeError("'indices' must be in range [-prod(shape), prod(shape) - 1]")
+    out, stride = [], total
+    for d in dims:
+        stride = stride // d if d else 0
+        out.append(wrap(np.mod(np.floor_divide(idx, stride), d) if d and stride
+                        else np.zeros_like(idx)))
+    return tuple(out)
+
+
 def _from_end(indices: Tensor, size: int) -> Tensor:
     """take_along_dim counts negative indices from the end (gather does not)."""
     data = indices._data
@@ -501,7 +524,7 @@ def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor
 
 
 __all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "take", "take_along_dim",
-           "put"]
+           "put", "unravel_index"]
 
 METHODS = {
     "gather": gather, "scatter": scatter, "scatter_": scatter_, "scatter_add": scatter_add,
