@@ -121,7 +121,7 @@ def _parse(eq: str, operands: list[Tensor]) -> tuple[list[list[Any]], list[Any]]
 
 
 # ---------------------------------------------------------------- evaluation
-def _take_diagonals(x: Tensor, labels: list) -> tuple[Tensor, list]:
+def _take_diagonals(x: Tensor, labels: list, number: int) -> tuple[Tensor, list]:
     """A label repeated within one operand means its diagonal: ``"ii"`` -> ``diagonal``."""
     labels = list(labels)
     while True:
@@ -132,7 +132,8 @@ def _take_diagonals(x: Tensor, labels: list) -> tuple[Tensor, list]:
         j = labels.index(repeated, i + 1)
         if x.shape[i] != x.shape[j]:
             raise RuntimeError(
-                f"einsum(): subscript {repeated} is repeated for operand but the sizes don't "
+                f"einsum(): subscript {repeated} is repeated for operand {number} but the sizes "
+                "don't "
                 f"match, {x.shape[j]} != {x.shape[i]}")
         x = diagonal(x, 0, i, j)
         labels = [lab for k, lab in enumerate(labels) if k not in (i, j)] + [repeated]
@@ -202,8 +203,8 @@ def einsum(equation: Any, *operands: Any) -> Tensor:
                             f"{type(op).__name__}")
     labels, out_labels = _parse(equation, ops)
     items = []
-    for x, lab in zip(ops, labels, strict=True):
-        items.append(_take_diagonals(x, lab))
+    for k, (x, lab) in enumerate(zip(ops, labels, strict=True)):
+        items.append(_take_diagonals(x, lab, k))
     result, res_labels = items[0]
     for k in range(len(items) + 1):
         if k > 0:

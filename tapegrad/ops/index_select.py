@@ -187,12 +187,12 @@ def index_fill(x: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     or a 0-d tensor, which then gets the gradient of every filled element): a
     ``masked_fill`` with the mask of those slices."""
     if not isinstance(index, Tensor) or index.dtype.name != "int64":
-        raise RuntimeError("index_fill_(): Expected dtype int64 for index.")
+        raise IndexError("index_fill_(): Expected dtype int64 for index.")
     if isinstance(value, Tensor) and value._data.ndim:
         raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got "
                            f"tensor with {value._data.ndim} dimension(s).")
     if index._data.ndim > 1:
-        raise IndexError("index_fill_(): Expected a vector index")
+        raise RuntimeError("Index has to be a vector/scalar")
     d = wrap_dim(dim, x._data.ndim)
     size = _as1d(x._data).shape[d]
     idx = index._data.reshape(-1)

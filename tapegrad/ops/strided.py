@@ -74,12 +74,24 @@ class AsStrided(ViewFunction):
         out = _on_storage(root, size, tuple(s * item for s in stride), offset * item,
                           _distinct(size, stride))
         ctx.args = (_positions(out, root), _positions(x._data, root), root.size)
-        return _view_of(x, out)
+        return _strided_view_of(x, out)
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:
         src_pos, dst_pos, storage = ctx.args
         return StorageRemap.apply(grad, src_pos=src_pos, dst_pos=dst_pos, storage=storage)
+
+
+def _strided_view_of(x: Tensor, data: np.ndarray) -> Tensor:
+    """``data`` (on ``x``'s storage) as a view of ``x``: shared version counter and base.
+    Unlike `tapegrad.ops.shape._view_of`, a read-only result stays read-only: here it marks
+    overlapping windows, which an in-place op must refuse (one location, several elements)."""
+    if data.size == 0 or root_buffer(data) is not root_buffer(x._data):
+        return _view_of(x, data)
+    out = wrap(data)
+    out._version_counter = x._version_counter
+    out._base = x._base if x._base is not None else x
+    return out
 
 
 def _on_storage(root: np.ndarray, shape: tuple, strides: tuple, offset: int,
@@ -139,7 +151,7 @@ class Unfold(ViewFunction):
                 own, shape=shape, strides=o[:dim] + (o[dim] * step,) + o[dim + 1:] + (o[dim],))
         ctx.args = (index, np.arange(max(a.size, 1), dtype=np.int64).reshape(a.shape),
                     max(a.size, 1))
-        return _view_of(x, out)
+        return _strided_view_of(x, out)
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:
