@@ -67,6 +67,8 @@ class AsStrided(ViewFunction):
     """A view of ``x``'s storage with the given ``size``, ``stride`` and storage ``offset``
     (in elements). Backward: the storage remap described in the module docstring."""
 
+    op_name = "as_strided"
+
     @staticmethod
     def forward(ctx: Node, x: Tensor, size: tuple, stride: tuple, offset: int) -> Tensor:
         root = root_buffer(x._data)

@@ -109,6 +109,17 @@ CAPTIONS: dict[str, tuple[str, ...]] = {
                   "{g} selected at the indices : {s2}"),
     "index_put": ("{g} with the overwritten places set to 0 : {s0}",
                   "{g} taken at the indices : {s1}"),
+    "scatter_reduce": ("{g} where nothing was combined in; where values were, as the reduction "
+                       "says (sum 1, mean 1/n, prod the other factors, amax/amin the ties) : "
+                       "{s0}", "{g} gathered at the indices, times the same factor : {s1}"),
+    "index_copy": ("{g} with the overwritten slices set to 0 : {s0}",
+                   "{g} selected at the indices : {s1}"),
+    "as_strided": ("{g} added into the storage at the view's places, read back at the "
+                   "input's ({opts}) : {sg} → {s0}",),
+    "unfold": ("each window's {g} added back where the window was read (overlaps add up, "
+               "{opts}) : {sg} → {s0}",),
+    "tensor_split": ("each piece's gradient put back at its place (overlaps add up) : "
+                     "→ {s0} along {opts}",),
     "cat": ("the slice of {g} that {xi} filled (cat splits the gradient back) : "
             "{sg} → {so} along {opts}",),
     "concat": ("the slice of {g} that {xi} filled : {sg} → {so} along {opts}",),
