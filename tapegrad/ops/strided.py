@@ -113,9 +113,10 @@ def _on_storage(root: np.ndarray, shape: tuple, strides: tuple, offset: int,
 
 
 def _distinct(size: tuple, stride: tuple) -> bool:
-    """Whether every element of the geometry has a memory location of its own (checked
-    exactly for small views, by the sorted-strides rule otherwise). A view that repeats
-    locations is read-only: writing to it would update one location several times."""
+    """Whether every element of the geometry has a memory location of its own, by the
+    sorted-strides rule (each stride steps over everything the smaller ones span; a
+    geometry that fails it is treated as overlapping). A view that repeats locations is
+    read-only: writing to it would update one location several times."""
     dims = sorted((st, n) for n, st in zip(size, stride, strict=True) if n > 1)
     if any(st == 0 for st, _ in dims):
         return False
@@ -151,8 +152,8 @@ class Unfold(ViewFunction):
             o = own.strides
             index = np.lib.stride_tricks.as_strided(
                 own, shape=shape, strides=o[:dim] + (o[dim] * step,) + o[dim + 1:] + (o[dim],))
-        ctx.args = (index, np.arange(max(a.size, 1), dtype=np.int64).reshape(a.shape),
-                    max(a.size, 1))
+        ctx.args = (index, np.arange(a.size, dtype=np.int64).reshape(a.shape) if a.ndim
+                    else np.zeros((), dtype=np.int64), max(a.size, 1))
         return _strided_view_of(x, out)
 
     @staticmethod

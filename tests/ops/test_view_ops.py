@@ -245,3 +245,9 @@ def test_hsplit_rejects_a_string():
         tg.hsplit(tg.zeros(4, 4), "ab")
     assert_close(tg.scalar_tensor(-5, dtype=tg.uint8),
                  torch.scalar_tensor(-5, dtype=torch.uint8))
+
+
+@pytest.mark.parametrize("shape,args", [((0, 3), (1, 2, 1)), ((), (0, 1, 1)), ((7,), (0, 3, 2)),
+                                        ((3, 5), (1, 2, 3))])
+def test_unfold_edge_shapes(shape, args):
+    check(lambda lib, x: x.unfold(*args), arr(*shape))
