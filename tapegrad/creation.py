@@ -285,7 +285,8 @@ def empty_strided(size: Any, stride: Any, *, dtype: Any = None, device: Any = No
     enough zeroed memory for the largest offset, viewed with those strides."""
     shape, strides = _shape((tuple(size),)), tuple(int(s) for s in stride)
     if len(shape) != len(strides):
-        raise RuntimeError("mismatch in length of strides and shape")
+        raise RuntimeError(f"dimensionality of sizes ({len(shape)}) must match dimensionality "
+                           f"of strides ({len(strides)})")
     np_dt = _dt(dtype)
     span = 1 + sum((n - 1) * st for n, st in zip(shape, strides, strict=True)) if all(
         shape) else 0

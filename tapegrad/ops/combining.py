@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from tapegrad import dtypes
+from tapegrad.ops._util import broadcast_shapes as pairwise_broadcast
 from tapegrad.ops._util import wrap
 from tapegrad.ops.checks.tensor_args import require_tensors
 from tapegrad.ops.joining import cat, stack
@@ -62,7 +63,7 @@ def broadcast_tensors(*operands: Tensor) -> tuple:
     """Each tensor expanded (a view, no copy) to the shape they all broadcast to."""
     tensors = _operands(operands)
     require_tensors(list(tensors), "broadcast_tensors")
-    shape = broadcast_shapes(*(t._data.shape for t in tensors))
+    shape = pairwise_broadcast(*(t._data.shape for t in tensors))  # torch's "size of a/b"
     return tuple(expand(t, shape) for t in tensors)
 
 

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tapegrad import dtypes
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.ops.dims import diagonal, permute
 from tapegrad.ops.linalg import matmul
 from tapegrad.ops.shape import expand, reshape
@@ -205,6 +206,14 @@ def einsum(equation: Any, *operands: Any) -> Tensor:
     items = []
     for k, (x, lab) in enumerate(zip(ops, labels, strict=True)):
         items.append(_take_diagonals(x, lab, k))
+    seen: dict = {}
+    for k, (x, labs) in enumerate(items):
+        for lab, n in zip(labs, x.shape, strict=True):
+            if lab in seen and n != seen[lab] and 1 not in (n, seen[lab]):
+                raise RuntimeError(
+                    f"einsum(): subscript {lab} has size {n} for operand {k} which does not "
+                    f"broadcast with previously seen size {seen[lab]}")
+            seen[lab] = n if lab not in seen or seen[lab] == 1 else seen[lab]
     result, res_labels = items[0]
     for k in range(len(items) + 1):
         if k > 0:
@@ -228,6 +237,8 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
     first n of ``b``; a pair of lists names the dims of each. The kept dims of ``a`` come
     first, then those of ``b``. As in torch, a contracted dim of size 1 broadcasts against
     the other operand's."""
+    require_tensor(a, "tensordot", "a", 1)
+    require_tensor(b, "tensordot", "b", 2)
     if isinstance(dims, Tensor):
         dims = dims.tolist()
     if isinstance(dims, int):
@@ -262,6 +273,8 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
 def inner(a: Tensor, b: Tensor) -> Tensor:
     """The sum of products over the last dim of both (a number times a tensor when one is
     0-d): for vectors the dot product, for matrices ``a @ b.T``."""
+    require_tensor(a, "inner", "input", 1)
+    require_tensor(b, "inner", "other", 2)
     if a.ndim == 0 or b.ndim == 0:
         return a * b
     if a.shape[-1] != b.shape[-1]:
@@ -274,6 +287,8 @@ def inner(a: Tensor, b: Tensor) -> Tensor:
 def kron(a: Tensor, b: Tensor) -> Tensor:
     """The Kronecker product: block ``(i, j)`` of the result is ``a[i, j] * b`` (for any
     number of dims: the shorter shape is padded with leading 1s)."""
+    require_tensor(a, "kron", "input", 1)
+    require_tensor(b, "kron", "other", 2)
     nd = max(a.ndim, b.ndim)
     sa = (1,) * (nd - a.ndim) + tuple(a.shape)
     sb = (1,) * (nd - b.ndim) + tuple(b.shape)

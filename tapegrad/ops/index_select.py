@@ -151,20 +151,31 @@ class IndexCopy(Function):
 
 
 def _check_source(name: str, x: Tensor, d: int, idx: np.ndarray, source: Tensor) -> None:
-    """index_copy / index_reduce: source has x's shape except ``len(index)`` along dim."""
+    """index_copy / index_reduce: source has x's shape except ``len(index)`` along dim.
+    torch's two ops check in the same order but raise different types (index_copy_ an
+    IndexError for a wrong count or index, index_reduce_ a RuntimeError / IndexError)."""
+    copy = name == "index_copy_"
     xs, ss = _as1d(x._data).shape, _as1d(source._data).shape
     if source.dtype != x.dtype:
-        raise RuntimeError(f"{name}(): self ({x.dtype.scalar_type}) and source "
-                           f"({source.dtype.scalar_type}) must have the same scalar type")
+        raise RuntimeError(f"{name}(): self and source expected to have the same dtype, but "
+                           f"got (self) {x.dtype.scalar_type} and (source) "
+                           f"{source.dtype.scalar_type}")
     if len(ss) != len(xs) or idx.size != ss[d]:
-        raise RuntimeError(f"{name}(): Number of indices ({idx.size}) should be equal to "
-                           f"source.size(dim) ({ss[d] if d < len(ss) else 1})")
+        message = (f"{name}(): Number of indices ({idx.size}) should be equal to "
+                   f"source.size(dim){'' if copy else ':'} ({ss[d] if d < len(ss) else 1})"
+                   + ("" if copy else f", for dim: {d}"))
+        raise (IndexError if copy else RuntimeError)(message)
     if any(a != b for k, (a, b) in enumerate(zip(xs, ss, strict=True)) if k != d):
-        raise RuntimeError(f"{name}(): Source/destination tensor must have same slice "
-                           f"shapes. Destination slice shape: {list(x._data.shape)} at "
-                           f"dimension {d} and source slice shape: {list(source._data.shape)} "
-                           f"at dimension {d}.")
-    _check_bounds(idx, d, xs[d])
+        raise RuntimeError(
+            "source tensor shape must match self tensor shape, excluding the specified "
+            f"dimension. Got self.shape = {list(x._data.shape)} source.shape = "
+            f"{list(source._data.shape)}")
+    bad = (idx < 0) | (idx >= xs[d])
+    if bad.any():
+        if copy:
+            raise IndexError(f"index_copy_(): index {int(idx[bad][0])} is out of bounds for "
+                             f"dimension {d} with size {xs[d]}")
+        raise IndexError("index out of range in self")
 
 
 def index_copy(x: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:

@@ -306,10 +306,10 @@ def tensor_split(x: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:
                            "tensor with 0 dims")
     spec = indices_or_sections
     if isinstance(spec, Tensor):
-        if spec.dtype.is_floating_point or spec.dtype is dtypes.bool_:
+        if spec.dtype is not dtypes.int64:
             raise RuntimeError(
-                "tensor_split expected tensor_indices_or_sections to have integer dtype, but "
-                f"got {spec.dtype}")
+                "tensor_split expected tensor_indices_or_sections to have dtype of long, but "
+                f"got {spec.dtype.scalar_type}")
         if spec._data.ndim > 1:
             raise RuntimeError(
                 "tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
@@ -389,7 +389,7 @@ def repeat_interleave(x: Any, repeats: Any = None, dim: int | None = None, *,
     else:
         counts = np.asarray([int(repeats)])
     if (counts < 0).any():
-        raise RuntimeError("repeats can not be negative")
+        raise RuntimeError("Repeats must be non-negative")
     if counts.size == 1:
         counts = np.full(n, counts[0])
     if counts.size != n:

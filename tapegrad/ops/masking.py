@@ -174,8 +174,7 @@ def nonzero_static(x: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
     """``nonzero`` with a shape known in advance: exactly ``size`` rows, the first
     non-zero positions, padded with rows of ``fill_value`` (compilers need fixed shapes)."""
     if size < 0:
-        raise RuntimeError(f"nonzero_static: 'size' must be an non-negative integer, but got "
-                           f"{size}")
+        raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
     found = np.argwhere(x._data).astype(np.int64)[:size]
     out = np.full((size, x._data.ndim), fill_value, dtype=np.int64)
     out[:len(found)] = found

@@ -380,6 +380,7 @@ def scatter_(x: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any 
 
 def _scatter_reduce(x: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str,
                     include_self: bool, inplace: bool) -> Tensor:
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # torch takes both spellings
     if reduce not in _REDUCE_UFUNCS:
         raise RuntimeError("reduce argument must be either sum, prod, mean, amax or amin, got "
                            f"{reduce}")
@@ -456,7 +457,7 @@ def put(x: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> T
                            f"self.dtype = {x.dtype.scalar_type} and source.dtype = "
                            f"{source.dtype.scalar_type}")
     if index._data.size != source._data.size:
-        raise RuntimeError(f"put_(): Expected source and index to have the same number of "
+        raise IndexError(f"put_(): Expected source and index to have the same number of "
                            f"elements, but got source.numel() = {source._data.size}, "
                            f"index.numel() = {index._data.size}")
     idx, n = index._data.reshape(-1), x._data.size
@@ -472,8 +473,8 @@ def put(x: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> T
 
 def unravel_index(indices: Tensor, shape: Any) -> tuple:
     """Flat positions to coordinates in ``shape``: one int64 tensor per dim, each of the
-    indices' shape. Coordinate k is ``(i // prod(shape[k+1:])) % shape[k]`` (a negative
-    index counts from the end, as torch's formula makes it)."""
+    indices' shape. Coordinate k is ``(i // prod(shape[k+1:])) % shape[k]``: as in torch's
+    formula, an index outside the shape wraps around (a negative one counts from the end)."""
     if not isinstance(indices, Tensor):
         raise TypeError(f"expected 'indices' to be a tensor, but got {type(indices)}")
     if indices.dtype.is_floating_point or indices.dtype.name == "bool":
@@ -483,8 +484,6 @@ def unravel_index(indices: Tensor, shape: Any) -> tuple:
         raise ValueError(f"'shape' cannot have negative values, but got {dims}")
     total = int(np.prod(dims, dtype=object)) if dims else 1
     idx = indices._data.astype(np.int64)
-    if ((idx >= total) | (idx < -total)).any():
-        raise RuntimeError("'indices' must be in range [-prod(shape), prod(shape) - 1]")
     out, stride = [], total
     for d in dims:
         stride = stride // d if d else 0
