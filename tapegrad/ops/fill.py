@@ -201,7 +201,7 @@ def resize_as_(x: Tensor, other: Tensor, *, memory_format: Any = None) -> Tensor
     return resize_(x, other._data.shape)
 
 
-__all__: list[str] = ["fill", "resize_as_"]
+__all__: list[str] = ["fill", "resize_as_", "zero_"]
 
 METHODS = {"zero_": zero_, "fill_": fill_, "copy_": copy_, "fill": fill, "resize_": resize_,
            "resize_as_": resize_as_}

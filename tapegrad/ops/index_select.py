@@ -52,7 +52,10 @@ class IndexAdd(Function):
         ctx.dim, ctx.index, ctx.alpha = dim, index, alpha
         out = x._data if inplace else x._data.copy()
         src = _as1d(source._data)
-        np.add.at(_as1d(out), (slice(None),) * dim + (index,), src if alpha == 1 else src * alpha)
+        if alpha != 1:
+            # alpha in source's dtype, wrapping around as torch's cast does (uint8: -1 is 255)
+            src = src * np.asarray(alpha).astype(src.dtype)
+        np.add.at(_as1d(out), (slice(None),) * dim + (index,), src)
         return _finish(ctx, x, out, inplace)
 
     @staticmethod

@@ -77,6 +77,8 @@ def _check_scatter_like(name: str, x: Tensor, dim: int, index: Tensor,
     """torch's shape, dtype and bounds checks of gather/scatter/scatter_add."""
     idx = _int_index(name, index)
     xs = x._data.shape
+    if not xs and idx.ndim == 1:  # a 0-d input counts as 1-D (one element)
+        xs = (1,)
     d = wrap_dim(dim, len(xs))
     if idx.ndim != len(xs):
         who = "input" if name == "gather" else "self"
@@ -110,6 +112,8 @@ class Gather(Function):
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int, index: np.ndarray) -> Tensor:
         ctx.input_shape, ctx.dim, ctx.index = x._data.shape, dim, index
+        if index.size == 0:
+            return wrap(np.zeros(index.shape, dtype=x._data.dtype))
         out = _as1d(x._data)[_grid(_as1d(index), dim)]
         return wrap(out.reshape(index.shape))
 
@@ -131,8 +135,9 @@ class ScatterAdd(Function):
         ctx.dim, ctx.index, ctx.src_shape = dim, index, src._data.shape
         out = x._data if inplace else x._data.copy()
         idx = _as1d(index)
-        part = _as1d(src._data)[tuple(slice(0, n) for n in idx.shape)]
-        np.add.at(_as1d(out), _grid(idx, dim), part)
+        if idx.size:
+            part = _as1d(src._data)[tuple(slice(0, n) for n in idx.shape)]
+            np.add.at(_as1d(out), _grid(idx, dim), part)
         return _finish(ctx, x, out, inplace)
 
     @staticmethod
@@ -338,7 +343,12 @@ def _finish(ctx: Node, x: Tensor, out: np.ndarray, inplace: bool) -> Tensor:
 
 
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
-    """Pick, along ``dim``, the element named by ``index`` at every position of ``index``."""
+    """Pick, along ``dim``, the element named by ``index`` at every position of ``index``.
+    As in torch, an empty index is accepted whatever its dtype and number of dims (the
+    result is empty), and a 0-d ``x`` counts as 1-D."""
+    if isinstance(index, Tensor) and index._data.size == 0:
+        d = wrap_dim(dim, max(x._data.ndim, 1))
+        return Gather.apply(x, dim=d, index=np.zeros(index._data.shape, dtype=np.int64))
     d, idx = _check_scatter_like("gather", x, dim, index, None, False)
     return Gather.apply(x, dim=d, index=idx)
 

@@ -20,12 +20,6 @@ KNOWN_FAILURES: dict[str, str] = {
         'accepts a Python number where torch requires a tensor',
     'op:clamp_min:errors':
         'accepts a Python number where torch requires a tensor',
-    'op:sum_to_size:samples':
-        'output: dtype int32, torch int64; output: dtype int16, torch int64; ...',
-    'op:sum_to_size:errors':
-        'raised ValueError, torch RuntimeError: size [10, 10] is not expandable to size [10, '
-        '5, 10]; raised ValueError, torch RuntimeError: size [11, 1] is not expandable to '
-        'size [11, 5, 5, 10]',
     'op:masked_fill:errors':
         'did not raise (torch raises RuntimeError: value cannot be converted to type .* '
         'without overflow)',
@@ -71,17 +65,12 @@ KNOWN_FAILURES: dict[str, str] = {
         'accepts a Python number where torch requires a tensor',
     'op:rsub:errors':
         'accepts a Python number where torch requires a tensor',
-    'op:gather:samples':
-        'RuntimeError: gather(): Expected dtype int32/int64 for index; RuntimeError: Index '
-        'tensor must have the same number of dimensions as input tensor',
     'op:gather:errors':
         'raised TypeError, torch RuntimeError: gather() got an unexpected keyword argument '
         "'out'",
     'op:index_select:errors':
         'raised TypeError, torch RuntimeError: index_select() got an unexpected keyword '
         "argument 'out'",
-    'op:index_add:samples':
-        'OverflowError: Python integer -1 out of bounds for uint8',
     'op:take:errors':
         'raised TypeError, torch RuntimeError: take() got an unexpected keyword argument '
         "'out'",
@@ -89,8 +78,6 @@ KNOWN_FAILURES: dict[str, str] = {
         'OverflowError: Python integer -9 out of bounds for uint8',
     'op:cat:errors':
         "raised TypeError, torch RuntimeError: cat() got an unexpected keyword argument 'out'",
-    'op:zero_:samples':
-        "AttributeError: module 'tapegrad' has no attribute 'zero_'",
     'op:norm.nuc:samples':
         "NotImplementedError: norm(p='nuc') needs a singular value decomposition, which "
         'tapegrad does not have',
