@@ -226,6 +226,20 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device:
     return _finish(np.linspace(start, end, int(steps)).astype(_dt(dtype)), requires_grad, device)
 
 
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``steps`` values from ``base**start`` to ``base**end``, evenly spaced in the
+    exponent (``base ** linspace(start, end, steps)``), computed in float64 and then cast."""
+    exponents = linspace(start, end, steps, dtype=dtypes.float64)._data
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = np.power(float(base), exponents)
+    np_dt = _dt(dtype)
+    if np_dt.kind in "iub":
+        # torch rounds the exponents' powers toward zero into the integer dtype, wrapping
+        values = np.trunc(values).astype(np.int64).astype(np_dt)
+    return _finish(values.astype(np_dt), requires_grad, device)
+
+
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
     """The ``n`` x ``m`` (default ``n`` x ``n``) identity matrix."""

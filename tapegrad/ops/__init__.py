@@ -12,7 +12,8 @@ stack, split...), `indexing` (x[...], select, narrow), `setitem` (x[...] = v, in
 of the others), `combining` (meshgrid, cartesian_prod, block_diag...), `view_copies`
 (expand_copy, permute_copy...: each view op as a copy), `view_scatter` (select_scatter,
 diag_embed...: writes into a view of a copy), `strided` (as_strided, unfold),
-`contraction` (einsum, tensordot, kron).
+`contraction` (einsum, tensordot, kron), `complex_parts` (conj, real...: the identity on
+real tensors).
 
 Each family lists the Tensor methods it provides in a ``METHODS`` table; importing this
 package installs them on `tapegrad.Tensor`, so ``x.exp()`` is ``ops.pointwise.exp(x)``.
@@ -25,6 +26,7 @@ from tapegrad.ops import (
     arithmetic,
     clamp,
     combining,
+    complex_parts,
     comparison,
     composite,
     contraction,
@@ -51,7 +53,8 @@ from tapegrad.tensor import Tensor
 FAMILIES = (arithmetic, pointwise, elementwise, comparison, clamp, fill, activation,
             softmax, reduction, linalg, shape, dims, joining,
             indexing, setitem, scatter, index_select, masking, composite, combining,
-            view_copies, view_scatter, strided, contraction)
+            view_copies, view_scatter, strided, contraction,
+            complex_parts)
 
 
 def _install_tensor_methods() -> None:
