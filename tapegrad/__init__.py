@@ -71,8 +71,8 @@ from tapegrad.ops.activation import *  # noqa: F403
 from tapegrad.ops.arithmetic import *  # noqa: F403
 from tapegrad.ops.clamp import *  # noqa: F403
 from tapegrad.ops.combining import *  # noqa: F403
-from tapegrad.ops.complex_parts import *  # noqa: F403
 from tapegrad.ops.comparison import *  # noqa: F403
+from tapegrad.ops.complex_parts import *  # noqa: F403
 from tapegrad.ops.composite import *  # noqa: F403
 from tapegrad.ops.contraction import *  # noqa: F403
 from tapegrad.ops.dims import *  # noqa: F403
