@@ -28,6 +28,7 @@ from tapegrad.autograd.views import ViewFunction
 from tapegrad.kernels.arrays import root_buffer
 from tapegrad.ops._util import wrap, wrap_dim
 from tapegrad.ops.shape import Clone, _view_of
+from tapegrad.ops.view_scatter import write_into_view
 from tapegrad.tensor import Tensor
 
 
@@ -221,14 +222,7 @@ def as_strided_scatter(x: Tensor, src: Tensor, size: Any, stride: Any,
                        storage_offset: int | None = None) -> Tensor:
     """``x`` (cloned) with the strided view ``as_strided(size, stride, offset)`` replaced by
     ``src``: an in-place copy through a view, so autograd's CopySlices does the backward."""
-    out = Clone.apply(x)
-    target = as_strided(out, size, stride, storage_offset)
-    if target._data.shape != src._data.shape:
-        raise RuntimeError(
-            f"expected src to have a size equal to the slice of self. src size = "
-            f"{list(src._data.shape)}, slice size = {list(target._data.shape)}")
-    target.copy_(src)
-    return out
+    return write_into_view(x, src, lambda t: as_strided(t, size, stride, storage_offset))
 
 
 __all__ = ["as_strided", "as_strided_copy", "as_strided_scatter", "unfold_copy"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tapegrad.ops import dims, indexing, joining, linalg, shape
+from tapegrad.ops import dims as dim_ops
+from tapegrad.ops import indexing, joining, linalg, shape
 from tapegrad.ops.shape import Clone
 from tapegrad.tensor import Tensor
 
@@ -39,14 +40,14 @@ def view_copy(x: Tensor, *size: Any) -> Tensor:
     return _copied(shape.view(x, *size))
 
 
-def permute_copy(x: Tensor, dims_: Any = None, **kwargs: Any) -> Tensor:
+def permute_copy(x: Tensor, dims: Any) -> Tensor:
     """``x.permute(dims)`` as a copy."""
-    return _copied(dims.permute(x, kwargs.pop("dims", dims_)))
+    return _copied(dim_ops.permute(x, dims))
 
 
 def transpose_copy(x: Tensor, dim0: int, dim1: int) -> Tensor:
     """``x.transpose(dim0, dim1)`` as a copy."""
-    return _copied(dims.transpose(x, dim0, dim1))
+    return _copied(dim_ops.transpose(x, dim0, dim1))
 
 
 def t_copy(x: Tensor) -> Tensor:
@@ -56,12 +57,12 @@ def t_copy(x: Tensor) -> Tensor:
 
 def squeeze_copy(x: Tensor, dim: Any = None) -> Tensor:
     """``x.squeeze(dim)`` as a copy."""
-    return _copied(dims.squeeze(x, dim))
+    return _copied(dim_ops.squeeze(x, dim))
 
 
 def unsqueeze_copy(x: Tensor, dim: int) -> Tensor:
     """``x.unsqueeze(dim)`` as a copy."""
-    return _copied(dims.unsqueeze(x, dim))
+    return _copied(dim_ops.unsqueeze(x, dim))
 
 
 def narrow_copy(x: Tensor, dim: int, start: Any, length: int) -> Tensor:
@@ -79,7 +80,7 @@ def narrow_copy(x: Tensor, dim: int, start: Any, length: int) -> Tensor:
 
 def diagonal_copy(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """``x.diagonal(offset, dim1, dim2)`` as a copy."""
-    return _copied(dims.diagonal(x, offset, dim1, dim2))
+    return _copied(dim_ops.diagonal(x, offset, dim1, dim2))
 
 
 def unbind_copy(x: Tensor, dim: int = 0) -> tuple:

@@ -30,7 +30,7 @@ from tapegrad.ops.shape import Clone, reshape
 from tapegrad.tensor import Tensor
 
 
-def _write_into_view(name: str, x: Tensor, src: Tensor, make_view: Any) -> Tensor:
+def write_into_view(x: Tensor, src: Tensor, make_view: Any) -> Tensor:
     """``x`` cloned, with ``make_view(clone)`` overwritten by ``src`` (same shape)."""
     out = Clone.apply(x)
     target = make_view(out)
@@ -44,20 +44,20 @@ def _write_into_view(name: str, x: Tensor, src: Tensor, make_view: Any) -> Tenso
 
 def select_scatter(x: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     """``x`` with the slice ``x.select(dim, index)`` replaced by ``src`` (a new tensor)."""
-    return _write_into_view("select_scatter", x, src, lambda t: select(t, dim, index))
+    return write_into_view(x, src, lambda t: select(t, dim, index))
 
 
 def slice_scatter(x: Tensor, src: Tensor, dim: int = 0, start: int | None = None,
                   end: int | None = None, step: int = 1) -> Tensor:
     """``x`` with ``x[start:end:step]`` along ``dim`` replaced by ``src`` (a new tensor)."""
-    return _write_into_view("slice_scatter", x, src,
+    return write_into_view(x, src,
                             lambda t: slice_tensor(t, dim, start, end, step))
 
 
 def diagonal_scatter(x: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
                      dim2: int = 1) -> Tensor:
     """``x`` with its diagonal ``x.diagonal(offset, dim1, dim2)`` replaced by ``src``."""
-    return _write_into_view("diagonal_scatter", x, src,
+    return write_into_view(x, src,
                             lambda t: diagonal_view(t, offset, dim1, dim2))
 
 
@@ -73,7 +73,7 @@ def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Te
     shape = tuple(n if k in (d1, d2) else next(rest) for k in range(nd))
     zeros = wrap(np.zeros(shape, dtype=x._data.dtype, like=x._data))
     source = x if x._data.ndim else reshape(x, (1,))
-    return _write_into_view("diag_embed", zeros, source,
+    return write_into_view(zeros, source,
                             lambda t: diagonal_view(t, offset, d1, d2))
 
 
