@@ -177,6 +177,9 @@ def test_where_with_only_a_condition_flip_dims_and_negative_take_along_dim():
     want = torch.where(torch.tensor(c))
     for g, w in zip(got, want, strict=True):
         assert g.tolist() == w.tolist()
+    for c0 in (True, False):
+        assert [t.tolist() for t in tg.where(tg.tensor(c0))] == [
+            t.tolist() for t in torch.where(torch.tensor(c0))]
     check(lambda lib, x: lib.flip(x, dims=(0, 1)), arr(2, 3))
     check(lambda lib, x: lib.take_along_dim(x, lib.tensor([[-1], [0]]), dim=1), arr(2, 3))
 
