@@ -154,8 +154,9 @@ def block_diag(*tensors_: Tensor) -> Tensor:
     rows, left = [], 0
     for b in blocks:
         h, w = b._data.shape
-        pads = [wrap(np.zeros((h, left), dtype=out_dtype.numpy)), b.to(out_dtype),
-                wrap(np.zeros((h, width - left - w), dtype=out_dtype.numpy))]
+        pads = [wrap(np.zeros((h, left), dtype=out_dtype.numpy, like=b._data)),
+                b.to(out_dtype),
+                wrap(np.zeros((h, width - left - w), dtype=out_dtype.numpy, like=b._data))]
         rows.append(cat(pads, dim=1))
         left += w
     return cat(rows, dim=0)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from tapegrad.autograd.function import Function, Node
+from tapegrad.device import move
 from tapegrad.ops._util import check_inplace, wrap, wrap_dim
 from tapegrad.ops.masking import masked_fill
 from tapegrad.ops.scatter import ScatterReduce, _as1d, _check_bounds, _finish
@@ -202,6 +203,7 @@ def index_fill(x: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     ``masked_fill`` with the mask of those slices."""
     if not isinstance(index, Tensor) or index.dtype.name != "int64":
         raise IndexError("index_fill_(): Expected dtype int64 for index.")
+    index = index.cpu()
     if isinstance(value, Tensor) and value._data.ndim:
         raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got "
                            f"tensor with {value._data.ndim} dimension(s).")
@@ -216,7 +218,8 @@ def index_fill(x: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
                          f"size {size}")
     mask = np.zeros(_as1d(x._data).shape, dtype=bool)
     mask[(slice(None),) * d + (np.where(idx < 0, idx + size, idx),)] = True
-    return masked_fill(x, wrap(mask.reshape(x._data.shape)), value)
+    # the index lives on the host; the mask goes where x is (one transfer for a GPU tensor)
+    return masked_fill(x, wrap(move(mask.reshape(x._data.shape), x.device)), value)
 
 
 def index_reduce(x: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,

@@ -164,9 +164,17 @@ class Unfold(ViewFunction):
 
 
 # ---------------------------------------------------------------- public functions
+def _host_only(name: str, x: Tensor) -> None:
+    if type(x._data) is not np.ndarray:
+        raise NotImplementedError(
+            f"{name}: strided views of GPU memory are not supported yet (tapegrad's CUDA "
+            "arrays are contiguous); call it on the CPU tensor (x.cpu())")
+
+
 def as_strided(x: Tensor, size: Any, stride: Any, storage_offset: int | None = None) -> Tensor:
     """A view of ``x``'s storage with the given geometry (see the module docstring).
     Without ``storage_offset`` the view starts where ``x`` starts."""
+    _host_only("as_strided", x)
     size = tuple(int(s) for s in size)
     stride = tuple(int(s) for s in stride)
     if len(size) != len(stride):
@@ -194,6 +202,7 @@ def as_strided(x: Tensor, size: Any, stride: Any, storage_offset: int | None = N
 def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
     """All windows of ``size`` elements along ``dimension``, ``step`` apart, as a new last
     dim: ``arange(7).unfold(0, 3, 2)`` is ``[[0, 1, 2], [2, 3, 4], [4, 5, 6]]`` (a view)."""
+    _host_only("unfold", x)
     nd = x._data.ndim
     d = wrap_dim(dimension, max(nd, 1))
     length = x._data.shape[d] if nd else 1
