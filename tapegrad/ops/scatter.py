@@ -24,6 +24,7 @@ from tapegrad.ops._util import broadcast_shapes, check_inplace, wrap, wrap_dim
 from tapegrad.ops.comparison import where
 from tapegrad.ops.index_spec import IndexSpec
 from tapegrad.ops.indexing import IndexPutImpl, SliceScatter
+from tapegrad.ops.out_arg import write_out
 from tapegrad.ops.setitem import check_writeable
 from tapegrad.ops.shape import reshape
 from tapegrad.tensor import Tensor
@@ -109,6 +110,8 @@ class Gather(Function):
     """``out[..i.., j, ..k..] = x[..i.., index[..i.., j, ..k..], ..k..]`` along ``dim``.
     Backward: zeros of x's shape, the gradient scatter-added at the read positions."""
 
+    caption = ('{g} scattered (added) back where it was gathered from ({opts}) : {sg} → {s0}',)
+
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int, index: np.ndarray) -> Tensor:
         ctx.input_shape, ctx.dim, ctx.index = x._data.shape, dim, index
@@ -127,6 +130,9 @@ class ScatterAdd(Function):
     """``out = x.clone(); out[..., index[p], ...] += src[p]`` for every index position p.
     d/dx: the gradient; d/dsrc: the gradient gathered at the positions written to."""
 
+    caption = ('{g} unchanged : {s0}',
+               '0 (indices have no gradient)',
+               '{g} gathered at the indices : {s2}')
     op_name = "scatter_add"
 
     @staticmethod
@@ -152,6 +158,9 @@ class Scatter(Function):
     """``out = x.clone(); out[..., index[p], ...] = src[p]``. d/dx: the gradient with the
     overwritten positions zeroed; d/dsrc: the gradient gathered at those positions."""
 
+    caption = ('{g} where nothing was scattered over : {s0}',
+               '0 (indices have no gradient)',
+               '{g} gathered at the indices : {s2}')
     op_name = "scatter"
 
     @staticmethod
@@ -218,6 +227,9 @@ class ScatterReduce(Function):
     """
 
     op_name = "scatter_reduce"
+    caption = ("{g} where nothing was combined in; where values were, as the reduction "
+               "says (sum 1, mean 1/n, prod the other factors, amax/amin the ties) : {s0}",
+               "{g} gathered at the indices, times the same factor : {s1}")
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, src: Tensor, dim: int, index: np.ndarray, reduce: str,
@@ -342,15 +354,19 @@ def _finish(ctx: Node, x: Tensor, out: np.ndarray, inplace: bool) -> Tensor:
     return x
 
 
-def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+def gather(x: Tensor, dim: int, index: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Pick, along ``dim``, the element named by ``index`` at every position of ``index``.
     As in torch, an empty index is accepted whatever its dtype and number of dims (the
     result is empty), and a 0-d ``x`` counts as 1-D."""
     if isinstance(index, Tensor) and index._data.size == 0:
         d = wrap_dim(dim, max(x._data.ndim, 1))
-        return Gather.apply(x, dim=d, index=np.zeros(index._data.shape, dtype=np.int64))
-    d, idx = _check_scatter_like("gather", x, dim, index, None, False)
-    return Gather.apply(x, dim=d, index=idx)
+        result = Gather.apply(x, dim=d, index=np.zeros(index._data.shape, dtype=np.int64))
+    else:
+        d, idx = _check_scatter_like("gather", x, dim, index, None, False)
+        result = Gather.apply(x, dim=d, index=idx)
+    if out is None:
+        return result
+    return write_out("gather", result, out, x, index, exact_dtype=True)
 
 
 def _scatter(x: Tensor, dim: int, index: Tensor, src: Any, add: bool, inplace: bool,
@@ -428,6 +444,8 @@ class Take(Function):
     """``x.reshape(-1)[index]``: elements by flat position. Backward: scatter-add the
     gradient into zeros at those flat positions."""
 
+    caption = ('{g} added into zeros at the taken places : {sg} → {s0}',)
+
     @staticmethod
     def forward(ctx: Node, x: Tensor, index: np.ndarray) -> Tensor:
         ctx.input_shape, ctx.index = x._data.shape, index
@@ -442,7 +460,7 @@ class Take(Function):
         return reshape(flat, ctx.input_shape)
 
 
-def take(x: Tensor, index: Tensor) -> Tensor:
+def take(x: Tensor, index: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Elements of ``x`` seen as 1-D, at ``index`` (negative counts from the end)."""
     if index.dtype.name != "int64":
         raise RuntimeError("take(): Expected a long tensor for index, but got "
@@ -452,7 +470,9 @@ def take(x: Tensor, index: Tensor) -> Tensor:
     if bad.any():
         raise IndexError(f"out of range: tried to access index {idx[bad].flat[0]} on a tensor "
                          f"of {n} elements.")
-    return Take.apply(x, index=np.where(idx < 0, idx + n, idx))
+    result = Take.apply(x, index=np.where(idx < 0, idx + n, idx))
+    return result if out is None else write_out("take", result, out, x, index,
+                                                          exact_dtype=True)
 
 
 def put(x: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:

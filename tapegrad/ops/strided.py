@@ -69,6 +69,8 @@ class AsStrided(ViewFunction):
     (in elements). Backward: the storage remap described in the module docstring."""
 
     op_name = "as_strided"
+    caption = ("{g} added into the storage at the view's places, read back at the "
+               "input's ({opts}) : {sg} → {s0}",)
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, size: tuple, stride: tuple, offset: int) -> Tensor:
@@ -133,6 +135,9 @@ class Unfold(ViewFunction):
     """``x.unfold(dim, size, step)``: every window of ``size`` along ``dim``, ``step``
     apart, as a new last dim (a view). Backward: each input element collects the gradients
     of all the windows it is in (the storage remap on the input's own positions)."""
+
+    caption = ("each window's {g} added back where the window was read (overlaps add up, "
+               "{opts}) : {sg} → {s0}",)
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int, size: int, step: int) -> Tensor:
