@@ -235,7 +235,7 @@ class ScatterReduce(Function):
     def forward(ctx: Node, x: Tensor, src: Tensor, dim: int, index: np.ndarray, reduce: str,
                 include_self: bool = True, inplace: bool = False) -> Tensor:
         if reduce in ("amax", "amin"):
-            ctx.extremum_inputs = (x._data.copy(), src._data)
+            ctx.extremum_inputs = (x._data.copy(), src._data.copy())  # later edits must not leak in
         out = x._data if inplace else x._data.copy()
         target, idx = _as1d(out), _as1d(index)
         grid = _grid(idx, dim)
