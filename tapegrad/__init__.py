@@ -21,6 +21,8 @@ from tapegrad.creation import (
     as_tensor,
     empty,
     empty_like,
+    empty_permuted,
+    empty_strided,
     eye,
     from_numpy,
     full,
@@ -35,7 +37,10 @@ from tapegrad.creation import (
     randn,
     randn_like,
     randperm,
+    scalar_tensor,
     tensor,
+    tril_indices,
+    triu_indices,
     zeros,
     zeros_like,
 )
@@ -73,13 +78,18 @@ from tapegrad.nn.functional.sampling import grid_sampler, grid_sampler_2d, grid_
 from tapegrad.ops.activation import *  # noqa: F403
 from tapegrad.ops.arithmetic import *  # noqa: F403
 from tapegrad.ops.clamp import *  # noqa: F403
+from tapegrad.ops.combining import *  # noqa: F403
 from tapegrad.ops.comparison import *  # noqa: F403
+from tapegrad.ops.complex_parts import *  # noqa: F403
 from tapegrad.ops.composite import *  # noqa: F403
+from tapegrad.ops.contraction import *  # noqa: F403
 from tapegrad.ops.dims import *  # noqa: F403
 from tapegrad.ops.distance import *  # noqa: F403
 from tapegrad.ops.elementwise import *  # noqa: F403
+from tapegrad.ops.fill import *  # noqa: F403
 from tapegrad.ops.index_select import *  # noqa: F403
 from tapegrad.ops.indexing import *  # noqa: F403
+from tapegrad.ops.indexing import slice_tensor as slice  # torch's aten.slice
 from tapegrad.ops.joining import *  # noqa: F403
 from tapegrad.ops.linalg import *  # noqa: F403
 from tapegrad.ops.masking import *  # noqa: F403
@@ -93,6 +103,9 @@ from tapegrad.ops.shape import *  # noqa: F403
 from tapegrad.ops.softmax import *  # noqa: F403
 from tapegrad.ops.sorting import *  # noqa: F403
 from tapegrad.ops.statistics import *  # noqa: F403
+from tapegrad.ops.strided import *  # noqa: F403
+from tapegrad.ops.view_copies import *  # noqa: F403
+from tapegrad.ops.view_scatter import *  # noqa: F403
 from tapegrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from tapegrad.scalar import Scalar
 from tapegrad.serialization import load, save

@@ -256,9 +256,13 @@ def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any
                            f"{' and '.join(f'{v.ndim} dimension(s)' for v in ends)}.")
     start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
     exponents = np.linspace(float(start), float(end), int(steps))
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         values = np.power(float(base), exponents)
-    return _finish(values.astype(_dt(dtype)), requires_grad, device)
+    np_dt = _dt(dtype)
+    if np_dt.kind in "iub":
+        # torch rounds the exponents' powers toward zero into the integer dtype, wrapping
+        values = np.trunc(values).astype(np.int64).astype(np_dt)
+    return _finish(values.astype(np_dt), requires_grad, device)
 
 
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
@@ -301,3 +305,81 @@ def randint(low: int, high: int | None = None, size: Any = None, *, generator: A
 def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = None) -> Tensor:
     rng = random.generator_of(generator)
     return _finish(rng.permutation(n).astype(_dt(dtype or dtypes.int64)), False, device)
+
+
+def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+    """A 0-d tensor holding the number ``s``, in the default float dtype unless ``dtype``
+    says otherwise (unlike ``tensor(3)``, which would be int64)."""
+    if isinstance(s, Tensor):
+        s = s.item()
+    np_dt = _dt(dtype)
+    value = np.asarray(s).astype(np_dt)  # C's cast, as torch: -5 as uint8 is 251
+    return _filled((), value, np_dt, device, requires_grad)
+
+
+def empty_strided(size: Any, stride: Any, *, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` whose memory layout has the given ``stride`` (in elements):
+    enough zeroed memory for the largest offset, viewed with those strides."""
+    shape, strides = _shape((tuple(size),)), tuple(int(s) for s in stride)
+    if len(shape) != len(strides):
+        raise RuntimeError(f"dimensionality of sizes ({len(shape)}) must match dimensionality "
+                           f"of strides ({len(strides)})")
+    np_dt = _dt(dtype)
+    span = 1 + sum((n - 1) * st for n, st in zip(shape, strides, strict=True)) if all(
+        shape) else 0
+    buf = np.zeros(max(span, 1), dtype=np_dt)
+    arr = np.ndarray(shape, np_dt, buffer=buf,
+                     strides=tuple(st * buf.itemsize for st in strides))
+    return _finish(arr, requires_grad, device)
+
+
+def empty_permuted(size: Any, physical_layout: Any, *, dtype: Any = None, device: Any = None,
+                   requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` whose dims are laid out in memory in the order
+    ``physical_layout`` (outermost first): ``empty_permuted((2, 3, 4), (0, 2, 1))`` stores
+    dim 1 innermost. Allocated in the physical order, then viewed back (a permutation)."""
+    shape = _shape((tuple(size),))
+    layout = [int(d) for d in physical_layout]
+    if len(layout) != len(shape):
+        raise RuntimeError("Number of dimensions in size does not match the length of the "
+                           "physical_layout")
+    seen = set()
+    for d in layout:
+        if not -len(shape) <= d < len(shape) or not shape and d not in (0, -1):
+            raise RuntimeError(f"Dimension out of range (expected to be in range of "
+                               f"[{-len(shape)}, {len(shape) - 1}], but got {d})")
+        if d % max(len(shape), 1) in seen:
+            raise RuntimeError("Duplicate dim not allowed")
+        seen.add(d % max(len(shape), 1))
+    layout = [d % max(len(shape), 1) for d in layout]
+    physical = np.zeros(tuple(shape[d] for d in layout), dtype=_dt(dtype))
+    return _finish(np.transpose(physical, np.argsort(layout)) if shape else physical,
+                   requires_grad, device)
+
+
+def _triangle_indices(row: int, col: int, offset: int, upper: bool, dtype: Any,
+                      device: Any) -> Tensor:
+    if row < 0:
+        raise RuntimeError(f"row must be non-negative, got{row}")
+    if col < 0:
+        raise RuntimeError(f"col must be non-negative, got{col}")
+    rows, cols = np.indices((row, col)).reshape(2, -1)
+    keep = cols - rows >= offset if upper else cols - rows <= offset
+    out = np.stack([rows[keep], cols[keep]]).astype(_dt(dtype or dtypes.int64))
+    return _finish(out.reshape(2, -1), False, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None,
+                 device: Any = None, layout: Any = None) -> Tensor:
+    """The (row, column) coordinates of the upper triangle of a ``row x col`` matrix, from
+    the diagonal ``offset`` up (offset > 0: above the main diagonal), as a 2 x N tensor
+    in row-major order: ``x[tuple(triu_indices(n, n))]`` reads the upper triangle."""
+    return _triangle_indices(row, col, offset, True, dtype, device)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None,
+                 device: Any = None, layout: Any = None) -> Tensor:
+    """The coordinates of the lower triangle (the diagonal ``offset`` and below)."""
+    return _triangle_indices(row, col, offset, False, dtype, device)

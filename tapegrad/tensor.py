@@ -28,6 +28,11 @@ class Size(tuple):
     def __repr__(self) -> str:
         return f"tapegrad.Size({list(self)})"
 
+    def __getitem__(self, index: Any) -> Any:
+        # a slice of a shape is a shape (torch: x.shape[1:] is a torch.Size)
+        out = tuple.__getitem__(self, index)
+        return Size(out) if isinstance(index, slice) else out
+
     def numel(self) -> int:
         n = 1
         for s in self:
@@ -255,6 +260,14 @@ class Tensor(Variable):
                   requires_grad: bool = False) -> Tensor:
         return self.new_full(shape_from_args(size), 0, dtype=dtype, device=device,
                              requires_grad=requires_grad)
+
+    def new_empty_strided(self, size: Any, stride: Any, dtype: Any = None, device: Any = None,
+                          requires_grad: bool = False) -> Tensor:
+        """``empty_strided`` with this tensor's dtype and device by default."""
+        from tapegrad.creation import empty_strided
+
+        return empty_strided(size, stride, dtype=dtype or self.dtype,
+                             device=device or self.device, requires_grad=requires_grad)
 
     def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
                  requires_grad: bool = False) -> Tensor:

@@ -12,10 +12,11 @@ stack, split...), `indexing` (x[...], select, narrow), `setitem` (x[...] = v, in
 of the others), `sorting` (sort, topk, median, quantile, unique, searchsorted...), `scan`
 (cumprod, cummax, cummin, logcumsumexp), `statistics` (histc, bincount, cov, diff,
 trapezoid...), `distance` (dist, cdist, cosine_similarity...), `matrix` (inv, det, solve,
-the SVD: public as ``tapegrad.linalg``). `host` runs the numpy-only ones for GPU tensors.
-
-Each family lists the Tensor methods it provides in a ``METHODS`` table; importing this
-package installs them on `tapegrad.Tensor`, so ``x.exp()`` is ``ops.pointwise.exp(x)``.
+the SVD: public as ``tapegrad.linalg``), `combining` (meshgrid, cartesian_prod,
+block_diag...), `view_copies` (expand_copy, permute_copy...: each view op as a copy),
+`view_scatter` (select_scatter, diag_embed...: writes into a view of a copy), `strided`
+(as_strided, unfold), `contraction` (einsum, tensordot, kron), `complex_parts` (conj,
+real...: the identity on real tensors). `host` runs the numpy-only ones for GPU tensors.
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ from tapegrad.ops import (
     activation,
     arithmetic,
     clamp,
+    combining,
     comparison,
+    complex_parts,
     composite,
+    contraction,
     dims,
     distance,
     elementwise,
@@ -45,13 +49,17 @@ from tapegrad.ops import (
     softmax,
     sorting,
     statistics,
+    strided,
+    view_copies,
+    view_scatter,
 )
 from tapegrad.tensor import Tensor
 
 FAMILIES = (arithmetic, pointwise, elementwise, comparison, clamp, fill, activation,
             softmax, reduction, linalg, shape, dims, joining,
             indexing, setitem, scatter, index_select, masking, composite, sorting,
-            scan, statistics, matrix, distance)
+            scan, statistics, matrix, distance, combining, view_copies, view_scatter,
+            strided, contraction, complex_parts)
 
 
 def _install_tensor_methods() -> None:

@@ -89,6 +89,24 @@ def _mT(x: Tensor) -> Tensor:
     return x.transpose(-2, -1)
 
 
+def _H(x: Tensor) -> Tensor:
+    """``x.H``: the conjugate transpose of a matrix; tapegrad's dtypes are real, so it is
+    the transpose (a view)."""
+    if x.ndim != 2:
+        raise RuntimeError("tensor.H is only supported on matrices (2-D tensors). Got "
+                           f"{x.ndim}-D tensor.")
+    return x.transpose(0, 1)
+
+
+def adjoint(x: Tensor) -> Tensor:
+    """``x.mH``: the conjugate transpose of every matrix of a batch (for real tensors, the
+    transpose of the last two dims)."""
+    if x.ndim < 2:
+        raise RuntimeError("tensor.mH is only supported on matrices or batches of matrices. "
+                           f"Got {x.ndim}-D tensor.")
+    return x.transpose(-2, -1)
+
+
 def _transposed(x: Tensor) -> Tensor:
     """The transpose used inside backward formulas: ``t()`` for a matrix, as torch."""
     return T.apply(x) if x.ndim == 2 else x.transpose(-2, -1)
@@ -494,7 +512,7 @@ def _rmatmul_method(self: Tensor, other: Any) -> Any:
 ger = outer  # torch's old name
 
 __all__ = ["matmul", "mm", "bmm", "dot", "mv", "outer", "ger", "addmm", "t", "addmv", "addbmm",
-           "baddbmm", "addr", "vdot", "cross"]
+           "baddbmm", "addr", "vdot", "cross", "adjoint"]
 
 # Tensor methods this module provides (installed by tapegrad.ops).
 METHODS = {
@@ -504,4 +522,5 @@ METHODS = {
     "addmv": addmv, "addbmm": addbmm, "baddbmm": baddbmm, "addr": addr, "vdot": vdot,
     "cross": cross, "addmv_": _in_place(addmv), "addbmm_": _in_place(addbmm),
     "baddbmm_": _in_place(baddbmm), "addr_": _in_place(addr),
+    "H": property(_H), "mH": property(adjoint), "adjoint": adjoint,
 }

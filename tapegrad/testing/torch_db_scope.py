@@ -26,6 +26,9 @@ EXCLUDED_FAMILIES: tuple[tuple[str, str, tuple[str, ...], frozenset[str]], ...] 
     ("complex", "complex tensors: tapegrad's dtypes are real (floats, integers, bool)",
      (), frozenset({"complex", "polar", "view_as_complex", "view_as_real", "cfloat", "cdouble",
                     "chalf"})),
+    ("bfloat16", "brain floating point has no numpy dtype (it needs the ml_dtypes package, and "
+     "tapegrad's runtime deps are numpy, numba, graphviz and matplotlib); emulating it in "
+     "float32 would report float32 results as bfloat16", (), frozenset({"bfloat16"})),
     ("quantized", "quantized tensors are an inference-deployment format", ("quantized",),
      frozenset()),
     ("jiterator", "jiterator compiles CUDA kernels from C++ strings at run time",
