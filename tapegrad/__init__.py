@@ -79,6 +79,7 @@ from tapegrad.ops.scatter import *  # noqa: F403
 from tapegrad.ops.setitem import *  # noqa: F403
 from tapegrad.ops.shape import *  # noqa: F403
 from tapegrad.ops.softmax import *  # noqa: F403
+from tapegrad.ops.special import *  # noqa: F403
 from tapegrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from tapegrad.scalar import Scalar
 from tapegrad.serialization import load, save
