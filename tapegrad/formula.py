@@ -355,6 +355,8 @@ def _py(e: Expr, src: dict[str, str], floats: bool) -> str:
     if op == "var":
         return src[args[0]]
     if op == "const":
+        if isinstance(args[0], float) and not math.isfinite(args[0]):
+            return f"float('{args[0]}')"  # nan, inf: no literal for them
         return repr(float(args[0]) if floats else args[0])
     if op == "call":
         return f"_{args[0]}({_py(args[1], src, floats)})"

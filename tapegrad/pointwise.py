@@ -151,6 +151,8 @@ class Binary:
     accepts: str = ""
     kernel_name: str = ""
     node_name: str = ""  # torch's grad_fn name when it is not <Name>Backward0
+    #: which operands may be Python numbers ("b": other; "ab": both), as torch's overloads
+    numbers: str = ""
     #: a check of the operands (tensors or numbers) beyond their dtype kinds
     check: Callable[[Any, Any], None] | None = None
     formulas: tuple[Expr, Expr] = field(init=False)
@@ -514,12 +516,13 @@ BINARY_FUNCTIONS: tuple[Binary, ...] = (
            accepts="f", kernel_name="hypot_cpu"),
     Binary("copysign", "copysign", np.copysign, math.copysign,
            lambda a, b, y: where(a.eq(0), 0, y / a), lambda a, b, y: 0,
-           "|a| with the sign of b (also of b = −0).", to_float=True),
+           "|a| with the sign of b (also of b = −0).", to_float=True, numbers="b"),
     Binary("fmod", "fmod", _fmod, None, lambda a, b, y: 1, lambda a, b, y: -trunc(a / b),
-           "a − trunc(a/b)·b: the remainder with the sign of a, as C's fmod."),
+           "a − trunc(a/b)·b: the remainder with the sign of a, as C's fmod.", numbers="b"),
     Binary("remainder", "remainder", _remainder, None, lambda a, b, y: 1,
            lambda a, b, y: -floor(a / b),
-           "a − floor(a/b)·b: the remainder with the sign of b, as Python's %."),
+           "a − floor(a/b)·b: the remainder with the sign of b, as Python's %.",
+           numbers="ab"),
     Binary("fmax", "fmax", np.fmax, None, lambda a, b, y: _ge_or_nan(a, b),
            lambda a, b, y: 1 - _ge_or_nan(a, b),
            "The larger of a and b, ignoring a nan (nan only if both are)."),
@@ -537,15 +540,16 @@ BINARY_FUNCTIONS: tuple[Binary, ...] = (
     Binary("xlogy", "xlogy", _xlogy, None,
            lambda a, b, y: where(a.eq(0) & (b <= 0), 0, log(b)),
            lambda a, b, y: a / b, "a·ln b, and 0 where a = 0 (unless b is nan).",
-           to_float=True),
+           to_float=True, numbers="ab"),
     Binary("heaviside", "heaviside", lambda a, b: np.where(
                np.asarray(a) == 0, b, np.asarray(a) > 0).astype(np.result_type(a, b)),
            None, lambda a, b, y: 0, lambda a, b, y: 0,
            f"The step function: 0 for a < 0, 1 for a > 0, b at a = 0 {_NO_GRADIENT}.",
            check=_same_dtypes),
+    # torch passes the gradient through to a (the result is a, moved by one ulp)
     Binary("nextafter", "nextafter", np.nextafter, math.nextafter,
-           lambda a, b, y: 0, lambda a, b, y: 0,
-           f"The next representable number after a towards b {_NO_GRADIENT}.",
+           lambda a, b, y: 1, lambda a, b, y: 0,
+           "The next representable number after a towards b.",
            accepts="f", kernel_name="nextafter_cpu"),
     Binary("gcd", "gcd", np.gcd, None, lambda a, b, y: 0, lambda a, b, y: 0,
            "The greatest common divisor of integers (≥ 0).", accepts="iu",
@@ -555,10 +559,10 @@ BINARY_FUNCTIONS: tuple[Binary, ...] = (
            kernel_name="lcm_cpu"),
     Binary("bitwise_left_shift", "<<", _shift(True), None, lambda a, b, y: 0,
            lambda a, b, y: 0, "a·2ᵇ for integers: the bits of a moved b places left.",
-           accepts="iu", kernel_name="lshift_cpu"),
+           accepts="iu", kernel_name="lshift_cpu", numbers="ab"),
     Binary("bitwise_right_shift", ">>", _shift(False), None, lambda a, b, y: 0,
            lambda a, b, y: 0, "floor(a/2ᵇ) for integers: the bits of a moved b places right.",
-           accepts="iu", kernel_name="rshift_cpu"),
+           accepts="iu", kernel_name="rshift_cpu", numbers="ab"),
     Binary("igamma", "igamma", special.igamma, None, lambda a, b, y: 0,
            lambda a, b, y: exp(-b) * b ** (a - 1) / exp(_lgamma(a)),
            "P(a, b) = γ(a, b)/Γ(a), the regularised lower incomplete gamma function "

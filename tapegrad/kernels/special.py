@@ -135,7 +135,13 @@ def polygamma(n: int, x: np.ndarray) -> np.ndarray:
         if n == 1:  # trigamma, reflected below 1/2 as torch does: π²/sin²(πx) − ψ₁(1 − x)
             low = v < 0.5
             zeta = hurwitz_zeta(2, np.where(low, 1 - v, v))
-            out = np.where(low, np.pi ** 2 / np.sin(np.pi * v) ** 2 - zeta, zeta)
+            # sin(πx) in x's own precision, as torch: at a pole (a negative integer) it is
+            # rounding noise, and torch's value there is π² over that noise squared
+            xs = np.asarray(x)
+            t = xs.dtype.type if xs.dtype.kind == "f" else np.float32
+            sin = np.sin(t(np.pi) * np.asarray(xs, dtype=t))
+            reflection = (t(np.pi) * t(np.pi) / (sin * sin)).astype(np.float64)
+            out = np.where(low, reflection - zeta, zeta)
             return _like(out, x)
         zeta = hurwitz_zeta(n + 1, v)
         # torch's zeta (Cephes') is +inf at every q ≤ 0 that is an integer (−inf and −0

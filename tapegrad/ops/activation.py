@@ -148,7 +148,9 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     "x > threshold" the other way round, so that a NaN stays NaN (and passes its gradient
     on), as in torch."""
     require_tensor(input, "threshold")
-    out = where(input <= threshold, input.new_full((), value), input)
+    # the value in the input's dtype, wrapping around as C's cast does (uint8: −9 is 247)
+    filler = Tensor._from_array(np.asarray(value).astype(input._data.dtype))
+    out = where(input <= threshold, filler, input)
     if inplace:
         begin_inplace(input)
         return input.copy_(out)
@@ -227,6 +229,8 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8.0, upper: float = 1.0 / 3.0,
     """Randomised leaky relu: in training each non-positive x gets its own slope drawn
     uniformly from [lower, upper]; in eval the slope is their mean, (lower + upper)/2."""
     require_tensor(input, "rrelu")
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
     rng = _random.generator_of(None)

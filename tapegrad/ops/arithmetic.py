@@ -339,6 +339,10 @@ def rsub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
 
 def ldexp(input: Tensor, other: Tensor) -> Tensor:
     """input · 2^other (made of mul and pow, as torch defines it; integers give floats)."""
+    for position, (argument, value) in enumerate((("input", input), ("other", other))):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"ldexp(): argument '{argument}' (position {position + 1}) must be "
+                            f"Tensor, not {type(value).__name__}")
     return mul(input, pow(2.0, other))
 
 

@@ -243,8 +243,13 @@ def binary_function_of(rule: Binary) -> type[Function]:
 
 def _binary_public(rule: Binary, function: type[Function]) -> Callable[..., Tensor]:
     def op(input: Any, other: Any) -> Tensor:  # torch's argument names
-        if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-            require_tensor(input, rule.name)
+        for position, (argument, value) in enumerate((("input", input), ("other", other))):
+            number_ok = "ab"[position] in rule.numbers and isinstance(
+                (other, input)[position], Tensor)  # a number beside a tensor, not two
+            if not isinstance(value, Tensor) and not (
+                    number_ok and isinstance(value, (bool, int, float))):
+                raise TypeError(f"{rule.name}(): argument '{argument}' (position "
+                                f"{position + 1}) must be Tensor, not {type(value).__name__}")
         return function.apply(input, other)
 
     op.__name__ = op.__qualname__ = rule.name
@@ -312,6 +317,11 @@ def _polygamma(n: int) -> Callable[[Tensor], Tensor]:
 register_tensor_function("trigamma", _polygamma(1))
 register_tensor_function("tetragamma", _polygamma(2))
 register_tensor_function("i1", lambda x: FUNCTIONS["i1"].apply(x))
+# floor and trunc are steps: their derivative is 0 everywhere, so fmod's and remainder's
+# ∂/∂b = −trunc(a/b) is a constant to a second derivative (unrecorded: differentiating
+# through a/b would give 0·inf = nan where b = 0, where torch gives 0)
+register_tensor_function("floor", lambda x: x.detach().floor())
+register_tensor_function("trunc", lambda x: x.detach().trunc())
 
 # Tensor methods this family provides (installed by tapegrad.ops).
 def _reflected(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
