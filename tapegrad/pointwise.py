@@ -378,9 +378,11 @@ UNARY: tuple[Unary, ...] = (
           "x/|x| (0 at 0): for real numbers the same as sign (zero gradient).",
           keeps_integers=True),
     Unary("deg2rad", lambda d: d * d.dtype.type(math.pi / 180), lambda x, y: _PI_180,
-          "Degrees to radians: x·π/180.", float_forward=lambda x: x * (math.pi / 180)),
+          "Degrees to radians: x·π/180.", float_forward=lambda x: x * (math.pi / 180),
+          node_name="Deg2RadBackward0"),
     Unary("rad2deg", lambda d: d * d.dtype.type(180 / math.pi), lambda x, y: _180_PI,
-          "Radians to degrees: x·180/π.", float_forward=lambda x: x * (180 / math.pi)),
+          "Radians to degrees: x·180/π.", float_forward=lambda x: x * (180 / math.pi),
+          node_name="Rad2DegBackward0"),
     Unary("sinc", np.sinc, _sinc_derivative,
           "The normalised sinc: sin(πx)/(πx), and 1 at x = 0."),
     # -- special functions (their numerics, and how each is computed: tapegrad.kernels.special)
@@ -396,7 +398,8 @@ UNARY: tuple[Unary, ...] = (
           "I₀(x), the modified Bessel function of the first kind of order 0."),
     Unary("i1", special.i1, lambda x, y: where(x.eq(0), 0.5, i0(x) - y / x),
           "I₁(x) = I₀'(x), the modified Bessel function of order 1 (torch.special.i1): "
-          "i0's derivative, so that its second derivative exists.", public=False),
+          "i0's derivative, so that its second derivative exists.", public=False,
+          node_name="SpecialI1Backward0"),
     Unary("logit", lambda d: np.log(d / (1 - d)),
           lambda x, y: where(x < 0, math.nan, where(x > 1, math.nan, 1 / (x * (1 - x)))),
           "ln(x/(1 − x)), the inverse of the sigmoid (nan outside [0, 1]).", public=False),
