@@ -153,6 +153,7 @@ class Binary:
     node_name: str = ""  # torch's grad_fn name when it is not <Name>Backward0
     #: which operands may be Python numbers ("b": other; "ab": both), as torch's overloads
     numbers: str = ""
+    inplace: bool = True  # whether torch has the in-place method (x.atan2_(y))
     #: a check of the operands (tensors or numbers) beyond their dtype kinds
     check: Callable[[Any, Any], None] | None = None
     formulas: tuple[Expr, Expr] = field(init=False)
@@ -528,18 +529,18 @@ BINARY_FUNCTIONS: tuple[Binary, ...] = (
            numbers="ab"),
     Binary("fmax", "fmax", np.fmax, None, lambda a, b, y: _ge_or_nan(a, b),
            lambda a, b, y: 1 - _ge_or_nan(a, b),
-           "The larger of a and b, ignoring a nan (nan only if both are)."),
+           "The larger of a and b, ignoring a nan (nan only if both are).", inplace=False),
     Binary("fmin", "fmin", np.fmin, None, lambda a, b, y: _le_or_nan(a, b),
            lambda a, b, y: 1 - _le_or_nan(a, b),
-           "The smaller of a and b, ignoring a nan (nan only if both are)."),
+           "The smaller of a and b, ignoring a nan (nan only if both are).", inplace=False),
     Binary("logaddexp", "logaddexp", np.logaddexp, None,
            lambda a, b, y: 1 / (1 + exp(b - a)), lambda a, b, y: 1 / (1 + exp(a - b)),
            "ln(eᵃ + eᵇ), computed without overflow.", accepts="f",
-           kernel_name="logaddexp_cpu"),
+           kernel_name="logaddexp_cpu", inplace=False),
     Binary("logaddexp2", "logaddexp2", np.logaddexp2, None,
            lambda a, b, y: 1 / (1 + 2 ** (b - a)), lambda a, b, y: 1 / (1 + 2 ** (a - b)),
            "log₂(2ᵃ + 2ᵇ), computed without overflow.", accepts="f",
-           kernel_name="logaddexp2_cpu"),
+           kernel_name="logaddexp2_cpu", inplace=False),
     Binary("xlogy", "xlogy", _xlogy, None,
            lambda a, b, y: where(a.eq(0) & (b <= 0), 0, log(b)),
            lambda a, b, y: a / b, "a·ln b, and 0 where a = 0 (unless b is nan).",

@@ -375,13 +375,13 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
         raise TypeError("lerp(): argument 'end' must be Tensor")
     if isinstance(weight, Tensor):
         if weight.dtype != input.dtype:
-            raise RuntimeError(f"expected dtype {input.dtype.name} for `weight` but got dtype "
-                               f"{weight.dtype.name}")
+            raise RuntimeError(f"expected dtype {input.dtype.scalar_type.lower()} for `weight` "
+                               f"but got dtype {weight.dtype.scalar_type.lower()}")
         diff = end - input
         return where(weight.abs() < 0.5, input + weight * diff, end - diff * (1 - weight))
     if input.dtype != end.dtype:
-        raise RuntimeError(f"expected dtype {input.dtype.name} for `end` but got dtype "
-                           f"{end.dtype.name}")
+        raise RuntimeError(f"expected dtype {input.dtype.scalar_type.lower()} for `end` but got "
+                           f"dtype {end.dtype.scalar_type.lower()}")
     diff = end - input
     if abs(weight) < 0.5:
         return input + weight * diff

@@ -289,7 +289,8 @@ for _rule in UNARY:
         OPS[f"{_rule.name}_"] = _public_inplace(f"{_rule.name}_", INPLACE[_rule.name])
 for _binary in BINARY_FUNCTIONS:
     OPS[_binary.name] = _binary_public(_binary, FUNCTIONS[_binary.name])
-    OPS[f"{_binary.name}_"] = _binary_inplace(_binary, OPS[_binary.name])
+    if _binary.inplace:
+        OPS[f"{_binary.name}_"] = _binary_inplace(_binary, OPS[_binary.name])
 
 # round(x, decimals=...) wraps the rule's plain form in `tapegrad.ops.elementwise`
 _PUBLIC = {name: op for name, op in OPS.items() if name not in ("round", "round_")}
