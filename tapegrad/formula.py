@@ -35,7 +35,8 @@ __all__ = ["Expr", "FLOAT_NAMESPACE", "FUNCTIONS", "chain", "constant", "diff",
            "trace", "where",
            "register_tensor_function",
            "cos", "cosh", "digamma", "erf", "exp", "floor", "i0", "i1", "lgamma", "log", "log1p",
-           "sigmoid", "sign", "sin", "sinh", "sqrt", "tanh", "tetragamma", "trigamma", "trunc"]
+           "round_", "sigmoid", "sign", "sin", "sinh", "sqrt", "tanh", "tetragamma", "trigamma",
+           "trunc"]
 
 # Binding strength, to print and generate parentheses only where they are needed.
 _PRECEDENCE = {"where": 0, "or": 1, "and": 2, "cmp": 3, "add": 4, "sub": 4, "mul": 5,
@@ -189,8 +190,9 @@ cos, cosh, erf, exp, log, sigmoid, sign, sin, sinh, sqrt, tanh = (_call(n) for n
 # the special functions' derivatives (lgamma' = digamma, digamma' = trigamma = ψ₁,
 # trigamma' = tetragamma = ψ₂, i0' = i1), log1p (mish's), and the steps floor and trunc
 # (fmod's and remainder's ∂/∂b = −trunc(a/b), −floor(a/b))
-lgamma, digamma, trigamma, tetragamma, i0, i1, log1p, floor, trunc = (_call(n) for n in (
-    "lgamma", "digamma", "trigamma", "tetragamma", "i0", "i1", "log1p", "floor", "trunc"))
+lgamma, digamma, trigamma, tetragamma, i0, i1, log1p, floor, trunc, round_ = (
+    _call(n) for n in ("lgamma", "digamma", "trigamma", "tetragamma", "i0", "i1", "log1p",
+                       "floor", "trunc", "round"))
 
 
 def total(math_fn: Callable[[float], float], numpy_fn: Any) -> Callable[[float], float]:
@@ -259,7 +261,7 @@ FUNCTIONS: dict[str, Callable[[float], float]] = {
     "tetragamma": _on_array(lambda v: special.polygamma(2, v)),
     "i0": _on_array(special.i0), "i1": _on_array(special.i1),
     "log1p": total(math.log1p, np.log1p),
-    "floor": _on_array(np.floor), "trunc": _on_array(np.trunc),
+    "floor": _on_array(np.floor), "trunc": _on_array(np.trunc), "round": _on_array(np.rint),
 }
 #: The names that float code generated from formulas calls.
 FLOAT_NAMESPACE = {f"_{k}": v for k, v in FUNCTIONS.items()} | {"_div": safe_div, "_pow": safe_pow}
@@ -443,6 +445,7 @@ def _derivative_of_call(name: str, u: Expr, e: Expr) -> Expr:
             "erf": lambda: Expr("const", 2 / math.sqrt(math.pi), "2/√π")
             * Expr("call", "exp", -(u ** 2)),
             "log1p": lambda: 1 / (1 + u), "floor": lambda: _ZERO, "trunc": lambda: _ZERO,
+            "round": lambda: _ZERO,
             "lgamma": lambda: Expr("call", "digamma", u),
             "digamma": lambda: Expr("call", "trigamma", u),
             "trigamma": lambda: Expr("call", "tetragamma", u),

@@ -50,6 +50,7 @@ from tapegrad.formula import (
     i1,
     log,
     log1p,
+    round_,
     safe_div,
     safe_pow,
     sigmoid,
@@ -220,6 +221,17 @@ _SELU_SCALE = constant(_SELU_SCALE_VALUE, "λ")
 _SELU_SCALE_ALPHA = constant(_SELU_SCALE_VALUE * _SELU_ALPHA_VALUE, "λα")
 
 
+def _elu_slope(x: Expr, negative: Any, inner: Any, positive: Any) -> Expr:
+    """The slope of the elu family, ``negative·e^(inner·x)`` for x ≤ 0 and ``positive``
+    otherwise, written as torch's kernels behave at the edges: at x = 0 the slope is the
+    constant ``negative`` (so the second derivative there is 0); a NaN takes the positive
+    slope (torch's vectorised kernels differ from element to element there: this choice
+    agrees with more of its cases); and e^(...) reads min(x, 0), so that for x = +inf the
+    unused branch is 1, not inf (its gradient, 0·inf, would be NaN)."""
+    below = where(x <= 0, x, 0)
+    return where(x <= 0, where(x.eq(0), negative, negative * exp(inner * below)), positive)
+
+
 def _sinc_derivative(x: Expr, y: Expr) -> Expr:
     """d/dx sin(πx)/(πx) = (πx cos(πx) − sin(πx)) / (πx²), and 0 at x = 0."""
     px = math.pi * x
@@ -326,12 +338,13 @@ UNARY: tuple[Unary, ...] = (
           backward_op="leaky_relu_backward"),
     Unary("hardtanh", lambda d, min_val, max_val: np.minimum(
               np.maximum(d, np.asarray(min_val, d.dtype)), np.asarray(max_val, d.dtype)),
-          lambda x, y, min_val, max_val: where((x > min_val) & (x < max_val), 1, 0),
+          # written as "0 at or beyond an edge" so that a NaN passes its gradient, as torch
+          lambda x, y, min_val, max_val: where(x <= min_val, 0, where(x >= max_val, 0, 1)),
           "x clamped to [min_val, max_val]; unlike clamp, the gradient is 0 on the edges.",
           options=(("min_val", -1.0), ("max_val", 1.0)), keeps_integers=True, public=False,
           backward_op="hardtanh_backward"),
     Unary("elu", lambda d, alpha: np.where(d <= 0, alpha * np.expm1(d), d),
-          lambda x, y, alpha: where(x <= 0, alpha * exp(x), 1),
+          lambda x, y, alpha: _elu_slope(x, alpha, 1, 1),
           "x for x > 0, alpha (e^x − 1) otherwise; the gradient at 0 is alpha.",
           options=(("alpha", 1.0),), float_only="elu_cpu", public=False,
           backward_op="elu_backward"),
@@ -410,11 +423,11 @@ UNARY: tuple[Unary, ...] = (
           options=(("eps", 1e-6),), public=False, node_name="LogitBackward0"),
     # -- activations (their public functions are in tapegrad.ops.activation)
     Unary("celu", lambda d, alpha: np.where(d <= 0, alpha * np.expm1(d / alpha), d),
-          lambda x, y, alpha: where(x <= 0, exp(x / alpha), 1),
+          lambda x, y, alpha: _elu_slope(x, 1, 1 / alpha, 1),
           "x for x > 0, alpha (e^(x/alpha) − 1) otherwise: elu, continuously differentiable.",
           options=(("alpha", 1.0),), float_only="elu_cpu", public=False),
     Unary("selu", lambda d: _SELU_SCALE_VALUE * np.where(d <= 0, _SELU_ALPHA * np.expm1(d), d),
-          lambda x, y: where(x <= 0, _SELU_SCALE_ALPHA * exp(x), _SELU_SCALE),
+          lambda x, y: _elu_slope(x, _SELU_SCALE_ALPHA, 1, _SELU_SCALE),
           "scale·elu(x, alpha) with the constants that keep activations normalised.",
           float_only="elu_cpu", public=False, node_name="EluBackward0"),
     Unary("hardswish", lambda d: d * np.minimum(np.maximum(d + 3, 0), 6) / 6,
@@ -429,11 +442,11 @@ UNARY: tuple[Unary, ...] = (
           "x·tanh(softplus(x)).", float_only="mish_cpu", public=False),
     Unary("softshrink", lambda d, lambd: np.where(
               d > lambd, d - lambd, np.where(d < -lambd, d + lambd, d * 0)),
-          lambda x, y, lambd: where(x > lambd, 1, where(x < -lambd, 1, 0)),
+          lambda x, y, lambd: where((x >= -lambd) & (x <= lambd), 0, 1),
           "x shrunk towards 0 by lambd (0 inside [−lambd, lambd]).",
           options=(("lambd", 0.5),), float_only="softshrink_cpu", public=False),
     Unary("hardshrink", lambda d, lambd: np.where(np.abs(d) > lambd, d, d * 0),
-          lambda x, y, lambd: where(x > lambd, 1, where(x < -lambd, 1, 0)),
+          lambda x, y, lambd: where((x >= -lambd) & (x <= lambd), 0, 1),
           "x where |x| > lambd, else 0.", options=(("lambd", 0.5),),
           float_only="hardshrink_cpu", public=False),
 )
@@ -512,8 +525,10 @@ def _same_dtypes(a: Any, b: Any) -> None:
 
 #: Two-input functions (tensor ops only: Scalar has the operators of BINARY).
 BINARY_FUNCTIONS: tuple[Binary, ...] = (
-    Binary("atan2", "atan2", np.arctan2, math.atan2, lambda a, b, y: b / (a ** 2 + b ** 2),
-           lambda a, b, y: -a / (a ** 2 + b ** 2),
+    # (0 at the origin, where b/(a² + b²) is 0/0: torch's choice)
+    Binary("atan2", "atan2", np.arctan2, math.atan2,
+           lambda a, b, y: where((a ** 2 + b ** 2).eq(0), 0, b / (a ** 2 + b ** 2)),
+           lambda a, b, y: where((a ** 2 + b ** 2).eq(0), 0, -a / (a ** 2 + b ** 2)),
            "The angle of the point (b, a) from the x axis, in (−π, π].", to_float=True),
     Binary("hypot", "hypot", np.hypot, math.hypot, lambda a, b, y: a / y,
            lambda a, b, y: b / y, "√(a² + b²) without overflow or underflow.",
@@ -523,8 +538,10 @@ BINARY_FUNCTIONS: tuple[Binary, ...] = (
            "|a| with the sign of b (also of b = −0).", to_float=True, numbers="b"),
     Binary("fmod", "fmod", _fmod, None, lambda a, b, y: 1, lambda a, b, y: -trunc(a / b),
            "a − trunc(a/b)·b: the remainder with the sign of a, as C's fmod.", numbers="b"),
+    # ∂/∂b = −(the floored quotient), which is (a − y)/b exactly: rounded, that is the
+    # quotient Python's // gives (249 for −0.25 // −0.001, where floor(a/b) is 250)
     Binary("remainder", "remainder", _remainder, None, lambda a, b, y: 1,
-           lambda a, b, y: -floor(a / b),
+           lambda a, b, y: -where(b.eq(0), floor(a / b), round_((a - y) / b)),
            "a − floor(a/b)·b: the remainder with the sign of b, as Python's %.",
            numbers="ab"),
     Binary("fmax", "fmax", np.fmax, None, lambda a, b, y: _ge_or_nan(a, b),

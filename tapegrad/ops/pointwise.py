@@ -323,6 +323,7 @@ register_tensor_function("i1", lambda x: FUNCTIONS["i1"].apply(x))
 # through a/b would give 0·inf = nan where b = 0, where torch gives 0)
 register_tensor_function("floor", lambda x: x.detach().floor())
 register_tensor_function("trunc", lambda x: x.detach().trunc())
+register_tensor_function("round", lambda x: x.detach().round())
 
 # Tensor methods this family provides (installed by tapegrad.ops).
 def _reflected(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
