@@ -431,7 +431,7 @@ UNARY: tuple[Unary, ...] = (
           "scale·elu(x, alpha) with the constants that keep activations normalised.",
           float_only="elu_cpu", public=False, node_name="EluBackward0"),
     Unary("hardswish", lambda d: d * np.minimum(np.maximum(d + 3, 0), 6) / 6,
-          lambda x, y: where(x < -3, 0, where(x <= 3, x / 3 + 0.5, 1)),
+          lambda x, y: where(x <= -3, 0, where(x < 3, x / 3 + 0.5, 1)),  # torch's edges
           "x·relu6(x + 3)/6, a piecewise-quadratic swish.", float_only="hardswish_cpu",
           public=False),
     Unary("hardsigmoid", lambda d: np.minimum(np.maximum(d + 3, 0), 6) / 6,
