@@ -257,5 +257,5 @@ def softmin(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     return softmax(-input, dim)
 
 
-METHODS = {"celu": celu, "selu": selu, "hardshrink": hardshrink, "prelu": prelu,
-           "relu6": relu6, "celu_": celu_, "selu_": selu_}
+# the Tensor methods torch has among these (x.hardshrink(), x.prelu(w))
+METHODS = {"hardshrink": hardshrink, "prelu": prelu}
