@@ -30,6 +30,7 @@ The methods, in one line each:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -83,16 +84,14 @@ def digamma(x: np.ndarray) -> np.ndarray:
         # reflection, with tan of the fractional part (π·x itself loses digits for large x)
         shift = np.where(negative, -np.pi / np.tan(np.pi * np.fmod(v, 1.0)), 0.0)
         z = np.where(negative, 1 - v, v)
-        z = np.where(finite & (z != 0), z, _ASYMPTOTIC_FROM)  # the special values come last
-        while True:
-            low = z < _ASYMPTOTIC_FROM
-            if not low.any():
-                break
-            shift -= np.where(low, 1 / z, 0.0)
-            z = np.where(low, z + 1, z)
+        z = np.where(finite & (z != 0), z, _ASYMPTOTIC_FROM).ravel()  # specials come last
+        shift = shift.ravel()
+        _lift_above(z, shift, lambda v: -1 / v)
         w = 1 / (z * z)
-        series = sum(b / (2 * k) * w ** k for k, b in enumerate(_BERNOULLI, start=1))
-        out = shift + np.log(z) - 0.5 / z - series
+        series = np.zeros_like(z)
+        for k, b in reversed(list(enumerate(_BERNOULLI, start=1))):  # Horner's rule in w
+            series = (series + b / (2 * k)) * w
+        out = (shift + np.log(z) - 0.5 / z - series).reshape(v.shape)
     out = np.where(v == 0, np.copysign(np.inf, -v), out)
     out = np.where(negative & (v == np.trunc(v)), np.nan, out)  # poles (and −inf)
     out = np.where(v == np.inf, np.inf, out)
@@ -105,25 +104,48 @@ def hurwitz_zeta(s: int, q: np.ndarray) -> np.ndarray:
     then the Euler–Maclaurin tail  N¹⁻ˢ/(s − 1) + N⁻ˢ/2 + Σⱼ B₂ⱼ/(2j)! s(s+1)…(s+2j−2)
     N⁻ˢ⁻²ʲ⁺¹. Inf at q = 0, −1, −2... (a term 1/0ˢ); NaN at q = −inf."""
     q = _float64(q)
-    finite = np.isfinite(q)
-    z = np.where(finite, q, _ASYMPTOTIC_FROM)
+    z = np.where(np.isfinite(q), q, _ASYMPTOTIC_FROM).ravel()
     total = np.zeros_like(z)
     with np.errstate(all="ignore"):
-        while True:
-            low = z < _ASYMPTOTIC_FROM
-            if not low.any():
-                break
-            total += np.where(low, z ** -s, 0.0)
-            z = np.where(low, z + 1, z)
-        tail = z ** (1 - s) / (s - 1) + 0.5 * z ** -s
-        rising, factorial = float(s), 2.0  # s(s+1)…(s+2j−2) and (2j)!
+        _lift_above(z, total, lambda v: _inverse_power(v, s))
+        p = _inverse_power(z, s)  # N⁻ˢ
+        # the tail's Bernoulli terms, in powers of w = 1/N², summed by Horner's rule
+        coefficients, rising, factorial = [], float(s), 2.0  # s(s+1)…(s+2j−2), (2j)!
         for j, b in enumerate(_BERNOULLI, start=1):
-            tail += b / factorial * rising * z ** (-s - 2 * j + 1)
+            coefficients.append(b / factorial * rising)
             rising *= (s + 2 * j - 1) * (s + 2 * j)
             factorial *= (2 * j + 1) * (2 * j + 2)
-        out = total + tail
+        w = 1 / (z * z)
+        series = np.full_like(z, coefficients[-1])
+        for c in reversed(coefficients[:-1]):
+            series = series * w + c
+        out = (total + p * z / (s - 1) + 0.5 * p + p / z * series).reshape(q.shape)
     out = np.where(q == np.inf, 0.0, out)
     return np.where(np.isnan(q) | (q == -np.inf), np.nan, out)
+
+
+def _inverse_power(z: np.ndarray, s: int) -> np.ndarray:
+    """z⁻ˢ for a small integer s, by multiplication (a float power is several times
+    slower)."""
+    r = 1 / z
+    p = r.copy()
+    for _ in range(s - 1):
+        p *= r
+    return p
+
+
+def _lift_above(z: np.ndarray, total: np.ndarray, term: Any) -> None:
+    """The recurrence that lifts every element of the flat array ``z`` to at least 10:
+    while z < 10, ``total += term(z)`` and ``z += 1`` (in place), on the elements that
+    still need it only (at most ~10 passes for moderate inputs; more for very negative
+    ones, which pass one by one towards 10)."""
+    need = np.flatnonzero(z < _ASYMPTOTIC_FROM)
+    while need.size:
+        zz = z[need]
+        total[need] += term(zz)
+        zz += 1
+        z[need] = zz
+        need = need[zz < _ASYMPTOTIC_FROM]
 
 
 def polygamma(n: int, x: np.ndarray) -> np.ndarray:
