@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["Expr", "FLOAT_NAMESPACE", "FUNCTIONS", "chain", "constant", "diff",
-           "float_function", "float_source", "safe_div", "safe_pow", "tensor_function", "total",
+           "array_function", "float_function", "float_source", "safe_div", "safe_pow",
+           "tensor_function", "total",
            "trace", "where",
            "cos", "cosh", "erf", "exp", "log", "sigmoid", "sign", "sin", "sinh", "sqrt", "tanh"]
 
@@ -489,6 +490,50 @@ def tensor_function(e: Expr, params: tuple[str, ...],
     def formula(*args: Any) -> Any:
         if not compiled:
             compiled.append(_compile(body, params, {**_TENSOR_NAMESPACE, "_where": where_fn}))
+        return compiled[0](*args)
+
+    formula.source = f"def formula({', '.join(params)}):\n    return {body}\n"
+    return formula
+
+
+def array_function(e: Expr, params: tuple[str, ...], where_fn: Callable[..., Any],
+                   to_tensor: Callable[[Any], Any]) -> Callable[..., Any]:
+    """Compile ``e`` into ``f(*params)`` over the *arrays* behind tensors (and numbers).
+
+    The same generated code as `tensor_function`, run on numpy arrays: a tensor op on
+    tensors of one float dtype calls exactly these numpy operators on their arrays, so when
+    nothing needs recording (a backward without ``create_graph``) the formula gives the
+    same numbers without the cost of a recorded op per ``+`` and ``*``. The caller keeps
+    the exactness condition: every array argument has one float dtype. Functions
+    (``x.exp()``) and a ``where`` between two numbers run as tensor ops on wrapped arrays
+    (``to_tensor``, ``where_fn``), so that they too compute what the tensor code does.
+
+    Numbers from 0-d arrays come back as numpy scalars; the caller turns the result
+    into an array of its dtype."""
+    body = _py(e, {n: n for n in params}, False)
+    compiled: list = []
+
+    def array_where(condition: Any, a: Any, b: Any) -> Any:
+        if isinstance(condition, (bool, np.bool_)):
+            return a if condition else b
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            return np.where(condition, a, b)  # a number takes the array's dtype (NEP 50)
+        return where_fn(to_tensor(condition), a, b)._data  # two numbers: torch's dtype
+
+    def call(name: str) -> Callable[[Any], Any]:
+        on_float = FUNCTIONS[name]
+
+        def fn(v: Any) -> Any:
+            if isinstance(v, (int, float)) and not isinstance(v, np.generic):
+                return on_float(v)  # a Python number operand, as in the tensor code
+            return getattr(to_tensor(np.asarray(v)), name)()._data
+
+        return fn
+
+    def formula(*args: Any) -> Any:
+        if not compiled:
+            namespace = {f"_{name}": call(name) for name in FUNCTIONS}
+            compiled.append(_compile(body, params, {**namespace, "_where": array_where}))
         return compiled[0](*args)
 
     formula.source = f"def formula({', '.join(params)}):\n    return {body}\n"

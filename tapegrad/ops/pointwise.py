@@ -32,7 +32,9 @@ import numpy as np
 from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import _state
-from tapegrad.formula import Expr, chain, diff, tensor_function
+from tapegrad.formula import Expr, array_function, chain, diff, tensor_function
+from tapegrad.kernels.ieee import quiet, restore
+from tapegrad.ops._on_arrays import array_result, exact_arrays
 from tapegrad.ops._util import as_array, wrap
 from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.ops.comparison import where
@@ -85,7 +87,10 @@ def _options(rule: Unary, given: dict) -> dict:
 def function_of(rule: Unary) -> type[Function]:
     """The `Function` for ``rule`` (see the module docstring)."""
     backward_formula = chain(rule.formula, _G)  # g · f'(x, y)
-    compiled = _compile(backward_formula, (*_VARIABLES, *rule.option_names))
+    params = (*_VARIABLES, *rule.option_names)
+    compiled = _compile(backward_formula, params)
+    on_arrays = (None if backward_formula.constant() == 0
+                 else array_function(backward_formula, params, where, wrap))
     fused = rule.kernel_backward
     backward_op = _backward_function(rule) if rule.backward_op else None
 
@@ -100,10 +105,20 @@ def function_of(rule: Unary) -> type[Function]:
     def backward(ctx: Node, grad: Tensor) -> Tensor:
         x, y = ctx.saved_tensors
         options = ctx.options if rule.options else {}
-        if not _state.grad_enabled and fused is not None:  # no graph of the backward
-            k = kernels.on(grad._data)
-            return wrap(as_array(fused(k, grad._data, _array(x), _array(y)),
-                                 grad._data.dtype))
+        if not _state.grad_enabled:  # no graph of the backward
+            if fused is not None:
+                k = kernels.on(grad._data)
+                return wrap(as_array(fused(k, grad._data, _array(x), _array(y)),
+                                     grad._data.dtype))
+            arrays = None if on_arrays is None else exact_arrays(grad, (x, y,
+                                                                        *options.values()))
+            if arrays is not None:  # the formula on the arrays: the same numbers
+                token = quiet()
+                try:
+                    r = on_arrays(*arrays)
+                finally:
+                    restore(token)
+                return grad if r is arrays[0] else wrap(array_result(r, arrays[0]))
         if backward_op is not None:
             return backward_op.apply(grad, x, y, **options)
         return compiled(grad, x, y, *options.values())

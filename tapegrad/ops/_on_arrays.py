@@ -1,0 +1,50 @@
+"""Backward formulas run on the arrays behind tensors, when nothing is being recorded.
+
+A backward without ``create_graph`` records nothing, so the tensor ops of a derivative
+(``grad * b``) would each pay for a recorded op's bookkeeping only to throw it away.
+`tapegrad.formula.array_function` compiles the same formula for arrays; this module holds
+the two checks around it that keep its numbers identical to the tensor code's: which
+arguments may go in (`exact_arrays`) and how a value comes out (`array_result`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tapegrad.kernels.arrays import as_array
+from tapegrad.tensor import Tensor
+
+
+def exact_arrays(grad: Tensor, operands: tuple) -> tuple | None:
+    """The arrays behind ``grad`` and ``operands`` (tensors, numbers or None) when the
+    formulas may run on them directly (`tapegrad.formula.array_function`): host arrays of
+    grad's float dtype and plain Python numbers. None otherwise (mixed dtypes, devices,
+    numpy scalars): then the tensor code runs, with torch's promotion rules."""
+    gd = grad._data
+    if type(gd) is not np.ndarray:
+        return None
+    np_dt = gd.dtype
+    out = [gd]
+    for v in operands:
+        if isinstance(v, Tensor):
+            d = v._data
+            if type(d) is not np.ndarray or d.dtype != np_dt:
+                return None
+            out.append(d)
+        elif v is None or type(v) in (int, float, bool):
+            out.append(v)
+        else:
+            return None
+    return tuple(out)
+
+
+def array_result(r: Any, gd: np.ndarray) -> np.ndarray:
+    """A formula's value on arrays as the gradient array: a numpy scalar (from 0-d
+    arrays) as a 0-d array, a number (a constant branch) spread over grad's shape."""
+    if type(r) is np.ndarray:
+        return r
+    if isinstance(r, np.generic):
+        return np.asarray(r)
+    return as_array(np.zeros_like(gd) + r, gd.dtype)
