@@ -289,11 +289,11 @@ def _run_node(node: Node, grads: list, buffers: dict, want_events: bool) -> list
     try:
         result = node._run_backward(grads)
     except Exception as exc:
-        if anomaly.is_enabled() and node.forward_trace:
+        if anomaly._enabled and node.forward_trace:
             raise type(exc)(anomaly.annotate(node, str(exc))) from exc
         raise
     routed = _validate(node, result)
-    if anomaly.is_enabled() and anomaly.check_nan_enabled():
+    if anomaly._enabled and anomaly._check_nan:
         _check_finite(node, routed)
     if node._post_hooks:
         grad_inputs = tuple(result)
@@ -303,10 +303,19 @@ def _run_node(node: Node, grads: list, buffers: dict, want_events: bool) -> list
                 grad_inputs = tuple(replaced)
                 routed = _validate(node, grad_inputs)
     contributions = []
+    if not want_events:  # `_add_to_buffer`, inlined: this runs once per gradient
+        for _index, child, nr, g in routed:
+            buf = buffers.get(child)
+            if buf is None:
+                buf = buffers[child] = [None] * max(1, len(child._output_meta))
+                buf[nr] = g
+            else:
+                before = buf[nr]
+                buf[nr] = g if before is None else before + g
+        return contributions
     for index, child, nr, g in routed:
         before, after = _add_to_buffer(buffers, child, nr, g)
-        if want_events:
-            contributions.append(Contribution(index, child, nr, g, before, after))
+        contributions.append(Contribution(index, child, nr, g, before, after))
     return contributions
 
 
@@ -314,13 +323,15 @@ def _validate(node: Node, result: tuple) -> list:
     """torch's checks on what a backward returned: count, None for non-tensors, shapes
     summed back to the input's shape when broadcastable, dtype cast to the input's."""
     n_args = len(node._input_meta)
-    if len(result) < n_args or any(g is not None for g in result[n_args:]):
+    if len(result) != n_args and (len(result) < n_args
+                                  or any(g is not None for g in result[n_args:])):
         raise RuntimeError(
             f"function {node.name()} returned an incorrect number of gradients "
             f"(expected {n_args}, got {len(result)})"
         )
     routed = []
     edge_index = 0
+    edges = node.next_functions
     for i, meta in enumerate(node._input_meta):
         g = result[i]
         if meta is None:
@@ -330,7 +341,7 @@ def _validate(node: Node, result: tuple) -> list:
                     f"position {i + 1}, but the corresponding forward input was not a Variable"
                 )
             continue
-        child, nr = node.next_functions[edge_index]
+        child, nr = edges[edge_index]
         edge_index += 1
         if child is None or g is None:
             continue

@@ -57,10 +57,10 @@ class ReleasedTensor:
 
     __slots__ = ("shape", "dtype", "name", "origin_id")
 
-    def __init__(self, t: Variable) -> None:
-        self.shape = tuple(t._data.shape)
-        self.dtype = t.dtype
-        self.name = t.name
+    def __init__(self, t: Variable, meta: tuple | None = None) -> None:
+        # meta: the (shape, dtype) the entry recorded, when the caller has it at hand
+        self.shape, self.dtype = meta if meta is not None else (tuple(t._data.shape), t.dtype)
+        self.name = t._name
         self.origin_id = id(t)  # the same tensor used twice stays one value in listings
 
 
@@ -107,7 +107,14 @@ class Node:
     def saved_tensors(self) -> tuple:
         if self._saved is None:
             raise RuntimeError(_FREED)
-        return tuple(None if s is None else s.unpack(self) for s in self._saved)
+        return tuple([None if s is None else s.unpack(self) for s in self._saved])
+
+    def _saved_data(self) -> tuple:
+        """``saved_tensors`` as arrays (None stays None), checked the same way: for a
+        backward that records nothing, so needs no tensors."""
+        if self._saved is None:
+            raise RuntimeError(_FREED)
+        return tuple([None if s is None else s.unpack_data(self) for s in self._saved])
 
     def mark_dirty(self, *tensors: Variable) -> None:
         """Declare inputs that forward modified in place (and returns as outputs)."""
@@ -164,9 +171,15 @@ class Node:
         `ReleasedTensor` stubs (shape, dtype, name; no data), so the entry can still be
         listed and drawn after backward, just without values."""
         self._saved = None
-        if self._args:
-            self._args = tuple(ReleasedTensor(a) if isinstance(a, Variable) else a
-                               for a in self._args)
+        args = self._args
+        if args:
+            metas = self._input_meta
+            if len(metas) == len(args):
+                self._args = tuple([ReleasedTensor(a, m) if isinstance(a, Variable) else a
+                                    for a, m in zip(args, metas, strict=True)])
+            else:
+                self._args = tuple([ReleasedTensor(a) if isinstance(a, Variable) else a
+                                    for a in args])
         self._output_data = None
 
     def _run_backward(self, grads: list) -> tuple:
@@ -240,8 +253,18 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         ctx = cls._node_class()
+        state = _state
+        if not state.grad_enabled and not state.inference:
+            # nothing is recorded and forward runs as it is: the shortest path
+            ctx.needs_input_grad = _NO_GRAD.get(len(args)) or (False,) * len(args)
+            if cls._uses_setup_context:
+                out = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, out)  # type: ignore[attr-defined]
+                return out
+            return cls.forward(ctx, *args, **kwargs)
         recording = False
-        if _state.grad_enabled and not _state.inference:
+        if state.grad_enabled and not state.inference:
+            needs = []
             for a in args:
                 if isinstance(a, Variable):
                     meta = a._view_meta
@@ -249,13 +272,15 @@ class Function:
                         a._sync_view()  # a view whose base changed: take its new history
                     if a._requires_grad:
                         recording = True
-        if recording:
-            ctx.needs_input_grad = tuple(
-                isinstance(a, Variable) and a._requires_grad for a in args)
-        else:
-            ctx.needs_input_grad = (False,) * len(args)
-        grad_mode_before = _state.grad_enabled
-        _state.grad_enabled = False
+                        needs.append(True)
+                        continue
+                needs.append(False)
+            if recording:
+                ctx.needs_input_grad = tuple(needs)
+        if not recording:
+            ctx.needs_input_grad = _NO_GRAD.get(len(args)) or (False,) * len(args)
+        grad_mode_before = state.grad_enabled
+        state.grad_enabled = False
         try:
             if cls._uses_setup_context:
                 out = cls.forward(*args, **kwargs)
@@ -263,14 +288,73 @@ class Function:
             else:
                 out = cls.forward(ctx, *args, **kwargs)
         finally:
-            _state.grad_enabled = grad_mode_before
+            state.grad_enabled = grad_mode_before
         if recording:
+            if type(out) is not tuple and not ctx._dirty and not ctx._non_differentiable:
+                return _record_one(ctx, args, kwargs, out)
             return _record(ctx, args, kwargs, out)
-        if _state.inference:
+        if state.inference:
             for o in (out if isinstance(out, tuple) else (out,)):
                 if isinstance(o, Variable):
                     o._is_inference = True
         return out
+
+
+# needs_input_grad of a call that records nothing, by number of arguments
+_NO_GRAD = {n: (False,) * n for n in range(8)}
+
+
+def _record_one(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
+    """`_record` for the common case, as one straight line: one output, nothing modified in
+    place or marked non-differentiable. Same result as `_record`."""
+    edges = []
+    meta = []
+    for a in args:
+        if isinstance(a, Variable):
+            if a._is_inference:
+                check_inference_for_record(a)
+            data = a._data
+            meta.append((data.shape, _BY_NUMPY[data.dtype]))
+            if a._requires_grad:
+                node = a._grad_fn
+                edges.append((node, a._output_nr) if node is not None else (a._accumulator(), 0))
+            else:
+                edges.append((None, 0))
+            if a is out:
+                out = out._alias()  # returning an input unchanged still makes a new output
+        else:
+            meta.append(None)
+    ctx.next_functions = tuple(edges)
+    ctx._input_meta = tuple(meta)
+    ctx._args = args
+    if kwargs:
+        ctx._kwargs = kwargs
+    if isinstance(out, Variable):
+        data = out._data
+        dt = _BY_NUMPY[data.dtype]
+        ctx._output_meta = ((data.shape, dt),)
+        ctx._output_data = (data,)
+        if dt.is_floating_point:
+            out._grad_fn = ctx
+            out._output_nr = 0
+            out._requires_grad = True
+        else:
+            out._requires_grad = False
+    else:
+        ctx._output_meta = (((), None),)
+        ctx._output_data = (None,)
+    if ctx._to_save:
+        ctx._saved = tuple([None if t is None else SavedTensor(t, ctx, t is out)
+                            for t in ctx._to_save])
+        ctx._to_save = ()
+    ctx._seq = next(_sequence)
+    path = scope._state.path
+    if path:
+        ctx.module_path = path
+        ctx.module_calls = scope._state.calls
+    if anomaly._enabled:
+        ctx.forward_trace = traceback.format_stack(sys._getframe(2))
+    return out
 
 
 def _record(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:

@@ -138,7 +138,7 @@ class CopySlices(Node):
         self._input_meta = (base_meta,) + fn._input_meta[1:]
         self.needs_input_grad = (base._requires_grad,) + tuple(fn.needs_input_grad[1:])
         args = fn._args or ()
-        self._args = (ReleasedTensor(base),) + tuple(args[1:])
+        self._args = (ReleasedTensor(base, base_meta),) + tuple(args[1:])
         self._kwargs = {"op": fn.op_name, "view": self.view_describe}
         self._output_meta = (base_meta,)
         self._output_data = (data,)

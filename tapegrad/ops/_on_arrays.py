@@ -14,30 +14,24 @@ from typing import Any
 import numpy as np
 
 from tapegrad.kernels.arrays import as_array
-from tapegrad.tensor import Tensor
 
 
-def exact_arrays(grad: Tensor, operands: tuple) -> tuple | None:
-    """The arrays behind ``grad`` and ``operands`` (tensors, numbers or None) when the
-    formulas may run on them directly (`tapegrad.formula.array_function`): host arrays of
-    grad's float dtype and plain Python numbers. None otherwise (mixed dtypes, devices,
-    numpy scalars): then the tensor code runs, with torch's promotion rules."""
-    gd = grad._data
+def exact_arrays(gd: Any, operands: tuple) -> tuple | None:
+    """``(gd, *operands)`` when the formulas may run on them directly
+    (`tapegrad.formula.array_function`): ``gd``, the gradient's array, is a host array and
+    every operand is an array of its dtype, a plain Python number or None. None otherwise
+    (mixed dtypes, devices, numpy scalars): then the tensor code runs, with torch's
+    promotion rules."""
     if type(gd) is not np.ndarray:
         return None
     np_dt = gd.dtype
-    out = [gd]
     for v in operands:
-        if isinstance(v, Tensor):
-            d = v._data
-            if type(d) is not np.ndarray or d.dtype != np_dt:
+        if type(v) is np.ndarray:
+            if v.dtype != np_dt:
                 return None
-            out.append(d)
-        elif v is None or type(v) in (int, float, bool):
-            out.append(v)
-        else:
+        elif v is not None and type(v) not in (int, float, bool):
             return None
-    return tuple(out)
+    return (gd, *operands)
 
 
 def array_result(r: Any, gd: np.ndarray) -> np.ndarray:

@@ -105,14 +105,17 @@ class _Derivatives:
     def __call__(self, ctx: Node, grad: Tensor, scale_b: Any = 1) -> tuple:
         """grad · ∂y/∂a and grad · ∂y/∂b for the inputs that need them (``scale_b``: add's
         and sub's ``alpha``, which multiplies b)."""
+        needs = ctx.needs_input_grad[:2]
+        if not _state.grad_enabled:  # nothing to record: the formulas on the arrays
+            a, b, y = ctx._saved_data() if ctx.saves else (None, None, None)
+            numbers = ctx.numbers
+            arrays = exact_arrays(grad._data, (numbers[0] if a is None else a,
+                                               numbers[1] if b is None else b, y))
+            if arrays is not None:
+                return self._on_arrays(needs, grad, arrays, scale_b)
         a, b, y = ctx.saved_tensors if ctx.saves else (None, None, None)
         a = ctx.numbers[0] if a is None else a
         b = ctx.numbers[1] if b is None else b
-        needs = ctx.needs_input_grad[:2]
-        if not _state.grad_enabled:  # nothing to record: the formulas on the arrays
-            arrays = exact_arrays(grad, (a, b, y))
-            if arrays is not None:
-                return self._on_arrays(needs, grad, arrays, scale_b)
         out = []
         for k, need in enumerate(needs):
             if not need:

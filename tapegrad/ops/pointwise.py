@@ -103,22 +103,22 @@ def function_of(rule: Unary) -> type[Function]:
         return y
 
     def backward(ctx: Node, grad: Tensor) -> Tensor:
-        x, y = ctx.saved_tensors
         options = ctx.options if rule.options else {}
-        if not _state.grad_enabled:  # no graph of the backward
+        if not _state.grad_enabled:  # no graph of the backward: arrays, not tensors
+            x, y = ctx._saved_data()
+            gd = grad._data
             if fused is not None:
-                k = kernels.on(grad._data)
-                return wrap(as_array(fused(k, grad._data, _array(x), _array(y)),
-                                     grad._data.dtype))
-            arrays = None if on_arrays is None else exact_arrays(grad, (x, y,
-                                                                        *options.values()))
+                return wrap(as_array(fused(kernels.on(gd), gd, x, y), gd.dtype))
+            arrays = None if on_arrays is None else exact_arrays(gd, (x, y,
+                                                                      *options.values()))
             if arrays is not None:  # the formula on the arrays: the same numbers
                 token = quiet()
                 try:
                     r = on_arrays(*arrays)
                 finally:
                     restore(token)
-                return grad if r is arrays[0] else wrap(array_result(r, arrays[0]))
+                return grad if r is gd else wrap(array_result(r, gd))
+        x, y = ctx.saved_tensors
         if backward_op is not None:
             return backward_op.apply(grad, x, y, **options)
         return compiled(grad, x, y, *options.values())
