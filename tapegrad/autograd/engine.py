@@ -138,21 +138,24 @@ def run_backward(
     step = 0
     grad_mode_before = _state.grad_enabled
     _state.grad_enabled = create_graph
+    pop = buffers.pop
+    want_events = on_step is not None
+    wanted = bool(capture or nonleaf_targets)
     try:
         for node in reversed(entries):
-            grads = buffers.pop(node, None)
+            grads = pop(node, None)
             if grads is None:
                 continue
             if node._tensor_hooks or node._retained or node._pre_hooks or (
                     type(node) is AccumulateGrad and node.variable._hooks):
                 _run_tensor_hooks(node, grads)
-            if capture or nonleaf_targets:
+            if wanted:
                 _capture(node, grads, capture, nonleaf_targets, results)
-            if isinstance(node, AccumulateGrad):
+            if type(node) is AccumulateGrad:
                 event = None
                 if accumulate and (leaf_targets is None or node in leaf_targets):
-                    event = _accumulate_leaf(node, grads, create_graph, on_step is not None)
-                if on_step is not None and event is not None:
+                    event = _accumulate_leaf(node, grads, create_graph, want_events)
+                if want_events and event is not None:
                     step += 1
                     event.step = step
                     event.pending = sorted(buffers, key=_sequence_of, reverse=True)
@@ -161,7 +164,7 @@ def run_backward(
             if needed is not None and node not in needed:
                 continue
             step += 1
-            contributions = _run_node(node, grads, buffers, on_step is not None)
+            contributions = _run_node(node, grads, buffers, want_events)
             if not retain_graph:
                 node._release()
             if on_step is not None:

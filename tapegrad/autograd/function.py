@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 import sys
 import traceback
+from operator import itemgetter
 from typing import Any
 
 from tapegrad.autograd import anomaly, scope
@@ -52,16 +53,27 @@ def next_sequence_number() -> int:
     return next(_sequence)
 
 
-class ReleasedTensor:
-    """What a freed entry remembers of a tensor argument: its description, not its data."""
+class ReleasedTensor(tuple):
+    """What a freed entry remembers of a tensor argument: its description, not its data.
 
-    __slots__ = ("shape", "dtype", "name", "origin_id")
+    A tuple ``(shape, dtype, name, origin_id)`` with those names as attributes: backward
+    makes one for every tensor argument of every entry it frees, so it is built as cheaply
+    as Python allows (a tuple, no ``__init__``)."""
 
-    def __init__(self, t: Variable, meta: tuple | None = None) -> None:
+    __slots__ = ()
+
+    def __new__(cls, t: Variable, meta: tuple | None = None) -> ReleasedTensor:
         # meta: the (shape, dtype) the entry recorded, when the caller has it at hand
-        self.shape, self.dtype = meta if meta is not None else (tuple(t._data.shape), t.dtype)
-        self.name = t._name
-        self.origin_id = id(t)  # the same tensor used twice stays one value in listings
+        shape, dtype = meta if meta is not None else (tuple(t._data.shape), t.dtype)
+        return tuple.__new__(cls, (shape, dtype, t._name, id(t)))
+
+    shape = property(itemgetter(0))
+    dtype = property(itemgetter(1))
+    name = property(itemgetter(2))
+    origin_id = property(itemgetter(3))  # the same tensor used twice stays one value
+
+
+_new_tuple = tuple.__new__
 
 
 class Node:
@@ -175,8 +187,11 @@ class Node:
         if args:
             metas = self._input_meta
             if len(metas) == len(args):
-                self._args = tuple([ReleasedTensor(a, m) if isinstance(a, Variable) else a
-                                    for a, m in zip(args, metas, strict=True)])
+                # ReleasedTensor(a, m), spelled out: this runs for every freed argument
+                self._args = tuple([
+                    _new_tuple(ReleasedTensor, (m[0], m[1], a._name, id(a)))
+                    if isinstance(a, Variable) else a
+                    for a, m in zip(args, metas, strict=True)])
             else:
                 self._args = tuple([ReleasedTensor(a) if isinstance(a, Variable) else a
                                     for a in args])

@@ -65,9 +65,12 @@ def _forward_array(rule: Unary, x: Tensor, options: dict) -> np.ndarray:
     if rule.keeps_integers and d.dtype.kind != "f" and rule.forward in (np.floor, np.ceil,
                                                                        np.trunc, np.rint):
         return d.copy()  # floor of an integer is itself (numpy would make it float)
-    with np.errstate(all="ignore"):  # log(-1) is nan, not a warning
+    token = quiet()  # log(-1) is nan, not a warning (np.errstate(all="ignore"), cheaper)
+    try:
         out = (rule.kernel_forward(kernels.on(d), d) if rule.kernel_forward is not None
                else rule.forward(d, **options))
+    finally:
+        restore(token)
     return as_array(out, d.dtype)
 
 
