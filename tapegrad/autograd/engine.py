@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tapegrad.autograd import anomaly
-from tapegrad.autograd.function import AccumulateGrad, Node
+from tapegrad.autograd.function import AccumulateGrad, Node, tensor_dtype
 from tapegrad.autograd.grad_mode import _state
 from tapegrad.autograd.variable import Variable
 
@@ -361,8 +361,8 @@ def _validate(node: Node, result: tuple) -> list:
                     f"{list(g._data.shape)} but expected shape compatible with {list(shape)}"
                 )
             g = g.sum_to_size(shape)
-        if g._data.dtype != dt.numpy:
-            g = g.to(dt)
+        if g._data.dtype != dt:
+            g = g.to(tensor_dtype(dt))
         routed.append((i, child, nr, g))
     return routed
 

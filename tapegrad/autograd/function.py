@@ -49,6 +49,12 @@ from tapegrad.dtypes import _BY_NUMPY
 _sequence = itertools.count()
 
 
+def tensor_dtype(np_dtype: Any) -> Any:
+    """tapegrad's dtype for the numpy dtype in a node's ``_input_meta``/``_output_meta``
+    (None stays None: an output that is not a tensor)."""
+    return None if np_dtype is None else _BY_NUMPY[np_dtype]
+
+
 def next_sequence_number() -> int:
     return next(_sequence)
 
@@ -64,11 +70,15 @@ class ReleasedTensor(tuple):
 
     def __new__(cls, t: Variable, meta: tuple | None = None) -> ReleasedTensor:
         # meta: the (shape, dtype) the entry recorded, when the caller has it at hand
-        shape, dtype = meta if meta is not None else (tuple(t._data.shape), t.dtype)
+        shape, dtype = meta if meta is not None else (tuple(t._data.shape), t._data.dtype)
         return tuple.__new__(cls, (shape, dtype, t._name, id(t)))
 
     shape = property(itemgetter(0))
-    dtype = property(itemgetter(1))
+
+    @property
+    def dtype(self) -> Any:
+        return _BY_NUMPY[self[1]]  # kept as numpy's dtype (see Node._input_meta)
+
     name = property(itemgetter(2))
     origin_id = property(itemgetter(3))  # the same tensor used twice stays one value
 
@@ -97,9 +107,17 @@ class Node:
     _non_differentiable: tuple = ()
     _dirty: tuple = ()
     _materialize_grads = True
-    _input_meta: tuple = ()  # (shape, dtype) per tensor argument, None for other arguments
-    _output_meta: tuple = ()  # (shape, dtype) per output
-    _args: tuple | None = ()  # the forward's arguments (values for listings and drawings)
+    # (shape, numpy dtype) per tensor argument (None for other arguments) and per output.
+    # Numpy's dtype, not tapegrad's: numpy dtypes are not tracked by Python's garbage
+    # collector, so these small tuples drop out of its scans and a graph of 100,000 ops
+    # does not make every collection slower (`tensor_dtype` gives tapegrad's dtype).
+    _input_meta: tuple = ()
+    _output_meta: tuple = ()
+    # The forward's arguments, for listings and drawings. A tensor argument that carries
+    # gradient is None here: the tape finds it through its edge (``next_functions``), and
+    # holding it would keep every intermediate tensor of a long chain alive (torch frees
+    # them too). Constants (tensors that do not require grad) and options are kept.
+    _args: tuple | None = ()
     _kwargs: dict = {}  # its keyword options (dim=, shape=...); never mutated in place
     _output_data: tuple | None = ()
     _tensor_hooks: dict | None = None  # output_nr -> hooks registered on the output tensor
@@ -206,7 +224,7 @@ class Node:
                     # zeros where the gradients that did arrive live (CPU or GPU memory)
                     like = next((g._data for g in grads if g is not None), None)
                     shape, dt = self._output_meta[i]
-                    grads[i] = Variable._tensor_type._zeros(shape, dt, like=like)
+                    grads[i] = Variable._tensor_type._zeros(shape, _BY_NUMPY[dt], like=like)
         result = fn.backward(self, *grads)
         if not isinstance(result, tuple):
             result = (result,)
@@ -224,7 +242,8 @@ class AccumulateGrad(Node):
     def __init__(self, variable: Variable) -> None:
         self.variable = variable
         self._seq = next(_sequence)
-        self._output_meta = ((tuple(variable.shape), variable.dtype),)
+        data = variable._data
+        self._output_meta = ((tuple(data.shape), data.dtype),)
 
 
 class Function:
@@ -324,32 +343,36 @@ def _record_one(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
     place or marked non-differentiable. Same result as `_record`."""
     edges = []
     meta = []
+    kept = []
     for a in args:
         if isinstance(a, Variable):
             if a._is_inference:
                 check_inference_for_record(a)
             data = a._data
-            meta.append((data.shape, _BY_NUMPY[data.dtype]))
+            meta.append((data.shape, data.dtype))
             if a._requires_grad:
                 node = a._grad_fn
                 edges.append((node, a._output_nr) if node is not None else (a._accumulator(), 0))
+                kept.append(None)
             else:
                 edges.append((None, 0))
+                kept.append(a)
             if a is out:
                 out = out._alias()  # returning an input unchanged still makes a new output
         else:
             meta.append(None)
+            kept.append(a)
     ctx.next_functions = tuple(edges)
     ctx._input_meta = tuple(meta)
-    ctx._args = args
+    ctx._args = tuple(kept)
     if kwargs:
         ctx._kwargs = kwargs
     if isinstance(out, Variable):
         data = out._data
-        dt = _BY_NUMPY[data.dtype]
+        dt = data.dtype
         ctx._output_meta = ((data.shape, dt),)
         ctx._output_data = (data,)
-        if dt.is_floating_point:
+        if dt.kind == "f":
             out._grad_fn = ctx
             out._output_nr = 0
             out._requires_grad = True
@@ -378,24 +401,28 @@ def _record(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
     outputs = list(out) if is_tuple else [out]
     edges = []
     meta = []
+    kept = []  # the arguments as `Node._args` keeps them
     for a in args:
         if isinstance(a, Variable):
             if a._is_inference:
                 check_inference_for_record(a)
             data = a._data
-            meta.append((data.shape, _BY_NUMPY[data.dtype]))
+            meta.append((data.shape, data.dtype))
             if a._requires_grad:
                 # apply() brought views up to date before forward; forward may have bumped
                 # the version since, so the edge is read as it was (no second sync)
                 node = a._grad_fn
                 edges.append((node, a._output_nr) if node is not None else (a._accumulator(), 0))
+                kept.append(None)
             else:
                 edges.append((None, 0))
+                kept.append(a)
         else:
             meta.append(None)
+            kept.append(a)
     ctx.next_functions = tuple(edges)
     ctx._input_meta = tuple(meta)
-    ctx._args = args
+    ctx._args = tuple(kept)
     if kwargs:
         ctx._kwargs = kwargs
 
@@ -423,7 +450,7 @@ def _record(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
             o = o._alias()
             outputs[i] = o
         data = o._data
-        out_meta.append((data.shape, _BY_NUMPY[data.dtype]))
+        out_meta.append((data.shape, data.dtype))
         out_data.append(data)
         if (non_diff and _contains(non_diff, o)) or data.dtype.kind != "f":
             o._requires_grad = False
