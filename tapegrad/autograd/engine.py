@@ -73,7 +73,7 @@ def collect_entries(root_nodes: Sequence[Node]) -> list[Node]:
     while stack:
         node = stack.pop()
         entries.append(node)
-        for child, _ in node.next_functions:
+        for child in node._edges[::2]:
             if child is not None and child not in seen:
                 seen.add(child)
                 stack.append(child)
@@ -184,7 +184,8 @@ def _entries_leading_to(entries, leaf_targets, capture, nonleaf_targets) -> set[
     one forward sweep: an entry's inputs are decided before the entry itself)."""
     needed: set[Node] = set()
     for node in entries:
-        for child, nr in node.next_functions:
+        edges = iter(node._edges)
+        for child, nr in zip(edges, edges, strict=False):  # the flat edges, in pairs
             if child is None:
                 continue
             if (child in needed or child in leaf_targets or (child, nr) in capture
@@ -334,7 +335,7 @@ def _validate(node: Node, result: tuple) -> list:
         )
     routed = []
     edge_index = 0
-    edges = node.next_functions
+    edges = node._edges  # flat: (node0, nr0, node1, nr1, ...)
     for i, meta in enumerate(node._input_meta):
         g = result[i]
         if meta is None:
@@ -344,8 +345,8 @@ def _validate(node: Node, result: tuple) -> list:
                     f"position {i + 1}, but the corresponding forward input was not a Variable"
                 )
             continue
-        child, nr = edges[edge_index]
-        edge_index += 1
+        child, nr = edges[edge_index], edges[edge_index + 1]
+        edge_index += 2
         if child is None or g is None:
             continue
         if not isinstance(g, Variable):

@@ -100,7 +100,11 @@ class Node:
     # Defaults live on the class so that creating a node (once per recorded op) costs
     # almost nothing; instances only store what differs.
     needs_input_grad: tuple[bool, ...] = ()
-    next_functions: tuple[tuple[Node | None, int], ...] = ()
+    # The edges to the inputs' producers, flat: (node0, nr0, node1, nr1, ...). One tuple
+    # per entry instead of one per edge plus one around them, because every tuple that
+    # holds a node lives as long as the graph and is scanned by each of Python's garbage
+    # collections; ``next_functions`` is torch's nested view of it.
+    _edges: tuple = ()
     _seq = -1
     _to_save: tuple = ()
     _saved: tuple[SavedTensor | None, ...] | None = ()
@@ -167,6 +171,17 @@ class Node:
     def op_name(self) -> str:
         """Short forward name used in tape listings (``mul``, ``matmul``...)."""
         return self._op_name
+
+    @property
+    def next_functions(self) -> tuple[tuple[Node | None, int], ...]:
+        """``((node, output_nr), ...)``: for each tensor argument, the entry that produced
+        it and which of that entry's outputs it was (``(None, 0)`` for a constant)."""
+        e = self._edges
+        return tuple(zip(e[::2], e[1::2], strict=True))
+
+    @next_functions.setter
+    def next_functions(self, edges: tuple) -> None:
+        self._edges = tuple([x for edge in edges for x in edge])
 
     @property
     def sequence_nr(self) -> int:
@@ -352,17 +367,20 @@ def _record_one(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
             meta.append((data.shape, data.dtype))
             if a._requires_grad:
                 node = a._grad_fn
-                edges.append((node, a._output_nr) if node is not None else (a._accumulator(), 0))
+                if node is not None:
+                    edges += (node, a._output_nr)
+                else:
+                    edges += (a._accumulator(), 0)
                 kept.append(None)
             else:
-                edges.append((None, 0))
+                edges += (None, 0)
                 kept.append(a)
             if a is out:
                 out = out._alias()  # returning an input unchanged still makes a new output
         else:
             meta.append(None)
             kept.append(a)
-    ctx.next_functions = tuple(edges)
+    ctx._edges = tuple(edges)
     ctx._input_meta = tuple(meta)
     ctx._args = tuple(kept)
     if kwargs:
@@ -412,15 +430,18 @@ def _record(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
                 # apply() brought views up to date before forward; forward may have bumped
                 # the version since, so the edge is read as it was (no second sync)
                 node = a._grad_fn
-                edges.append((node, a._output_nr) if node is not None else (a._accumulator(), 0))
+                if node is not None:
+                    edges += (node, a._output_nr)
+                else:
+                    edges += (a._accumulator(), 0)
                 kept.append(None)
             else:
-                edges.append((None, 0))
+                edges += (None, 0)
                 kept.append(a)
         else:
             meta.append(None)
             kept.append(a)
-    ctx.next_functions = tuple(edges)
+    ctx._edges = tuple(edges)
     ctx._input_meta = tuple(meta)
     ctx._args = tuple(kept)
     if kwargs:
