@@ -261,6 +261,10 @@ class AccumulateGrad(Node):
         self._output_meta = ((tuple(data.shape), data.dtype),)
 
 
+# Variable._accumulator makes these; this module builds on variable.py, not the reverse
+Variable._accumulate_grad_type = AccumulateGrad
+
+
 class Function:
     """Base class of differentiable ops; subclass it and call ``YourOp.apply(...)``.
 
@@ -303,7 +307,8 @@ class Function:
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         ctx = cls._node_class()
         state = _state
-        if not state.grad_enabled and not state.inference:
+        enabled, inference = state.grad_enabled, state.inference  # thread-local: read once
+        if not enabled and not inference:
             # nothing is recorded and forward runs as it is: the shortest path
             ctx.needs_input_grad = _NO_GRAD.get(len(args)) or (False,) * len(args)
             if cls._uses_setup_context:
@@ -312,7 +317,7 @@ class Function:
                 return out
             return cls.forward(ctx, *args, **kwargs)
         recording = False
-        if state.grad_enabled and not state.inference:
+        if not inference:  # (grad mode is on here)
             needs = []
             for a in args:
                 if isinstance(a, Variable):
@@ -328,7 +333,6 @@ class Function:
                 ctx.needs_input_grad = tuple(needs)
         if not recording:
             ctx.needs_input_grad = _NO_GRAD.get(len(args)) or (False,) * len(args)
-        grad_mode_before = state.grad_enabled
         state.grad_enabled = False
         try:
             if cls._uses_setup_context:
@@ -337,12 +341,12 @@ class Function:
             else:
                 out = cls.forward(ctx, *args, **kwargs)
         finally:
-            state.grad_enabled = grad_mode_before
+            state.grad_enabled = enabled
         if recording:
             if type(out) is not tuple and not ctx._dirty and not ctx._non_differentiable:
                 return _record_one(ctx, args, kwargs, out)
             return _record(ctx, args, kwargs, out)
-        if state.inference:
+        if inference:
             for o in (out if isinstance(out, tuple) else (out,)):
                 if isinstance(o, Variable):
                     o._is_inference = True

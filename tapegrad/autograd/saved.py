@@ -38,7 +38,8 @@ class SavedTensor:
                  "_cls", "_producer")
 
     def __init__(self, t: Variable, node: Node, is_output: bool) -> None:
-        check_inference_for_record(t)
+        if t._is_inference:
+            check_inference_for_record(t)
         self._version_counter = t._version_counter
         self._saved_version = t._version_counter.value
         if is_output:
