@@ -25,6 +25,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from tapegrad.autograd import anomaly
@@ -81,8 +82,7 @@ def collect_entries(root_nodes: Sequence[Node]) -> list[Node]:
     return entries
 
 
-def _sequence_of(node: Node) -> int:
-    return node._seq
+_sequence_of = attrgetter("_seq")  # a node's position on the tape
 
 
 def run_backward(
@@ -311,7 +311,7 @@ def _run_node(node: Node, grads: list, buffers: dict, want_events: bool) -> list
         for _index, child, nr, g in routed:
             buf = buffers.get(child)
             if buf is None:
-                buf = buffers[child] = [None] * max(1, len(child._output_meta))
+                buf = buffers[child] = [None] * (len(child._output_meta) or 1)
                 buf[nr] = g
             else:
                 before = buf[nr]

@@ -122,6 +122,7 @@ class Node:
     # holding it would keep every intermediate tensor of a long chain alive (torch frees
     # them too). Constants (tensors that do not require grad) and options are kept.
     _args: tuple | None = ()
+    _holds_tensors = True  # whether _args holds tensors (False: _release has nothing to do)
     _kwargs: dict = {}  # its keyword options (dim=, shape=...); never mutated in place
     _output_data: tuple | None = ()
     _tensor_hooks: dict | None = None  # output_nr -> hooks registered on the output tensor
@@ -217,7 +218,7 @@ class Node:
         listed and drawn after backward, just without values."""
         self._saved = None
         args = self._args
-        if args:
+        if args and self._holds_tensors:
             metas = self._input_meta
             if len(metas) == len(args):
                 # ReleasedTensor(a, m), spelled out: this runs for every freed argument
@@ -363,6 +364,7 @@ def _record_one(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
     edges = []
     meta = []
     kept = []
+    holds = False
     for a in args:
         if isinstance(a, Variable):
             if a._is_inference:
@@ -379,6 +381,7 @@ def _record_one(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
             else:
                 edges += (None, 0)
                 kept.append(a)
+                holds = True
             if a is out:
                 out = out._alias()  # returning an input unchanged still makes a new output
         else:
@@ -387,6 +390,8 @@ def _record_one(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
     ctx._edges = tuple(edges)
     ctx._input_meta = tuple(meta)
     ctx._args = tuple(kept)
+    if not holds:
+        ctx._holds_tensors = False
     if kwargs:
         ctx._kwargs = kwargs
     if isinstance(out, Variable):

@@ -26,10 +26,13 @@ def exact_arrays(gd: Any, operands: tuple) -> tuple | None:
         return None
     np_dt = gd.dtype
     for v in operands:
-        if type(v) is np.ndarray:
+        if v is None:
+            continue
+        kind = type(v)
+        if kind is np.ndarray:
             if v.dtype != np_dt:
                 return None
-        elif v is not None and type(v) not in (int, float, bool):
+        elif kind is not float and kind is not int and kind is not bool:
             return None
     return (gd, *operands)
 

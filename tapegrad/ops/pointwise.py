@@ -106,14 +106,13 @@ def function_of(rule: Unary) -> type[Function]:
         return y
 
     def backward(ctx: Node, grad: Tensor) -> Tensor:
-        options = ctx.options if rule.options else {}
         if not _state.grad_enabled:  # no graph of the backward: arrays, not tensors
             x, y = ctx._saved_data()
             gd = grad._data
             if fused is not None:
                 return wrap(as_array(fused(kernels.on(gd), gd, x, y), gd.dtype))
-            arrays = None if on_arrays is None else exact_arrays(gd, (x, y,
-                                                                      *options.values()))
+            arrays = None if on_arrays is None else exact_arrays(
+                gd, (x, y, *ctx.options.values()) if rule.options else (x, y))
             if arrays is not None:  # the formula on the arrays: the same numbers
                 token = quiet()
                 try:
@@ -122,6 +121,7 @@ def function_of(rule: Unary) -> type[Function]:
                     restore(token)
                 return grad if r is gd else wrap(array_result(r, gd))
         x, y = ctx.saved_tensors
+        options = ctx.options if rule.options else {}
         if backward_op is not None:
             return backward_op.apply(grad, x, y, **options)
         return compiled(grad, x, y, *options.values())
