@@ -530,13 +530,17 @@ def array_function(e: Expr, params: tuple[str, ...], where_fn: Callable[..., Any
 
         return fn
 
-    def formula(*args: Any) -> Any:
+    def now() -> Callable[..., Any]:
         if not compiled:
             namespace = {f"_{name}": call(name) for name in FUNCTIONS}
             compiled.append(_compile(body, params, {**namespace, "_where": array_where}))
-        return compiled[0](*args)
+        return compiled[0]
+
+    def formula(*args: Any) -> Any:
+        return now()(*args)
 
     formula.source = f"def formula({', '.join(params)}):\n    return {body}\n"
+    formula.now = now  # the compiled function itself, for callers that keep it
     return formula
 
 

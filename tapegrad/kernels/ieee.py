@@ -22,6 +22,7 @@ plain ``np.errstate``.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -47,16 +48,12 @@ _VAR, _IGNORE_ALL = _settings_variable()
 
 
 if _VAR is not None:
-    _set, _reset = _VAR.set, _VAR.reset
-
-    def quiet() -> Any:
-        """Silence numpy's floating-point warnings in this thread; returns the token for
-        `restore`."""
-        return _set(_IGNORE_ALL)
-
-    def restore(token: Any) -> None:
-        """Put back the settings that were in force before the matching `quiet`."""
-        _reset(token)
+    # Both are C calls (no Python frame): they run twice for every op.
+    #: ``quiet()`` silences numpy's floating-point warnings in this thread and returns
+    #: the token for `restore`.
+    quiet = functools.partial(_VAR.set, _IGNORE_ALL)
+    #: ``restore(token)`` puts back the settings in force before the matching `quiet`.
+    restore = _VAR.reset
 
 else:  # pragma: no cover - the portable spelling, for numpys without the variable
 

@@ -82,6 +82,7 @@ class _Derivatives:
         # the same formulas on the arrays, for a backward that records nothing
         self.array_grads = [array_function(chain(f, g), params, where, wrap)
                             for f in rule.formulas]
+        self._compiled: list | None = None  # array_grads compiled (on first use)
         reads = [f.variables for f in rule.formulas]
         # (needs grad for a, for b) -> which of a, b, y the needed formulas read: worked
         # out once here, since forward runs for every op
@@ -97,9 +98,8 @@ class _Derivatives:
         a_tensor, b_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
         keep_a, keep_b = keep_a and a_tensor, keep_b and b_tensor
         ctx.saves = keep_a or keep_b or keep_y  # add and sub keep nothing at all
-        if ctx.saves:
-            ctx.save_for_backward(a if keep_a else None, b if keep_b else None,
-                                  y if keep_y else None)
+        if ctx.saves:  # ctx.save_for_backward(...), spelled out: once per op
+            ctx._to_save = (a if keep_a else None, b if keep_b else None, y if keep_y else None)
         ctx.numbers = (None if a_tensor else a, None if b_tensor else b)
 
     def __call__(self, ctx: Node, grad: Tensor, scale_b: Any = 1) -> tuple:
@@ -129,6 +129,9 @@ class _Derivatives:
 
     def _on_arrays(self, needs: tuple, grad: Tensor, arrays: tuple, scale_b: Any) -> tuple:
         gd = arrays[0]
+        grads = self._compiled
+        if grads is None:
+            grads = self._compiled = [f.now() for f in self.array_grads]
         out = []
         token = quiet()
         try:
@@ -136,10 +139,10 @@ class _Derivatives:
                 if not need:
                     out.append(None)
                 elif k == 1 and scale_b != 1:
-                    r = array_result(self.array_grads[k](*arrays), gd)
+                    r = array_result(grads[k](*arrays), gd)
                     out.append(wrap(array_result(r * scale_b, gd)))
                 else:
-                    r = self.array_grads[k](*arrays)
+                    r = grads[k](*arrays)
                     # add's gradient is grad itself: pass the tensor on, as the tensor
                     # code does (a second tensor on grad's array would let two leaves
                     # take the same array as their .grad)
