@@ -344,7 +344,7 @@ class Function:
         finally:
             state.grad_enabled = enabled
         if recording:
-            if type(out) is not tuple and not ctx._dirty and not ctx._non_differentiable:
+            if not isinstance(out, tuple) and not ctx._dirty and not ctx._non_differentiable:
                 return _record_one(ctx, args, kwargs, out)
             return _record(ctx, args, kwargs, out)
         if inference:
