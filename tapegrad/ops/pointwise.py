@@ -78,10 +78,6 @@ def _array(t: Tensor | None) -> np.ndarray | None:
     return None if t is None else t._data
 
 
-def _saved(rule: Unary, x: Tensor, y: Tensor) -> tuple:
-    return (x if rule.saves_input else None, y if rule.saves_output else None)
-
-
 def _options(rule: Unary, given: dict) -> dict:
     """The rule's options with their defaults filled in (``negative_slope=0.01``)."""
     return {name: given.get(name, default) for name, default in rule.options}
@@ -97,10 +93,13 @@ def function_of(rule: Unary) -> type[Function]:
     fused = rule.kernel_backward
     backward_op = _backward_function(rule) if rule.backward_op else None
 
+    has_options, saves_x, saves_y = bool(rule.options), rule.saves_input, rule.saves_output
+
     def forward(ctx: Node, x: Tensor, **given: Any) -> Tensor:
-        options = _options(rule, given)
+        options = _options(rule, given) if has_options else {}
         y = wrap(_forward_array(rule, x, options))
-        ctx.save_for_backward(*_saved(rule, x, y))
+        # what the formula reads (ctx.save_for_backward, spelled out: it runs for every op)
+        ctx._to_save = (x if saves_x else None, y if saves_y else None)
         if options:
             ctx.options = options
         return y
