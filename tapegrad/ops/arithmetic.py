@@ -83,6 +83,9 @@ class _Derivatives:
         self.array_grads = [array_function(chain(f, g), params, where, wrap)
                             for f in rule.formulas]
         self._compiled: list | None = None  # array_grads compiled (on first use)
+        # grad · ∂y/∂a that is just grad (add's, sub's for a): pass the gradient on as it is
+        chained = [chain(f, g) for f in rule.formulas]
+        self.passes = tuple(c.op == "var" and c.args[0] == "g" for c in chained)
         reads = [f.variables for f in rule.formulas]
         # (needs grad for a, for b) -> which of a, b, y the needed formulas read: worked
         # out once here, since forward runs for every op
@@ -106,6 +109,9 @@ class _Derivatives:
         """grad · ∂y/∂a and grad · ∂y/∂b for the inputs that need them (``scale_b``: add's
         and sub's ``alpha``, which multiplies b)."""
         needs = ctx.needs_input_grad[:2]
+        pass_a, pass_b = self.passes
+        if (pass_a or not needs[0]) and (pass_b and scale_b == 1 or not needs[1]):
+            return (grad if needs[0] else None, grad if needs[1] else None)  # x + y
         if not _state.grad_enabled:  # nothing to record: the formulas on the arrays
             a, b, y = ctx._saved_data() if ctx.saves else (None, None, None)
             numbers = ctx.numbers
