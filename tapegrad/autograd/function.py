@@ -234,7 +234,7 @@ class Node:
     def _run_backward(self, grads: list) -> tuple:
         """Call the Function's backward and return one gradient per forward argument."""
         fn = self._function
-        if self._materialize_grads:
+        if self._materialize_grads and (len(grads) > 1 or grads[0] is None):
             for i, g in enumerate(grads):
                 if g is None:
                     # zeros where the gradients that did arrive live (CPU or GPU memory)
