@@ -324,28 +324,31 @@ def _text(e: Expr, names: dict) -> str:
 _PY_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "and": "and", "or": "or", **_COMPARISONS}
 
 
-def _py(e: Expr, src: dict[str, str], floats: bool) -> str:
+def _py(e: Expr, src: dict[str, str], floats: bool, arrays: bool = False) -> str:
     """Python source for ``e``: for floats (safe division and powers, lazy ``where``) or
-    for tensors (operators and ``where``/functions looked up by name at run time)."""
+    for tensors (operators and ``where``/functions looked up by name at run time);
+    ``arrays``: for tensors' arrays (powers through ``_pow``)."""
     op, args = e.op, e.args
     if op == "var":
         return src[args[0]]
     if op == "const":
         return repr(float(args[0]) if floats else args[0])
     if op == "call":
-        return f"_{args[0]}({_py(args[1], src, floats)})"
+        return f"_{args[0]}({_py(args[1], src, floats, arrays)})"
     if op == "neg":
-        return f"(-{_py(args[0], src, floats)})"
+        return f"(-{_py(args[0], src, floats, arrays)})"
     if op == "where":
-        c, a, b = (_py(x, src, floats) for x in args)
+        c, a, b = (_py(x, src, floats, arrays) for x in args)
         return f"({a} if {c} else {b})" if floats else f"_where({c}, {a}, {b})"
-    a, b = _py(args[0], src, floats), _py(args[1], src, floats)
+    a, b = _py(args[0], src, floats, arrays), _py(args[1], src, floats, arrays)
     if floats and op == "pow" and args[0].op == "var" and args[1].constant() in (2, 3):
         return "(" + " * ".join([a] * int(args[1].constant())) + ")"  # y*y: no call
     if floats and op in ("div", "pow"):
         return f"_{op}({a}, {b})"
     if op == "and" and not floats:
         return f"({a} & {b})"
+    if op == "pow" and arrays:
+        return f"_pow({a}, {b})"  # np.power, as the tensor op calls (not ndarray's **)
     symbol = {"div": "/", "pow": "**"}.get(op) or _PY_SYMBOL[op]
     return f"({a} {symbol} {b})"
 
@@ -510,8 +513,13 @@ def array_function(e: Expr, params: tuple[str, ...], where_fn: Callable[..., Any
 
     Numbers from 0-d arrays come back as numpy scalars; the caller turns the result
     into an array of its dtype."""
-    body = _py(e, {n: n for n in params}, False)
+    body = _py(e, {n: n for n in params}, False, arrays=True)
     compiled: list = []
+
+    def array_pow(a: Any, b: Any) -> Any:
+        if isinstance(a, (np.ndarray, np.generic)) or isinstance(b, (np.ndarray, np.generic)):
+            return np.power(a, b)  # what Pow runs (ndarray's ** takes shortcuts for 0.5, 2...)
+        return a ** b  # two Python numbers: Python's power, as in the tensor code
 
     def array_where(condition: Any, a: Any, b: Any) -> Any:
         if isinstance(condition, (bool, np.bool_)):
@@ -533,7 +541,8 @@ def array_function(e: Expr, params: tuple[str, ...], where_fn: Callable[..., Any
     def now() -> Callable[..., Any]:
         if not compiled:
             namespace = {f"_{name}": call(name) for name in FUNCTIONS}
-            compiled.append(_compile(body, params, {**namespace, "_where": array_where}))
+            compiled.append(_compile(body, params, {**namespace, "_where": array_where,
+                                                    "_pow": array_pow}))
         return compiled[0]
 
     def formula(*args: Any) -> Any:
