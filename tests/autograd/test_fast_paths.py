@@ -176,3 +176,14 @@ def test_an_entry_does_not_keep_intermediate_tensors_alive():
     xt = torch.tensor([0.1, -0.2], dtype=torch.float64, requires_grad=True)
     torch.tanh(xt * 3.0 + 0.1).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("exponent", [0.5, 1.5, 2, 3, -1, 0])
+def test_powers_by_a_number_on_special_values(exponent):
+    """x ** p: the derivative raises x to p - 1 (0.5, 2, -1 are exponents that numpy's
+    ``**`` treats specially); both ways compute np.power, so they agree on -inf, -0.0..."""
+    x = tg.tensor(SPECIALS, dtype=tg.float64, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (plain,), (recorded,) = both_ways(lambda x: x ** exponent, x)
+    assert_same(plain, recorded)
