@@ -31,7 +31,8 @@ import numpy as np
 from tapegrad.kernels import special
 
 __all__ = ["Expr", "FLOAT_NAMESPACE", "FUNCTIONS", "chain", "constant", "diff",
-           "float_function", "float_source", "safe_div", "safe_pow", "tensor_function", "total",
+           "array_function", "float_function", "float_source", "safe_div", "safe_pow",
+           "tensor_function", "total",
            "trace", "where",
            "register_tensor_function",
            "cos", "cosh", "digamma", "erf", "exp", "floor", "i0", "i1", "lgamma", "log", "log1p",
@@ -350,9 +351,10 @@ def _text(e: Expr, names: dict) -> str:
 _PY_SYMBOL = {"add": "+", "sub": "-", "mul": "*", "and": "and", "or": "or", **_COMPARISONS}
 
 
-def _py(e: Expr, src: dict[str, str], floats: bool) -> str:
+def _py(e: Expr, src: dict[str, str], floats: bool, arrays: bool = False) -> str:
     """Python source for ``e``: for floats (safe division and powers, lazy ``where``) or
-    for tensors (operators and ``where``/functions looked up by name at run time)."""
+    for tensors (operators and ``where``/functions looked up by name at run time);
+    ``arrays``: for tensors' arrays (powers through ``_pow``)."""
     op, args = e.op, e.args
     if op == "var":
         return src[args[0]]
@@ -361,19 +363,21 @@ def _py(e: Expr, src: dict[str, str], floats: bool) -> str:
             return f"float('{args[0]}')"  # nan, inf: no literal for them
         return repr(float(args[0]) if floats else args[0])
     if op == "call":
-        return f"_{args[0]}({_py(args[1], src, floats)})"
+        return f"_{args[0]}({_py(args[1], src, floats, arrays)})"
     if op == "neg":
-        return f"(-{_py(args[0], src, floats)})"
+        return f"(-{_py(args[0], src, floats, arrays)})"
     if op == "where":
-        c, a, b = (_py(x, src, floats) for x in args)
+        c, a, b = (_py(x, src, floats, arrays) for x in args)
         return f"({a} if {c} else {b})" if floats else f"_where({c}, {a}, {b})"
-    a, b = _py(args[0], src, floats), _py(args[1], src, floats)
+    a, b = _py(args[0], src, floats, arrays), _py(args[1], src, floats, arrays)
     if floats and op == "pow" and args[0].op == "var" and args[1].constant() in (2, 3):
         return "(" + " * ".join([a] * int(args[1].constant())) + ")"  # y*y: no call
     if floats and op in ("div", "pow"):
         return f"_{op}({a}, {b})"
     if op == "and" and not floats:
         return f"({a} & {b})"
+    if op == "pow" and arrays:
+        return f"_pow({a}, {b})"  # np.power, as the tensor op calls (not ndarray's **)
     symbol = {"div": "/", "pow": "**"}.get(op) or _PY_SYMBOL[op]
     return f"({a} {symbol} {b})"
 
@@ -538,6 +542,62 @@ def tensor_function(e: Expr, params: tuple[str, ...],
         return compiled[0](*args)
 
     formula.source = f"def formula({', '.join(params)}):\n    return {body}\n"
+    return formula
+
+
+def array_function(e: Expr, params: tuple[str, ...], where_fn: Callable[..., Any],
+                   to_tensor: Callable[[Any], Any]) -> Callable[..., Any]:
+    """Compile ``e`` into ``f(*params)`` over the *arrays* behind tensors (and numbers).
+
+    The same generated code as `tensor_function`, run on numpy arrays: a tensor op on
+    tensors of one float dtype calls exactly these numpy operators on their arrays, so when
+    nothing needs recording (a backward without ``create_graph``) the formula gives the
+    same numbers without the cost of a recorded op per ``+`` and ``*``. The caller keeps
+    the exactness condition: every array argument has one float dtype. Functions
+    (``x.exp()``) and a ``where`` between two numbers run as tensor ops on wrapped arrays
+    (``to_tensor``, ``where_fn``), so that they too compute what the tensor code does.
+
+    Numbers from 0-d arrays come back as numpy scalars; the caller turns the result
+    into an array of its dtype."""
+    body = _py(e, {n: n for n in params}, False, arrays=True)
+    compiled: list = []
+
+    def array_pow(a: Any, b: Any) -> Any:
+        if isinstance(a, (np.ndarray, np.generic)) or isinstance(b, (np.ndarray, np.generic)):
+            return np.power(a, b)  # what Pow runs (ndarray's ** takes shortcuts for 0.5, 2...)
+        return a ** b  # two Python numbers: Python's power, as in the tensor code
+
+    def array_where(condition: Any, a: Any, b: Any) -> Any:
+        if isinstance(condition, (bool, np.bool_)):
+            return a if condition else b
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            return np.where(condition, a, b)  # a number takes the array's dtype (NEP 50)
+        return where_fn(to_tensor(condition), a, b)._data  # two numbers: torch's dtype
+
+    def call(name: str) -> Callable[[Any], Any]:
+        on_float = FUNCTIONS[name]
+        on_tensor = _TENSOR_NAMESPACE[f"_{name}"]  # what the tensor code runs (registered
+        # functions such as trigamma included)
+
+        def fn(v: Any) -> Any:
+            if isinstance(v, (int, float)) and not isinstance(v, np.generic):
+                return on_float(v)  # a Python number operand, as in the tensor code
+            return on_tensor(to_tensor(np.asarray(v)))._data
+
+        return fn
+
+    def now() -> Callable[..., Any]:
+        if not compiled:
+            namespace = {f"_{name}": call(name) for name in FUNCTIONS}
+            compiled.append(_compile(body, params, {**namespace, "_where": array_where,
+                                                    "_pow": array_pow}))
+        return compiled[0]
+
+    def formula(*args: Any) -> Any:
+        return now()(*args)
+
+    formula.source = f"def formula({', '.join(params)}):\n    return {body}\n"
+    formula.now = now  # the compiled function itself, for callers that keep it
     return formula
 
 

@@ -27,10 +27,11 @@ import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from tapegrad.autograd import anomaly
-from tapegrad.autograd.function import AccumulateGrad, Node, next_sequence_number
+from tapegrad.autograd.function import AccumulateGrad, Node, next_sequence_number, tensor_dtype
 from tapegrad.autograd.grad_mode import _state
 from tapegrad.autograd.variable import Variable
 
@@ -75,7 +76,7 @@ def collect_entries(root_nodes: Sequence[Node]) -> list[Node]:
     while stack:
         node = stack.pop()
         entries.append(node)
-        for child, _ in node.next_functions:
+        for child in node._edges[::2]:
             if child is not None and child not in seen:
                 seen.add(child)
                 stack.append(child)
@@ -83,8 +84,7 @@ def collect_entries(root_nodes: Sequence[Node]) -> list[Node]:
     return entries
 
 
-def _sequence_of(node: Node) -> int:
-    return node._seq
+_sequence_of = attrgetter("_seq")  # a node's position on the tape
 
 
 # Backward passes that built a graph (create_graph=True), as ranges of sequence numbers:
@@ -160,21 +160,24 @@ def run_backward(
     grad_mode_before = _state.grad_enabled
     _state.grad_enabled = create_graph
     first_recorded = next_sequence_number() if create_graph else None
+    pop = buffers.pop
+    want_events = on_step is not None
+    wanted = bool(capture or nonleaf_targets)
     try:
         for node in reversed(entries):
-            grads = buffers.pop(node, None)
+            grads = pop(node, None)
             if grads is None:
                 continue
             if node._tensor_hooks or node._retained or node._pre_hooks or (
                     type(node) is AccumulateGrad and node.variable._hooks):
                 _run_tensor_hooks(node, grads)
-            if capture or nonleaf_targets:
+            if wanted:
                 _capture(node, grads, capture, nonleaf_targets, results)
-            if isinstance(node, AccumulateGrad):
+            if type(node) is AccumulateGrad:
                 event = None
                 if accumulate and (leaf_targets is None or node in leaf_targets):
-                    event = _accumulate_leaf(node, grads, create_graph, on_step is not None)
-                if on_step is not None and event is not None:
+                    event = _accumulate_leaf(node, grads, create_graph, want_events)
+                if want_events and event is not None:
                     step += 1
                     event.step = step
                     event.pending = sorted(buffers, key=_sequence_of, reverse=True)
@@ -183,7 +186,7 @@ def run_backward(
             if needed is not None and node not in needed:
                 continue
             step += 1
-            contributions = _run_node(node, grads, buffers, on_step is not None)
+            contributions = _run_node(node, grads, buffers, want_events)
             if not retain_graph:
                 node._release()
             if on_step is not None:
@@ -206,7 +209,8 @@ def _entries_leading_to(entries, leaf_targets, capture, nonleaf_targets) -> set[
     one forward sweep: an entry's inputs are decided before the entry itself)."""
     needed: set[Node] = set()
     for node in entries:
-        for child, nr in node.next_functions:
+        edges = iter(node._edges)
+        for child, nr in zip(edges, edges, strict=False):  # the flat edges, in pairs
             if child is None:
                 continue
             if (child in needed or child in leaf_targets or (child, nr) in capture
@@ -314,11 +318,11 @@ def _run_node(node: Node, grads: list, buffers: dict, want_events: bool) -> list
     try:
         result = node._run_backward(grads)
     except Exception as exc:
-        if anomaly.is_enabled() and node.forward_trace:
+        if anomaly._enabled and node.forward_trace:
             raise type(exc)(anomaly.annotate(node, str(exc))) from exc
         raise
     routed = _validate(node, result)
-    if anomaly.is_enabled() and anomaly.check_nan_enabled():
+    if anomaly._enabled and anomaly._check_nan:
         _check_finite(node, routed)
     if node._post_hooks:
         grad_inputs = tuple(result)
@@ -328,10 +332,19 @@ def _run_node(node: Node, grads: list, buffers: dict, want_events: bool) -> list
                 grad_inputs = tuple(replaced)
                 routed = _validate(node, grad_inputs)
     contributions = []
+    if not want_events:  # `_add_to_buffer`, inlined: this runs once per gradient
+        for _index, child, nr, g in routed:
+            buf = buffers.get(child)
+            if buf is None:
+                buf = buffers[child] = [None] * (len(child._output_meta) or 1)
+                buf[nr] = g
+            else:
+                before = buf[nr]
+                buf[nr] = g if before is None else before + g
+        return contributions
     for index, child, nr, g in routed:
         before, after = _add_to_buffer(buffers, child, nr, g)
-        if want_events:
-            contributions.append(Contribution(index, child, nr, g, before, after))
+        contributions.append(Contribution(index, child, nr, g, before, after))
     return contributions
 
 
@@ -339,13 +352,15 @@ def _validate(node: Node, result: tuple) -> list:
     """torch's checks on what a backward returned: count, None for non-tensors, shapes
     summed back to the input's shape when broadcastable, dtype cast to the input's."""
     n_args = len(node._input_meta)
-    if len(result) < n_args or any(g is not None for g in result[n_args:]):
+    if len(result) != n_args and (len(result) < n_args
+                                  or any(g is not None for g in result[n_args:])):
         raise RuntimeError(
             f"function {node.name()} returned an incorrect number of gradients "
             f"(expected {n_args}, got {len(result)})"
         )
     routed = []
     edge_index = 0
+    edges = node._edges  # flat: (node0, nr0, node1, nr1, ...)
     for i, meta in enumerate(node._input_meta):
         g = result[i]
         if meta is None:
@@ -355,8 +370,8 @@ def _validate(node: Node, result: tuple) -> list:
                     f"position {i + 1}, but the corresponding forward input was not a Variable"
                 )
             continue
-        child, nr = node.next_functions[edge_index]
-        edge_index += 1
+        child, nr = edges[edge_index], edges[edge_index + 1]
+        edge_index += 2
         if child is None or g is None:
             continue
         if not isinstance(g, Variable):
@@ -372,8 +387,8 @@ def _validate(node: Node, result: tuple) -> list:
                     f"{list(g._data.shape)} but expected shape compatible with {list(shape)}"
                 )
             g = g.sum_to_size(shape)
-        if g._data.dtype != dt.numpy:
-            g = g.to(dt)
+        if g._data.dtype != dt:
+            g = g.to(tensor_dtype(dt))
         routed.append((i, child, nr, g))
     return routed
 

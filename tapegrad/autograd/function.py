@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 import sys
 import traceback
+from operator import itemgetter
 from typing import Any
 
 from tapegrad.autograd import anomaly, scope
@@ -48,20 +49,41 @@ from tapegrad.dtypes import _BY_NUMPY
 _sequence = itertools.count()
 
 
+def tensor_dtype(np_dtype: Any) -> Any:
+    """tapegrad's dtype for the numpy dtype in a node's ``_input_meta``/``_output_meta``
+    (None stays None: an output that is not a tensor)."""
+    return None if np_dtype is None else _BY_NUMPY[np_dtype]
+
+
 def next_sequence_number() -> int:
     return next(_sequence)
 
 
-class ReleasedTensor:
-    """What a freed entry remembers of a tensor argument: its description, not its data."""
+class ReleasedTensor(tuple):
+    """What a freed entry remembers of a tensor argument: its description, not its data.
 
-    __slots__ = ("shape", "dtype", "name", "origin_id")
+    A tuple ``(shape, dtype, name, origin_id)`` with those names as attributes: backward
+    makes one for every tensor argument of every entry it frees, so it is built as cheaply
+    as Python allows (a tuple, no ``__init__``)."""
 
-    def __init__(self, t: Variable) -> None:
-        self.shape = tuple(t._data.shape)
-        self.dtype = t.dtype
-        self.name = t.name
-        self.origin_id = id(t)  # the same tensor used twice stays one value in listings
+    __slots__ = ()
+
+    def __new__(cls, t: Variable, meta: tuple | None = None) -> ReleasedTensor:
+        # meta: the (shape, dtype) the entry recorded, when the caller has it at hand
+        shape, dtype = meta if meta is not None else (tuple(t._data.shape), t._data.dtype)
+        return tuple.__new__(cls, (shape, dtype, t._name, id(t)))
+
+    shape = property(itemgetter(0))
+
+    @property
+    def dtype(self) -> Any:
+        return _BY_NUMPY[self[1]]  # kept as numpy's dtype (see Node._input_meta)
+
+    name = property(itemgetter(2))
+    origin_id = property(itemgetter(3))  # the same tensor used twice stays one value
+
+
+_new_tuple = tuple.__new__
 
 
 class Node:
@@ -78,16 +100,29 @@ class Node:
     # Defaults live on the class so that creating a node (once per recorded op) costs
     # almost nothing; instances only store what differs.
     needs_input_grad: tuple[bool, ...] = ()
-    next_functions: tuple[tuple[Node | None, int], ...] = ()
+    # The edges to the inputs' producers, flat: (node0, nr0, node1, nr1, ...). One tuple
+    # per entry instead of one per edge plus one around them, because every tuple that
+    # holds a node lives as long as the graph and is scanned by each of Python's garbage
+    # collections; ``next_functions`` is torch's nested view of it.
+    _edges: tuple = ()
     _seq = -1
     _to_save: tuple = ()
     _saved: tuple[SavedTensor | None, ...] | None = ()
     _non_differentiable: tuple = ()
     _dirty: tuple = ()
     _materialize_grads = True
-    _input_meta: tuple = ()  # (shape, dtype) per tensor argument, None for other arguments
-    _output_meta: tuple = ()  # (shape, dtype) per output
-    _args: tuple | None = ()  # the forward's arguments (values for listings and drawings)
+    # (shape, numpy dtype) per tensor argument (None for other arguments) and per output.
+    # Numpy's dtype, not tapegrad's: numpy dtypes are not tracked by Python's garbage
+    # collector, so these small tuples drop out of its scans and a graph of 100,000 ops
+    # does not make every collection slower (`tensor_dtype` gives tapegrad's dtype).
+    _input_meta: tuple = ()
+    _output_meta: tuple = ()
+    # The forward's arguments, for listings and drawings. A tensor argument that carries
+    # gradient is None here: the tape finds it through its edge (``next_functions``), and
+    # holding it would keep every intermediate tensor of a long chain alive (torch frees
+    # them too). Constants (tensors that do not require grad) and options are kept.
+    _args: tuple | None = ()
+    _holds_tensors = True  # whether _args holds tensors (False: _release has nothing to do)
     _kwargs: dict = {}  # its keyword options (dim=, shape=...); never mutated in place
     _output_data: tuple | None = ()
     _tensor_hooks: dict | None = None  # output_nr -> hooks registered on the output tensor
@@ -107,7 +142,14 @@ class Node:
     def saved_tensors(self) -> tuple:
         if self._saved is None:
             raise RuntimeError(_FREED)
-        return tuple(None if s is None else s.unpack(self) for s in self._saved)
+        return tuple([None if s is None else s.unpack(self) for s in self._saved])
+
+    def _saved_data(self) -> tuple:
+        """``saved_tensors`` as arrays (None stays None), checked the same way: for a
+        backward that records nothing, so needs no tensors."""
+        if self._saved is None:
+            raise RuntimeError(_FREED)
+        return tuple([None if s is None else s.unpack_data(self) for s in self._saved])
 
     def mark_dirty(self, *tensors: Variable) -> None:
         """Declare inputs that forward modified in place (and returns as outputs)."""
@@ -130,6 +172,17 @@ class Node:
     def op_name(self) -> str:
         """Short forward name used in tape listings (``mul``, ``matmul``...)."""
         return self._op_name
+
+    @property
+    def next_functions(self) -> tuple[tuple[Node | None, int], ...]:
+        """``((node, output_nr), ...)``: for each tensor argument, the entry that produced
+        it and which of that entry's outputs it was (``(None, 0)`` for a constant)."""
+        e = self._edges
+        return tuple(zip(e[::2], e[1::2], strict=True))
+
+    @next_functions.setter
+    def next_functions(self, edges: tuple) -> None:
+        self._edges = tuple([x for edge in edges for x in edge])
 
     @property
     def sequence_nr(self) -> int:
@@ -164,21 +217,30 @@ class Node:
         `ReleasedTensor` stubs (shape, dtype, name; no data), so the entry can still be
         listed and drawn after backward, just without values."""
         self._saved = None
-        if self._args:
-            self._args = tuple(ReleasedTensor(a) if isinstance(a, Variable) else a
-                               for a in self._args)
+        args = self._args
+        if args and self._holds_tensors:
+            metas = self._input_meta
+            if len(metas) == len(args):
+                # ReleasedTensor(a, m), spelled out: this runs for every freed argument
+                self._args = tuple([
+                    _new_tuple(ReleasedTensor, (m[0], m[1], a._name, id(a)))
+                    if isinstance(a, Variable) else a
+                    for a, m in zip(args, metas, strict=True)])
+            else:
+                self._args = tuple([ReleasedTensor(a) if isinstance(a, Variable) else a
+                                    for a in args])
         self._output_data = None
 
     def _run_backward(self, grads: list) -> tuple:
         """Call the Function's backward and return one gradient per forward argument."""
         fn = self._function
-        if self._materialize_grads:
+        if self._materialize_grads and (len(grads) > 1 or grads[0] is None):
             for i, g in enumerate(grads):
                 if g is None:
                     # zeros where the gradients that did arrive live (CPU or GPU memory)
                     like = next((g._data for g in grads if g is not None), None)
                     shape, dt = self._output_meta[i]
-                    grads[i] = Variable._tensor_type._zeros(shape, dt, like=like)
+                    grads[i] = Variable._tensor_type._zeros(shape, _BY_NUMPY[dt], like=like)
         result = fn.backward(self, *grads)
         if not isinstance(result, tuple):
             result = (result,)
@@ -196,7 +258,12 @@ class AccumulateGrad(Node):
     def __init__(self, variable: Variable) -> None:
         self.variable = variable
         self._seq = next(_sequence)
-        self._output_meta = ((tuple(variable.shape), variable.dtype),)
+        data = variable._data
+        self._output_meta = ((tuple(data.shape), data.dtype),)
+
+
+# Variable._accumulator makes these; this module builds on variable.py, not the reverse
+Variable._accumulate_grad_type = AccumulateGrad
 
 
 class Function:
@@ -249,8 +316,19 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         ctx = cls._node_class()
+        state = _state
+        enabled, inference = state.grad_enabled, state.inference  # thread-local: read once
+        if not enabled and not inference:
+            # nothing is recorded and forward runs as it is: the shortest path
+            ctx.needs_input_grad = _NO_GRAD.get(len(args)) or (False,) * len(args)
+            if cls._uses_setup_context:
+                out = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, out)  # type: ignore[attr-defined]
+                return out
+            return cls.forward(ctx, *args, **kwargs)
         recording = False
-        if _state.grad_enabled and not _state.inference:
+        if not inference:  # (grad mode is on here)
+            needs = []
             for a in args:
                 if isinstance(a, Variable):
                     meta = a._view_meta
@@ -258,13 +336,14 @@ class Function:
                         a._sync_view()  # a view whose base changed: take its new history
                     if a._requires_grad:
                         recording = True
-        if recording:
-            ctx.needs_input_grad = tuple(
-                isinstance(a, Variable) and a._requires_grad for a in args)
-        else:
-            ctx.needs_input_grad = (False,) * len(args)
-        grad_mode_before = _state.grad_enabled
-        _state.grad_enabled = False
+                        needs.append(True)
+                        continue
+                needs.append(False)
+            if recording:
+                ctx.needs_input_grad = tuple(needs)
+        if not recording:
+            ctx.needs_input_grad = _NO_GRAD.get(len(args)) or (False,) * len(args)
+        state.grad_enabled = False
         try:
             if cls._uses_setup_context:
                 out = cls.forward(*args, **kwargs)
@@ -272,14 +351,84 @@ class Function:
             else:
                 out = cls.forward(ctx, *args, **kwargs)
         finally:
-            _state.grad_enabled = grad_mode_before
+            state.grad_enabled = enabled
         if recording:
+            if not isinstance(out, tuple) and not ctx._dirty and not ctx._non_differentiable:
+                return _record_one(ctx, args, kwargs, out)
             return _record(ctx, args, kwargs, out)
-        if _state.inference:
+        if inference:
             for o in (out if isinstance(out, tuple) else (out,)):
                 if isinstance(o, Variable):
                     o._is_inference = True
         return out
+
+
+# needs_input_grad of a call that records nothing, by number of arguments
+_NO_GRAD = {n: (False,) * n for n in range(8)}
+
+
+def _record_one(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
+    """`_record` for the common case, as one straight line: one output, nothing modified in
+    place or marked non-differentiable. Same result as `_record`."""
+    edges = []
+    meta = []
+    kept = []
+    holds = False
+    for a in args:
+        if isinstance(a, Variable):
+            if a._is_inference:
+                check_inference_for_record(a)
+            data = a._data
+            meta.append((data.shape, data.dtype))
+            if a._requires_grad:
+                node = a._grad_fn
+                if node is not None:
+                    edges += (node, a._output_nr)
+                else:
+                    edges += (a._accumulator(), 0)
+                kept.append(None)
+            else:
+                edges += (None, 0)
+                kept.append(a)
+                holds = True
+            if a is out:
+                out = out._alias()  # returning an input unchanged still makes a new output
+        else:
+            meta.append(None)
+            kept.append(a)
+    ctx._edges = tuple(edges)
+    ctx._input_meta = tuple(meta)
+    ctx._args = tuple(kept)
+    if not holds:
+        ctx._holds_tensors = False
+    if kwargs:
+        ctx._kwargs = kwargs
+    if isinstance(out, Variable):
+        data = out._data
+        dt = data.dtype
+        ctx._output_meta = ((data.shape, dt),)
+        ctx._output_data = (data,)
+        if dt.kind == "f":
+            out._grad_fn = ctx
+            out._output_nr = 0
+            out._requires_grad = True
+        else:
+            out._requires_grad = False
+    else:
+        ctx._output_meta = (((), None),)
+        ctx._output_data = (None,)
+    if ctx._to_save:
+        ctx._saved = tuple([None if t is None else SavedTensor(t, ctx, t is out)
+                            for t in ctx._to_save])
+        ctx._to_save = ()
+    ctx._seq = next(_sequence)
+    path = scope._state.path
+    if path:
+        ctx.module_path = path
+        ctx.module_calls = scope._state.calls
+    if anomaly._enabled:
+        ctx.forward_trace = traceback.format_stack(sys._getframe(2))
+    return out
 
 
 def _record(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
@@ -288,24 +437,31 @@ def _record(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
     outputs = list(out) if is_tuple else [out]
     edges = []
     meta = []
+    kept = []  # the arguments as `Node._args` keeps them
     for a in args:
         if isinstance(a, Variable):
             if a._is_inference:
                 check_inference_for_record(a)
             data = a._data
-            meta.append((data.shape, _BY_NUMPY[data.dtype]))
+            meta.append((data.shape, data.dtype))
             if a._requires_grad:
                 # apply() brought views up to date before forward; forward may have bumped
                 # the version since, so the edge is read as it was (no second sync)
                 node = a._grad_fn
-                edges.append((node, a._output_nr) if node is not None else (a._accumulator(), 0))
+                if node is not None:
+                    edges += (node, a._output_nr)
+                else:
+                    edges += (a._accumulator(), 0)
+                kept.append(None)
             else:
-                edges.append((None, 0))
+                edges += (None, 0)
+                kept.append(a)
         else:
             meta.append(None)
-    ctx.next_functions = tuple(edges)
+            kept.append(a)
+    ctx._edges = tuple(edges)
     ctx._input_meta = tuple(meta)
-    ctx._args = args
+    ctx._args = tuple(kept)
     if kwargs:
         ctx._kwargs = kwargs
 
@@ -333,7 +489,7 @@ def _record(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
             o = o._alias()
             outputs[i] = o
         data = o._data
-        out_meta.append((data.shape, _BY_NUMPY[data.dtype]))
+        out_meta.append((data.shape, data.dtype))
         out_data.append(data)
         if (non_diff and _contains(non_diff, o)) or data.dtype.kind != "f":
             o._requires_grad = False

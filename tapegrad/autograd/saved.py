@@ -11,7 +11,7 @@ counter value. Reading it in backward (``ctx.saved_tensors``) checks two things:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tapegrad.autograd import anomaly
 from tapegrad.autograd.grad_mode import _state
@@ -38,7 +38,8 @@ class SavedTensor:
                  "_cls", "_producer")
 
     def __init__(self, t: Variable, node: Node, is_output: bool) -> None:
-        check_inference_for_record(t)
+        if t._is_inference:
+            check_inference_for_record(t)
         self._version_counter = t._version_counter
         self._saved_version = t._version_counter.value
         if is_output:
@@ -52,6 +53,14 @@ class SavedTensor:
             # the producer *when saved* (an in-place op may give t a new grad_fn later)
             self._producer = t._grad_fn
             self._output_nr = t._output_nr
+
+    def unpack_data(self, node: Node) -> Any:
+        """The saved value's array, checked as `unpack` checks it, without building a
+        tensor (for a backward that records nothing and computes on arrays)."""
+        if self._version_counter.value != self._saved_version:
+            return self.unpack(node)  # raises the modified-in-place error
+        t = self._tensor
+        return self._data if t is None else t._data
 
     def unpack(self, node: Node) -> Variable:
         if self._version_counter.value != self._saved_version:

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tapegrad.autograd.engine import backward_pass_of, collect_entries
-from tapegrad.autograd.function import AccumulateGrad, ReleasedTensor
+from tapegrad.autograd.function import AccumulateGrad, ReleasedTensor, tensor_dtype
 
 
 @dataclass
@@ -215,7 +215,7 @@ def _tensor_tape(outputs: tuple) -> Tape:
         key = (edge_node, nr)
         if key not in by_key:  # produced by an entry outside this tape (released graph)
             shape, dt = edge_node._output_meta[nr]
-            new_value(key, kind="const", shape=shape, dtype=dt.name)
+            new_value(key, kind="const", shape=shape, dtype=tensor_dtype(dt).name)
         return by_key[key]
 
     # leaves and constants first, so that they get the lowest numbers
@@ -246,7 +246,7 @@ def _tensor_tape(outputs: tuple) -> Tape:
         data = node._output_data or ()
         for nr, (shape, dt) in enumerate(node._output_meta):
             v = new_value((node, nr), kind="output", shape=shape,
-                          dtype=dt.name if dt is not None else "?",
+                          dtype=tensor_dtype(dt).name if dt is not None else "?",
                           data=data[nr] if nr < len(data) else None, producer=entry)
             entry.outputs.append(v)
         entries.append(entry)

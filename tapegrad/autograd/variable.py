@@ -399,11 +399,10 @@ class Variable:
 
     def _accumulator(self):
         """The AccumulateGrad node of this leaf, shared by every use in the live graph."""
-        node = self._accumulator_ref() if self._accumulator_ref is not None else None
+        ref = self._accumulator_ref
+        node = ref() if ref is not None else None
         if node is None:
-            from tapegrad.autograd.function import AccumulateGrad
-
-            node = AccumulateGrad(self)
+            node = Variable._accumulate_grad_type(self)  # AccumulateGrad (function.py sets it)
             self._accumulator_ref = weakref.ref(node)
         return node
 

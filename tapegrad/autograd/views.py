@@ -136,11 +136,11 @@ class CopySlices(Node):
         base_edge = base._gradient_edge() if base._requires_grad else (None, 0)
         self.next_functions = (base_edge,) + fn.next_functions[1:]
         data = base._data
-        base_meta = (data.shape, _BY_NUMPY[data.dtype])
+        base_meta = (data.shape, data.dtype)
         self._input_meta = (base_meta,) + fn._input_meta[1:]
         self.needs_input_grad = (base._requires_grad,) + tuple(fn.needs_input_grad[1:])
         args = fn._args or ()
-        self._args = (ReleasedTensor(base),) + tuple(args[1:])
+        self._args = (ReleasedTensor(base, base_meta),) + tuple(args[1:])
         self._kwargs = {"op": fn.op_name, "view": self.view_describe}
         self._output_meta = (base_meta,)
         self._output_data = (data,)
@@ -160,7 +160,7 @@ class CopySlices(Node):
         grad = grads[0]
         if grad is None:
             shape, dt = self._output_meta[0]
-            grad = Variable._tensor_type._zeros(shape, dt)
+            grad = Variable._tensor_type._zeros(shape, _BY_NUMPY[dt])
         result = grad.clone()
         grad_slice = self.view_replay(result)
         res = self.fn._run_backward([grad_slice.clone()])

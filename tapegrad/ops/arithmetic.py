@@ -17,9 +17,11 @@ import numpy as np
 
 from tapegrad import dtypes
 from tapegrad.autograd.function import Function, Node
-from tapegrad.autograd.grad_mode import no_grad
-from tapegrad.formula import Expr, chain, tensor_function
-from tapegrad.ops._util import as_array, broadcast_shapes, check_inplace, is_array, promoted, wrap
+from tapegrad.autograd.grad_mode import _state, no_grad
+from tapegrad.formula import Expr, array_function, chain, tensor_function
+from tapegrad.kernels.ieee import quiet, restore
+from tapegrad.ops._on_arrays import array_result, exact_arrays
+from tapegrad.ops._util import as_array, broadcast_shapes, check_inplace, promoted, wrap
 from tapegrad.ops.checks.tensor_args import require_self
 from tapegrad.ops.comparison import where
 from tapegrad.ops.fill import recorded_clone, zeros_like
@@ -28,21 +30,34 @@ from tapegrad.tensor import Tensor
 
 
 def binary_forward(np_op, a: Any, b: Any, true_division: bool = False) -> Tensor:
-    out_dtype, (x, y) = promoted(a, b)
-    if true_division and not out_dtype.is_floating_point:
-        # int / int is true division giving the default float dtype, as in torch
-        out_dtype = dtypes.get_default_dtype()
-        x, y = as_array(x, out_dtype.numpy), as_array(y, out_dtype.numpy)
+    # The common case first, decided without building lists: a float tensor and a tensor
+    # of the same dtype or a Python number (which never widens a float tensor).
+    if isinstance(a, Tensor):
+        x, y = a._data, (b._data if isinstance(b, Tensor) else b)
+        np_dt = x.dtype
+        fast = np_dt.kind == "f" and (y.dtype == np_dt if isinstance(b, Tensor)
+                                      else isinstance(y, (int, float)))
+    else:
+        fast = False
+    if not fast:
+        out_dtype, (x, y) = promoted(a, b)
+        if true_division and not out_dtype.is_floating_point:
+            # int / int is true division giving the default float dtype, as in torch
+            out_dtype = dtypes.get_default_dtype()
+            x, y = as_array(x, out_dtype.numpy), as_array(y, out_dtype.numpy)
+        np_dt = out_dtype.numpy
+    # IEEE results without numpy's RuntimeWarnings, as torch: inf - inf and 0 * inf are
+    # nan, 1/0 is inf, overflow is inf (`quiet` is np.errstate(all="ignore"), cheaper)
+    token = quiet()
     try:
-        # IEEE results without numpy's RuntimeWarnings, as torch: inf - inf and 0 * inf
-        # are nan, 1/0 is inf, overflow is inf
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            result = np_op(x, y)
+        result = np_op(x, y)
     except ValueError:
         broadcast_shapes(np.shape(x), np.shape(y))  # raises torch's message
         raise
-    if not is_array(result) or result.dtype != out_dtype.numpy:
-        result = as_array(result, out_dtype.numpy)
+    finally:
+        restore(token)
+    if type(result) is not np.ndarray or result.dtype != np_dt:
+        result = as_array(result, np_dt)
     return wrap(result)
 
 
@@ -63,8 +78,15 @@ class BinaryDerivatives:
     def __init__(self, name: str) -> None:
         rule = RULES[name]
         g = Expr("var", "g")
-        self.grads = [tensor_function(chain(f, g), ("g", "a", "b", "y"), _where)
-                      for f in rule.formulas]
+        params = ("g", "a", "b", "y")
+        self.grads = [tensor_function(chain(f, g), params, _where) for f in rule.formulas]
+        # the same formulas on the arrays, for a backward that records nothing
+        self.array_grads = [array_function(chain(f, g), params, where, wrap)
+                            for f in rule.formulas]
+        self._compiled: list | None = None  # array_grads compiled (on first use)
+        # grad · ∂y/∂a that is just grad (add's, sub's for a): pass the gradient on as it is
+        chained = [chain(f, g) for f in rule.formulas]
+        self.passes = tuple(c.op == "var" and c.args[0] == "g" for c in chained)
         reads = [f.variables for f in rule.formulas]
         # (needs grad for a, for b) -> which of a, b, y the needed formulas read: worked
         # out once here, since forward runs for every op
@@ -80,19 +102,29 @@ class BinaryDerivatives:
         a_tensor, b_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
         keep_a, keep_b = keep_a and a_tensor, keep_b and b_tensor
         ctx.saves = keep_a or keep_b or keep_y  # add and sub keep nothing at all
-        if ctx.saves:
-            ctx.save_for_backward(a if keep_a else None, b if keep_b else None,
-                                  y if keep_y else None)
+        if ctx.saves:  # ctx.save_for_backward(...), spelled out: once per op
+            ctx._to_save = (a if keep_a else None, b if keep_b else None, y if keep_y else None)
         ctx.numbers = (None if a_tensor else a, None if b_tensor else b)
 
     def __call__(self, ctx: Node, grad: Tensor, scale_b: Any = 1) -> tuple:
         """grad · ∂y/∂a and grad · ∂y/∂b for the inputs that need them (``scale_b``: add's
         and sub's ``alpha``, which multiplies b)."""
+        needs = ctx.needs_input_grad[:2]
+        pass_a, pass_b = self.passes
+        if (pass_a or not needs[0]) and (pass_b and scale_b == 1 or not needs[1]):
+            return (grad if needs[0] else None, grad if needs[1] else None)  # x + y
+        if not _state.grad_enabled:  # nothing to record: the formulas on the arrays
+            a, b, y = ctx._saved_data() if ctx.saves else (None, None, None)
+            numbers = ctx.numbers
+            arrays = exact_arrays(grad._data, (numbers[0] if a is None else a,
+                                               numbers[1] if b is None else b, y))
+            if arrays is not None:
+                return self._on_arrays(needs, grad, arrays, scale_b)
         a, b, y = ctx.saved_tensors if ctx.saves else (None, None, None)
         a = ctx.numbers[0] if a is None else a
         b = ctx.numbers[1] if b is None else b
         out = []
-        for k, need in enumerate(ctx.needs_input_grad[:2]):
+        for k, need in enumerate(needs):
             if not need:
                 out.append(None)
                 continue
@@ -100,6 +132,30 @@ class BinaryDerivatives:
             if not isinstance(r, Tensor):  # a constant branch (0 where b == 0 in pow)
                 r = zeros_like(grad) + r
             out.append(r * scale_b if k == 1 and scale_b != 1 else r)
+        return tuple(out)
+
+    def _on_arrays(self, needs: tuple, grad: Tensor, arrays: tuple, scale_b: Any) -> tuple:
+        gd = arrays[0]
+        grads = self._compiled
+        if grads is None:
+            grads = self._compiled = [f.now() for f in self.array_grads]
+        out = []
+        token = quiet()
+        try:
+            for k, need in enumerate(needs):
+                if not need:
+                    out.append(None)
+                elif k == 1 and scale_b != 1:
+                    r = array_result(grads[k](*arrays), gd)
+                    out.append(wrap(array_result(r * scale_b, gd)))
+                else:
+                    r = grads[k](*arrays)
+                    # add's gradient is grad itself: pass the tensor on, as the tensor
+                    # code does (a second tensor on grad's array would let two leaves
+                    # take the same array as their .grad)
+                    out.append(grad if r is gd else wrap(array_result(r, gd)))
+        finally:
+            restore(token)
         return tuple(out)
 
 

@@ -32,7 +32,16 @@ import numpy as np
 from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import _state
-from tapegrad.formula import Expr, chain, diff, register_tensor_function, tensor_function
+from tapegrad.formula import (
+    Expr,
+    array_function,
+    chain,
+    diff,
+    register_tensor_function,
+    tensor_function,
+)
+from tapegrad.kernels.ieee import quiet, restore
+from tapegrad.ops._on_arrays import array_result, exact_arrays
 from tapegrad.ops._util import as_array, broadcast_shapes, wrap
 from tapegrad.ops.arithmetic import BinaryDerivatives, binary_forward
 from tapegrad.ops.checks.tensor_args import require_tensor
@@ -64,18 +73,17 @@ def _forward_array(rule: Unary, x: Tensor, options: dict) -> np.ndarray:
     if rule.keeps_integers and d.dtype.kind != "f" and rule.forward in (np.floor, np.ceil,
                                                                        np.trunc, np.rint):
         return d.copy()  # floor of an integer is itself (numpy would make it float)
-    with np.errstate(all="ignore"):  # log(-1) is nan, not a warning
+    token = quiet()  # log(-1) is nan, not a warning (np.errstate(all="ignore"), cheaper)
+    try:
         out = (rule.kernel_forward(kernels.on(d), d) if rule.kernel_forward is not None
                else rule.forward(d, **options))
+    finally:
+        restore(token)
     return as_array(out, d.dtype)
 
 
 def _array(t: Tensor | None) -> np.ndarray | None:
     return None if t is None else t._data
-
-
-def _saved(rule: Unary, x: Tensor, y: Tensor) -> tuple:
-    return (x if rule.saves_input else None, y if rule.saves_output else None)
 
 
 def _options(rule: Unary, given: dict) -> dict:
@@ -86,25 +94,41 @@ def _options(rule: Unary, given: dict) -> dict:
 def function_of(rule: Unary) -> type[Function]:
     """The `Function` for ``rule`` (see the module docstring)."""
     backward_formula = chain(rule.formula, _G)  # g · f'(x, y)
-    compiled = _compile(backward_formula, (*_VARIABLES, *rule.option_names))
+    params = (*_VARIABLES, *rule.option_names)
+    compiled = _compile(backward_formula, params)
+    on_arrays = (None if backward_formula.constant() == 0
+                 else array_function(backward_formula, params, where, wrap))
     fused = rule.kernel_backward
     backward_op = _backward_function(rule) if rule.backward_op else None
 
+    has_options, saves_x, saves_y = bool(rule.options), rule.saves_input, rule.saves_output
+
     def forward(ctx: Node, x: Tensor, **given: Any) -> Tensor:
-        options = _options(rule, given)
+        options = _options(rule, given) if has_options else {}
         y = wrap(_forward_array(rule, x, options))
-        ctx.save_for_backward(*_saved(rule, x, y))
+        # what the formula reads (ctx.save_for_backward, spelled out: it runs for every op)
+        ctx._to_save = (x if saves_x else None, y if saves_y else None)
         if options:
             ctx.options = options
         return y
 
     def backward(ctx: Node, grad: Tensor) -> Tensor:
+        if not _state.grad_enabled:  # no graph of the backward: arrays, not tensors
+            x, y = ctx._saved_data()
+            gd = grad._data
+            if fused is not None:
+                return wrap(as_array(fused(kernels.on(gd), gd, x, y), gd.dtype))
+            arrays = None if on_arrays is None else exact_arrays(
+                gd, (x, y, *ctx.options.values()) if rule.options else (x, y))
+            if arrays is not None:  # the formula on the arrays: the same numbers
+                token = quiet()
+                try:
+                    r = on_arrays(*arrays)
+                finally:
+                    restore(token)
+                return grad if r is gd else wrap(array_result(r, gd))
         x, y = ctx.saved_tensors
         options = ctx.options if rule.options else {}
-        if not _state.grad_enabled and fused is not None:  # no graph of the backward
-            k = kernels.on(grad._data)
-            return wrap(as_array(fused(k, grad._data, _array(x), _array(y)),
-                                 grad._data.dtype))
         if backward_op is not None:
             return backward_op.apply(grad, x, y, **options)
         return compiled(grad, x, y, *options.values())
