@@ -595,14 +595,4 @@ KNOWN_FAILURES: dict[str, str] = {
     'module:nn.ConstantPad1d:samples': 'missing: tapegrad.nn has no ConstantPad1d',
     'module:nn.ConstantPad2d:samples': 'missing: tapegrad.nn has no ConstantPad2d',
     'module:nn.ConstantPad3d:samples': 'missing: tapegrad.nn has no ConstantPad3d',
-    # ---- optimizers tapegrad does not have
-    'optimizer:Adadelta:samples': 'missing: tapegrad.optim has no Adadelta',
-    'optimizer:Adafactor:samples': 'missing: tapegrad.optim has no Adafactor',
-    'optimizer:Adamax:samples': 'missing: tapegrad.optim has no Adamax',
-    'optimizer:ASGD:samples': 'missing: tapegrad.optim has no ASGD',
-    'optimizer:LBFGS:samples': 'missing: tapegrad.optim has no LBFGS',
-    'optimizer:Muon:samples': 'missing: tapegrad.optim has no Muon',
-    'optimizer:NAdam:samples': 'missing: tapegrad.optim has no NAdam',
-    'optimizer:RAdam:samples': 'missing: tapegrad.optim has no RAdam',
-    'optimizer:Rprop:samples': 'missing: tapegrad.optim has no Rprop',
 }
