@@ -31,6 +31,7 @@ from tapegrad.creation import (
     rand,
     rand_like,
     randint,
+    randint_like,
     randn,
     randn_like,
     randperm,
@@ -75,6 +76,7 @@ from tapegrad.ops.linalg import *  # noqa: F403
 from tapegrad.ops.masking import *  # noqa: F403
 from tapegrad.ops.pointwise import *  # noqa: F403
 from tapegrad.ops.reduction import *  # noqa: F403
+from tapegrad.ops.sampling import *  # noqa: F403
 from tapegrad.ops.scatter import *  # noqa: F403
 from tapegrad.ops.setitem import *  # noqa: F403
 from tapegrad.ops.shape import *  # noqa: F403

@@ -190,6 +190,20 @@ def randn_like(t: Tensor, *, dtype: Any = None, device: Any = None,
     return _like(randn, t, dtype, requires_grad, device)
 
 
+def randint_like(t: Tensor, low: int = 0, high: int | None = None, *, generator: Any = None,
+                 dtype: Any = None, device: Any = None, requires_grad: bool = False,
+                 memory_format: Any = None) -> Tensor:
+    """Integers in [low, high) shaped like ``t`` (and of its dtype unless ``dtype`` is
+    given); ``randint_like(t, high)`` draws from [0, high), as in torch."""
+    if high is None:
+        low, high = 0, low
+    dtype = dtype if dtype is not None else t.dtype
+    device = device if device is not None else t.device
+    rng = random.generator_of(generator)
+    arr = rng.integers(low, high, size=tuple(t._data.shape))
+    return _finish(arr.astype(_dt(dtype)), requires_grad, device)
+
+
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,
            device: Any = None, requires_grad: bool = False) -> Tensor:
     """``arange(5)`` -> 0..4; integers give int64, any float argument the default float."""

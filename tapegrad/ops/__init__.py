@@ -9,7 +9,7 @@ copy_), `activation` (leaky_relu, hardtanh, gelu, silu, elu...: the rules with o
 stack, split...), `indexing` (x[...], select, narrow), `setitem` (x[...] = v, index_put),
 `scatter` (gather, scatter, take), `index_select` (index_select, index_add), `masking`
 (masked_fill, masked_select, nonzero), `composite` (tril, roll, hstack, var_mean...: made
-of the others).
+of the others), `sampling` (normal_, uniform_, bernoulli, multinomial...: random draws).
 
 Each family lists the Tensor methods it provides in a ``METHODS`` table; importing this
 package installs them on `tapegrad.Tensor`, so ``x.exp()`` is ``ops.pointwise.exp(x)``.
@@ -33,6 +33,7 @@ from tapegrad.ops import (
     masking,
     pointwise,
     reduction,
+    sampling,
     scatter,
     setitem,
     shape,
@@ -42,7 +43,7 @@ from tapegrad.tensor import Tensor
 
 FAMILIES = (arithmetic, pointwise, elementwise, comparison, clamp, fill, activation,
             softmax, reduction, linalg, shape, dims, joining,
-            indexing, setitem, scatter, index_select, masking, composite)
+            indexing, setitem, scatter, index_select, masking, composite, sampling)
 
 
 def _install_tensor_methods() -> None:

@@ -308,7 +308,9 @@ def tapegrad_target(op: Any) -> Target:
     if isinstance(wrapper, types.FunctionType) and wrapper.__module__.startswith(
             "torch.testing"):
         last = op.name.rpartition(".")[2]  # T, view, item: the wrapper calls x.<last>
-        present = function is not None or has_method or hasattr(tg.Tensor, last)
+        inplace = getattr(op.inplace_variant, "__name__", None)  # cauchy: x.cauchy_
+        present = function is not None or has_method or hasattr(tg.Tensor, last) or (
+            inplace is not None and hasattr(tg.Tensor, inplace))
         return Target(_rebound(wrapper), present, "torch's wrapper, run on tapegrad")
     if function is not None:
         return Target(function, True, f"tapegrad.{op.name}")
