@@ -44,6 +44,9 @@ from tapegrad.dtypes import (
     bool_ as bool,  # torch.bool
 )
 from tapegrad.dtypes import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
     double,
     dtype,
     float16,
@@ -56,6 +59,8 @@ from tapegrad.dtypes import (
     int32,
     int64,
     long,
+    memory_format,
+    preserve_format,
     set_default_dtype,
     short,
     uint8,

@@ -154,6 +154,9 @@ def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
 
 
 def _like(fn, t: Tensor, dtype: Any, requires_grad: bool, device: Any, *extra: Any) -> Tensor:
+    """The ``*_like`` factories: ``t``'s shape, dtype and device unless given. Their
+    ``memory_format=`` is accepted and ignored: tapegrad's results are always C-contiguous,
+    which is what torch's default ``preserve_format`` gives for a contiguous ``t``."""
     dtype = dtype if dtype is not None else t.dtype
     device = device if device is not None else t.device
     return fn(tuple(t._data.shape), *extra, dtype=dtype, device=device,
@@ -161,32 +164,32 @@ def _like(fn, t: Tensor, dtype: Any, requires_grad: bool, device: Any, *extra: A
 
 
 def zeros_like(t: Tensor, *, dtype: Any = None, device: Any = None,
-               requires_grad: bool = False) -> Tensor:
+               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     return _like(zeros, t, dtype, requires_grad, device)
 
 
 def ones_like(t: Tensor, *, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     return _like(ones, t, dtype, requires_grad, device)
 
 
 def empty_like(t: Tensor, *, dtype: Any = None, device: Any = None,
-               requires_grad: bool = False) -> Tensor:
+               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     return _like(empty, t, dtype, requires_grad, device)
 
 
 def full_like(t: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     return _like(full, t, dtype, requires_grad, device, fill_value)
 
 
 def rand_like(t: Tensor, *, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     return _like(rand, t, dtype, requires_grad, device)
 
 
 def randn_like(t: Tensor, *, dtype: Any = None, device: Any = None,
-               requires_grad: bool = False) -> Tensor:
+               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     return _like(randn, t, dtype, requires_grad, device)
 
 

@@ -39,11 +39,24 @@ from tapegrad.ops import (
     shape,
     softmax,
 )
+from tapegrad.ops._numpy_names import accept_numpy_names
 from tapegrad.tensor import Tensor
 
 FAMILIES = (arithmetic, pointwise, elementwise, comparison, clamp, fill, activation,
             softmax, reduction, linalg, shape, dims, joining,
             indexing, setitem, scatter, index_select, masking, composite, sampling)
+
+
+def _accept_numpy_names() -> None:
+    """Give every op with a ``dim``/``keepdim`` parameter torch's ``axis=``/``keepdims=``
+    aliases (see `tapegrad.ops._numpy_names`): its function, as ``tapegrad.<name>`` will
+    import it, and its Tensor method."""
+    for family in FAMILIES:
+        for name in getattr(family, "__all__", ()):
+            fn = getattr(family, name, None)
+            if callable(fn) and not isinstance(fn, type):
+                setattr(family, name, accept_numpy_names(fn))
+        family.METHODS = {k: accept_numpy_names(f) for k, f in family.METHODS.items()}
 
 
 def _install_tensor_methods() -> None:
@@ -52,4 +65,5 @@ def _install_tensor_methods() -> None:
             setattr(Tensor, name, fn)
 
 
+_accept_numpy_names()
 _install_tensor_methods()
