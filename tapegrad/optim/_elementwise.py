@@ -46,6 +46,7 @@ class ElementwiseOptimizer(Optimizer):
     """
 
     _state_keys: tuple[str, ...] = ()
+    _counts_steps = True  # keeps a 'step' counter in each parameter's state (Muon does not)
     # the hyperparameters older checkpoints may lack, with the value to assume
     _group_fallbacks: dict[str, Any] = {"maximize": False, "foreach": None,
                                         "differentiable": False, "capturable": False}
@@ -60,7 +61,8 @@ class ElementwiseOptimizer(Optimizer):
         for group in self.param_groups:
             for key, value in self._group_fallbacks.items():
                 group.setdefault(key, value)
-        self._steps_to_tensors()
+        if self._counts_steps:
+            self._steps_to_tensors()
 
     def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError

@@ -90,6 +90,7 @@ class Muon(ElementwiseOptimizer):
 
     _state_keys = ("momentum_buffer",)
     _group_fallbacks: dict[str, Any] = {}
+    _counts_steps = False
 
     def __init__(self, params: Iterable[Any], lr: float | Tensor = 1e-3,
                  weight_decay: float = 0.1, momentum: float = 0.95, nesterov: bool = True,

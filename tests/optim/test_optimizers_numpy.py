@@ -196,6 +196,30 @@ def test_muon_matches_torch_on_matrices():
     assert np.abs(paths["tg"][-1] - w0).max() > 0.05  # it moved by many tolerances
 
 
+def test_muon_state_dict_resumes():
+    """Muon keeps no step counter; its checkpoint loads and continues exactly."""
+    rng = np.random.default_rng(2)
+    x, w0 = rng.standard_normal((8, 4)), rng.standard_normal((4, 3))
+
+    def run(w, opt, steps):
+        for _ in range(steps):
+            opt.zero_grad()
+            ((tg.tensor(x) @ w) ** 2).mean().backward()
+            opt.step()
+        return w.detach().numpy().copy()
+
+    w = tg.tensor(w0, requires_grad=True)
+    straight = run(w, tgo.Muon([w], lr=0.02, nesterov=False), 6)
+    w = tg.tensor(w0, requires_grad=True)
+    opt = tgo.Muon([w], lr=0.02, nesterov=False)
+    run(w, opt, 3)
+    w2 = tg.tensor(w.detach().numpy().copy(), requires_grad=True)
+    opt2 = tgo.Muon([w2], lr=0.5)
+    opt2.load_state_dict(copy.deepcopy(opt.state_dict()))
+    assert list(opt2.state[w2]) == ["momentum_buffer"]
+    np.testing.assert_array_equal(run(w2, opt2, 3), straight)
+
+
 def test_newton_schulz_orthogonalises():
     """The orthogonalised update has singular values near 1 (in [0.5, 1.5], the quintic's
     documented band) whatever the input's spread of singular values."""
