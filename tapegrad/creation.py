@@ -115,6 +115,18 @@ def _dt(dtype: Any) -> np.dtype:
     return (dtypes.to_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()).numpy
 
 
+def _integer_fill(value: int, np_dtype: np.dtype) -> Any:
+    """``value`` as an element of an integer dtype, with torch's overflow rule: a signed type
+    takes its own range; an unsigned one also takes negatives down to ``-max``, wrapping
+    them as C does (``full_like(uint8 tensor, -9)`` is 247; -1000 is an error)."""
+    info = np.iinfo(np_dtype)
+    low = -info.max if np_dtype.kind == "u" else info.min
+    if not low <= value <= info.max:
+        c_name = "int" if np_dtype.name == "int32" else f"{np_dtype.name}_t"
+        raise RuntimeError(f"value cannot be converted to type {c_name} without overflow")
+    return np.array(value).astype(np_dtype)
+
+
 def _filled(shape: tuple, value: Any, np_dtype: np.dtype, device: Any,
             requires_grad: bool) -> Tensor:
     """A constant leaf made directly where it lives (no transfer for CUDA: a fill kernel)."""
@@ -122,6 +134,8 @@ def _filled(shape: tuple, value: Any, np_dtype: np.dtype, device: Any,
     if dev.type == "cuda":
         t = Tensor._from_array(CudaArray.full(shape, value, np_dtype))
     else:
+        if isinstance(value, int) and np_dtype.kind in "iu" and not isinstance(value, bool):
+            value = _integer_fill(value, np_dtype)
         t = Tensor._from_array(np.full(shape, value, dtype=np_dtype))
     if requires_grad:
         t.requires_grad = True

@@ -115,3 +115,9 @@ def test_rsub_alpha(other):
     want = torch.rsub(torch.tensor(A), torch.tensor(A * 0.5) if other == "tensor" else other,
                       alpha=3)
     same(got, want)
+
+
+def test_rsub_needs_a_tensor_first():
+    for lib in (tg, torch):
+        with pytest.raises(TypeError):
+            lib.rsub(2, lib.tensor([1, 2, 3]))

@@ -145,3 +145,21 @@ def test_numpy_scalars_inside_lists_keep_their_dtype_like_torch():
         assert tg.tensor(data).dtype.name == str(torch.tensor(data).dtype).replace("torch.", "")
 
 
+
+
+def test_integer_fill_overflow_follows_torch():
+    """An unsigned fill takes negatives down to -max, wrapping them (as C and torch do);
+    anything else out of range is torch's RuntimeError."""
+    import torch
+
+    for lib in (tg, torch):
+        np.testing.assert_array_equal(
+            lib.full_like(lib.zeros(2, dtype=lib.uint8), -9).numpy(), [247, 247])
+        np.testing.assert_array_equal(lib.full((1,), -128, dtype=lib.int8).numpy(), [-128])
+        with pytest.raises(RuntimeError, match="without overflow"):
+            lib.full((2,), 300, dtype=lib.int8)
+        np.testing.assert_array_equal(lib.full((1,), -129, dtype=lib.uint8).numpy(), [127])
+        with pytest.raises(RuntimeError, match="without overflow"):
+            lib.full((2,), -1000, dtype=lib.uint8)
+        with pytest.raises(RuntimeError, match="int without overflow"):
+            lib.full((2,), 2**40, dtype=lib.int32)

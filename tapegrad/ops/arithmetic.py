@@ -20,6 +20,7 @@ from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import no_grad
 from tapegrad.formula import Expr, chain, tensor_function
 from tapegrad.ops._util import as_array, broadcast_shapes, check_inplace, is_array, promoted, wrap
+from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.ops.comparison import where
 from tapegrad.ops.fill import recorded_clone, zeros_like
 from tapegrad.pointwise import RULES
@@ -333,7 +334,9 @@ def pow(a: Any, b: Any) -> Tensor:  # torch's name
 
 
 def rsub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
-    """``b - alpha * a``: `sub` with its operands swapped."""
+    """``b - alpha * a``: `sub` with its operands swapped (``a`` must be a tensor, as in
+    torch; ``b`` may be a number)."""
+    require_tensor(a, "rsub")
     return sub(b, a, alpha=alpha)
 
 

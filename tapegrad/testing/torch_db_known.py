@@ -71,8 +71,6 @@ KNOWN_FAILURES: dict[str, str] = {
         'accepts a Python number where torch requires a tensor',
     'op:__rsub__:errors':
         'accepts a Python number where torch requires a tensor',
-    'op:rsub:errors':
-        'accepts a Python number where torch requires a tensor',
     'op:gather:samples':
         'RuntimeError: gather(): Expected dtype int32/int64 for index; RuntimeError: Index '
         'tensor must have the same number of dimensions as input tensor',
@@ -89,8 +87,6 @@ KNOWN_FAILURES: dict[str, str] = {
         "'out'",
     'op:scatter:samples':
         'NotImplementedError: scatter(reduce=...) is not supported; use scatter_add',
-    'op:full_like:samples':
-        'OverflowError: Python integer -9 out of bounds for uint8',
     'op:cat:errors':
         "raised TypeError, torch RuntimeError: cat() got an unexpected keyword argument 'out'",
     'op:zero_:samples':
