@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from tapegrad.device import move, resolve
 from tapegrad.kernels.optim_reference import _lerp_
 from tapegrad.tensor import Tensor
 
@@ -47,6 +48,9 @@ class ElementwiseOptimizer(Optimizer):
 
     _state_keys: tuple[str, ...] = ()
     _counts_steps = True  # keeps a 'step' counter in each parameter's state (Muon does not)
+    # the update uses numpy functions tapegrad's CUDA arrays lack (norms, matmul in bfloat16):
+    # CUDA parameters are then updated on a host copy and written back (two transfers)
+    _host_only = False
     # the hyperparameters older checkpoints may lack, with the value to assume
     _group_fallbacks: dict[str, Any] = {"maximize": False, "foreach": None,
                                         "differentiable": False, "capturable": False}
@@ -71,6 +75,13 @@ class ElementwiseOptimizer(Optimizer):
                 group: dict[str, Any], t: float) -> None:
         raise NotImplementedError
 
+    def _run_update(self, p: Tensor, g: Any, state: dict[str, Any], group: dict[str, Any],
+                    t: float) -> None:
+        if self._host_only and type(p._data) is not np.ndarray:
+            _update_through_host(self, p, g, state, group, t)
+        else:  # numpy, or CUDA arrays through their numpy ufunc protocol
+            self._update(p._data, g, state, group, t)
+
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
         loss = self._run_closure(closure)
@@ -84,12 +95,31 @@ class ElementwiseOptimizer(Optimizer):
                 g = p.grad._data
                 if group.get("maximize", False):
                     g = -g
-                self._update(p._data, g, state, group, t)
+                self._run_update(p, g, state, group, t)
                 p._bump_version()
                 for key in self._state_keys:
                     if key in state:
                         state[key]._bump_version()
         return loss
+
+
+def _update_through_host(opt: ElementwiseOptimizer, p: Tensor, g: Any,
+                         state: dict[str, Any], group: dict[str, Any], t: float) -> None:
+    """Run ``opt._update`` on host copies of a CUDA parameter, its gradient and its state
+    tensors, then copy the results back into the device arrays (in place)."""
+    on_device = {k: v for k, v in state.items()
+                 if isinstance(v, Tensor) and type(v._data) is not np.ndarray}
+    device_arrays = {k: v._data for k, v in on_device.items()}
+    host_p = move(p._data, resolve("cpu"))
+    try:
+        for v in on_device.values():
+            v._data = move(v._data, resolve("cpu"))
+        opt._update(host_p, move(g, resolve("cpu")), state, group, t)
+    finally:
+        for k, v in on_device.items():
+            host, v._data = v._data, device_arrays[k]
+            v._data.assign(move(host, p.device))
+    p._data.assign(move(host_p, p.device))
 
 
 def scalar_state(value: float) -> Tensor:

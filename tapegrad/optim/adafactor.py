@@ -40,6 +40,7 @@ class Adafactor(ElementwiseOptimizer):
 
     _state_keys = ("row_var", "col_var", "variance")
     _group_fallbacks = {"maximize": False, "foreach": None}
+    _host_only = True  # norms and matrix products: CUDA parameters update on the host
 
     def __init__(self, params: Iterable[Any], lr: float | Tensor = 1e-2,
                  beta2_decay: float = -0.8, eps: tuple[float | None, float] = (None, 1e-3),
@@ -69,9 +70,9 @@ class Adafactor(ElementwiseOptimizer):
             row_shape, col_shape = list(p.shape), list(p.shape)
             row_shape[-1] = 1
             col_shape[-2] = 1
-            return {"row_var": Tensor._zeros(tuple(row_shape), p.dtype),
-                    "col_var": Tensor._zeros(tuple(col_shape), p.dtype)}
-        return {"variance": Tensor._zeros(tuple(p.shape), p.dtype)}
+            return {"row_var": Tensor._zeros(tuple(row_shape), p.dtype, like=p._data),
+                    "col_var": Tensor._zeros(tuple(col_shape), p.dtype, like=p._data)}
+        return {"variance": Tensor._zeros(tuple(p.shape), p.dtype, like=p._data)}
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any], t: float) -> None:

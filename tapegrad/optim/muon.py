@@ -91,6 +91,7 @@ class Muon(ElementwiseOptimizer):
     _state_keys = ("momentum_buffer",)
     _group_fallbacks: dict[str, Any] = {}
     _counts_steps = False
+    _host_only = True  # bfloat16 emulation and matrix products: CUDA weights update on the host
 
     def __init__(self, params: Iterable[Any], lr: float | Tensor = 1e-3,
                  weight_decay: float = 0.1, momentum: float = 0.95, nesterov: bool = True,
@@ -125,7 +126,7 @@ class Muon(ElementwiseOptimizer):
                 state = self.state[p]
                 if "momentum_buffer" not in state:
                     state["momentum_buffer"] = zeros_like(p)
-                self._update(p._data, p.grad._data, state, group, 0.0)
+                self._run_update(p, p.grad._data, state, group, 0.0)
                 p._bump_version()
                 state["momentum_buffer"]._bump_version()
         return loss
