@@ -25,6 +25,7 @@ import numpy as np
 
 from tapegrad import dtypes, random
 from tapegrad.autograd.function import Function, Node
+from tapegrad.device import move, resolve
 from tapegrad.ops._util import broadcast_shapes, wrap
 from tapegrad.ops.fill import begin_inplace, finish_inplace, writable, zeros_like
 from tapegrad.tensor import Tensor
@@ -40,8 +41,11 @@ class Sample(Function):
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, draw: Callable[[tuple], np.ndarray]) -> Tensor:
-        values = draw(x._data.shape)
-        writable(x._data)[...] = values.astype(x._data.dtype, copy=False)
+        values = np.asarray(draw(x._data.shape)).astype(x._data.dtype, copy=False)
+        if type(x._data) is np.ndarray:
+            writable(x._data)[...] = values
+        else:  # drawn on the host, copied to the device (one counted transfer)
+            x._data.assign(move(values, x.device))
         return finish_inplace(ctx, x)
 
     @staticmethod
@@ -131,6 +135,12 @@ def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *,
     return _sample_(self, lambda shape: rng.lognormal(mean, std, shape))
 
 
+def _host(t: Tensor) -> np.ndarray:
+    """``t``'s values as a numpy array (a copy from the device for a CUDA tensor): every
+    draw happens on the host, from tapegrad's numpy generator."""
+    return move(t._data, resolve("cpu"))
+
+
 def _check_probabilities(p: np.ndarray) -> None:
     if p.size and not ((p >= 0) & (p <= 1)).all():
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
@@ -139,7 +149,7 @@ def _check_probabilities(p: np.ndarray) -> None:
 def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Any = None) -> Tensor:
     """Fill with 1 with probability ``p`` (a number, or a tensor broadcast to self's shape:
     one probability per element), else 0."""
-    probs = p._data if isinstance(p, Tensor) else np.asarray(p, dtype=np.float64)
+    probs = _host(p) if isinstance(p, Tensor) else np.asarray(p, dtype=np.float64)
     _check_probabilities(probs)
     rng = random.generator_of(generator)
     return _sample_(self, lambda shape: rng.random(shape) < np.broadcast_to(probs, shape))
@@ -188,10 +198,10 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator: Any = None,
     element when ``p`` is given). Same shape and dtype as ``input``; gradient 0 (see the
     module docstring)."""
     rng = random.generator_of(generator)
-    probs = input._data if p is None else np.full(input._data.shape, p)
+    probs = _host(input) if p is None else np.full(input._data.shape, p)
     _check_probabilities(np.asarray(probs))
     values = (rng.random(input._data.shape) < probs).astype(input._data.dtype)
-    return _into_out(Drawn.apply(input, values=values), out)
+    return _into_out(Drawn.apply(input, values=move(values, input.device)), out)
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any = None,
@@ -209,7 +219,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
     rng = random.generator_of(generator)
     tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
     if isinstance(std, Tensor):
-        if std._data.size and (std._data < 0).any():
+        if std._data.size and (_host(std) < 0).any():
             raise RuntimeError("normal expects all elements of std >= 0.0")
     elif std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
@@ -231,10 +241,10 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
         return _into_out(result, out)
     dt = dtypes.result_type(*tensors)
     shape = broadcast_shapes(*(t._data.shape for t in tensors))
-    m = mean._data if isinstance(mean, Tensor) else mean
-    s = std._data if isinstance(std, Tensor) else std
+    m = _host(mean) if isinstance(mean, Tensor) else mean
+    s = _host(std) if isinstance(std, Tensor) else std
     values = (m + s * rng.standard_normal(shape)).astype(dt.numpy)
-    return _into_out(Drawn.apply(mean, std, values=values), out)
+    return _into_out(Drawn.apply(mean, std, values=move(values, tensors[0].device)), out)
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
@@ -249,7 +259,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     sample without replacement proportional to the weights, so the first ``num_samples``
     of them are the answer (zero-weight categories come last).
     """
-    x = input._data
+    x = _host(input)
     if x.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     if not input.dtype.is_floating_point:
@@ -291,8 +301,8 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         with np.errstate(divide="ignore"):
             keys = rows / rng.exponential(1.0, rows.shape)
         picks = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
-    result = wrap(picks.reshape(x.shape[:-1] + (num_samples,)).astype(np.int64))
-    return _into_out(result, out)
+    result = picks.reshape(x.shape[:-1] + (num_samples,)).astype(np.int64)
+    return _into_out(wrap(move(result, input.device)), out)
 
 
 def _bernoulli_method(self: Tensor, p: float | None = None, *, generator: Any = None) -> Tensor:

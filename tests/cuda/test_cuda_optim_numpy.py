@@ -1,4 +1,5 @@
-"""The numpy-update optimizers and LBFGS on CUDA parameters equal the same run on the CPU.
+"""The numpy-update optimizers and LBFGS on CUDA parameters equal the same run on the CPU;
+the random samplers draw on the host and land on the device.
 
 Their updates are numpy expressions: on CUDA arrays most dispatch to tapegrad's CUDA
 kernels through numpy's ufunc protocol; Adafactor and Muon (norms, bfloat16 matrix
@@ -49,3 +50,26 @@ def test_cuda_step_equals_cpu_step(name):
     for key, value in opt.state[w_gpu].items():  # the state stays where the weight is
         if isinstance(value, tg.Tensor) and value.dim() > 0:
             assert value.device.type == "cuda", key
+
+
+@pytest.mark.parametrize("call", [
+    lambda: tg.zeros(4, device="cuda").normal_(),
+    lambda: tg.zeros(4, device="cuda").uniform_(2, 3),
+    lambda: tg.zeros(4, device="cuda").bernoulli_(tg.full((4,), 0.5, device="cuda")),
+    lambda: tg.bernoulli(tg.full((3,), 0.5, device="cuda")),
+    lambda: tg.normal(tg.zeros(3, device="cuda"), 1.0),
+    lambda: tg.normal(0.0, 1.0, (2,), device="cuda"),
+    lambda: tg.multinomial(tg.ones(3, device="cuda"), 2),
+    lambda: tg.randint_like(tg.zeros(4, device="cuda"), 5),
+], ids=["normal_", "uniform_", "bernoulli_", "bernoulli", "normal", "normal-size",
+        "multinomial", "randint_like"])
+def test_sampling_on_cuda_stays_on_cuda(call):
+    """Draws come from the host generator (same numbers as on the CPU for the same seed)
+    and land on the device."""
+    tg.manual_seed(5)
+    out = call()
+    assert out.device.type == "cuda"
+    values = out.cpu().numpy()
+    assert np.isfinite(values).all()
+    tg.manual_seed(5)
+    np.testing.assert_array_equal(call().cpu().numpy(), values)  # seeded: repeatable
