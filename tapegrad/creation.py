@@ -158,6 +158,54 @@ def empty(*size: Any, dtype: Any = None, device: Any = None,
     return _filled(_shape(size), 0, _dt(dtype), device, requires_grad)
 
 
+def _check_strides(size: tuple, stride: Any) -> None:
+    if len(tuple(stride)) != len(size):
+        raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality "
+                           f"of strides ({len(tuple(stride))})")
+
+
+def empty_strided(size: Any, stride: Any, *, dtype: Any = None, layout: Any = None,
+                  device: Any = None, requires_grad: bool = False,
+                  pin_memory: bool = False) -> Tensor:
+    """An uninitialised tensor of ``size`` laid out with ``stride`` in torch. tapegrad's
+    tensors are always C-contiguous, so the strides are checked (one per dim) and the
+    result is a contiguous tensor of zeros: same shape, dtype and (undefined) meaning."""
+    shape = _shape((size,))
+    _check_strides(shape, stride)
+    return _filled(shape, 0, _dt(dtype), device, requires_grad)
+
+
+def scalar_tensor(value: Any, *, dtype: Any = None, layout: Any = None, device: Any = None,
+                  requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A 0-d tensor holding ``value``, of the default float dtype unless ``dtype`` is given
+    (even for an integer or bool value, unlike `tensor`)."""
+    if isinstance(value, Tensor):
+        value = value.item()
+    return _filled((), value, _dt(dtype), device, requires_grad)
+
+
+def empty_permuted(size: Any, physical_layout: Any, *, dtype: Any = None, layout: Any = None,
+                   device: Any = None, requires_grad: bool = False,
+                   pin_memory: bool = False) -> Tensor:
+    """An uninitialised tensor of ``size`` whose dims torch stores in the order
+    ``physical_layout`` (a permutation of the dims). tapegrad checks the permutation and
+    returns a contiguous tensor of zeros (see `empty_strided`)."""
+    shape = _shape((size,))
+    order = [int(d) for d in physical_layout]
+    if len(order) != len(shape):
+        raise RuntimeError("Number of dimensions in size does not match the length of the "
+                           "physical_layout")
+    seen = set()
+    for d in order:
+        if not -max(len(shape), 1) <= d < max(len(shape), 1):
+            raise RuntimeError(f"Dimension out of range (expected to be in range of "
+                             f"[{-max(len(shape), 1)}, {max(len(shape), 1) - 1}], but got {d})")
+        if d % max(len(shape), 1) in seen:
+            raise RuntimeError("Duplicate dim not allowed")
+        seen.add(d % max(len(shape), 1))
+    return _filled(shape, 0, _dt(dtype), device, requires_grad)
+
+
 def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
     if dtype is None:

@@ -259,6 +259,16 @@ class Tensor(Variable):
         return self.new_full(shape_from_args(size), 0, dtype=dtype, device=device,
                              requires_grad=requires_grad)
 
+    def new_empty_strided(self, size: Any, stride: Any, dtype: Any = None, device: Any = None,
+                          requires_grad: bool = False) -> Tensor:
+        """`new_empty` with torch's ``stride`` (checked, then ignored: results are always
+        C-contiguous here)."""
+        if len(tuple(stride)) != len(tuple(size)):
+            raise RuntimeError(f"dimensionality of sizes ({len(tuple(size))}) must match "
+                               f"dimensionality of strides ({len(tuple(stride))})")
+        return self.new_empty(tuple(size), dtype=dtype, device=device,
+                              requires_grad=requires_grad)
+
     def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
                  requires_grad: bool = False) -> Tensor:
         """A new tensor of ``size`` filled with ``fill_value``, with this tensor's dtype and
