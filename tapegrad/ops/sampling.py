@@ -1,4 +1,5 @@
-"""Random sampling ops: the in-place samplers (``x.normal_()``, ``x.uniform_()``...), and
+"""Random sampling ops: the in-place samplers (``x.normal_()``, ``x.uniform_()``,
+``x.random_()``...), and
 ``bernoulli``, ``normal`` and ``multinomial``.
 
 Draws come from tapegrad's seeded generator (`tapegrad.random`: ``manual_seed`` makes them
@@ -76,6 +77,8 @@ def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Any = N
     """Fill with draws from the uniform distribution on ``[a, b)`` (torch names the bounds
     ``from``/``to``, Python keywords, so they are passed positionally)."""
     a, b = kwargs.pop("from", a), kwargs.pop("to", b)
+    if kwargs:
+        raise TypeError(f"uniform_() got an unexpected keyword argument {next(iter(kwargs))!r}")
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
                            f"from={a} > to={b}")
@@ -139,6 +142,34 @@ def _host(t: Tensor) -> np.ndarray:
     """``t``'s values as a numpy array (a copy from the device for a CUDA tensor): every
     draw happens on the host, from tapegrad's numpy generator."""
     return move(t._data, resolve("cpu"))
+
+
+def random_(self: Tensor, low: int | None = None, high: int | None = None, *,
+            generator: Any = None, **kwargs: Any) -> Tensor:
+    """Fill with integers drawn uniformly: ``random_(high)`` from [0, high), ``random_(low,
+    high)`` from [low, high), and ``random_()`` from [0, M] where M is the largest integer
+    the dtype holds exactly (2^24 for float32, 2^53 for float64, the maximum for integer
+    types, 1 for bool). torch names the bounds ``from``/``to``."""
+    low, high = kwargs.pop("from", low), kwargs.pop("to", high)
+    if kwargs:
+        raise TypeError(f"random_() got an unexpected keyword argument {next(iter(kwargs))!r}")
+    dt = self._data.dtype
+    if low is not None and high is None:
+        low, high = 0, low
+    if low is None:
+        low = 0
+        if dt == np.bool_:
+            high = 2
+        elif dt.kind == "f":
+            high = 2 ** (np.finfo(dt).nmant + 1) + 1
+        else:
+            high = int(np.iinfo(dt).max) + 1
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
+                           f"from={low} >= to={high}")
+    rng = random.generator_of(generator)
+    return _sample_(self, lambda shape: rng.integers(low, high, shape, dtype=np.int64
+                                                      if high <= 2**63 else np.uint64))
 
 
 def _check_probabilities(p: np.ndarray) -> None:
@@ -315,7 +346,7 @@ def _multinomial_method(self: Tensor, num_samples: int, replacement: bool = Fals
 
 
 METHODS = {
-    "uniform_": uniform_, "normal_": normal_, "cauchy_": cauchy_,
+    "uniform_": uniform_, "normal_": normal_, "random_": random_, "cauchy_": cauchy_,
     "exponential_": exponential_, "geometric_": geometric_, "log_normal_": log_normal_,
     "bernoulli_": bernoulli_, "bernoulli": _bernoulli_method,
     "multinomial": _multinomial_method,

@@ -132,6 +132,20 @@ def test_multinomial_without_replacement():
     assert sorted(perm) == list(range(6))
 
 
+def test_random_integer_ranges_like_torch():
+    v = tg.empty(N // 10).random_(3, 7).numpy()
+    assert set(np.unique(v)) == {3, 4, 5, 6}
+    assert set(np.unique(tg.empty(N // 10, dtype=tg.int64).random_(4).numpy())) == {0, 1, 2, 3}
+    assert set(np.unique(tg.empty(1000, dtype=tg.bool).random_().numpy())) == {False, True}
+    u8 = tg.empty(N // 10, dtype=tg.uint8).random_().numpy()
+    assert u8.min() == 0 and u8.max() == 255
+    f32 = tg.empty(1000).random_().numpy()
+    assert (f32 == np.round(f32)).all() and f32.max() <= 2**24 and f32.max() > 2**20
+    for lib in (tg, torch):
+        with pytest.raises(RuntimeError, match="from"):
+            lib.empty(3).random_(5, 2)
+
+
 def test_randint_like():
     t = tg.zeros(N // 10, 10, dtype=tg.float16)
     r = tg.randint_like(t, 3, 7)
