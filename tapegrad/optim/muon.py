@@ -58,16 +58,16 @@ def newton_schulz(g: np.ndarray, coefficients: tuple[float, float, float], steps
     return x.T if tall else x
 
 
-def adjusted_lr(lr: float, adjust_lr_fn: str | None, shape: tuple) -> float:
-    """Scale lr so updates of different shapes have comparable RMS: ``"original"``
-    (Keller Jordan's) multiplies by √max(1, rows/cols), ``"match_rms_adamw"`` (Moonshot's)
-    by 0.2·√max(rows, cols), which makes AdamW's tuned lr and weight decay reusable."""
+def lr_ratio(adjust_lr_fn: str | None, shape: tuple) -> float:
+    """The factor Muon scales lr by so updates of different shapes have comparable RMS:
+    ``"original"`` (Keller Jordan's) √max(1, rows/cols), ``"match_rms_adamw"`` (Moonshot's)
+    0.2·√max(rows, cols), which makes AdamW's tuned lr and weight decay reusable."""
     rows, cols = shape[:2]
     if adjust_lr_fn is None or adjust_lr_fn == "original":
-        return lr * math.sqrt(max(1, rows / cols))
+        return math.sqrt(max(1, rows / cols))
     if adjust_lr_fn == "match_rms_adamw":
-        return lr * 0.2 * math.sqrt(max(rows, cols))
-    return lr
+        return 0.2 * math.sqrt(max(rows, cols))
+    return 1.0
 
 
 class Muon(ElementwiseOptimizer):
@@ -78,7 +78,7 @@ class Muon(ElementwiseOptimizer):
         B ← μ·B + (1 - μ)·G                   (momentum buffer)
         U = lerp(G, B, μ) if nesterov else B
         O = NewtonSchulz(U)                   ≈ the orthogonal factor of U (see newton_schulz)
-        W ← W·(1 - γλ) - γ'·O                 (γ' = adjusted_lr(γ, adjust_lr_fn, shape))
+        W ← W·(1 - γλ) - γ'·O                 (γ' = γ·lr_ratio(adjust_lr_fn, shape))
 
     An orthogonalised update moves every singular direction of the weight by the same
     amount, so directions with small gradients are not starved. Biases, embeddings and the
@@ -135,7 +135,7 @@ class Muon(ElementwiseOptimizer):
                 group: dict[str, Any], t: float) -> None:
         if g.ndim != 2:
             raise ValueError("Param gradient must be a 2D matrix")
-        lr, momentum = float(group["lr"]), group["momentum"]
+        momentum = group["momentum"]
         buf = state["momentum_buffer"]._data
         lerp_(buf, g, 1 - momentum)
         if group["nesterov"]:
@@ -145,6 +145,12 @@ class Muon(ElementwiseOptimizer):
             update = buf
         ortho = newton_schulz(update, group["ns_coefficients"], group["ns_steps"],
                               group["eps"])
-        step = adjusted_lr(lr, group["adjust_lr_fn"], p.shape)
-        p *= 1 - lr * group["weight_decay"]
-        p += -step * ortho.astype(p.dtype)
+        ratio = lr_ratio(group["adjust_lr_fn"], p.shape)
+        lr = group["lr"]
+        if isinstance(lr, Tensor):  # torch computes these scalars as 0-d tensors of lr's dtype
+            f = lr._data.dtype.type
+            step, decay = f(lr._data) * f(ratio), f(1) - f(lr._data) * f(group["weight_decay"])
+        else:
+            step, decay = lr * ratio, 1 - lr * group["weight_decay"]
+        p *= float(decay)
+        p += -float(step) * ortho.astype(p.dtype)
