@@ -8,6 +8,13 @@ epoch, *after* ``optimizer.step()``), writes a new learning rate into every para
         train_one_epoch(...)           # calls optimizer.step() many times
         scheduler.step()               # lr = 0.1 * base_lr from epoch 30, 0.01 from epoch 60...
 
+Per-epoch decays: StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, PolynomialLR,
+LambdaLR, MultiplicativeLR; warm-ups: ConstantLR, LinearLR; restarts and cycles:
+CosineAnnealingWarmRestarts, CyclicLR and OneCycleLR (the last two stepped per *batch*,
+cycling the momentum too); composition: SequentialLR (one after another at milestones) and
+ChainedScheduler (all at once, factors multiplying); and ReduceLROnPlateau, driven by a
+metric.
+
 Building a scheduler stores each group's starting rate as ``group['initial_lr']`` (the
 ``base_lrs``) and takes "step 0" at once, so ``get_last_lr()`` is valid straight away.
 
