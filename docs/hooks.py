@@ -7,11 +7,11 @@ even that. This hook fails the build, strict or not, on any page whose text show
 traceback (markdown-exec's error output is syntax-highlighted, so tags are dropped
 before looking).
 
-Three pages execute code that needs packages the ``docs`` extra does not install: torch
-(the oracle of "Testing your ops against torch" and "Adding an op") and numba-cuda (the
-simulator that runs "GPU with numba.cuda"). Without them the page is built with its code
-shown but not run, under a visible note that says what to install: ``bash
-scripts/setup_env.sh docs && .venv/bin/mkdocs serve`` works on a fresh clone.
+Some pages execute code that needs packages the ``docs`` extra does not install: torch
+(the oracle of "Testing your ops against torch", "Adding an op" and "Second order") and
+numba-cuda (the simulator that runs "GPU with numba.cuda"). Without them the page is
+built with its code shown but not run, under a visible note that says what to install:
+``bash scripts/setup_env.sh docs && .venv/bin/mkdocs serve`` works on a fresh clone.
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ NEEDS = {
                                  "torch==2.13.0, the CPU build)"),
     "adding-an-op.md": ("torch", "torch (bash scripts/setup_env.sh test installs "
                         "torch==2.13.0, the CPU build)"),
+    "second-order.md": ("torch", "torch (bash scripts/setup_env.sh test installs "
+                        "torch==2.13.0, the CPU build)"),
+    "checking-your-code.md": ("torch", "torch (bash scripts/setup_env.sh test installs "
+                              "torch==2.13.0, the CPU build)"),
     "gpu-numba-cuda.md": ("numba_cuda", "numba-cuda (pip install 'tapegrad[cuda]', or bash "
                           "scripts/setup_env.sh test)"),
 }

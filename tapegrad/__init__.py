@@ -70,6 +70,13 @@ from tapegrad.dtypes import (
 )
 from tapegrad.dtypes import float_ as float  # torch.float
 from tapegrad.dtypes import int_ as int  # torch.int
+from tapegrad.nn.functional.dropout import native_dropout_backward
+from tapegrad.nn.functional.normalization import (
+    native_batch_norm,
+    native_group_norm,
+    native_layer_norm,
+)
+from tapegrad.nn.functional.padding import constant_pad_nd
 from tapegrad.ops.activation import *  # noqa: F403
 from tapegrad.ops.arithmetic import *  # noqa: F403
 from tapegrad.ops.clamp import *  # noqa: F403
@@ -110,6 +117,10 @@ def __getattr__(name: str):
         import importlib
 
         return importlib.import_module(f"tapegrad.{name}")
+    if name == "exercise":  # tapegrad.exercise(fn, *inputs): it draws, so it loads graphviz
+        from tapegrad.testing.exercise import exercise
+
+        return exercise
     message = None
     if not name.startswith("_"):
         from tapegrad.testing.torch_db_scope import out_of_scope_message
@@ -119,7 +130,7 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY_SUBMODULES)
+    return sorted(set(globals()) | _LAZY_SUBMODULES | {"exercise"})
 
 from tapegrad import _malloc  # noqa: E402
 from tapegrad.ops.checks.tensor_args import guard_functions  # noqa: E402

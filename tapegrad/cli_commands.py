@@ -23,7 +23,9 @@ from typing import Any
 
 import tapegrad
 from tapegrad.ops import registry
-from tapegrad.testing import registry_check, torch_db
+from tapegrad.testing import mutate, registry_check, torch_db
+from tapegrad.testing.function_check import check_function
+from tapegrad.testing.torch_db_scope import EXCLUDED_FAMILIES
 
 USAGE_ERROR = 2
 
@@ -214,15 +216,94 @@ def _torch_available() -> bool:
         return False
 
 
+def mutate_command(ops: list[str] | None) -> int:
+    """``tapegrad check --mutate``: the mutants of every backward the ops' database cases
+    reach, and those the cases fail to catch (exit status 1 when any survives that is not
+    known to be equivalent)."""
+    known = torch_db.in_scope_ops()
+    unknown = [n for n in ops or () if n not in known]
+    if unknown:
+        return fail("check", f"not an in-scope entry of torch's database: "
+                    f"{', '.join(map(repr, unknown))}; `tapegrad check --torch-db --list` "
+                    "lists them")
+    names = ops or [n for n, op in known.items() if op.supports_autograd]
+
+    def progress(text: str) -> None:
+        print(f"\r{text[:78]:<78}", end="", file=sys.stderr, flush=True)
+
+    report = mutate.mutate(names, progress=progress)
+    print("\r" + " " * 78 + "\r", end="", file=sys.stderr, flush=True)
+    print(report)
+    missed = [r for r in report.survivors if r.mutation not in mutate.EQUIVALENT]
+    return 1 if missed else 0
+
+
+def _example(obj: Any, module: Any, attr: str) -> Any:
+    """``attr`` of the class, else of its file; a callable is called (no arguments)."""
+    found = getattr(obj, attr, None)
+    if found is None:
+        found = getattr(module, attr, None)
+    return found() if callable(found) and attr == "example_inputs" else found
+
+
+def check_user_function(target: str, verbose: bool) -> int:
+    """``tapegrad check FILE.py:NAME``: `tapegrad.testing.check_function` on the user's
+    Function (or function of tensors) NAME, with the inputs of ``example_inputs`` (an
+    attribute of NAME or a function of FILE: a tuple, or a function returning one) and,
+    when FILE or NAME defines ``torch_reference``, that torch function as the reference."""
+    path, name = split_target(target)
+    module_name = f"_tapegrad_user_{path.stem}"
+
+    def load() -> tuple[Any, Any, Any]:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise CommandError(f"cannot import {path} (is it a .py file?)")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+        obj = getattr(module, name, None)
+        if obj is None or not callable(obj):
+            raise CommandError(f"{path} has no Function or function {name!r}")
+        inputs = _example(obj, module, "example_inputs")
+        if inputs is None:
+            raise CommandError(
+                f"{target} needs example inputs: give {name} an attribute example_inputs, or "
+                f"define example_inputs() in {path.name}, returning a tuple of tensors or "
+                "numpy arrays")
+        return obj, tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,), \
+            _example(obj, module, "torch_reference")
+
+    with _as_script(path, module_name):
+        obj, inputs, reference = _user_code("check", target, load)
+        report = _user_code("check", target, lambda: check_function(
+            obj, *inputs, reference=reference, raise_on_failure=False))
+    if verbose or not report.passed:
+        print(report)
+    else:
+        ran = [c for c in report.checks if c.status != "skip"]
+        print(f"{path.name}:{name}: {len(ran)}/{len(ran)} checks passed "
+              f"({len(report.checks) - len(ran)} skipped; -v lists them)")
+    return 0 if report.passed else 1
+
+
 def check_command(args: argparse.Namespace) -> int:
-    """``tapegrad check``: every registered op (or those named) against PyTorch."""
+    """``tapegrad check``: every registered op (or those named) against PyTorch, or the
+    user's own Function (``tapegrad check FILE.py:NAME``)."""
+    if args.target is not None:
+        return _run("check", lambda: check_user_function(args.target, args.verbose))
     if not _torch_available():
         return fail("check", "PyTorch is needed to check ops against it: "
                     "pip install torch==2.13.0")
+    if args.mutate:  # break each backward rule on purpose: do the database's cases notice?
+        return mutate_command(args.ops)
     if args.torch_db:  # PyTorch's own OpInfo/ModuleInfo/OptimizerInfo database
         return torch_db.command(args.ops, args.verbose, args.list)
     if args.list:
         print("\n".join(sorted(op.name for op in registry.all_ops())))
+        print("\nOut of scope, by family (`tapegrad check --torch-db --list` lists every entry "
+              "of PyTorch's database, present or missing):")
+        for family, reason, _, _ in EXCLUDED_FAMILIES:
+            print(f"  {family}: {reason}")
         return 0
     if args.ops:
         unknown = [n for n in args.ops if n not in {op.name for op in registry.all_ops()}]
@@ -237,7 +318,7 @@ def check_command(args: argparse.Namespace) -> int:
         print(f"\rchecking {i}/{len(names)}: {name:<30}", end="", file=sys.stderr, flush=True)
         results.extend(registry_check.check_all([name], dtypes=dtypes, layouts=layouts))
     print("\r" + " " * 48 + "\r", end="", file=sys.stderr, flush=True)
-    print(registry_check.format_results(results))
+    print(registry_check.format_results(results, verbose=args.verbose))
     return 1 if any(not r.passed for r in results) else 0
 
 
@@ -283,7 +364,13 @@ def add_commands(sub: Any) -> None:
                         "checkbox for it too)")
     p.set_defaults(func=step_command)
 
-    p = sub.add_parser("check", help="check ops' forward and gradients against PyTorch")
+    p = sub.add_parser("check", help="check ops' forward and gradients against PyTorch, or "
+                       "your own Function: tapegrad check myops.py:MyFunction")
+    p.add_argument("target", nargs="?", metavar="FILE.py:NAME",
+                   help="check your own autograd.Function (or function of tensors) NAME with "
+                        "tapegrad.testing.check_function; its inputs come from "
+                        "example_inputs (on NAME or in FILE), its optional torch reference "
+                        "from torch_reference")
     p.add_argument("--ops", nargs="+", metavar="NAME", help="only these ops (default: all)")
     p.add_argument("--dtype", action="append", choices=("float64", "float32"),
                    help="only this dtype (repeatable; default both)")
@@ -294,5 +381,10 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--torch-db", action="store_true",
                    help="run PyTorch's own test database (OpInfos, ModuleInfos, optimizers)")
     p.add_argument("-v", "--verbose", action="store_true",
-                   help="with --torch-db: a table row per op, module and optimizer")
+                   help="a table row per case (with --torch-db: per op, module and "
+                        "optimizer; with FILE.py:NAME: every check); default: failures and "
+                        "one summary line")
+    p.add_argument("--mutate", action="store_true",
+                   help="break each backward rule the database's cases reach (sign, "
+                   "transpose, broadcast sum, saved tensors) and list the mutants they miss")
     p.set_defaults(func=check_command)

@@ -269,13 +269,23 @@ def randint_like(t: Tensor, low: int = 0, high: int | None = None, *, generator:
     return _finish(arr.astype(_dt(dtype)), requires_grad, device)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,
-           device: Any = None, requires_grad: bool = False) -> Tensor:
-    """``arange(5)`` -> 0..4; integers give int64, any float argument the default float."""
+def arange(start: Any, end: Any = None, step: Any = 1, *, out: Tensor | None = None,
+           dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``arange(5)`` -> 0..4; integers give int64, any float argument the default float.
+
+    ``out=``: the values take ``out``'s dtype and replace its contents (a factory has no
+    inputs to overlap; the general rules of ``out=`` are `tapegrad.ops.out_arg`'s)."""
     if end is None:
         start, end = 0, start
     if step == 0:
         raise RuntimeError("step must be nonzero")
+    if out is not None:
+        if not isinstance(out, Tensor):
+            raise TypeError(f"arange(): argument 'out' must be Tensor, not "
+                            f"{type(out).__name__}")
+        dtype = out.dtype if dtype is None else dtype
+    if dtype is not None and not dtypes.to_dtype(dtype).is_floating_point and int(step) == 0:
+        raise ValueError("step must be nonzero")  # torch: the step cast to the integer dtype
     lo, hi = float(start), float(end)
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise RuntimeError(f"unsupported range: {start} -> {end}")
@@ -287,7 +297,12 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None,
         dtype = dtypes.get_default_dtype() if is_float else dtypes.int64
     arr = np.arange(float(start) if dtypes.to_dtype(dtype).is_floating_point else start,
                     end, step, dtype=np.float64)
-    return _finish(arr.astype(_dt(dtype)), requires_grad, device)
+    result = _finish(arr.astype(_dt(dtype)), requires_grad, device)
+    if out is None:
+        return result
+    out._data = result._data
+    out._version_counter.value += 1
+    return out
 
 
 def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None,

@@ -149,9 +149,13 @@ DEFERRED_IMPORTS = {
     "kernels/cuda/ufuncs.py": {"."},
     "nn/functional/dropout.py": {"tapegrad.kernels.cuda"},
     # pytest loads the plugin in every session: tapegrad loads when a fixture is used
-    "testing/pytest_plugin.py": {"tapegrad.testing.oracle", "tapegrad.testing.gradcheck"},
+    "testing/pytest_plugin.py": {"tapegrad.testing.oracle", "tapegrad.testing.gradcheck",
+                                 "tapegrad.testing.function_check"},
+    # the first-wrong-gradient locator builds on the oracle's helpers and loads graphviz:
+    # the oracle imports it only when a gradient disagrees
+    "testing/oracle.py": {"tapegrad.testing.locate"},
     # the out-of-scope list loads only when a name tapegrad lacks is asked for
-    "__init__.py": {"tapegrad.testing.torch_db_scope"},
+    "__init__.py": {"tapegrad.testing.torch_db_scope", "tapegrad.testing.exercise"},
     # graphviz and matplotlib load only for the commands that draw
     "cli.py": {"tapegrad", "tapegrad.viz"},
     "cli_commands.py": {"tapegrad"},

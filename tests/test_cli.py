@@ -74,8 +74,18 @@ def _one_line_error(capsys, *needles: str) -> None:
 
 
 # ---------------------------------------------------------------- check
-def test_check_prints_the_table_and_passes(capsys):
+def test_check_prints_one_summary_line_by_default(capsys):
     status = main(["check", "--ops", "add", "mul", "--dtype", "float64", "--contiguous-only"])
+    out = capsys.readouterr().out
+    assert status == 0
+    lines = out.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("ops 2/2 pass, cases: ") and lines[0].endswith(" 0 failed")
+
+
+def test_check_prints_the_table_and_passes(capsys):
+    status = main(["check", "--ops", "add", "mul", "--dtype", "float64", "--contiguous-only",
+                   "-v"])
     out = capsys.readouterr().out
     assert status == 0
     header = out.splitlines()[0].split()
@@ -95,7 +105,59 @@ def test_check_failure_exits_1(capsys, monkeypatch):
     monkeypatch.setattr(registry_check, "check_all", failing)
     assert main(["check", "--ops", "add"]) == 1
     out = capsys.readouterr().out
+    assert "FAIL add" in out and "forward differs" in out
+    assert out.strip().splitlines()[-1] == ("ops 0/1 pass, cases: 0 passed, 1 failed "
+                                            "(failing: add)")
+    assert main(["check", "--ops", "add", "-v"]) == 1
+    out = capsys.readouterr().out
     assert "FAIL" in out and "0 passed, 1 failed" in out
+
+
+USER_OPS = textwrap.dedent("""
+    import numpy as np
+    from tapegrad.autograd import Function
+
+    class AddBias(Function):
+        @staticmethod
+        def forward(ctx, x, bias):
+            return x + bias
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad, grad.sum(0)
+
+    class ForgotTheSum(AddBias):
+        @staticmethod
+        def backward(ctx, grad):
+            return grad, grad
+
+    def example_inputs():
+        rng = np.random.default_rng(0)
+        return rng.standard_normal((3, 4)), rng.standard_normal(4)
+
+    def torch_reference(x, bias):
+        return x + bias
+""")
+
+
+def test_check_a_users_function(tmp_path, monkeypatch, capsys):
+    (tmp_path / "myops.py").write_text(USER_OPS)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "myops.py:AddBias"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == ["myops.py:AddBias: 9/9 checks passed (0 skipped; -v lists them)"]
+    assert main(["check", "myops.py:AddBias", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "ok    torch reference" in out and "9 of 9 checks passed" in out
+    assert main(["check", "myops.py:ForgotTheSum"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  backward contract" in out
+    assert "a gradient of shape [3, 4] for `bias`, which has shape [4]" in out
+    assert main(["check", "myops.py:Missing"]) == 2
+    _one_line_error(capsys, "no Function or function 'Missing'")
+    (tmp_path / "bare.py").write_text(USER_OPS.split("\ndef example_inputs")[0])
+    assert main(["check", "bare.py:AddBias"]) == 2
+    _one_line_error(capsys, "needs example inputs", "example_inputs()")
 
 
 def test_check_without_torch(capsys, monkeypatch):
@@ -108,8 +170,10 @@ def test_check_unknown_op_and_list(capsys):
     assert main(["check", "--ops", "add", "no_such_op"]) == 2
     _one_line_error(capsys, "'no_such_op'")
     assert main(["check", "--list"]) == 0
-    names = capsys.readouterr().out.split()
+    out = capsys.readouterr().out
+    names = out.split()
     assert "add" in names and "mul" in names
+    assert "Out of scope" in out and "  fft: Fourier transforms need complex tensors" in out
 
 
 # ---------------------------------------------------------------- errors of graph/step
@@ -252,3 +316,13 @@ def test_help_shows_no_rst_markup(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert "`" not in out and "tapegrad command" in out
+
+
+def test_check_mutate_reports_the_mutants(capsys):
+    # expand's backward has a sign mutant (caught) and a dropped broadcast sum (equivalent:
+    # the engine sums itself), so the command passes and says both
+    assert main(["check", "--mutate", "--ops", "expand"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("mutants: ") and "killed" in out
+    assert "survived: sum-to-shape of tapegrad.ops.shape.Expand" in out and "equivalent" in out
+    assert main(["check", "--mutate", "--ops", "no_such_op"]) == 2

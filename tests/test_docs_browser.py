@@ -83,6 +83,7 @@ def served(docs_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     (root / STEPPER_DIR).mkdir()
     page = viz.stepper_html(loss, root / STEPPER_DIR / "steps.html", html_id=STEPPER_ID)
     steps = int(re.search(r'data-steps="(\d+)"', page).group(1))
+    viz.stepper_html(loss, root / STEPPER_DIR / "quiz.html", html_id="quiz", quiz=True)
     big_loss, big_params = _fifty_ops()
     viz.stepper_html(big_loss, root / STEPPER_DIR / "big.html", html_id=BIG_ID,
                      params=big_params)
@@ -438,3 +439,35 @@ def test_docs_stepper_page_is_full_width_and_readable(tab: _Watched, served: tup
     frame.locator("button.next").click()
     px, count = frame.locator(".tg-stepper").evaluate(_MIN_TEXT_PX)
     assert count >= 6 and px >= READABLE_PX, (px, count)
+
+
+def test_quiz_mode_checks_answers_hints_and_reveals(tab: _Watched, served: tuple) -> None:
+    """(a * b + c) * b as a quiz: the graph hides each gradient until it is found, a wrong
+    answer unlocks the hint, a right one (typed as a reader would) is accepted."""
+    base, _ = served
+    page = tab.goto(f"{base}{STEPPER_DIR}/quiz.html")
+    root = page.locator("#quiz")
+    root.locator(".next").click()  # the seed: d loss / d loss
+    root.locator(".next").click()  # MulBackward0 of the last product
+    questions = root.locator(".quiz-q")
+    assert questions.count() == 2
+    caption = root.locator('.steps.folded .frame[data-step="2"] .caption').first
+    assert not caption.is_visible()
+    nid = questions.nth(0).get_attribute("data-node")
+    assert _grad_row(page, "quiz", nid) == "grad ?"
+    first = questions.nth(0)
+    first.locator("input").fill("12345")
+    first.locator(".quiz-check").click()
+    assert first.locator(".quiz-feedback").inner_text().startswith("Not yet")
+    assert not first.locator(".quiz-hint").is_disabled()
+    first.locator(".quiz-hint").click()
+    assert "∂L/∂" in first.locator(".quiz-feedback").inner_text()
+    # the engine's number: loss = (a*b + c)*b, so d loss / d(a*b + c) = b = -3
+    first.locator("input").fill("−3")  # a typographic minus, as captions print it
+    first.locator("input").press("Enter")
+    done = root.locator(".quiz-q").nth(0)
+    assert done.locator(".quiz-feedback").inner_text().startswith("✓")
+    assert _grad_row(page, "quiz", nid) == "grad -3"
+    assert "1 / " in root.locator(".quiz-score").inner_text()
+    root.locator(".quiz-q").nth(1).locator(".quiz-reveal").click()
+    assert caption.is_visible()

@@ -172,3 +172,41 @@ def test_numbers_stay_allowed_where_ops_take_them():
     assert float(tapegrad.add(2, tapegrad.ones(1))) == 3.0
     assert float(tapegrad.pow(2, tapegrad.ones(1))) == 2.0
     assert float(tapegrad.mul(tapegrad.ones(1), 3)) == 3.0
+
+
+NUMBER_CASES = [
+    # (op, arguments): Python numbers where torch's argument parser wants tensors
+    ("logical_and", ("T", 2)), ("logical_and", (2, "T")), ("logical_or", (2, 3)),
+    ("logical_xor", ("T", 2)), ("bitwise_and", (2, 3)), ("bitwise_or", (2, "T")),
+    ("bitwise_xor", ("T", 2)), ("pow", (2, 3)), ("pow", (2, "T")), ("rsub", (2, "T")),
+    ("rsub", ("T", 2)), ("clamp_max", (2, "T")), ("clamp_min", ("T", 2)), ("add", (2, 3)),
+    ("add", (2, "T")), ("mul", ("T", 2)), ("sub", (2, 3)), ("div", (2, "T")),
+    ("floor_divide", (2, 3)), ("maximum", ("T", 2)), ("eq", (2, "T")), ("exp", (2,)),
+    ("clamp", (2,)), ("where", (True, "T", "T")),
+]
+
+
+@pytest.mark.parametrize(("op", "args"), NUMBER_CASES,
+                         ids=[f"{op}{args}" for op, args in NUMBER_CASES])
+def test_python_numbers_as_operands_like_torch(op, args):
+    def call(lib, _=None):
+        x = lib.tensor([1, 2, 3])
+        return getattr(lib, op)(*(x if a == "T" else a for a in args))
+
+    want, got = _error(torch, call, None), _error(tapegrad, call, None)
+    if want is None:
+        assert got is None, f"torch accepts it, tapegrad raised {got!r}"
+    else:
+        assert type(got) is type(want), f"torch {want!r}, tapegrad {got!r}"
+
+
+@pytest.mark.parametrize("method", ["__radd__", "__rmul__", "__rand__", "__ror__", "__rxor__",
+                                    "__rsub__", "__rpow__"])
+def test_reflected_methods_called_on_a_number(method):
+    def call(lib, _=None):
+        return getattr(lib.Tensor, method)(2, lib.tensor([1, 2, 3]))
+
+    want, got = _error(torch, call, None), _error(tapegrad, call, None)
+    assert type(got) is type(want)
+    if want is None:  # torch's Python-level methods: NotImplemented or a value, as here
+        assert (call(tapegrad) is NotImplemented) == (call(torch) is NotImplemented)

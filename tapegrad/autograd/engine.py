@@ -22,13 +22,15 @@ The step-through viewer is built only from these events.
 
 from __future__ import annotations
 
+import itertools
 import sys
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tapegrad.autograd import anomaly
-from tapegrad.autograd.function import AccumulateGrad, Node
+from tapegrad.autograd.function import AccumulateGrad, Node, next_sequence_number
 from tapegrad.autograd.grad_mode import _state
 from tapegrad.autograd.variable import Variable
 
@@ -85,6 +87,25 @@ def _sequence_of(node: Node) -> int:
     return node._seq
 
 
+# Backward passes that built a graph (create_graph=True), as ranges of sequence numbers:
+# every entry recorded while one ran has a number inside its range, so a drawing can tell
+# the first pass's nodes from the forward's (second-order stepping). Bounded: a training
+# loop with create_graph runs forever.
+_GRAPH_PASSES: deque[tuple[int, int, int]] = deque(maxlen=1024)  # (first, last, pass number)
+_graph_pass_count = itertools.count(1)
+
+
+def backward_pass_of(sequence_nr: int) -> int | None:
+    """The number of the backward pass (1, 2... counted since import) that recorded the
+    entry with this sequence number, or None when a forward pass recorded it."""
+    for first, last, number in reversed(_GRAPH_PASSES):
+        if first < sequence_nr < last:
+            return number
+        if last < sequence_nr:
+            return None
+    return None
+
+
 def run_backward(
     roots: Sequence[Variable],
     grad_roots: Sequence[Variable],
@@ -138,6 +159,7 @@ def run_backward(
     step = 0
     grad_mode_before = _state.grad_enabled
     _state.grad_enabled = create_graph
+    first_recorded = next_sequence_number() if create_graph else None
     try:
         for node in reversed(entries):
             grads = buffers.pop(node, None)
@@ -173,6 +195,9 @@ def run_backward(
                 ))
     finally:
         _state.grad_enabled = grad_mode_before
+        if first_recorded is not None:
+            _GRAPH_PASSES.append((first_recorded, next_sequence_number(),
+                                  next(_graph_pass_count)))
     return results
 
 

@@ -210,6 +210,15 @@ class Function:
 
     _node_class: type[Node] = Node
     op_name: str | None = None  # name in tape listings; defaults to the lower-cased class
+    #: What backward sends to input 0, 1, 2... in words a learner reads, one text per input
+    #: (the last serves the inputs after it); the stepper fills it in with the names, shapes
+    #: and numbers of one backward step. Placeholders: ``{x0}`` ``{x1}`` ``{x2}`` the
+    #: inputs' names, ``{s0}`` ``{s1}`` ``{s2}`` their shapes, ``{xi}`` the input the text
+    #: is for, ``{g}`` the incoming gradient (∂L/∂output) and ``{sg}`` its shape, ``{so}``
+    #: the shape sent, ``{opts}`` the op's options, ``{dim}`` the option ``dim``, ``{n}``
+    #: the number of elements averaged, ``{bias}`` which dims a broadcast input's gradient
+    #: was summed over. Pointwise ops leave it empty: their caption is their formula.
+    caption: tuple[str, ...] = ()
     _uses_setup_context = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -404,7 +413,12 @@ def once_differentiable(backward):
 
 
 class _DelayedError(Function):
+    """Stands in the graph a backward built for a ``once_differentiable`` backward: going
+    through it a second time raises torch's error."""
+
     node_name = "DelayedError"
+    caption = ("an error: this gradient was made by a backward that can be "
+               "differentiated only once (once_differentiable) : {s0}",)
 
     @staticmethod
     def forward(ctx: Node, x: Variable, *anchors: Variable) -> Variable:

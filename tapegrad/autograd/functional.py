@@ -210,6 +210,8 @@ class _StackRows(Function):
     to input ``i`` by indexing, which is differentiable, so a Jacobian built with
     ``create_graph=True`` can be differentiated again (a Hessian is a Jacobian of one)."""
 
+    caption = ("the row of {g} that {xi} filled : {sg} → {so}",)
+
     @staticmethod
     def forward(ctx: Node, *rows: Variable) -> Variable:
         ctx.count = len(rows)

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tapegrad.autograd.engine import collect_entries
+from tapegrad.autograd.engine import backward_pass_of, collect_entries
 from tapegrad.autograd.function import AccumulateGrad, ReleasedTensor
 
 
@@ -63,6 +63,7 @@ class TapeEntry:
     module_path: str = ""
     node: Any = None  # the Node (Tensor) or the Scalar that this entry describes
     sequence_nr: int = -1
+    backward_pass: int | None = None  # recorded by this backward pass (create_graph=True)
 
 
 class Tape:
@@ -94,6 +95,13 @@ class Tape:
                 if v.name is None:
                     v.name = _late_name(e.node, nr)
         return tape
+
+    def backward_passes(self) -> dict[int, int]:
+        """The backward passes (``create_graph=True``) that recorded entries of this tape,
+        numbered 1, 2... in the order they ran: the pass number the engine gave -> the
+        number a drawing shows."""
+        found = sorted({e.backward_pass for e in self.entries if e.backward_pass is not None})
+        return {p: k for k, p in enumerate(found, start=1)}
 
     def entry_of(self, node: Any) -> TapeEntry | None:
         for e in self.entries:
@@ -234,7 +242,7 @@ def _tensor_tape(outputs: tuple) -> Tape:
         entry = TapeEntry(position=position, op=node.op_name, backward_name=node.name(),
                           inputs=inputs, outputs=[], options=dict(node._kwargs),
                           module_path=node.module_path, node=node,
-                          sequence_nr=node._seq)
+                          sequence_nr=node._seq, backward_pass=backward_pass_of(node._seq))
         data = node._output_data or ()
         for nr, (shape, dt) in enumerate(node._output_meta):
             v = new_value((node, nr), kind="output", shape=shape,

@@ -126,6 +126,8 @@ class CopySlices(Node):
     """
 
     _op_name = "copy_slices"
+    caption = ("{g} outside the view, the in-place op's own gradient inside it : {s0}",
+               "the in-place op's gradient for its other inputs : {s1}")
 
     def __init__(self, base: Variable, meta: ViewMeta, fn: Node) -> None:
         self.fn = fn

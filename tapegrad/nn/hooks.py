@@ -58,6 +58,7 @@ class BackwardHookFunction(Function):
     """Identity on a group of tensors; its backward hands the group's gradients to the
     module's hooks (``side`` is "inputs" or "outputs")."""
 
+    caption = ('{g}, through the hook : {s0}',)
     node_name = "BackwardHookFunctionBackward"
     op_name = "backward_hook"
 

@@ -20,7 +20,7 @@ from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import no_grad
 from tapegrad.formula import Expr, chain, tensor_function
 from tapegrad.ops._util import as_array, broadcast_shapes, check_inplace, is_array, promoted, wrap
-from tapegrad.ops.checks.tensor_args import require_tensor
+from tapegrad.ops.checks.tensor_args import require_self, require_tensor
 from tapegrad.ops.comparison import where
 from tapegrad.ops.fill import recorded_clone, zeros_like
 from tapegrad.pointwise import RULES
@@ -340,11 +340,23 @@ def rsub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
     return sub(b, a, alpha=alpha)
 
 
-def _reflected(fn):
+def _reflected(fn, name: str | None = None):
+    """``x.__radd__(y)`` is ``add(y, x)``. With ``name``, ``self`` must be a tensor (torch's
+    C methods: ``Tensor.__radd__(2, x)`` is a TypeError); torch's Python-level ones
+    (``__rpow__``, ``__rtruediv__``...) run with whatever ``self`` they get, as here."""
     def method(self: Tensor, other: Any) -> Tensor:
+        if name is not None:
+            require_self(self, name)
         return fn(other, self)
 
     return method
+
+
+def _rsub_method(self: Tensor, other: Any) -> Tensor:
+    """torch's ``Tensor.__rsub__`` turns the TypeError of ``rsub(2, x)`` into NotImplemented."""
+    if not isinstance(self, Tensor):
+        return NotImplemented
+    return sub(other, self)
 
 
 def _iop(inplace):
@@ -364,9 +376,11 @@ METHODS = {
     "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow,
     "true_divide": div, "multiply": mul, "subtract": sub, "divide": div,
     "add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_,
-    "__add__": add, "__radd__": _reflected(add), "__sub__": sub, "__rsub__": _reflected(sub),
-    "__mul__": mul, "__rmul__": _reflected(mul), "__truediv__": div,
-    "__rtruediv__": _reflected(div), "__pow__": pow, "__rpow__": _reflected(pow),
+    "__add__": add, "__radd__": _reflected(add, "__radd__"), "__sub__": sub,
+    "__rsub__": _rsub_method, "__mul__": mul,
+    "__rmul__": _reflected(mul, "__rmul__"), "__truediv__": div,
+    "__rtruediv__": _reflected(div), "__pow__": pow,
+    "__rpow__": _reflected(pow),
     "__iadd__": _iop(add_), "__isub__": _iop(sub_), "__imul__": _iop(mul_),
     "__itruediv__": _iop(div_),
     "floor_divide": floor_divide, "__floordiv__": floor_divide,

@@ -27,6 +27,8 @@ class Maximum(Function):
     """y = max(a, b) elementwise. The larger one gets the gradient; on a tie each gets
     half (torch's choice: the average of the two one-sided derivatives)."""
 
+    caption = ('{g} where {x0} is the larger, 0 elsewhere (ties share) : {s0}',)
+
     @staticmethod
     def forward(ctx: Node, a: Tensor, b: Tensor) -> Tensor:
         ctx.save_for_backward(a, b)
@@ -40,6 +42,8 @@ class Maximum(Function):
 
 class Minimum(Function):
     """y = min(a, b) elementwise; ties split the gradient in half, as in `Maximum`."""
+
+    caption = ('{g} where {x0} is the smaller, 0 elsewhere (ties share) : {s0}',)
 
     @staticmethod
     def forward(ctx: Node, a: Tensor, b: Tensor) -> Tensor:
@@ -120,6 +124,7 @@ def _clamp_grads(ctx: Node, grad: Tensor, xd: np.ndarray, lo: Any, hi: Any) -> t
 class Clamp(Function):
     """y = min(max(x, min), max) with number bounds: dy/dx = 1 on [min, max] (closed), else 0."""
 
+    caption = ('{g} inside [min, max], 0 where clamped : {s0}',)
     node_name = "ClampBackward1"
 
     @staticmethod
@@ -135,16 +140,19 @@ class Clamp(Function):
 
 
 class ClampMin(Clamp):
+    caption = ('{g} above min, 0 where clamped : {s0}',)
     op_name = "clamp_min"
 
 
 class ClampMax(Clamp):
+    caption = ('{g} below max, 0 where clamped : {s0}',)
     op_name = "clamp_max"
 
 
 class ClampTensor(Function):
     """clamp with tensor bounds (broadcast): the bounds receive gradient where they won."""
 
+    caption = Clamp.caption
     node_name = "ClampBackward0"
     op_name = "clamp"
 
@@ -160,11 +168,13 @@ class ClampTensor(Function):
 
 
 class ClampMinTensor(ClampTensor):
+    caption = ClampMin.caption
     node_name = "ClampMinBackward1"
     op_name = "clamp_min"
 
 
 class ClampMaxTensor(ClampTensor):
+    caption = ClampMax.caption
     node_name = "ClampMaxBackward1"
     op_name = "clamp_max"
 
@@ -197,6 +207,7 @@ class ClampInplace(Function):
 
 
 class ClampInplaceTensor(ClampInplace):
+    caption = ('{g} inside [min, max], 0 where clamped : {s0}',)
     node_name = "ClampBackward0"
 
 

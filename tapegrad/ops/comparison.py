@@ -21,7 +21,7 @@ import numpy as np
 
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import as_array, broadcast_shapes, promoted, wrap
-from tapegrad.ops.checks.tensor_args import require_tensor
+from tapegrad.ops.checks.tensor_args import require_self, require_tensor
 from tapegrad.tensor import Tensor
 
 
@@ -154,8 +154,9 @@ def bitwise_not(input: Tensor) -> Tensor:
     return wrap(as_array(np.invert(input._data), input._data.dtype))
 
 
-def _reflected(fn: Any):
+def _reflected(fn: Any, name: str):
     def method(self: Tensor, other: Any) -> Tensor:
+        require_self(self, name)  # Tensor.__radd__(2, x): torch's TypeError
         return fn(other, self)
 
     return method
@@ -167,6 +168,10 @@ class Where(Function):
 
     Backward routes each element's gradient to the branch it came from; the condition
     gets none (it is a bool tensor). ``a`` and ``b`` may be Python numbers."""
+
+    caption = ('0 (the condition has no gradient)',
+               '{g} where the condition holds : {s1}',
+               '{g} where the condition fails : {s2}')
 
     @staticmethod
     def forward(ctx: Node, condition: Tensor, a: Any, b: Any) -> Tensor:
@@ -222,7 +227,8 @@ METHODS = {
     "logical_not": logical_not, "bitwise_and": bitwise_and, "bitwise_or": bitwise_or,
     "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not,
     "__and__": bitwise_and, "__or__": bitwise_or, "__xor__": bitwise_xor,
-    "__rand__": _reflected(bitwise_and), "__ror__": _reflected(bitwise_or),
-    "__rxor__": _reflected(bitwise_xor), "__invert__": bitwise_not,
+    "__rand__": _reflected(bitwise_and, "__rand__"),
+    "__ror__": _reflected(bitwise_or, "__ror__"),
+    "__rxor__": _reflected(bitwise_xor, "__rxor__"), "__invert__": bitwise_not,
     "where": lambda self, condition, other: where(condition, self, other),
 }

@@ -30,6 +30,8 @@ class Permute(ViewFunction):
     """Reorder the dims (a view): output dim i is input dim ``dims[i]``; backward applies
     the inverse permutation to the gradient."""
 
+    caption = ('{g} permuted back by the inverse of {opts} : {sg} → {s0}',)
+
     @staticmethod
     def forward(ctx: Node, x: Tensor, dims: tuple) -> Tensor:
         ctx.dims = dims
@@ -42,6 +44,8 @@ class Permute(ViewFunction):
 
 class Transpose(ViewFunction):
     """Swap two dims (a view); a swap is its own inverse, so backward swaps them back."""
+
+    caption = ('{g} transposed back ({opts}) : {sg} → {s0}',)
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -58,6 +62,8 @@ class Transpose(ViewFunction):
 class Squeeze(ViewFunction):
     """Drop size-1 dims (a view); backward puts them back (a reshape to the input shape).
     torch numbers the node by overload: no dim (0), one dim (1), several dims (2)."""
+
+    caption = ('{g} with the size-1 dims put back : {sg} → {s0}',)
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, dims: tuple) -> Tensor:
@@ -83,6 +89,8 @@ class SqueezeDims(Squeeze):
 class Unsqueeze(ViewFunction):
     """Insert a size-1 dim at ``dim`` (a view); backward squeezes it out again."""
 
+    caption = ('{g} with the added dim removed : {sg} → {s0}',)
+
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int) -> Tensor:
         ctx.dim = dim
@@ -96,6 +104,8 @@ class Unsqueeze(ViewFunction):
 class Diagonal(ViewFunction):
     """The diagonal ``offset`` of the matrices in dims ``dim1, dim2`` (a view, moved to the
     last dim). Backward writes the gradient onto that diagonal of zeros."""
+
+    caption = ('{g} put on the diagonal of zeros ({opts}) : {sg} → {s0}',)
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, offset: int, dim1: int, dim2: int) -> Tensor:

@@ -67,6 +67,7 @@ def finish_inplace(ctx: Node, x: Tensor) -> Tensor:
 class Zero(Function):
     """x.zero_(): the result does not depend on the old x, so its gradient is 0."""
 
+    caption = ('0 (every element was overwritten) : {s0}',)
     op_name = "zero_"
 
     @staticmethod
@@ -82,6 +83,7 @@ class Zero(Function):
 class Fill(Function):
     """x.fill_(number): every element becomes ``value``; the old x gets gradient 0."""
 
+    caption = ('0 (every element was overwritten) : {s0}',)
     node_name = "FillBackward2"
     op_name = "fill_"
 
@@ -99,6 +101,7 @@ class FillTensor(Function):
     """x.fill_(v) with a 0-d tensor v: every element is v, so dL/dv = sum of the grads
     (we return ``grad`` itself; the engine sums it down to v's shape ())."""
 
+    caption = Fill.caption
     node_name = "FillBackward3"
     op_name = "fill_"
 
@@ -119,6 +122,8 @@ class Copy(Function):
     As in torch, src may live on another device: it is copied across (one counted transfer),
     and its gradient is copied back."""
 
+    caption = ('0 (overwritten)',
+               '{g} : {s1}')
     node_name = "CopyBackwards"
     op_name = "copy_"
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import check_inplace, wrap, wrap_dim
+from tapegrad.ops.out_arg import write_out
 from tapegrad.ops.scatter import _as1d, _check_bounds, _finish
 from tapegrad.ops.setitem import check_writeable
 from tapegrad.tensor import Tensor
@@ -24,6 +25,8 @@ from tapegrad.tensor import Tensor
 class IndexSelect(Function):
     """The slices ``index[0], index[1], ...`` along ``dim`` (a copy). Backward: zeros with
     the gradient slices added back at those indices (``index_add``)."""
+
+    caption = ('{g} added into zeros at the selected rows ({opts}) : {sg} → {s0}',)
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int, index: np.ndarray) -> Tensor:
@@ -41,6 +44,9 @@ class IndexAdd(Function):
     """``out = x.clone(); out.select(dim, index[k]) += alpha * source.select(dim, k)``.
     d/dx: the gradient; d/dsource: ``alpha`` times the gradient slices at ``index``."""
 
+    caption = ('{g} unchanged : {s0}',
+               '0 (indices have no gradient)',
+               '{g} selected at the indices : {s2}')
     op_name = "index_add"
 
     @staticmethod
@@ -78,7 +84,7 @@ def _vector_index(name: str, x: Tensor, dim: int, index: Tensor) -> tuple[int, n
     return d, index._data.astype(np.int64).reshape(-1)  # a copy, as above
 
 
-def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
+def index_select(x: Tensor, dim: int, index: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The slices ``index[k]`` of ``x`` along ``dim`` (``index`` is 1-D)."""
     d, idx = _vector_index("index_select", x, dim, index)
     size = _as1d(x._data).shape[d]
@@ -86,7 +92,10 @@ def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
     if bad.any():
         raise RuntimeError(f"INDICES element is out of DATA bounds, id={idx[bad][0]} "
                            f"axis_dim={size}")
-    return IndexSelect.apply(x, dim=d, index=idx)
+    result = IndexSelect.apply(x, dim=d, index=idx)
+    if out is None:
+        return result
+    return write_out("index_select", result, out, x, index, exact_dtype=True)
 
 
 def _index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, alpha: float,

@@ -38,6 +38,8 @@ class Select(ViewFunction):
     """``x.select(dim, i)`` / ``x[i]``: a view without dimension ``dim``. Backward: a zero
     tensor of the input's shape with the gradient written at index ``i``."""
 
+    caption = ('{g} put into zeros at the selected index ({opts}) : {sg} → {s0}',)
+
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int, index: int) -> Tensor:
         ctx.input_shape, ctx.dim, ctx.index = x._data.shape, dim, index
@@ -70,6 +72,9 @@ class SelectScatter(Function):
 class Slice(ViewFunction):
     """``x[start:stop:step]`` along ``dim`` (also ``narrow``): a view. Backward: zeros of
     the input's shape with the gradient written into the slice."""
+
+    caption = ('{g} put into zeros of shape {s0} at the slice ({opts}); the rest get 0 : '
+               '{sg} → {s0}',)
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int, start: int, stop: int, step: int) -> Tensor:
@@ -124,6 +129,8 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = wrap_dim(dim, nd)
     size = x._data.shape[d]
+    if isinstance(start, Tensor) and (start._data.ndim != 0 or start._data.dtype.kind not in "iu"):
+        raise RuntimeError("start must be an 0-dim integral Tensor.")
     start = int(start)
     if not -size <= start <= size:
         raise IndexError(
@@ -182,6 +189,8 @@ class Index(Function):
     """Advanced indexing (a copy). Backward scatter-*adds* the gradient into zeros:
     ``dx = zeros; dx[idx] += grad`` with repeats accumulating (``np.add.at``)."""
 
+    caption = ('{g} added into zeros at the indexed places (repeats add up) : {sg} → {s0}',)
+
     @staticmethod
     def forward(ctx: Node, x: Tensor, spec: IndexSpec) -> Tensor:
         ctx.input_shape, ctx.spec = x._data.shape, spec
@@ -199,6 +208,8 @@ class IndexPut(Function):
     d/dvalues: the gradient read at those positions, ``grad[spec]`` (summed to the shape of
     ``values`` by the engine when they were broadcast)."""
 
+    caption = ('{g} with the overwritten places set to 0 : {s0}',
+               '{g} taken at the indices : {s1}')
     op_name = "index_put"
 
     @staticmethod

@@ -25,6 +25,7 @@ from tapegrad.autograd.views import ViewFunction
 from tapegrad.ops._util import contiguous, wrap, wrap_dim
 from tapegrad.ops.checks.tensor_args import require_tensors
 from tapegrad.ops.indexing import Slice
+from tapegrad.ops.out_arg import write_out
 from tapegrad.ops.shape import _view_of, reshape, unique_dims
 from tapegrad.tensor import Tensor, shape_from_args
 
@@ -37,6 +38,9 @@ def _skipped(t: Tensor) -> bool:
 class Cat(Function):
     """Concatenate along ``dim``. Backward hands each input its own stretch of the
     gradient (a slice of it, so the backward is differentiable too)."""
+
+    caption = ('the slice of {g} that {xi} filled (cat splits the gradient back) : '
+               '{sg} → {so} along {opts}',)
 
     @staticmethod
     def forward(ctx: Node, *tensors: Tensor, dim: int) -> Tensor:
@@ -66,6 +70,8 @@ class Cat(Function):
 class Stack(Function):
     """Join equal-shaped tensors along a *new* dim ``dim``; backward unbinds the gradient."""
 
+    caption = ('the slice of {g} that {xi} filled : {sg} → {so} along {opts}',)
+
     @staticmethod
     def forward(ctx: Node, *tensors: Tensor, dim: int) -> Tensor:
         ctx.dim = dim
@@ -80,6 +86,9 @@ class Stack(Function):
 class Split(ViewFunction):
     """Cut ``x`` along ``dim`` into pieces of ``sizes`` (views); backward concatenates the
     pieces' gradients (zeros for pieces that got none)."""
+
+    caption = ("the pieces' gradients concatenated (a piece nobody used counts as 0) : "
+               "→ {s0} along {opts}",)
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, sizes: tuple, dim: int) -> tuple:
@@ -101,6 +110,8 @@ class SplitWithSizes(Split):
 class Unbind(ViewFunction):
     """All slices along ``dim`` as a tuple of views; backward stacks their gradients."""
 
+    caption = ("the pieces' gradients stacked : → {s0} along {opts}",)
+
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int) -> tuple:
         ctx.dim = dim
@@ -117,6 +128,8 @@ class Repeat(Function):
     """Tile ``x`` ``repeats[i]`` times along dim i. Each input element appears in
     prod(repeats) places, so its gradient is the sum over those places: view the gradient
     as (r0, s0, r1, s1, ...) and sum the r axes away."""
+
+    caption = ('{g} summed over the copies : {sg} → {s0}',)
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, repeats: tuple) -> Tensor:
@@ -140,6 +153,8 @@ class Flip(Function):
     """Reverse the order along ``dims`` (a copy in torch); flipping twice is the identity,
     so backward flips the gradient the same way."""
 
+    caption = ('{g} flipped back : {sg} → {s0}',)
+
     @staticmethod
     def forward(ctx: Node, x: Tensor, dims: tuple) -> Tensor:
         ctx.dims = dims
@@ -161,7 +176,7 @@ def _tensor_list(name: str, tensors: Any) -> list[Tensor]:
     return tensors
 
 
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Concatenate along an existing dim; dtypes are promoted as for ``+``."""
     ts = _tensor_list("cat", tensors)
     if not ts:
@@ -183,10 +198,11 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 raise RuntimeError(
                     f"Sizes of tensors must match except in dimension {d}. Expected size {a} "
                     f"but got size {b} for tensor number {i} in the list.")
-    return Cat.apply(*ts, dim=d)
+    result = Cat.apply(*ts, dim=d)
+    return result if out is None else write_out("cat", result, out, ts, cast_error=TypeError)
 
 
-def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Join equal-shaped tensors along a new dim."""
     ts = _tensor_list("stack", tensors)
     if not ts:
@@ -197,7 +213,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
             raise RuntimeError(
                 f"stack expects each tensor to be equal size, but got {list(ref)} at entry 0 "
                 f"and {list(t._data.shape)} at entry {i}")
-    return Stack.apply(*ts, dim=wrap_dim(dim, len(ref) + 1))
+    result = Stack.apply(*ts, dim=wrap_dim(dim, len(ref) + 1))
+    return result if out is None else write_out("stack", result, out, ts, cast_error=TypeError)
 
 
 def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple:

@@ -45,6 +45,7 @@ class T(ViewFunction):
     """``x.t()``: the transpose of a matrix (a view); 0-d and 1-d tensors are returned
     as they are. A transpose is its own inverse, so backward transposes the gradient."""
 
+    caption = ('{g}ᵀ : {sg} → {s0}',)
     op_name = "t"
 
     @staticmethod
@@ -112,6 +113,8 @@ def _save_crosswise(ctx: Node, a: Tensor, b: Tensor, first: int = 0) -> None:
 class Dot(Function):
     """``a . b = sum_k a_k b_k``: d/da = b, d/db = a (times the scalar gradient)."""
 
+    caption = ('{g}·{x1} : {s0} = scalar · {s1}',
+               '{g}·{x0} : {s1} = scalar · {s0}')
     op_name = "dot"
 
     @staticmethod
@@ -129,6 +132,8 @@ class Dot(Function):
 class Mv(Function):
     """``y = A v``: dL/dA = outer(grad, v), dL/dv = A^T grad."""
 
+    caption = ('outer({g}, {x1}) : {s0} = {sg} ⊗ {s1}',
+               '{x0}ᵀ·{g} : {s1} = {s0}ᵀ·{sg}')
     op_name = "mv"
 
     @staticmethod
@@ -147,6 +152,8 @@ class Mv(Function):
 class Mm(Function):
     """``C = A B`` for matrices: dL/dA = grad B^T, dL/dB = A^T grad."""
 
+    caption = ('{g}·{x1}ᵀ : {s0} = {sg}·{s1}ᵀ',
+               '{x0}ᵀ·{g} : {s1} = {s0}ᵀ·{sg}')
     op_name = "mm"
 
     @staticmethod
@@ -166,6 +173,8 @@ class Bmm(Function):
     """A batch of matrix products (same batch size, no broadcasting): mm's backward,
     matrix by matrix."""
 
+    caption = ('{g}·{x1}ᵀ per batch : {s0} = {sg}·{s1}ᵀ',
+               '{x0}ᵀ·{g} per batch : {s1} = {s0}ᵀ·{sg}')
     op_name = "bmm"
 
     @staticmethod
@@ -194,6 +203,8 @@ class Matmul(Function):
     broadcast along, and drop the promoted dims again.
     """
 
+    caption = ('{g}·{x1}ᵀ : {s0} = {sg}·{s1}ᵀ (ᵀ swaps the last two dims)',
+               '{x0}ᵀ·{g} : {s1} = {s0}ᵀ·{sg} (ᵀ swaps the last two dims)')
     op_name = "matmul"
 
     @staticmethod
@@ -310,6 +321,9 @@ class Addmm(Function):
     bias gets ``beta * grad`` (summed back over the dims it was broadcast along), A and
     B get mm's gradients times ``alpha``."""
 
+    caption = ('Σ {g} over the batch : {s0} = rows of {sg} summed ({bias})',
+               '{g}·{x2}ᵀ : {s1} = {sg}·{s2}ᵀ',
+               '{x1}ᵀ·{g} : {s2} = {s1}ᵀ·{sg}')
     op_name = "addmm"
 
     @staticmethod

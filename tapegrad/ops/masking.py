@@ -21,6 +21,7 @@ import numpy as np
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import broadcast_shapes, check_inplace, wrap
 from tapegrad.ops.comparison import where
+from tapegrad.ops.out_arg import write_out
 from tapegrad.ops.setitem import check_writeable
 from tapegrad.tensor import Tensor
 
@@ -34,6 +35,7 @@ class MaskedFill(Function):
     (zero where x was overwritten); d/dvalue (a 0-d tensor): the sum of the gradient over
     the filled positions."""
 
+    caption = ('{g} where the mask is false, 0 where it was filled : {s0}',)
     op_name = "masked_fill"
 
     @staticmethod
@@ -68,6 +70,9 @@ def _mask_of(x: Tensor, mask: Tensor, value: Any) -> np.ndarray:
     if mask.dtype.name != "bool":
         raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
                            f"{_C_NAMES.get(mask.dtype.name, mask.dtype.name)}")
+    if isinstance(value, (complex, np.complexfloating)):  # tapegrad has no complex dtypes
+        raise RuntimeError(f"value cannot be converted to type {x.dtype.numpy.name} without "
+                           "overflow")
     if isinstance(value, Tensor) and value._data.ndim != 0:
         raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got "
                            f"tensor with {value._data.ndim} dimension(s).")
@@ -95,6 +100,8 @@ class MaskedSelect(Function):
     """The elements where ``mask`` is True, as a 1-D copy. Backward scatters the gradient
     back to those positions (zeros elsewhere)."""
 
+    caption = ('{g} put back where the mask is true, 0 elsewhere : {sg} → {s0}',)
+
     @staticmethod
     def forward(ctx: Node, x: Tensor, mask: np.ndarray) -> Tensor:
         ctx.mask = mask
@@ -108,6 +115,9 @@ class MaskedSelect(Function):
 class MaskedScatter(Function):
     """masked_select's backward as an op: zeros with ``source`` written where mask is True."""
 
+    caption = ('{g} where the mask is false : {s0}',
+               '0 (the mask has no gradient)',
+               '{g} where the mask is true, in order : {s2}')
     op_name = "masked_scatter"
 
     @staticmethod
@@ -122,12 +132,15 @@ class MaskedScatter(Function):
         return MaskedSelect.apply(grad, mask=ctx.mask)
 
 
-def masked_select(x: Tensor, mask: Tensor) -> Tensor:
+def masked_select(x: Tensor, mask: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The elements of ``x`` where ``mask`` is True (both broadcast), as a 1-D tensor."""
     if mask.dtype.name != "bool":
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     shape = broadcast_shapes(mask._data.shape, x._data.shape)
-    return MaskedSelect.apply(x, mask=np.broadcast_to(mask._data.copy(), shape))
+    result = MaskedSelect.apply(x, mask=np.broadcast_to(mask._data.copy(), shape))
+    if out is None:
+        return result
+    return write_out("masked_select", result, out, x, mask, exact_dtype=True)
 
 
 # ---------------------------------------------------------------- where the True elements are

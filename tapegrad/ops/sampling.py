@@ -39,6 +39,7 @@ class Sample(Function):
     """x.<distribution>_(...): overwrite x with draws; the old x gets gradient 0."""
 
     op_name = "sample_"
+    caption = ("0 (every element was overwritten by a random draw) : {s0}",)
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, draw: Callable[[tuple], np.ndarray]) -> Tensor:
@@ -192,6 +193,7 @@ class Drawn(Function):
     the draw is done outside autograd; every parameter gets a zero gradient, as in torch."""
 
     op_name = "sample"
+    caption = ("0 (a random draw is not differentiated, as in torch)",)
 
     @staticmethod
     def forward(ctx: Node, *params: Any, values: np.ndarray) -> Tensor:

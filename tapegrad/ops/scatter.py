@@ -23,6 +23,7 @@ from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import broadcast_shapes, check_inplace, wrap, wrap_dim
 from tapegrad.ops.index_spec import IndexSpec
 from tapegrad.ops.indexing import IndexPutImpl, SliceScatter
+from tapegrad.ops.out_arg import write_out
 from tapegrad.ops.setitem import check_writeable
 from tapegrad.ops.shape import reshape
 from tapegrad.tensor import Tensor
@@ -106,6 +107,8 @@ class Gather(Function):
     """``out[..i.., j, ..k..] = x[..i.., index[..i.., j, ..k..], ..k..]`` along ``dim``.
     Backward: zeros of x's shape, the gradient scatter-added at the read positions."""
 
+    caption = ('{g} scattered (added) back where it was gathered from ({opts}) : {sg} → {s0}',)
+
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int, index: np.ndarray) -> Tensor:
         ctx.input_shape, ctx.dim, ctx.index = x._data.shape, dim, index
@@ -122,6 +125,9 @@ class ScatterAdd(Function):
     """``out = x.clone(); out[..., index[p], ...] += src[p]`` for every index position p.
     d/dx: the gradient; d/dsrc: the gradient gathered at the positions written to."""
 
+    caption = ('{g} unchanged : {s0}',
+               '0 (indices have no gradient)',
+               '{g} gathered at the indices : {s2}')
     op_name = "scatter_add"
 
     @staticmethod
@@ -146,6 +152,9 @@ class Scatter(Function):
     """``out = x.clone(); out[..., index[p], ...] = src[p]``. d/dx: the gradient with the
     overwritten positions zeroed; d/dsrc: the gradient gathered at those positions."""
 
+    caption = ('{g} where nothing was scattered over : {s0}',
+               '0 (indices have no gradient)',
+               '{g} gathered at the indices : {s2}')
     op_name = "scatter"
 
     @staticmethod
@@ -185,10 +194,13 @@ def _finish(ctx: Node, x: Tensor, out: np.ndarray, inplace: bool) -> Tensor:
     return x
 
 
-def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+def gather(x: Tensor, dim: int, index: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Pick, along ``dim``, the element named by ``index`` at every position of ``index``."""
     d, idx = _check_scatter_like("gather", x, dim, index, None, False)
-    return Gather.apply(x, dim=d, index=idx)
+    result = Gather.apply(x, dim=d, index=idx)
+    if out is None:
+        return result
+    return write_out("gather", result, out, x, index, exact_dtype=True)
 
 
 def _scatter(x: Tensor, dim: int, index: Tensor, src: Any, add: bool, inplace: bool,
@@ -232,6 +244,8 @@ class Take(Function):
     """``x.reshape(-1)[index]``: elements by flat position. Backward: scatter-add the
     gradient into zeros at those flat positions."""
 
+    caption = ('{g} added into zeros at the taken places : {sg} → {s0}',)
+
     @staticmethod
     def forward(ctx: Node, x: Tensor, index: np.ndarray) -> Tensor:
         ctx.input_shape, ctx.index = x._data.shape, index
@@ -246,7 +260,7 @@ class Take(Function):
         return reshape(flat, ctx.input_shape)
 
 
-def take(x: Tensor, index: Tensor) -> Tensor:
+def take(x: Tensor, index: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Elements of ``x`` seen as 1-D, at ``index`` (negative counts from the end)."""
     if index.dtype.name != "int64":
         raise RuntimeError("take(): Expected a long tensor for index, but got "
@@ -256,7 +270,9 @@ def take(x: Tensor, index: Tensor) -> Tensor:
     if bad.any():
         raise IndexError(f"out of range: tried to access index {idx[bad].flat[0]} on a tensor "
                          f"of {n} elements.")
-    return Take.apply(x, index=np.where(idx < 0, idx + n, idx))
+    result = Take.apply(x, index=np.where(idx < 0, idx + n, idx))
+    return result if out is None else write_out("take", result, out, x, index,
+                                                          exact_dtype=True)
 
 
 def _from_end(indices: Tensor, size: int) -> Tensor:

@@ -36,6 +36,8 @@ from tapegrad.tensor import Tensor
 class CopyBackwards(IndexPut):
     """``x[...] = v``: torch's ``copy_`` of the whole tensor."""
 
+    caption = ('{g} with the assigned places set to 0 : {s0}',
+               '{g} at the assigned places : {s1}')
     node_name = "CopyBackwards"
     op_name = "setitem"
 

@@ -63,6 +63,7 @@ def unique_dims(dims: Any, ndim: int) -> tuple[int, ...]:
 class SumToSize(Function):
     """Sum a broadcast gradient back to ``shape`` (the reverse of ``expand``)."""
 
+    caption = ('{g} copied back over the summed dims : {sg} → {s0}',)
     op_name = "sum_to_size"
 
     @staticmethod
@@ -77,6 +78,8 @@ class SumToSize(Function):
 
 class Expand(ViewFunction):
     """Broadcast size-1 (or missing leading) dims to a bigger shape: a view, no copy."""
+
+    caption = ('{g} summed over the expanded dims : {sg} → {s0}',)
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, shape: tuple) -> Tensor:
@@ -113,6 +116,7 @@ class Expand(ViewFunction):
 class Reshape(ViewFunction):
     """Same values, new shape, as a view (``view``, and ``reshape`` when no copy is needed)."""
 
+    caption = ('{g} reshaped back (same numbers, new shape) : {sg} → {s0}',)
     node_name = "ViewBackward0"
     op_name = "reshape"
 
@@ -141,6 +145,7 @@ class UnsafeView(Reshape):
 class ToDtype(Function):
     """Cast to another dtype; the gradient is cast back to the input's dtype."""
 
+    caption = ("{g} converted back to the input's dtype : {s0}",)
     node_name = "ToCopyBackward0"
     op_name = "to"
 
@@ -158,6 +163,7 @@ class ToDevice(Function):
     """Copy to another device (host <-> GPU memory: one counted transfer); the gradient is
     copied back to the input's device."""
 
+    caption = ToDtype.caption
     node_name = "ToCopyBackward0"
     op_name = "to"
 
@@ -174,6 +180,8 @@ class ToDevice(Function):
 class Clone(Function):
     """A copy with its own storage; gradient passes through unchanged."""
 
+    caption = ('{g} unchanged (a copy passes the gradient as it is) : {s0}',)
+
     @staticmethod
     def forward(ctx: Node, x: Tensor) -> Tensor:
         return wrap(x._data.copy())
@@ -185,6 +193,8 @@ class Clone(Function):
 
 class Alias(ViewFunction):
     """The same tensor under a new name (``x[...]``): gradient passes through."""
+
+    caption = ('{g} unchanged : {s0}',)
 
     @staticmethod
     def forward(ctx: Node, x: Tensor) -> Tensor:
@@ -201,6 +211,9 @@ def sum_to_size(x: Tensor, *size: Any) -> Tensor:
     shape = shape_from_args(size)
     if shape == x._data.shape:
         return x
+    lead = x._data.ndim - len(shape)
+    if lead < 0 or any(s not in (1, d) for s, d in zip(shape, x._data.shape[lead:], strict=True)):
+        raise RuntimeError(f"size {list(shape)} is not expandable to size {list(x.shape)}.")
     return SumToSize.apply(x, shape=shape)
 
 

@@ -66,6 +66,8 @@ class Softmax(Function):
     (the max a constant shift; checked in tests/ops/test_fused_composites.py).
     """
 
+    caption = ('y ⊙ ({g} − Σ {g} ⊙ y along dim {dim}), y the softmax : {sg} → {s0}',)
+
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int) -> Tensor:
         return _forward_saving_output(ctx, "softmax", x, dim)
@@ -110,6 +112,8 @@ class LogSoftmax(Function):
     ``s = x - x.amax(dim, keepdim=True)`` (the max a constant shift; checked in
     tests/ops/test_fused_composites.py).
     """
+
+    caption = ('{g} − softmax·Σ {g} along dim {dim} : {sg} → {s0}',)
 
     @staticmethod
     def forward(ctx: Node, x: Tensor, dim: int) -> Tensor:

@@ -16,7 +16,7 @@ equal, is it close, and how far apart are the two worst elements::
 
     name            shape   dtype    exact  allclose  max abs diff  max rel diff
     output          [3]     float64  no     yes       2.22e-16      1.80e-16
-    grad input0     [3, 4]  float64  yes    yes       0             0
+    grad x          [3, 4]  float64  yes    yes       0             0
 
 torch is imported only when a comparison runs, so ``import tapegrad.testing`` works
 without it.
@@ -24,6 +24,7 @@ without it.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -286,6 +287,21 @@ def _grad_pairs(got: Any, want: Any, torch: Any) -> list[tuple[Tensor, Any]]:
     return []
 
 
+def _input_names(fn: Callable[..., Any], n: int) -> list[str]:
+    """The names of ``fn(lib, x, w)``'s inputs from its signature (``x``, ``w``); ``input0``,
+    ``input1``... where it has none (``*args``, a builtin)."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())[1:]  # after ``lib``
+    except (TypeError, ValueError):
+        params = []
+    named = []
+    for p in params:
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            break
+        named.append(p.name)
+    return [named[i] if i < len(named) else f"input{i}" for i in range(n)]
+
+
 def compare_with_torch(
     fn: Callable[..., Any],
     *inputs: Any,
@@ -298,6 +314,7 @@ def compare_with_torch(
     requires_grad: Sequence[bool] | None = None,
     names: Sequence[str] | None = None,
     noncontiguous: bool = False,
+    locate: bool = True,
 ) -> OracleResult:
     """Run ``fn(lib, *tensors)`` with ``lib=tapegrad`` and ``lib=torch`` and compare.
 
@@ -306,13 +323,20 @@ def compare_with_torch(
     is). Floating arrays require grad, tapegrad tensors keep their flag, and
     ``requires_grad`` (one flag per input) can switch either off. With ``grad``, backward runs
     in both from the same random upstream gradient per output (seeded by ``seed``) and
-    every input's ``.grad`` is compared. Tolerances default per dtype (`FORWARD_TOL`,
+    every input's ``.grad`` is compared; the rows name the inputs as ``fn``'s signature does
+    (``names`` overrides them). Tolerances default per dtype (`FORWARD_TOL`,
     `GRAD_TOL`); ``grad_atol``/``grad_rtol`` default to ``atol``/``rtol`` when given.
 
     Returns an `OracleResult` (print it for the table); raises `OracleMismatch` (an
-    AssertionError) with the table when anything differs.
+    AssertionError) with the table when anything differs. When the outputs agree and a
+    gradient does not, ``locate`` adds where the first wrong gradient was made
+    (`tapegrad.testing.locate.first_wrong_gradient`: the op, your line, the worst elements,
+    the graph and a stepper page opened at that step).
     """
+    __tracebackhide__ = True  # a failing test points at its own line, not into the oracle
     torch = import_torch()
+    if names is None:
+        names = _input_names(fn, len(inputs))
     cmp = _Comparer(torch, atol, rtol, atol if grad_atol is None else grad_atol,
                     rtol if grad_rtol is None else grad_rtol)
     tg_args, th_args, leaves, arrays = _prepare(inputs, requires_grad, names, noncontiguous,
@@ -340,7 +364,17 @@ def compare_with_torch(
                 cmp.value(f"grad {name}", "grad", tg._grad, th.grad)
     result = OracleResult(cmp.rows, got, want)
     if not result.passed:
-        raise OracleMismatch("tapegrad and torch disagree:\n" + result.table(), result)
+        message = "tapegrad and torch disagree:\n" + result.table()
+        forward_ok = all(r.ok for r in result.rows if r.kind == "forward")
+        if locate and forward_ok:
+            # locate builds on this module's helpers (and loads graphviz): imported here
+            from tapegrad.testing.locate import first_wrong_gradient
+
+            found = first_wrong_gradient(fn, *inputs, seed=seed, names=names,
+                                         requires_grad=requires_grad)
+            if found is not None:
+                message += "\n\n" + str(found)
+        raise OracleMismatch(message, result)
     return result
 
 
@@ -349,6 +383,7 @@ class TorchOracle:
     **tolerances)`` is `compare_with_torch`; ``torch_oracle.torch`` is the torch module."""
 
     def compare(self, fn: Callable[..., Any], *inputs: Any, **kwargs: Any) -> OracleResult:
+        __tracebackhide__ = True
         return compare_with_torch(fn, *inputs, **kwargs)
 
     @property

@@ -7,6 +7,9 @@ Installed with tapegrad, so any project's tests can use::
         torch_oracle.compare(lambda lib, x: my_op(lib, x), x)     # same values, both libs
         assert gradcheck(MyOp.apply, (tapegrad.tensor(x, requires_grad=True),))
 
+    def test_my_function(check_function):
+        check_function(MyOp, np.ones((3, 4)))     # gradcheck, float32, layouts, ctx contract
+
 Nothing here imports torch or tapegrad until a fixture is used: pytest loads this
 module in every test session of an environment where tapegrad is installed.
 """
@@ -33,3 +36,11 @@ def gradcheck_fixture() -> Any:
     from tapegrad.testing.gradcheck import gradcheck
 
     return gradcheck
+
+
+@pytest.fixture(name="check_function")
+def check_function_fixture() -> Any:
+    """`tapegrad.testing.check_function`: the whole battery for your own Function."""
+    from tapegrad.testing.function_check import check_function
+
+    return check_function

@@ -228,8 +228,23 @@ def check_all(names: Iterable[str] | None = None, dtypes: Iterable[str] = DTYPES
     return results
 
 
-def format_results(results: list[Result]) -> str:
-    """A text table of results (what ``tapegrad check`` prints), failures spelled out below."""
+def summary_line(results: list[Result]) -> str:
+    """One line: how many ops and cases were checked, how many failed."""
+    failed = [r for r in results if not r.passed]
+    ops = sorted({r.op for r in results})
+    bad_ops = sorted({r.op for r in failed})
+    line = (f"ops {len(ops) - len(bad_ops)}/{len(ops)} pass, cases: "
+            f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    return line + (f" (failing: {', '.join(bad_ops)})" if bad_ops else "")
+
+
+def format_results(results: list[Result], verbose: bool = True) -> str:
+    """What ``tapegrad check`` prints: the failures spelled out and the `summary_line`; with
+    ``verbose``, first a table row per case."""
+    if not verbose:
+        failed = [r for r in results if not r.passed]
+        return "\n".join([*(f"FAIL {r.id}\n{r.message}\n" for r in failed),
+                          summary_line(results)])
     rows = [("op", "sample", "dtype", "layout", "forward err", "grad err", "")]
     for r in results:
         rows.append((r.op, r.sample, r.dtype, "noncontig" if r.noncontiguous else "contig",

@@ -15,7 +15,9 @@ runs all of them against tapegrad, with torch as the oracle:
   OpInfo's name, its aliases or its method variant, and the forward is compared (shape,
   dtype, values, NaN positions). Then the gradients of every input that requires grad are
   compared for one fixed cotangent, and in float64, where the OpInfo supports it, the
-  second derivatives too. Every ``error_inputs`` case must raise torch's exception type;
+  second derivatives too. Every ``error_inputs`` case must raise torch's exception type
+  (its tensors keep their shared memory: an ``out=`` that is a slice of an input overlaps
+  it in tapegrad too; a case torch itself does not raise on is not compared);
 * **modules** (`check_module`): both modules built from the same constructor arguments,
   torch's state_dict copied into tapegrad's, outputs and input/parameter gradients
   compared in train and in eval mode;
@@ -214,10 +216,29 @@ class Converter:
     """Turns a sample's torch objects into tapegrad's, remembering which tapegrad tensor
     stands for which torch tensor (the gradients are compared pairwise)."""
 
-    def __init__(self) -> None:
+    def __init__(self, share_storage: bool = False) -> None:
         self.torch = import_torch()
         self.tg = _tapegrad()
         self.pairs: dict[int, tuple[Any, Any]] = {}  # id(torch tensor) -> (torch, tapegrad)
+        # share_storage: torch tensors over one storage become arrays over one buffer
+        # (error inputs: ``out=`` a slice of the input must be seen to overlap it)
+        self.buffers: dict[tuple[int, str], np.ndarray] | None = {} if share_storage else None
+
+    def _array(self, t: Any) -> np.ndarray:
+        storage = t.untyped_storage()
+        if self.buffers is None or storage.data_ptr() == 0 or t.numel() == 0:
+            return strided_copy(t)
+        key = (storage.data_ptr(), str(t.dtype))
+        if key not in self.buffers:
+            whole = t.new_empty(0).set_(storage, 0, (storage.nbytes() // t.element_size(),))
+            self.buffers[key] = whole.detach().numpy().copy()
+        try:  # an ndarray over the buffer (not as_strided): its .base is the whole storage
+            return np.ndarray(tuple(t.shape), dtype=self.buffers[key].dtype,
+                              buffer=self.buffers[key],
+                              offset=t.storage_offset() * t.element_size(),
+                              strides=tuple(s * t.element_size() for s in t.stride()))
+        except ValueError:  # numpy refuses the layout (a zero-stride view past the end...)
+            return strided_copy(t)
 
     def __call__(self, obj: Any) -> Any:
         torch, tg = self.torch, self.tg
@@ -229,7 +250,7 @@ class Converter:
                 raise OutOfScopeInput(f"a {name} tensor")
             if obj.ndim > 64:
                 raise Untranslatable(f"{obj.ndim} dims (a numpy array holds at most 64)")
-            t = tg.Tensor._from_array(strided_copy(obj), requires_grad=obj.requires_grad)
+            t = tg.Tensor._from_array(self._array(obj), requires_grad=obj.requires_grad)
             self.pairs[id(obj)] = (obj, t)
             return t
         if isinstance(obj, torch.Size):
@@ -258,8 +279,23 @@ class Converter:
                 raise Untranslatable(f"torch's {obj.__name__}, which tapegrad lacks")
             return found
         if isinstance(obj, torch.nn.Module):
-            raise Untranslatable(f"a torch module ({type(obj).__name__}) as an argument")
+            return self._module(obj)
         return obj
+
+    def _module(self, obj: Any) -> Any:
+        """A parameter-free torch module passed as an argument (triplet loss's
+        ``distance_function=nn.PairwiseDistance()``): tapegrad's module of the same name
+        with the same options (the public attributes torch's ``__init__`` stored)."""
+        tg_cls = getattr(self.tg.nn, type(obj).__name__, None)
+        if tg_cls is None or any(True for _ in obj.parameters()) or any(
+                True for _ in obj.buffers()):
+            raise Untranslatable(f"a torch module ({type(obj).__name__}) as an argument")
+        module = tg_cls.__new__(tg_cls)
+        self.tg.nn.Module.__init__(module)
+        for key, value in vars(obj).items():
+            if not key.startswith("_"):
+                object.__setattr__(module, key, value)
+        return module
 
 
 def _resolve(root: Any, dotted: str) -> Any:
@@ -316,6 +352,8 @@ def tapegrad_target(op: Any) -> Target:
         return Target(function, True, f"tapegrad.{op.name}")
     if has_method:
         def call(x: Any, *args: Any, **kwargs: Any) -> Any:
+            if not isinstance(x, tg.Tensor):  # as torch's op: Tensor.__radd__(2, x)
+                return getattr(tg.Tensor, method_name)(x, *args, **kwargs)
             return getattr(x, method_name)(*args, **kwargs)
 
         return Target(call, True, f"Tensor.{method_name}")
@@ -439,18 +477,22 @@ def compare_gradients(t_out: Any, g_out: Any, pairs: list[tuple[Any, Any]], seed
     cots = [_cotangent(tuple(t.shape), t.dtype, seed + k) for k, (t, _) in enumerate(outs)]
     t_in = [t for t, _ in pairs]
     g_in = [g for _, g in pairs]
+    # Second order differentiates the first gradient with respect to the inputs *and* to
+    # the cotangent, as torch's gradgradcheck does: a backward whose result depends on
+    # the incoming gradient wrongly (its saved values swapped, say) shows only there.
+    t_cots = [torch.from_numpy(c).requires_grad_(second_order) for c in cots]
+    g_cots = [tg.tensor(c, requires_grad=second_order) for c in cots]
     # An output tapegrad computes without a graph (div with rounding: gradient zero) is a
     # constant: its gradients are zeros, and torch's must be too.
-    g_live = [(g, c) for (_, g), c in zip(outs, cots, strict=True) if g.requires_grad]
+    g_live = [(g, c) for (_, g), c in zip(outs, g_cots, strict=True) if g.requires_grad]
     try:
-        t_grads = torch.autograd.grad([t for t, _ in outs], t_in,
-                                      [torch.from_numpy(c) for c in cots], allow_unused=True,
+        t_grads = torch.autograd.grad([t for t, _ in outs], t_in, t_cots, allow_unused=True,
                                       create_graph=second_order)
     except RuntimeError as exc:
         raise TorchRefused(str(exc)) from exc
     try:
-        g_grads = tg.autograd.grad([g for g, _ in g_live], g_in,
-                                   [tg.tensor(c) for _, c in g_live], allow_unused=True,
+        g_grads = tg.autograd.grad([g for g, _ in g_live], g_in, [c for _, c in g_live],
+                                   allow_unused=True,
                                    create_graph=second_order) if g_live else [None] * len(g_in)
     except Exception as exc:
         return f"backward raised {type(exc).__name__}: {_short(exc)}"
@@ -475,8 +517,10 @@ def compare_gradients(t_out: Any, g_out: Any, pairs: list[tuple[Any, Any]], seed
     if not second:
         return ""
     vs = [_cotangent(tuple(t.shape), t.dtype, seed + 100 + k) for k, (t, _) in enumerate(second)]
+    live_cots = [c for (_, g), c in zip(outs, g_cots, strict=True) if g.requires_grad]
+    t_live_cots = [t for (_, g), t in zip(outs, t_cots, strict=True) if g.requires_grad]
     try:
-        t2 = torch.autograd.grad([t for t, _ in second], t_in,
+        t2 = torch.autograd.grad([t for t, _ in second], t_in + t_live_cots,
                                  [torch.from_numpy(v) for v in vs], allow_unused=True)
     except RuntimeError as exc:
         raise TorchRefused(str(exc)) from exc
@@ -485,20 +529,22 @@ def compare_gradients(t_out: Any, g_out: Any, pairs: list[tuple[Any, Any]], seed
     g_live2 = [(g, v) for (_, g), v in zip(second, vs, strict=True)
                if g is not None and g.requires_grad]
     try:
-        g2 = tg.autograd.grad([g for g, _ in g_live2], g_in, [tg.tensor(v) for _, v in g_live2],
-                              allow_unused=True) if g_live2 else [None] * len(g_in)
+        g2 = tg.autograd.grad([g for g, _ in g_live2], g_in + live_cots,
+                              [tg.tensor(v) for _, v in g_live2],
+                              allow_unused=True) if g_live2 else [None] * len(t2)
     except Exception as exc:
         return f"second-order backward raised {type(exc).__name__}: {_short(exc)}"
     for k, (gt, gg) in enumerate(zip(t2, g2, strict=True)):
+        what = f"input {k}" if k < len(t_in) else f"the cotangent of output {k - len(t_in)}"
         if gt is None or gg is None:
-            if gt is None and t_in[k]._base is not None:
+            if gt is None and k < len(t_in) and t_in[k]._base is not None:
                 continue  # the view-leaf quirk above
             a = gt if gt is not None else gg
             if a is not None and np.any(_tensor_array(a) != 0):
                 who = "tapegrad" if gt is None else "torch"
-                return f"second-order grad of input {k}: only {who} has a nonzero one"
+                return f"second-order grad of {what}: only {who} has a nonzero one"
             continue
-        note = compare_values(gg, gt, f"second-order grad of input {k}", meta_only, grad=True)
+        note = compare_values(gg, gt, f"second-order grad of {what}", meta_only, grad=True)
         if note:
             return note
     return ""
@@ -627,13 +673,20 @@ def _run_error(op: Any, target: Target, error: Any, index: int) -> Case:
         case.note = f"missing in tapegrad (torch raises {want.__name__})"
         return case
     try:
-        convert = Converter()
+        convert = Converter(share_storage=True)
         args = (convert(sample.input), *convert(list(sample.args)))
         kwargs = convert(dict(sample.kwargs))
     except Untranslatable as exc:
         case.note = f"input has {exc}"
         if isinstance(exc, OutOfScopeInput):
             case.kind = "excluded"
+        return case
+    try:  # after converting: a failed out= call may have resized torch's out tensor
+        op.op(sample.input, *sample.args, **sample.kwargs)
+    except Exception:
+        pass
+    else:  # the database's error input is not an error for torch either: not compared
+        case.kind, case.note = "excluded", "torch does not raise on it either"
         return case
     try:
         target.call(*args, **kwargs)

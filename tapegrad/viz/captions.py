@@ -11,8 +11,10 @@ event's incoming gradient and the gradient it sent), never from a gradient compu
   For tensors bigger than a few elements the numbers are those of one element (the first)
   with a summary of the whole gradient. A gradient summed because the input was broadcast
   says over which dims ("summed over dim 0: the bias was broadcast over the batch").
-* every **other** op has one line of `CAPTIONS` below (op name -> text per input, with
-  shapes): ``∂L/∂W = gᵀ·x : (2, 3) = (4, 2)ᵀ·(4, 3)``.
+* every **other** op's caption is written on its `Function`, beside its forward and
+  backward (the ``caption`` attribute: a text per input, with shapes; see
+  `tapegrad.autograd.function.Function.caption` for the placeholders), filled in here:
+  ``∂L/∂W = gᵀ·x : (2, 3) = (4, 2)ᵀ·(4, 3)``.
 
 `accumulation` writes a gradient stored into a ``.grad`` (or into a value reached more
 than once) as the sum it is: ``0.5 + 0.25 = 0.75``, one element and the norms for large
@@ -28,165 +30,22 @@ import numpy as np
 from tapegrad.formula import Expr, chain
 from tapegrad.pointwise import RULES, Binary
 
-__all__ = ["CAPTIONS", "GENERIC", "accumulation", "caption", "shape_text"]
+__all__ = ["GENERIC", "accumulation", "broadcast_dims", "broadcast_note", "caption",
+           "shape_text", "templates_of"]
 
 _SMALL = 6  # tensors with at most this many elements are written out in full
-GENERIC = "sends grad through"  # the fallback caption's words (an op missing below)
+GENERIC = "sends grad through"  # the fallback caption's words (an op without a caption)
 _GRAD = Expr("var", "grad")
 
-#: Op name (the tape's ``entry.op``) -> what its backward sends to input 0, 1, 2... (the
-#: last text serves the inputs after it). Placeholders: ``{x0}`` ``{x1}`` ``{x2}`` the
-#: inputs' names, ``{s0}`` ``{s1}`` ``{s2}`` their shapes, ``{g}`` the incoming gradient
-#: (∂L/∂output), ``{sg}`` its shape, ``{so}`` the shape sent, ``{opts}`` the options, ``{n}``
-#: the number of elements averaged, ``{dim}`` the option ``dim``.
-CAPTIONS: dict[str, tuple[str, ...]] = {
-    "linear": ("{g}·{x1} : {s0} = {sg}·{s1}",
-               "{g}ᵀ·{x0}, every row of the batch adds up : {s1} = {sg}ᵀ·{s0}",
-               "Σ {g} over the batch : {s2} = rows of {sg} summed"),
-    "addmm": ("Σ {g} over the batch : {s0} = rows of {sg} summed",
-              "{g}·{x2}ᵀ : {s1} = {sg}·{s2}ᵀ", "{x1}ᵀ·{g} : {s2} = {s1}ᵀ·{sg}"),
-    "mm": ("{g}·{x1}ᵀ : {s0} = {sg}·{s1}ᵀ", "{x0}ᵀ·{g} : {s1} = {s0}ᵀ·{sg}"),
-    "matmul": ("{g}·{x1}ᵀ : {s0} = {sg}·{s1}ᵀ (ᵀ swaps the last two dims)",
-               "{x0}ᵀ·{g} : {s1} = {s0}ᵀ·{sg} (ᵀ swaps the last two dims)"),
-    "bmm": ("{g}·{x1}ᵀ per batch : {s0} = {sg}·{s1}ᵀ",
-            "{x0}ᵀ·{g} per batch : {s1} = {s0}ᵀ·{sg}"),
-    "mv": ("outer({g}, {x1}) : {s0} = {sg} ⊗ {s1}", "{x0}ᵀ·{g} : {s1} = {s0}ᵀ·{sg}"),
-    "dot": ("{g}·{x1} : {s0} = scalar · {s1}", "{g}·{x0} : {s1} = scalar · {s0}"),
-    "outer": ("{g}·{x1} : {s0} = {sg}·{s1}", "{g}ᵀ·{x0} : {s1} = {sg}ᵀ·{s0}"),
-    "sum": ("{g} copied to every element that was summed (∂sum/∂xᵢ = 1) : {sg} → {s0}",),
-    "mean": ("{g} / {n} copied to every element that was averaged : {sg} → {s0}",),
-    "sum_to_size": ("{g} copied back over the summed dims : {sg} → {s0}",),
-    "prod": ("{g}·(product of the other elements) : {sg} → {s0}",),
-    "max": ("{g} goes to the largest element, 0 to the rest (max routes) : {sg} → {s0}",),
-    "min": ("{g} goes to the smallest element, 0 to the rest (min routes) : {sg} → {s0}",),
-    "amax": ("{g} shared by the largest elements, 0 to the rest : {sg} → {s0}",),
-    "amin": ("{g} shared by the smallest elements, 0 to the rest : {sg} → {s0}",),
-    "maximum": ("{g} where {x0} is the larger, 0 elsewhere (ties share) : {s0}",),
-    "minimum": ("{g} where {x0} is the smaller, 0 elsewhere (ties share) : {s0}",),
-    "logsumexp": ("{g}·softmax({x0}) along dim {dim} : {sg} → {s0}",),
-    "cumsum": ("{g} summed from the end backwards along dim {dim} : {s0}",),
-    "norm": ("{g}·{x0} / ‖{x0}‖ : {sg} → {s0}",),
-    "var": ("{g}·2({x0} − mean) / (n − correction) : {sg} → {s0}",),
-    "std": ("{g}·({x0} − mean) / ((n − correction)·std) : {sg} → {s0}",),
-    "reshape": ("{g} reshaped back (same numbers, new shape) : {sg} → {s0}",),
-    "view": ("{g} reshaped back (same numbers, new shape) : {sg} → {s0}",),
-    "flatten": ("{g} unflattened back : {sg} → {s0}",),
-    "unflatten": ("{g} flattened back : {sg} → {s0}",),
-    "squeeze": ("{g} with the size-1 dims put back : {sg} → {s0}",),
-    "unsqueeze": ("{g} with the added dim removed : {sg} → {s0}",),
-    "transpose": ("{g} transposed back ({opts}) : {sg} → {s0}",),
-    "t": ("{g}ᵀ : {sg} → {s0}",),
-    "permute": ("{g} permuted back by the inverse of {opts} : {sg} → {s0}",),
-    "movedim": ("{g} with the dims moved back : {sg} → {s0}",),
-    "expand": ("{g} summed over the expanded dims : {sg} → {s0}",),
-    "repeat": ("{g} summed over the copies : {sg} → {s0}",),
-    "tile": ("{g} summed over the copies : {sg} → {s0}",),
-    "flip": ("{g} flipped back : {sg} → {s0}",),
-    "clone": ("{g} unchanged (a copy passes the gradient as it is) : {s0}",),
-    "contiguous": ("{g} unchanged : {s0}",),
-    "to": ("{g} converted back to the input's dtype : {s0}",),
-    "alias": ("{g} unchanged : {s0}",),
-    "slice": ("{g} put into zeros of shape {s0} at the slice ({opts}); the rest get 0 : "
-              "{sg} → {s0}",),
-    "narrow": ("{g} put into zeros at the narrowed range ({opts}) : {sg} → {s0}",),
-    "select": ("{g} put into zeros at the selected index ({opts}) : {sg} → {s0}",),
-    "index": ("{g} added into zeros at the indexed places (repeats add up) : {sg} → {s0}",),
-    "getitem": ("{g} added into zeros at the indexed places (repeats add up) : {sg} → {s0}",),
-    "index_select": ("{g} added into zeros at the selected rows ({opts}) : {sg} → {s0}",),
-    "take": ("{g} added into zeros at the taken places : {sg} → {s0}",),
-    "take_along_dim": ("{g} added into zeros at the taken places : {sg} → {s0}",),
-    "gather": ("{g} scattered (added) back where it was gathered from ({opts}) : "
-               "{sg} → {s0}",),
-    "masked_select": ("{g} put back where the mask is true, 0 elsewhere : {sg} → {s0}",),
-    "masked_fill": ("{g} where the mask is false, 0 where it was filled : {s0}",),
-    "where": ("0 (the condition has no gradient)", "{g} where the condition holds : {s1}",
-              "{g} where the condition fails : {s2}"),
-    "scatter": ("{g} where nothing was scattered over : {s0}",
-                "0 (indices have no gradient)", "{g} gathered at the indices : {s2}"),
-    "scatter_add": ("{g} unchanged : {s0}", "0 (indices have no gradient)",
-                    "{g} gathered at the indices : {s2}"),
-    "index_add": ("{g} unchanged : {s0}", "0 (indices have no gradient)",
-                  "{g} selected at the indices : {s2}"),
-    "index_put": ("{g} with the overwritten places set to 0 : {s0}",
-                  "{g} taken at the indices : {s1}"),
-    "cat": ("the slice of {g} that {xi} filled (cat splits the gradient back) : "
-            "{sg} → {so} along {opts}",),
-    "concat": ("the slice of {g} that {xi} filled : {sg} → {so} along {opts}",),
-    "stack": ("the slice of {g} that {xi} filled : {sg} → {so} along {opts}",),
-    "split": ("the pieces' gradients concatenated (a piece nobody used counts as 0) : "
-              "→ {s0} along {opts}",),
-    "chunk": ("the pieces' gradients concatenated : → {s0} along {opts}",),
-    "unbind": ("the pieces' gradients stacked : → {s0} along {opts}",),
-    "constant_pad_nd": ("{g} with the padding cut off : {sg} → {s0}",),
-    "pad": ("{g} with the padding cut off : {sg} → {s0}",),
-    "softmax": ("y ⊙ ({g} − Σ {g} ⊙ y along dim {dim}), y the softmax : {sg} → {s0}",),
-    "log_softmax": ("{g} − softmax·Σ {g} along dim {dim} : {sg} → {s0}",),
-    "cross_entropy": ("(softmax({x0}) − one-hot({x1}))·{g} / N over the batch : "
-                      "{s0} (reduction {opts})", "0 (the targets have no gradient)"),
-    "nll_loss": ("−{g} at each target's log-probability, 0 elsewhere : {s0} ({opts})",
-                 "0 (the targets have no gradient)"),
-    "mse_loss": ("2({x0} − {x1})·{g} / n : {s0} ({opts})",
-                 "−2({x0} − {x1})·{g} / n : {s1} ({opts})"),
-    "l1_loss": ("sign({x0} − {x1})·{g} / n : {s0}", "−sign({x0} − {x1})·{g} / n : {s1}"),
-    "huber_loss": ("clamp({x0} − {x1}, ±δ)·{g} / n : {s0}",
-                   "−clamp({x0} − {x1}, ±δ)·{g} / n : {s1}"),
-    "smooth_l1_loss": ("clamp(({x0} − {x1}) / β, ±1)·{g} / n : {s0}",
-                       "−clamp(({x0} − {x1}) / β, ±1)·{g} / n : {s1}"),
-    "binary_cross_entropy": ("(p − t) / (p(1 − p))·{g} / n : {s0}",
-                             "log((1 − p)/p)·{g} / n : {s1}"),
-    "binary_cross_entropy_with_logits": ("(sigmoid({x0}) − {x1})·{g} / n : {s0}",
-                                         "−{x0}·{g} / n : {s1}"),
-    "kl_div": ("−{x1}·{g} / n : {s0}", "(log {x1} + 1 − {x0})·{g} / n : {s1}"),
-    "convolution": ("{g} convolved back with the kernel (a transposed convolution) : "
-                    "{s0} ← {sg} ⋆ {s1}",
-                    "{x0} correlated with {g}, summed over the batch : {s1} ← {s0} ⋆ {sg}",
-                    "Σ {g} over the batch and every position : {s2} = {sg} summed over "
-                    "dims 0, 2, 3"),
-    "conv2d": ("{g} convolved back with the kernel : {s0} ← {sg} ⋆ {s1}",
-               "{x0} correlated with {g} : {s1} ← {s0} ⋆ {sg}",
-               "Σ {g} over the batch and every position : {s2}"),
-    "max_pool2d": ("{g} goes to the position of each window's max, 0 elsewhere (max "
-                   "routes) : {sg} → {s0}",),
-    "adaptive_max_pool2d": ("{g} goes to each window's max, 0 elsewhere : {sg} → {s0}",),
-    "avg_pool2d": ("{g} / window size, spread over each window : {sg} → {s0}",),
-    "adaptive_avg_pool2d": ("{g} / window size, spread over each window : {sg} → {s0}",),
-    "dropout": ("{g}·mask / (1 − p): dropped elements get 0 : {s0}",),
-    "embedding": ("0 (indices have no gradient)",
-                  "rows of {g} added into the rows that were looked up : {sg} → {s1}"),
-    "layer_norm": ("(γ{g} − mean(γ{g}) − x̂·mean(γ{g}·x̂)) / σ per sample : {s0}",
-                   "Σ {g}·x̂ over the batch : {s1}", "Σ {g} over the batch : {s2}"),
-    "batch_norm": ("(γ{g} − mean(γ{g}) − x̂·mean(γ{g}·x̂)) / σ per channel : {s0}",
-                   "Σ {g}·x̂ over batch and positions : {s1}",
-                   "Σ {g} over batch and positions : {s2}"),
-    "clamp": ("{g} inside [min, max], 0 where clamped : {s0}",),
-    "clamp_min": ("{g} above min, 0 where clamped : {s0}",),
-    "clamp_max": ("{g} below max, 0 where clamped : {s0}",),
-    "clip": ("{g} inside [min, max], 0 where clamped : {s0}",),
-    "xlogy": ("{g}·log({x1}) : {s0}", "{g}·{x0} / {x1} : {s1}"),
-    "square": ("{g}·2{x0} : {s0}",),
-    "copy_": ("0 (overwritten)", "{g} : {s1}"),
-    "fill_": ("0 (every element was overwritten) : {s0}",),
-    "zero_": ("0 (every element was overwritten) : {s0}",),
-    "sample_": ("0 (every element was overwritten by a random draw) : {s0}",),
-    "sample": ("0 (a random draw is not differentiated, as in torch)",
-               "0 (a random draw is not differentiated, as in torch)"),
-    "setitem": ("{g} with the assigned places set to 0 : {s0}",
-                "{g} at the assigned places : {s1}"),
-    "backward_hook": ("{g}, through the hook : {s0}",),
-    "gru_step": ("∂L/∂input through the GRU cell's gates : {s0}",),
-    "lstm_step": ("∂L/∂input through the LSTM cell's gates : {s0}",),
-    "logsoftmax": ("{g} − softmax·Σ {g} along dim {dim} : {sg} → {s0}",),
-    "indexselect": ("{g} added into zeros at the selected rows ({opts}) : {sg} → {s0}",),
-    "maskedselect": ("{g} put back where the mask is true, 0 elsewhere : {sg} → {s0}",),
-    "masked_scatter": ("{g} where the mask is false : {s0}", "0 (the mask has no gradient)",
-                       "{g} where the mask is true, in order : {s2}"),
-    "diagonal": ("{g} put on the diagonal of zeros ({opts}) : {sg} → {s0}",),
-    "nll_loss2d": ("−{g} at each pixel's target log-probability, 0 elsewhere : {s0}",
-                   "0 (the targets have no gradient)"),
-    "gather_planes": ("{g} added back into the planes it was gathered from : {s0}",),
-    "clampinplacetensor": ("{g} inside [min, max], 0 where clamped : {s0}",),
-    "scaled_dot_product_attention": ("{g} back through softmax(QKᵀ/√d)·V : {s0}",),
-}
+
+
+def templates_of(entry: Any) -> tuple[str, ...]:
+    """The caption texts an entry's op states (``()`` when it states none): the
+    ``caption`` of the entry's `Function` (or of a node the engine made itself, such as
+    `CopySlices`)."""
+    node = entry.node
+    function = getattr(node, "_function", None)
+    return getattr(function, "caption", None) or getattr(node, "caption", None) or ()
 
 
 def shape_text(shape: Any) -> str:
@@ -242,8 +101,10 @@ def accumulation(before: Any, grad: Any, after: Any) -> str:
             f"→ norm {np.linalg.norm(a):.4g}")
 
 
-def _broadcast_dims(in_shape: tuple, out_shape: tuple) -> list[int]:
+def broadcast_dims(in_shape: tuple, out_shape: tuple) -> list[int]:
     """The dims of ``out_shape`` an input of ``in_shape`` was broadcast over."""
+    if len(in_shape) > len(out_shape):
+        return []  # not a broadcast at all (a reduction made the output smaller)
     lead = len(out_shape) - len(in_shape)
     dims = list(range(lead))
     dims += [lead + i for i, n in enumerate(in_shape) if n == 1 and out_shape[lead + i] != 1]
@@ -253,7 +114,7 @@ def _broadcast_dims(in_shape: tuple, out_shape: tuple) -> list[int]:
 def broadcast_note(name: str, in_shape: tuple, out_shape: tuple, bias: bool = False) -> str:
     """"summed over dim 0: the bias was broadcast over the batch" (or "" when the input
     had the output's shape)."""
-    dims = _broadcast_dims(tuple(in_shape), tuple(out_shape))
+    dims = broadcast_dims(tuple(in_shape), tuple(out_shape))
     if not dims:
         return ""
     which = (f"dim {dims[0]}" if len(dims) == 1
@@ -329,7 +190,8 @@ def caption(entry: Any, index: int, grad_out: Any, sent: Any) -> str:
     inp = entry.inputs[index] if index < len(entry.inputs) else None
     target = _name(inp)
     rule = RULES.get(entry.op) or RULES.get(entry.op.rstrip("_"))  # tanh_ is tanh's rule
-    if entry.op.endswith("_backward") and entry.op not in CAPTIONS:
+    templates = templates_of(entry)
+    if entry.op.endswith("_backward") and not templates:
         # an op recorded by a backward that built a graph (create_graph=True)
         text = (f"∂L/∂{target} = the derivative of {entry.op[:-9]}'s backward formula "
                 f"(double backward) : {shape_text(np.shape(_array(sent)))} = {_summary(sent)}")
@@ -337,8 +199,7 @@ def caption(entry: Any, index: int, grad_out: Any, sent: Any) -> str:
     if rule is not None:
         text = _pointwise(entry, index, rule, g_text, grad_out, sent, target)
     else:
-        templates = CAPTIONS.get(entry.op) or CAPTIONS.get(entry.op.rstrip("_"))
-        if templates is None:
+        if not templates:
             return f"{GENERIC} ∂{_name(out)}/∂input {index}: {_summary(sent)}"
         template = templates[min(index, len(templates) - 1)]
         fields: dict[str, Any] = {"g": g_text, "sg": shape_text(np.shape(_array(grad_out))),
@@ -354,24 +215,14 @@ def caption(entry: Any, index: int, grad_out: Any, sent: Any) -> str:
         n_in = int(np.prod(inp.shape)) if _is_value(inp) else 1
         n_out = int(np.prod(out.shape))
         fields["n"] = n_in // max(n_out, 1)
+        if "{bias}" in template and _is_value(inp):
+            fields["bias"] = broadcast_note(target, inp.shape, np.shape(_array(grad_out)),
+                                            bias=True)
         text = f"∂L/∂{target} = {template.format(**fields)} = {_summary(sent)}"
-    if not _is_value(inp):
-        return text
-    bias_at = _BIAS.get(entry.op)
-    if bias_at is not None and index == bias_at[0]:
-        return f"{text} ({bias_at[1]})" if bias_at[1] else (
-            f"{text} ({broadcast_note(target, inp.shape, np.shape(_array(grad_out)), True)})")
-    if rule is not None:
+    if rule is not None and _is_value(inp):
         bias = "bias" in (inp.name or "")
         note = broadcast_note(target, inp.shape, np.shape(_array(grad_out)), bias=bias)
         if note:
             text += f" ({note})"
     return text
 
-
-# Which input of a layer op is its bias, and how its gradient was summed ("": from shapes)
-_BIAS = {"linear": (2, ""), "addmm": (0, ""),
-         "convolution": (2, "summed over dims 0, 2, 3: the bias was broadcast over the "
-                            "batch and every position"),
-         "conv2d": (2, "summed over dims 0, 2, 3: the bias was broadcast over the batch "
-                       "and every position")}

@@ -30,7 +30,9 @@ import graphviz
 import numpy as np
 
 from tapegrad.autograd.tape import Tape, TapeEntry, Value
+from tapegrad.pointwise import RULES
 from tapegrad.scalar import Scalar
+from tapegrad.viz.captions import broadcast_dims, broadcast_note
 
 __all__ = ["COLORS", "DOT_MISSING", "draw", "format_array", "render", "short_array", "to_svg"]
 
@@ -42,6 +44,7 @@ COLORS = {
     "saved": "#ffc266",  # torchviz's orange: kept for backward
     "op": "#d9d9d9",  # torchviz's grey backward function
     "module": "#e8e0f5",  # a collapsed module
+    "made_by_backward": "#f8d0d0",  # an op a backward pass recorded (create_graph=True)
 }
 _HIGHLIGHT = "#d62728"
 _SMALL = 6  # tensors with at most this many elements show their data
@@ -204,13 +207,33 @@ def _value_label(v: Value, name: str | None, role: str, text: str | None,
             'CELLPADDING="3">' + "".join(rows) + "</TABLE>>")
 
 
-def _entry_label(e: TapeEntry, view: str) -> str:
+def _entry_label(e: TapeEntry, view: str, passes: dict[int, int]) -> str:
     lines = [e.backward_name if view == "backward" else e.op]
+    if e.backward_pass is not None:
+        lines.append(f"(made by backward {passes[e.backward_pass]})")
     if view == "forward":
         lines += [f"[{i}]={format_array(a) if isinstance(a, np.ndarray) else a!r}"
                   for i, a in enumerate(e.inputs) if not isinstance(a, Value) and a is not None]
         lines += [f"{k}={o!r}" for k, o in e.options.items() if o is not None]
     return "\n".join(lines)
+
+
+_BROADCAST = "#1f77b4"
+
+
+def _broadcast_label(e: TapeEntry, a: Value, nid: str) -> tuple[str, str] | None:
+    """For an input a pointwise op broadcast to its output's shape: the edge label
+    ("Σ dim 0") and the reason (the tooltip), as the stepper's caption words it."""
+    if nid.startswith("mod_") or a.kind == "const" or not e.outputs:
+        return None
+    if (RULES.get(e.op) or RULES.get(e.op.rstrip("_"))) is None:
+        return None
+    out = tuple(e.outputs[0].shape)
+    dims = broadcast_dims(tuple(a.shape), out)
+    if not dims or tuple(a.shape) == out:
+        return None
+    which = "dim " + str(dims[0]) if len(dims) == 1 else "dims " + ", ".join(map(str, dims))
+    return f"Σ {which}", broadcast_note(a.name or f"%{a.id}", tuple(a.shape), out)
 
 
 # ------------------------------------------------------------------ draw
@@ -236,6 +259,7 @@ def draw(output: Any, *, view: str = "forward", params: dict | None = None,
     if view not in ("forward", "backward"):
         raise ValueError(f"view must be 'forward' or 'backward', got {view!r}")
     tape = Tape.of(output)
+    passes = tape.backward_passes()
     collapse = list(collapse or ())
     hl = set(highlight or ())
     value_text = value_text or {}
@@ -369,8 +393,11 @@ def draw(output: Any, *, view: str = "forward", params: dict | None = None,
             attrs = dict(label=label, shape="box3d", style="filled",
                          fillcolor=COLORS["module"], id=nid, **{"class": "module"})
         else:
-            attrs = dict(label=_entry_label(e, view), shape="box", style="filled,rounded",
-                         fillcolor=COLORS["op"], id=nid, **{"class": f"op {view}"})
+            made = e.backward_pass is not None
+            attrs = dict(label=_entry_label(e, view, passes), shape="box",
+                         style="filled,rounded",
+                         fillcolor=COLORS["made_by_backward" if made else "op"], id=nid,
+                         **{"class": f"op {view}" + (" made-by-backward" if made else "")})
         if nid in hl:
             attrs.update(color=_HIGHLIGHT, penwidth="3")
         place(e.module_path, nid, attrs)
@@ -393,6 +420,10 @@ def draw(output: Any, *, view: str = "forward", params: dict | None = None,
             if not isinstance(a, Value) or a.id not in vis_ids:
                 continue
             attrs = {"label": str(i)} if n_args > 1 and not nid.startswith("mod_") else {}
+            summed = _broadcast_label(e, a, nid)
+            if summed:  # the gradient back to this input is summed over broadcast dims
+                attrs["label"] = f"{attrs.get('label', '')} {summed[0]}".strip()
+                attrs.update(tooltip=summed[1], color=_BROADCAST, fontcolor=_BROADCAST)
             if a.kind == "const" and view == "backward":
                 attrs.update(style="dotted", arrowhead="none")
             if nid.startswith("mod_"):
@@ -425,7 +456,7 @@ def draw(output: Any, *, view: str = "forward", params: dict | None = None,
         g.node("note_freed", "values freed by backward(): draw before backward, or call "
                "backward(retain_graph=True) to keep them", shape="note", id="note_freed",
                style="dashed", fontcolor="#555555")
-    _legend(g, show_saved, bool(boxes))
+    _legend(g, show_saved, bool(boxes), bool(passes))
     return g
 
 
@@ -452,11 +483,15 @@ def _emit_clusters(g: graphviz.Digraph, members: dict[str, list[tuple[str, dict]
     fill(g, "")
 
 
-def _legend(g: graphviz.Digraph, show_saved: bool, collapsed: bool) -> None:
+def _legend(g: graphviz.Digraph, show_saved: bool, collapsed: bool,
+            made_by_backward: bool = False) -> None:
     """Every colour the drawing uses."""
     roles = ["parameter", "input", "intermediate", "output"] + (["saved"] if show_saved else [])
     rows = "".join(f'<TR><TD BGCOLOR="{COLORS[r]}">{r}</TD></TR>' for r in roles)
     rows += f'<TR><TD BGCOLOR="{COLORS["op"]}">op / backward function</TD></TR>'
+    if made_by_backward:
+        rows += (f'<TR><TD BGCOLOR="{COLORS["made_by_backward"]}">op recorded by a backward '
+                 'pass (create_graph=True)</TD></TR>')
     if collapsed:
         rows += f'<TR><TD BGCOLOR="{COLORS["module"]}">collapsed module</TD></TR>'
     with g.subgraph(name="cluster_legend") as c:

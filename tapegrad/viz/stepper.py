@@ -32,7 +32,7 @@ from tapegrad.viz.captions import accumulation
 from tapegrad.viz.captions import caption as step_caption
 from tapegrad.viz.graph import _collapsed_path, draw, format_array, short_array, to_svg
 
-__all__ = ["Frame", "backprop_steps", "stepper_html"]
+__all__ = ["Frame", "backprop_steps", "step_of_entry", "stepper_html"]
 
 UNREACHED = "—"
 _ASSETS = Path(__file__).parent / "assets"
@@ -52,6 +52,7 @@ class Frame:
     tape_row: int | None  # row of Tape.listing() this step belongs to
     grads: dict[str, Any] = field(default_factory=dict)  # value node id -> gradient (numbers)
     kind: str = "op"  # "forward", "seed", "op" or "accumulate" (an AccumulateGrad step)
+    hints: dict[str, str] = field(default_factory=dict)  # value node id -> its local rule
 
 
 def _numbers(g: Any) -> Any:
@@ -79,6 +80,7 @@ class _Index:
 
     def __init__(self, tape: Tape) -> None:
         self.entries = {id(e.node): e for e in tape.entries}
+        self.passes = tape.backward_passes()
         self.leaves = {id(v.obj): v for v in tape.values if v.obj is not None}
         plain = [v for v in tape.values if v.kind != "output"]
         self.value_rows = {v.id: i for i, v in enumerate(plain)}
@@ -170,14 +172,21 @@ def _frame_of(ev: Any, k: int, idx: _Index, texts: dict, grads: dict) -> Frame:
         grads[nid] = _numbers(ev.leaf_grad_after)
         caption = (f"AccumulateGrad stores the gradient that reached {_value_name(v)} in its "
                    f".grad: {texts[nid][5:]}.")
+        hint = (f"AccumulateGrad adds the gradient that arrived to {_value_name(v)}.grad"
+                + ("" if before is None else " (which already held one)"))
         return Frame(k, f"AccumulateGrad → {_value_name(v)}", caption, nid, [nid],
-                     dict(texts), idx.row_of(v), dict(grads), "accumulate")
+                     dict(texts), idx.row_of(v), dict(grads), "accumulate", {nid: hint})
     entry = idx.entries[id(node)]
     nid = f"op{entry.position}"
     received = ", ".join(f"{format_array(g)} for {_value_name(o)}"
                          for g, o in zip(ev.grad_outputs, entry.outputs, strict=False))
     parts = [f"{entry.backward_name} receives grad {received}."]
+    if entry.backward_pass is not None:
+        parts.append(f"({entry.op} was recorded by backward pass "
+                     f"{idx.passes[entry.backward_pass]}, which ran with create_graph=True: "
+                     "this step differentiates that pass's own work.)")
     changed = []
+    hints = {}
     grad_out = next((g for g in ev.grad_outputs if g is not None), None)
     for c in ev.contributions:
         v = idx.target(c.target, c.target_output_nr)
@@ -188,6 +197,9 @@ def _frame_of(ev: Any, k: int, idx: _Index, texts: dict, grads: dict) -> Frame:
         grads[vid] = _numbers(c.after)
         changed.append(vid)
         said = step_caption(entry, c.input_index, grad_out, c.grad)
+        # the rule without its numbers: "∂L/∂w1 = ∂L/∂%5·x1" (the quiz's hint)
+        hints[vid] = " = ".join(said.split(" = ")[:2]) + (
+            "" if c.before is None else f", added to what {_value_name(v)} already had")
         if c.before is not None:
             said += f". Accumulated in {_value_name(v)}: {texts[vid][5:]}"
         parts.append(f"{entry.backward_name} sends to {_value_name(v)}: {said}.")
@@ -195,7 +207,17 @@ def _frame_of(ev: Any, k: int, idx: _Index, texts: dict, grads: dict) -> Frame:
         parts.append("No input needs a gradient.")
     return Frame(k, f"{entry.backward_name} (%{entry.outputs[0].id} = {entry.op})",
                  " ".join(parts), nid, changed, dict(texts),
-                 idx.entry_row0 + entry.position, dict(grads))
+                 idx.entry_row0 + entry.position, dict(grads), hints=hints)
+
+
+def step_of_entry(frames: list[Frame], position: int, folded: bool = True) -> int:
+    """The step of `stepper_html`'s page (``#<id>-step-<k>``) at which the tape entry at
+    ``position`` runs its backward (folded: AccumulateGrad steps joined to the step that
+    produced their gradient, as the page starts)."""
+    for k, members in enumerate(_groups(frames, folded)):
+        if any(frames[m].active == f"op{position}" for m in members):
+            return k
+    raise ValueError(f"tape entry {position} did not run in this backward pass")
 
 
 # ------------------------------------------------------------------ the page
@@ -263,6 +285,38 @@ def _mark_grad_rows(svg: str, hid: str) -> str:
     return "".join(parts)
 
 
+_QUIZ_ELEMENTS = 6  # a gradient with more elements is asked for by its first element
+
+
+def _questions(frames: list[Frame], members: list[int], names: dict[str, str]) -> list[dict]:
+    """What quiz mode asks at one step: the gradient of every value the step changed, as
+    it stands after the step (several elements: all of them, or the first of a big one),
+    with the local rule as the hint."""
+    asked: dict[str, dict] = {}
+    for m in members:
+        f = frames[m]
+        own = f.changed + ([f.active] if f.kind == "accumulate" and f.active else [])
+        for nid in own:
+            g = f.grads.get(nid)
+            if g is None:
+                continue
+            a = np.asarray(g, dtype=np.float64)
+            name = names.get(nid, nid)
+            if a.size <= _QUIZ_ELEMENTS:
+                label, want = f"∂L/∂{name}", a.reshape(-1)
+            else:
+                first = (0,) * a.ndim
+                label, want = f"∂L/∂{name}{list(first)} (its first element)", a[first][None]
+            # "k" names the answer by the engine step that last changed the value, so an
+            # answer given with AccumulateGrad steps folded still counts once unfolded
+            # the hint of the op that sent the gradient, rather than AccumulateGrad's that
+            # merely stores it (both are in one step when AccumulateGrad steps are folded)
+            hint = asked[nid]["h"] if nid in asked and asked[nid]["h"] else f.hints.get(nid, "")
+            asked[nid] = {"n": nid, "k": f"{nid}@{m}", "q": label,
+                          "w": [float(x) for x in want], "sh": list(a.shape), "h": hint}
+    return list(asked.values())
+
+
 def _steps_html(hid: str, mode: str, frames: list[Frame], groups: list[list[int]]) -> str:
     n = len(groups) - 1
     out = []
@@ -282,7 +336,7 @@ def stepper_html(output: Any, path: str | Path | None = None, *, html_id: str | 
                  params: dict | None = None, max_frames: int | None = None,
                  title: str | None = None, collapse: Any = None, max_depth: int | None = None,
                  show_saved: bool = False, show_accumulate: bool = False,
-                 view: str = "backward") -> str:
+                 view: str = "backward", quiz: bool = False) -> str:
     """One self-contained HTML page stepping through backprop from ``output``.
 
     The backward graph is drawn **once** (`tapegrad.viz.draw`, ``compact=True``); each
@@ -296,6 +350,12 @@ def stepper_html(output: Any, path: str | Path | None = None, *, html_id: str | 
     gradient; a checkbox (or ``a``) shows them as steps of their own
     (``show_accumulate=True`` starts that way). Without JavaScript the picture shows the
     final gradients and every step is listed.
+
+    ``quiz=True`` hides the gradients: at each step the page asks for the gradient of
+    every value the step changed (typed as numbers, checked in the page, no server), with
+    a hint (the local rule, without its numbers) after a wrong try and a Reveal button
+    that shows the step's caption; a gradient appears on the graph once it is answered or
+    revealed.
 
     ``collapse``, ``max_depth``, ``show_saved`` and ``view`` are `draw`'s (the default
     backward view draws torch's backward functions, edges the way gradients flow). More
@@ -320,13 +380,15 @@ def stepper_html(output: Any, path: str | Path | None = None, *, html_id: str | 
     for f in frames:
         for nid in f.value_text:
             width[nid] = max(width.get(nid, 0), len(_node_text(f, nid)))
-    final = {nid: _node_text(frames[-1], nid).ljust(width[nid], "\u00a0")
+    shown_at_start = frames[0] if quiz else frames[-1]  # a quiz shows no answer before it asks
+    final = {nid: _node_text(shown_at_start, nid).ljust(width[nid], "\u00a0")
              for nid in frames[-1].value_text}
     graph = draw(output, view=view, params=params, value_text=final, compact=True,
                  collapse=collapse, max_depth=max_depth, show_saved=show_saved)
     svg = re.sub(r'\bid="', f'id="{hid}-', to_svg(graph))
     svg = _mark_grad_rows(svg, hid)
 
+    names = {f"v{v.id}": _value_name(v) for v in tape.values}
     modes: dict[str, list] = {}
     steps_html = []
     for mode, fold in (("folded", True), ("full", False)):
@@ -350,6 +412,8 @@ def stepper_html(output: Any, path: str | Path | None = None, *, html_id: str | 
             steps.append({"a": active, "lit": list(dict.fromkeys(lit)),
                           "ch": list(dict.fromkeys(changed)), "d": delta,
                           "r": first.tape_row, "m": members})
+            if quiz:
+                steps[-1]["q"] = _questions(frames, members, names)
         modes[mode] = steps
         steps_html.append(_steps_html(hid, mode, frames, groups))
     base = {nid: [_node_text(frames[0], nid), frames[0].value_text[nid]]
@@ -363,7 +427,7 @@ def stepper_html(output: Any, path: str | Path | None = None, *, html_id: str | 
                                                           + e.position].strip(), ""]
     home = f"v{tape.outputs[0].id}" if tape.outputs else None  # where the first view looks
     data = {"modes": modes, "base": base, "nodes": nodes, "home": home,
-            "start": "full" if show_accumulate else "folded"}
+            "start": "full" if show_accumulate else "folded", "quiz": quiz}
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
     n = len(modes["full" if show_accumulate else "folded"]) - 1
     table = "".join(f'<tr data-row="{i}"><td>{i}</td><td><code>{html.escape(r)}</code></td></tr>'
@@ -377,7 +441,7 @@ def stepper_html(output: Any, path: str | Path | None = None, *, html_id: str | 
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{heading}</title>
 <style>{css}</style></head><body class="tg-page">
-<div class="tg-stepper" id="{hid}" data-steps="{n}" tabindex="0">
+<div class="tg-stepper{' quiz' if quiz else ''}" id="{hid}" data-steps="{n}" tabindex="0">
 <div class="top"><h2>{heading}</h2>
 {f'<p class="note">{html.escape(note)}</p>' if note else ''}
 <div class="controls">
@@ -399,6 +463,7 @@ def stepper_html(output: Any, path: str | Path | None = None, *, html_id: str | 
 <div class="viewport" aria-label="the backward graph: drag to pan, wheel or pinch to zoom">
 <div class="canvas">{svg}</div></div>
 <div class="side">
+{'<div class="quiz-panel" aria-live="polite"></div>' if quiz else ''}
 <div class="captions">{''.join(steps_html)}</div>
 <div class="details"><i>Hover or click a node for its values.</i></div>
 <div class="tapebox"><table class="tape"><caption>The tape (Tape.listing())</caption>

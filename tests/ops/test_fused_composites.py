@@ -844,3 +844,48 @@ def test_every_fused_op_states_its_composite():
         if "Equals" not in doc or where not in doc:
             missing.append(f"{c.__module__}.{c.__qualname__}")
     assert not missing, missing
+
+
+# ============================================================================ CTC loss
+def ctc_composite(lp, targets, in_len, tgt_len, reduction):
+    """The forward variable in probability space (short inputs, no underflow):
+    ``alpha_t = (alpha + alpha shifted by 1 + [skip] alpha shifted by 2) * y_t(l')``, loss
+    ``-log(alpha_T(2L) + alpha_T(2L - 1))``; plus torch's convention that the gradient of
+    each used step also carries ``exp(log_probs)`` (a term that is 0 in value)."""
+    losses = []
+    for n in range(lp.shape[1]):
+        labels = targets[n, :tgt_len[n]]
+        ext = np.zeros(2 * len(labels) + 1, dtype=np.int64)
+        ext[1::2] = labels
+        skip = np.zeros(len(ext), dtype=bool)
+        skip[2:] = (ext[2:] != 0) & (ext[2:] != ext[:-2])
+        y = lp[:in_len[n], n].exp()[:, tg.tensor(ext)]  # (T_n, S)
+        start = np.zeros(len(ext))
+        start[:2] = 1
+        alpha = y[0] * tg.tensor(start)
+        zero = tg.zeros(2, dtype=F64)
+        for t in range(1, in_len[n]):
+            one = tg.cat([zero[:1], alpha])[:len(ext)]
+            two = tg.cat([zero, alpha])[:len(ext)] * tg.tensor(skip.astype(np.float64))
+            alpha = (alpha + one + two) * y[t]
+        nll = -(alpha[-1] + alpha[-2]).log() if len(labels) else -alpha[-1].log()
+        used = lp[:in_len[n], n].exp().sum()
+        losses.append(nll + used - used.detach())
+    loss = tg.stack(losses)
+    if reduction == "mean":
+        return (loss / tg.tensor(np.maximum(tgt_len, 1).astype(np.float64))).mean()
+    return loss.sum() if reduction == "sum" else loss
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_ctc_loss(rng, reduction):
+    """The forward-backward algorithm's loss and gradient against the forward recursion
+    differentiated by the tape (its backward has no graph: first order only)."""
+    logits = randn(rng, 7, 3, 4)
+    lp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    targets = np.array([[1, 1, 2], [3, 1, 0], [2, 0, 0]])
+    in_len, tgt_len = np.array([7, 6, 4]), np.array([3, 2, 0])
+    check(lambda x: F.ctc_loss(x, tg.tensor(targets), tg.tensor(in_len), tg.tensor(tgt_len),
+                               reduction=reduction),
+          lambda x: ctc_composite(x, targets, in_len, tgt_len, reduction), lp,
+          second_order=False)

@@ -92,12 +92,40 @@ def test_wrong_backward_raises_with_torch_message(rng):
     with pytest.raises(GradcheckError) as info:
         gradcheck(WrongSquare.apply, (x,))
     message = str(info.value)
-    assert message.startswith("Jacobian mismatch for output 0 with respect to input 0,\n"
-                              "numerical:tensor(")
-    assert "\nanalytical:tensor(" in message
+    # torch's first line, with the input's name (from forward's signature) and shape
+    assert message.startswith("Jacobian mismatch for output 0 with respect to input 0 "
+                              "(x, shape [3]),\n")
     assert isinstance(info.value, RuntimeError)
-    # the Jacobian is diagonal: numerical 2x, analytical x
-    assert f"{2 * x._data[0]:.4f}" in message.split("analytical")[0]
+    # not two full Jacobians: a table of the worst elements, worst first
+    head, *rows = message.split("\n")[2:]
+    assert head.split() == ["input", "index", "output", "index", "analytical", "numerical",
+                            "difference"]
+    assert len(rows) == 3  # the Jacobian is diagonal: 3 elements are wrong
+    worst = int(np.argmax(np.abs(x._data)))
+    cells = rows[0].split()
+    assert cells[0] == f"({worst},)" and cells[1] == f"({worst},)"
+    # numerical 2x, analytical x, difference -x
+    assert float(cells[2]) == pytest.approx(x._data[worst], rel=1e-5)
+    assert float(cells[3]) == pytest.approx(2 * x._data[worst], rel=1e-5)
+    assert float(cells[4]) == pytest.approx(-x._data[worst], rel=1e-2)
+
+
+def test_mismatch_table_is_capped_and_names_come_from_the_signature(rng):
+    x = leaf(rng, 4, 5)
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(WrongSquare.apply, (x,), fast_mode=False)
+    message = str(info.value)
+    assert "the 5 worst of 20 mismatched elements (out of 400;" in message
+    assert len(message.splitlines()) == 2 + 1 + 5
+
+    def scaled(inp, weight):
+        return WrongSquare.apply(inp) * weight
+
+    w = leaf(rng, 4, 5)
+    with pytest.raises(GradcheckError, match=r"input 0 \(inp, shape \[4, 5\]\)"):
+        gradcheck(scaled, (x, w))
+    with pytest.raises(GradcheckError, match=r"input 0 \(first, shape"):
+        gradcheck(scaled, (x, w), names=["first", "second"])
 
 
 def test_raise_exception_false_returns_false(rng):
@@ -107,7 +135,8 @@ def test_raise_exception_false_returns_false(rng):
 
 def test_names_the_wrong_output_and_input(rng):
     a, b = leaf(rng, 2, 2), leaf(rng, 2, 2)
-    with pytest.raises(GradcheckError, match="for output 1 with respect to input 1,"):
+    with pytest.raises(GradcheckError,
+                       match=r"for output 1 with respect to input 1 \(b, shape \[2, 2\]\),"):
         gradcheck(TwoOut.apply, (a, b))
 
 
@@ -174,7 +203,7 @@ def test_fast_mode_forced_on_small_input_reports_slow_jacobians(rng):
     with pytest.raises(GradcheckError) as info:
         gradcheck(WrongSquare.apply, (x,), fast_mode=True)
     assert "fast mode" in str(info.value)
-    assert "numerical:tensor(" in str(info.value)  # the slow rerun shows the Jacobians
+    assert "worst of 3 mismatched elements" in str(info.value)  # the slow rerun's table
 
 
 def test_output_that_needs_no_grad(rng):

@@ -9,6 +9,7 @@ strict: a known failure that passes fails its test until it is taken off the lis
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -85,6 +86,28 @@ def test_strided_samples_stay_strided():
     gx, gy = convert(x), convert(y)
     assert not gx.is_contiguous() and gx.tolist() == x.tolist()
     assert gy.stride() == y.stride() and gy.tolist() == y.tolist()
+
+
+def test_error_inputs_keep_shared_memory():
+    """An ``out=`` that is a slice of an input must overlap it in tapegrad too."""
+    base = torch.arange(6.0)
+    whole, part = base, base[2:5]
+    convert = torch_db.Converter(share_storage=True)
+    g_whole, g_part = convert(whole), convert(part)
+    g_whole._data[3] = 100.0
+    assert g_part.tolist() == [2.0, 100.0, 4.0]
+    assert whole.tolist()[3] == 3.0  # the torch tensors are untouched: copies were made
+    separate = torch_db.Converter()  # samples: independent copies, as before
+    assert not np.shares_memory(separate(part)._data, separate(whole)._data)
+
+
+def test_error_inputs_torch_accepts_are_not_compared():
+    """``torch.clamp_max(t, 2)`` is listed among clamp_max's error inputs, yet torch returns a
+    tensor: the case is excluded, not counted against tapegrad."""
+    report = torch_db.check_op("clamp_max", cap=0)
+    excluded = [c for c in report.cases if c.kind == "excluded"]
+    assert [c.note for c in excluded] == ["torch does not raise on it either"]
+    assert all(c.passed for c in report.cases if c.kind == "error")
 
 
 def test_a_wrong_value_and_a_wrong_exception_are_caught():

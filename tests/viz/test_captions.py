@@ -16,7 +16,7 @@ import tapegrad as tg
 from tapegrad import viz
 from tapegrad.autograd.tape import Tape
 from tapegrad.pointwise import RULES
-from tapegrad.viz.captions import CAPTIONS, GENERIC, accumulation
+from tapegrad.viz.captions import GENERIC, accumulation, templates_of
 
 
 def _captions(out) -> list[str]:
@@ -129,40 +129,52 @@ def _graphs():
 
 @pytest.mark.parametrize("name,out", list(_graphs()), ids=[n for n, _ in _graphs()])
 def test_every_op_of_small_networks_gets_its_own_caption(name, out):
-    ops = {e.op for e in Tape.of(out).entries}
-    assert ops <= set(CAPTIONS) | set(RULES), ops - set(CAPTIONS) - set(RULES)
+    entries = Tape.of(out).entries
+    uncaptioned = {e.op for e in entries if not templates_of(e)
+                   and e.op not in RULES and e.op.rstrip("_") not in RULES}
+    assert not uncaptioned, uncaptioned
     captions = _captions(out)
-    assert len(captions) == len(Tape.of(out).entries)
+    assert len(captions) == len(entries)
     for c in captions:
         assert GENERIC not in c and "∂L/∂" in c, c
 
 
-def _function_op_names() -> set[str]:
-    """The tape name of every Function class (what ``entry.op`` can be)."""
+def _functions() -> list[type]:
+    """tapegrad's own Function classes (other tests' Functions share the worker process
+    under xdist)."""
     import tapegrad.nn  # noqa: F401  (registers the layer Functions)
     from tapegrad.autograd.function import Function
 
-    found, todo = set(), [Function]
+    found, todo = [], [Function]
     while todo:
         cls = todo.pop()
         todo.extend(cls.__subclasses__())
-        # tapegrad's own: other tests' Functions share the worker process under xdist
         if cls is not Function and cls.__module__.startswith("tapegrad."):
-            found.add(cls._node_class._op_name)
+            found.append(cls)
     return found
 
 
-def test_every_op_has_a_caption_of_its_own():
-    # Excluded, by rule: private helpers ("_gatherpad"), the classes whose tape name is
-    # set per call (InplaceBinary records add_/mul_..., ViewFunction its view's name),
-    # ops recorded by a backward under create_graph ("tanh_backward": they get the
-    # double-backward caption) and in-place forms ("tanh_", "clamp_": the plain op's).
+def test_every_function_states_its_caption_beside_its_backward():
+    """One op, one place: a Function's caption is an attribute of the Function itself.
+    Excluded, by rule: the pointwise Functions (their caption is their rule's formula),
+    the ops a backward records under create_graph ("tanh_backward": they get the
+    double-backward caption) and bases that are never recorded themselves."""
     missing = sorted(
-        op for op in _function_op_names()
-        if not op.startswith("_") and op not in ("inplacebinary", "viewfunction")
-        and not op.endswith("_backward") and op not in CAPTIONS
-        and op not in RULES and op.rstrip("_") not in RULES and op.rstrip("_") not in CAPTIONS)
+        f"{cls.__module__}.{cls.__qualname__}" for cls in _functions()
+        if not cls.caption and cls._node_class._op_name not in RULES
+        and cls._node_class._op_name.rstrip("_") not in RULES
+        and not cls._node_class._op_name.endswith("_backward")
+        and cls.__subclasses__() == [])
     assert missing == []
+
+
+def test_every_caption_names_only_known_placeholders():
+    known = {"x0", "x1", "x2", "s0", "s1", "s2", "xi", "g", "sg", "so", "opts", "dim", "n",
+             "bias"}
+    for cls in _functions():
+        for text in cls.caption:
+            used = set(re.findall(r"{(\w+)}", text))
+            assert used <= known, (cls.__qualname__, used - known)
 
 
 def test_in_place_and_double_backward_captions():

@@ -100,6 +100,11 @@ class _Convolution(Function):
     checked in tests/ops/test_fused_composites.py).
     """
 
+    caption = ('{g} convolved back with the kernel (a transposed convolution) : '
+               '{s0} ← {sg} ⋆ {s1}',
+               '{x0} correlated with {g}, summed over the batch : {s1} ← {s0} ⋆ {sg}',
+               'Σ {g} over the batch and every position : {s2} = {sg} summed over every '
+               'dim but 1 (the bias was broadcast over the batch and every position)')
     node_name = "ConvolutionBackward0"
     op_name = "convolution"
 

@@ -30,6 +30,9 @@ class Linear(Function):
     Equals ``input @ weight.T + bias`` (checked in tests/ops/test_fused_composites.py).
     """
 
+    caption = ('{g}·{x1} : {s0} = {sg}·{s1}',
+               '{g}ᵀ·{x0}, every row of the batch adds up : {s1} = {sg}ᵀ·{s0}',
+               'Σ {g} over the batch : {s2} = rows of {sg} summed ({bias})')
     node_name = "AddmmBackward0"  # what torch shows for a linear layer on a matrix
     op_name = "linear"
 

@@ -1,4 +1,5 @@
-"""Normalisation: ``batch_norm``, ``layer_norm`` and ``normalize``.
+"""Normalisation: ``batch_norm``, ``layer_norm``, ``group_norm``, ``instance_norm``,
+``rms_norm``, ``local_response_norm``, ``normalize`` and torch's ``native_*`` forms.
 
 Batch norm and layer norm both *standardise* groups of values and then apply a learned
 per-feature affine map (see `tapegrad.kernels.norm_reference` for the maths and backward)::
@@ -16,6 +17,18 @@ Each is one fused tape entry (torch's ``NativeBatchNormBackward0`` /
 ``NativeLayerNormBackward0``) whose forward and backward are numba kernels. When a graph of
 the backward is requested (``create_graph=True``) backward instead evaluates the same
 formula with tensor ops, so second derivatives work.
+
+The others differ only in *which* values form a group, so they are composites of those two
+or of plain tensor ops (exact, and differentiable to any order without a backward here):
+
+* ``group_norm`` splits the C channels of each sample into ``num_groups`` groups and
+  standardises each group over its channels and positions (``num_groups=1``: a layer norm
+  over (C, *); ``num_groups=C``: an instance norm); the affine map is per channel;
+* ``instance_norm`` standardises each (sample, channel) over its positions: batch norm of
+  the input seen as one sample with N*C channels (torch's own trick);
+* ``rms_norm`` only rescales: ``x / sqrt(mean(x^2) + eps) * weight`` (no centring, no bias);
+* ``local_response_norm`` divides each value by ``(k + alpha * mean of x^2 over ``size``
+  neighbouring channels)^beta`` (AlexNet's lateral inhibition).
 """
 
 from __future__ import annotations
@@ -27,6 +40,7 @@ import numpy as np
 from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import is_grad_enabled
+from tapegrad.nn.functional.padding import pad
 from tapegrad.ops._util import wrap
 from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.tensor import Size, Tensor
@@ -66,6 +80,9 @@ class BatchNorm(Function):
     constants (checked in tests/ops/test_fused_composites.py).
     """
 
+    caption = ('(γ{g} − mean(γ{g}) − x̂·mean(γ{g}·x̂)) / σ per channel : {s0}',
+               'Σ {g}·x̂ over batch and positions : {s1}',
+               'Σ {g} over batch and positions : {s2}')
     node_name = "NativeBatchNormBackward0"
     op_name = "batch_norm"
 
@@ -200,6 +217,9 @@ class LayerNorm(Function):
     ``var`` over the trailing dims, differentiated (checked in tests/ops/test_fused_composites.py).
     """
 
+    caption = ('(γ{g} − mean(γ{g}) − x̂·mean(γ{g}·x̂)) / σ per sample : {s0}',
+               'Σ {g}·x̂ over the batch : {s1}',
+               'Σ {g} over the batch : {s2}')
     node_name = "NativeLayerNormBackward0"
     op_name = "layer_norm"
 
@@ -291,4 +311,220 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
     return result if out is None else out.copy_(result)
 
 
-__all__ = ["batch_norm", "layer_norm", "normalize"]
+# ------------------------------------------------------------------ group norm
+def _group_stats(input: Tensor, num_groups: int, eps: float) -> tuple:
+    """(x grouped as (N, G, rest), mean (N, G, 1), rstd (N, G, 1)) with the biased variance;
+    built from ops, so mean and rstd are differentiable too (as in torch's native op)."""
+    n = input.shape[0]
+    grouped = input.reshape(n, num_groups, -1) if input.numel() else \
+        input.reshape(n, num_groups, input.numel() // max(n * num_groups, 1))
+    mean = grouped.mean(-1, keepdim=True)
+    centred = grouped - mean
+    rstd = ((centred * centred).mean(-1, keepdim=True) + eps).rsqrt()
+    return centred, mean, rstd
+
+
+def _affine(y: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
+    """``y * weight + bias`` with per-channel (dim 1) vectors."""
+    shape = (1, y.shape[1]) + (1,) * (y.dim() - 2)
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+def _check_group_norm(input: Tensor, num_groups: int, weight: Tensor | None,
+                      bias: Tensor | None) -> None:
+    channels = input.shape[1]
+    if num_groups <= 0 or channels % num_groups:
+        raise RuntimeError(
+            "Expected number of channels in input to be divisible by num_groups, but got "
+            f"input of shape {list(input.shape)} and num_groups={num_groups}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.dim() != 1 or t.numel() != channels):
+            raise RuntimeError(
+                f"Expected {name} to be a vector of size equal to the number of channels in "
+                f"input, but got {name} of shape {list(t.shape)} and input of shape "
+                f"{list(input.shape)}")
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Group normalisation of an (N, C, *) input: each sample's channels split into
+    ``num_groups`` groups of C / num_groups, each group standardised over its channels and
+    positions, then the per-channel affine map. Same in training and eval.
+
+    Equals ``layer_norm`` of ``x.reshape(N, G, -1)`` followed by the channel affine map; it is
+    written with ops (mean, rsqrt) so every derivative order comes for free.
+    """
+    require_tensor(input, "group_norm")
+    if input.dim() < 2:
+        raise RuntimeError("Expected at least 2 dimensions for input tensor but received "
+                           f"{input.dim()}")
+    values = input.shape[0] * input.shape[1] // max(num_groups, 1)
+    for s in input.shape[2:]:
+        values *= s
+    if values == 1 and num_groups > 0:
+        size = [input.shape[0] * input.shape[1] // num_groups, num_groups, *input.shape[2:]]
+        raise ValueError("Expected more than 1 value per channel when training, got input "
+                         f"size {size}")
+    _check_group_norm(input, num_groups, weight, bias)
+    centred, _, rstd = _group_stats(input, num_groups, eps)
+    return _affine((centred * rstd).reshape(input.shape), weight, bias)
+
+
+def native_group_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None, N: int,
+                      C: int, HxW: int, group: int, eps: float) -> tuple:
+    """torch's ATen form of `group_norm`: ``(output, mean, rstd)``, mean and rstd of shape
+    (N, group); all three are differentiable (as in torch)."""
+    require_tensor(input, "native_group_norm")
+    if input.numel() != N * C * HxW:
+        raise RuntimeError(f"Expected input to have {N * C * HxW} elements, got "
+                           f"{input.numel()}")
+    _check_group_norm(input, group, weight, bias)
+    centred, mean, rstd = _group_stats(input, group, eps)
+    out = _affine((centred * rstd).reshape(input.shape), weight, bias)
+    return out, mean.reshape(N, group), rstd.reshape(N, group)
+
+
+def native_layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None,
+                      bias: Tensor | None, eps: float) -> tuple:
+    """torch's ATen form of `layer_norm`: ``(output, mean, rstd)``, mean and rstd with the
+    normalised dims kept as size 1. Only the output is differentiable (as in torch): the
+    statistics come back as constants."""
+    require_tensor(input, "native_layer_norm")
+    shape = _normalized_shape(normalized_shape)
+    if not shape:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "
+                           "containing at least one element, but got normalized_shape = []")
+    out = layer_norm(input, shape, weight, bias, eps)
+    k = len(shape)
+    dims = tuple(range(input.dim() - k, input.dim()))
+    data = input._data.astype(np.float64)
+    mean = data.mean(axis=dims, keepdims=True) if data.size else \
+        np.zeros(input._data.shape[:input.dim() - k] + (1,) * k)
+    var = ((data - mean) ** 2).mean(axis=dims, keepdims=True) if data.size else mean
+    rstd = 1.0 / np.sqrt(var + eps)
+    dt = input._data.dtype
+    return out, wrap(mean.astype(dt)), wrap(rstd.astype(dt))
+
+
+def native_batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
+                      running_mean: Tensor | None, running_var: Tensor | None,
+                      training: bool, momentum: float, eps: float) -> tuple:
+    """torch's ATen form of `batch_norm`: ``(output, save_mean, save_invstd)``: the batch's
+    per-channel mean and 1/sqrt(var + eps) in training, empty tensors in eval. Only the
+    output is differentiable (as in torch)."""
+    require_tensor(input, "native_batch_norm")
+    out = batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    dt = input._data.dtype
+    if not training:
+        return out, wrap(np.zeros(0, dtype=dt)), wrap(np.zeros(0, dtype=dt))
+    channels = input.shape[1]
+    if input.numel() == 0:
+        mean, var = np.zeros(channels), np.full(channels, np.nan)
+    else:
+        mean, var = kernels.on(input._data).batch_norm_stats(_ncs(input._data))
+    return out, wrap(np.asarray(mean).astype(dt)), wrap((1.0 / np.sqrt(var + eps)).astype(dt))
+
+
+# ------------------------------------------------------------------ instance norm
+def instance_norm(input: Tensor, running_mean: Tensor | None = None,
+                  running_var: Tensor | None = None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Instance normalisation of an (N, C, *) input: each (sample, channel) standardised
+    over its positions, then the per-channel affine map.
+
+    As torch does, this is `batch_norm` of the input viewed as (1, N*C, *) with the weight,
+    bias and running buffers repeated N times; the running buffers, when given, are then
+    updated with the average over the N samples. ``use_input_stats=False`` normalises with
+    the running buffers instead (their per-channel values, for every sample).
+    """
+    require_tensor(input, "instance_norm")
+    if input.dim() < 2:
+        raise RuntimeError(f"instance_norm: expected at least a 2-D input, got {input.dim()}-D")
+    if use_input_stats:
+        spatial = 1
+        for s in input.shape[2:]:
+            spatial *= s
+        if spatial == 1:
+            raise ValueError("Expected more than 1 spatial element when training, got input "
+                             f"size {input.shape}")
+    n, c = input.shape[0], input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        _check_channels(name, t, c)
+    flat = input.reshape((1, n * c) + tuple(input.shape[2:]))
+    w = None if weight is None else weight.repeat(n)
+    b = None if bias is None else bias.repeat(n)
+    rm = None if running_mean is None else running_mean.detach().repeat(n)
+    rv = None if running_var is None else running_var.detach().repeat(n)
+    out = batch_norm(flat, rm, rv, w, b, use_input_stats, momentum, eps)
+    if use_input_stats:  # fold the N per-sample updates back into the C buffers
+        for running, repeated in ((running_mean, rm), (running_var, rv)):
+            if running is not None:
+                mean = repeated._data.reshape(n, c).astype(np.float64).mean(axis=0)
+                running._data[...] = mean.astype(running._data.dtype)
+                running._bump_version()
+    return out.reshape(input.shape)
+
+
+# ------------------------------------------------------------------ RMS norm
+def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """Root-mean-square normalisation over the trailing ``normalized_shape`` dims:
+    ``x / sqrt(mean(x^2) + eps) * weight`` (no centring and no bias; ``eps`` defaults to
+    the dtype's machine epsilon, as in torch). A composite of ops."""
+    require_tensor(input, "rms_norm")
+    shape = _normalized_shape(normalized_shape)
+    k = len(shape)
+    if k == 0:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "
+                           "containing at least one element, but got normalized_shape = []")
+    if weight is not None and tuple(weight.shape) != shape:
+        raise RuntimeError(
+            "Expected weight to be of same shape as normalized_shape, but got weight of "
+            f"shape {list(weight.shape)} and normalized_shape = {list(shape)}")
+    if input.dim() < k or tuple(input.shape[input.dim() - k:]) != shape:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape "
+            f"[*, {', '.join(str(s) for s in shape)}], but got input of size"
+            f"{list(input.shape)}")
+    if eps is None:
+        eps = float(np.finfo(input._data.dtype).eps) if input.dtype.is_floating_point else 0.0
+    dims = tuple(range(input.dim() - k, input.dim()))
+    y = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return y if weight is None else y * weight
+
+
+# ------------------------------------------------------------------ local response norm
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """``x / (k + alpha * avg(x^2 over size channels around c))^beta`` on an (N, C, *)
+    input; the window is zero-padded by ``size // 2`` channels before and ``(size - 1) // 2``
+    after, and the average always divides by ``size`` (as torch's avg_pool does).
+
+    The window sum is ``size`` shifted slices of the zero-padded squares, added: a
+    composite of ops."""
+    require_tensor(input, "local_response_norm")
+    if input.dim() < 3:
+        raise ValueError("Expected 3D or higher dimensionality input (got "
+                         f"{input.dim()} dimensions)")
+    if input.numel() == 0:
+        return input
+    c = input.shape[1]
+    sq = input * input
+    widths = (0, 0) * (input.dim() - 2) + (size // 2, (size - 1) // 2)
+    padded = pad(sq, widths)
+    window = padded.narrow(1, 0, c)
+    for j in range(1, size):
+        window = window + padded.narrow(1, j, c)
+    div = (window * (alpha / size) + k) ** beta
+    return input / div
+
+
+__all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "local_response_norm",
+           "native_batch_norm", "native_group_norm", "native_layer_norm", "normalize",
+           "rms_norm"]

@@ -27,7 +27,7 @@ from tapegrad.ops._util import contiguous, wrap
 from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.tensor import Tensor
 
-__all__ = ["pad"]
+__all__ = ["constant_pad_nd", "pad"]
 
 _MODE_NAMES = {"reflect": "ReflectionPad", "replicate": "ReplicationPad"}
 
@@ -39,6 +39,7 @@ class _ConstantPad(Function):
     ``narrow`` for negative widths (checked in tests/ops/test_fused_composites.py).
     """
 
+    caption = ('{g} with the padding cut off : {sg} → {s0}',)
     node_name = "ConstantPadNdBackward0"
     op_name = "constant_pad_nd"
 
@@ -103,6 +104,8 @@ class _GatherPad(Function):
     tests/ops/test_fused_composites.py).
     """
 
+    caption = ("{g} with the padding cut off, each edge copy's gradient added back onto the "
+               "element it copied : {sg} → {s0}",)
     _scatter: type[Function]
 
     @staticmethod
@@ -222,3 +225,11 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
         raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
     _check_modes(input, widths_t, mode)
     return _GATHERS[mode, len(widths_t) // 2].apply(input, pad=widths_t, mode=mode)
+
+
+def constant_pad_nd(input: Tensor, pad: Sequence[int], value: float = 0) -> Tensor:
+    """torch's ATen name of ``F.pad(input, pad, 'constant', value)``."""
+    return _pad(input, pad, "constant", value)
+
+
+_pad = pad  # constant_pad_nd's argument ``pad`` (torch's name) hides the function

@@ -58,6 +58,8 @@ class _MaxPool2d(Function):
     tests/ops/test_fused_composites.py).
     """
 
+    caption = ("{g} goes to the position of each window's max, 0 elsewhere (max routes) : "
+               "{sg} → {s0}",)
     node_name = "MaxPool2DWithIndicesBackward0"
     op_name = "max_pool2d"
 
@@ -110,6 +112,7 @@ class _GatherPlanes(Function):
     as the second-order gradients of max pooling in tests/ops/test_fused_composites.py).
     """
 
+    caption = ('{g} added back into the planes it was gathered from : {s0}',)
     node_name = "GatherBackward0"
     op_name = "gather_planes"
 
@@ -164,6 +167,7 @@ class _AvgPool2d(Function):
     tests/ops/test_fused_composites.py).
     """
 
+    caption = ('{g} / window size, spread over each window : {sg} → {s0}',)
     node_name = "AvgPool2DBackward0"
     op_name = "avg_pool2d"
 
@@ -247,6 +251,7 @@ class _AdaptiveAvgPool2d(Function):
     tests/ops/test_fused_composites.py).
     """
 
+    caption = ('{g} / window size, spread over each window : {sg} → {s0}',)
     node_name = "AdaptiveAvgPool2DBackward0"
     op_name = "adaptive_avg_pool2d"
 
@@ -297,6 +302,7 @@ class _AdaptiveMaxPool2d(Function):
     (windows as in `_AdaptiveAvgPool2d`), stacked (checked in tests/ops/test_fused_composites.py).
     """
 
+    caption = ("{g} goes to each window's max, 0 elsewhere : {sg} → {s0}",)
     node_name = "AdaptiveMaxPool2DBackward0"
     op_name = "adaptive_max_pool2d"
 

@@ -72,6 +72,7 @@ class LSTMStep(Function):
     (checked in tests/ops/test_fused_composites.py).
     """
 
+    caption = ("∂L/∂input through the LSTM cell's gates : {s0}",)
     node_name = "LSTMStepBackward"
     op_name = "lstm_step"
 
@@ -141,6 +142,7 @@ class GRUStep(Function):
     tests/ops/test_fused_composites.py).
     """
 
+    caption = ("∂L/∂input through the GRU cell's gates : {s0}",)
     node_name = "GRUStepBackward"
     op_name = "gru_step"
 

@@ -25,6 +25,7 @@ import numpy as np
 from tapegrad.autograd.function import Function, Node
 from tapegrad.ops._util import as_array, wrap, wrap_dim
 from tapegrad.ops.clamp import maximum, minimum
+from tapegrad.ops.out_arg import write_out
 from tapegrad.ops.reduction.axes import kept_shape, reduce_axes, unkeep
 from tapegrad.tensor import Tensor
 
@@ -81,6 +82,7 @@ def _evenly_distribute(ctx: Node, grad: Tensor) -> Tensor:
 class MaxAll(Function):
     """``x.max()``: the largest value; ties share its gradient evenly."""
 
+    caption = ('{g} goes to the largest element, 0 to the rest (max routes) : {sg} → {s0}',)
     node_name = "MaxBackward1"
     op_name = "max"
 
@@ -96,6 +98,7 @@ class MaxAll(Function):
 class MinAll(Function):
     """``x.min()``: the smallest value; ties share its gradient evenly."""
 
+    caption = ('{g} goes to the smallest element, 0 to the rest (min routes) : {sg} → {s0}',)
     node_name = "MinBackward1"
     op_name = "min"
 
@@ -114,6 +117,9 @@ class ScatterAlong(Function):
     of selected values is put back where they were selected from. Linear in ``src``; its
     backward reads the same positions back (`GatherAlong`)."""
 
+    caption = ('{g} where nothing was scattered over : {s0}',
+               '0 (indices have no gradient)',
+               '{g} gathered at the indices : {s2}')
     node_name = "ScatterBackward0"
     op_name = "scatter"
 
@@ -132,6 +138,7 @@ class ScatterAlong(Function):
 class GatherAlong(Function):
     """``x`` read at ``index`` along ``dim``; backward scatters the gradient back."""
 
+    caption = ('{g} scattered (added) back where it was gathered from ({opts}) : {sg} → {s0}',)
     node_name = "GatherBackward0"
     op_name = "gather"
 
@@ -176,6 +183,7 @@ def _value_selecting_backward(ctx: Node, grad: Tensor) -> Tensor:
 class MaxDim(Function):
     """``x.max(dim)``: values and their indices; gradient only to those indices."""
 
+    caption = MaxAll.caption
     node_name = "MaxBackward0"
     op_name = "max"
 
@@ -191,6 +199,7 @@ class MaxDim(Function):
 class MinDim(Function):
     """``x.min(dim)``: values and their indices; gradient only to those indices."""
 
+    caption = MinAll.caption
     node_name = "MinBackward0"
     op_name = "min"
 
@@ -233,6 +242,7 @@ def _scale_grad_by_count(ctx: Node, grad: Tensor) -> Tensor:
 class Amax(Function):
     """``amax(x, dim)``: the maximum over ``dim`` (values only); ties share evenly."""
 
+    caption = ('{g} shared by the largest elements, 0 to the rest : {sg} → {s0}',)
     op_name = "amax"
 
     @staticmethod
@@ -247,6 +257,7 @@ class Amax(Function):
 class Amin(Function):
     """``amin(x, dim)``: the minimum over ``dim`` (values only); ties share evenly."""
 
+    caption = ('{g} shared by the smallest elements, 0 to the rest : {sg} → {s0}',)
     op_name = "amin"
 
     @staticmethod
@@ -283,14 +294,26 @@ def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     return _extreme(x, dim, keepdim, "min", MinAll, MinDim)
 
 
-def amax(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+def amax(x: Tensor, dim: Any = (), keepdim: bool = False, *,
+         out: Tensor | None = None) -> Tensor:
     """Maximum over ``dim`` (an int or tuple; ``()`` means all dims), values only."""
-    return Amax.apply(x, dim=dim, keepdim=keepdim)
+    return _amax_amin("amax", Amax, x, dim, keepdim, out)
 
 
-def amin(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+def amin(x: Tensor, dim: Any = (), keepdim: bool = False, *,
+         out: Tensor | None = None) -> Tensor:
     """Minimum over ``dim`` (an int or tuple; ``()`` means all dims), values only."""
-    return Amin.apply(x, dim=dim, keepdim=keepdim)
+    return _amax_amin("amin", Amin, x, dim, keepdim, out)
+
+
+def _amax_amin(name: str, function: Any, x: Tensor, dim: Any, keepdim: bool,
+               out: Tensor | None) -> Tensor:
+    if out is not None and out.dtype != x.dtype:
+        raise RuntimeError(f"Expected the dtype for input and out to match, but got "
+                           f"{x.dtype.scalar_type} for input's dtype and "
+                           f"{out.dtype.scalar_type} for out's dtype.")
+    result = function.apply(x, dim=dim, keepdim=keepdim)
+    return result if out is None else write_out(name, result, out, x, overlap_ok=True)
 
 
 def _arg_extreme(x: Tensor, dim: int | None, keepdim: bool, op: str) -> Tensor:

@@ -84,6 +84,7 @@ def _var_backward(ctx: Node, grad: Tensor, x: Tensor) -> Tensor:
 class Var(Function):
     """Variance with ``correction`` (1: the unbiased estimator, 0: the population one)."""
 
+    caption = ('{g}·2({x0} − mean) / (n − correction) : {sg} → {s0}',)
     op_name = "var"
 
     @staticmethod
@@ -101,6 +102,7 @@ class Var(Function):
 class Std(Function):
     """Standard deviation: ``sqrt(var)``; backward is var's, scaled by ``1 / (2 std)``."""
 
+    caption = ('{g}·({x0} − mean) / ((n − correction)·std) : {sg} → {s0}',)
     op_name = "std"
 
     @staticmethod
@@ -155,6 +157,7 @@ class VectorNorm(Function):
     """``(sum |x_i|^p)^(1/p)`` over ``dim`` (torch's ``linalg.vector_norm``); p=inf is
     ``max |x_i|``, p=-inf ``min |x_i|``, p=0 the count of nonzeros."""
 
+    caption = ('{g}·{x0} / ‖{x0}‖ : {sg} → {s0}',)
     node_name = "LinalgVectorNormBackward0"
     op_name = "norm"
 

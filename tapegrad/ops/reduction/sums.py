@@ -29,6 +29,7 @@ class Sum(Function):
     """``sum(x)``: each input adds itself once into the output, so each receives the
     whole output gradient (broadcast back over the reduced dims)."""
 
+    caption = ('{g} copied to every element that was summed (∂sum/∂xᵢ = 1) : {sg} → {s0}',)
     op_name = "sum"
 
     @staticmethod
@@ -56,6 +57,7 @@ class Mean(Function):
     """``mean(x) = sum(x) / N``: each input receives the gradient divided by N, the number
     of values averaged into its output."""
 
+    caption = ('{g} / {n} copied to every element that was averaged : {sg} → {s0}',)
     op_name = "mean"
 
     @staticmethod
@@ -111,6 +113,7 @@ class Prod(Function):
     a nonzero gradient only at the zero; two zeros make every gradient 0.
     """
 
+    caption = ('{g}·(product of the other elements) : {sg} → {s0}',)
     op_name = "prod"
 
     @staticmethod
@@ -197,6 +200,7 @@ class Cumsum(Function):
     its gradient is ``g_i + ... + g_last``: a cumsum of the gradient run backwards
     (``reverse=True``, whose own backward is the forward cumsum again)."""
 
+    caption = ('{g} summed from the end backwards along dim {dim} : {s0}',)
     op_name = "cumsum"
 
     @staticmethod
@@ -255,6 +259,7 @@ class Logsumexp(Function):
     (a constant shift; checked in tests/ops/test_fused_composites.py).
     """
 
+    caption = ('{g}·softmax({x0}) along dim {dim} : {sg} → {s0}',)
     op_name = "logsumexp"
 
     @staticmethod

@@ -1,7 +1,8 @@
 // tapegrad step-through viewer. The graph is drawn once; each step only changes classes
 // (active, changed, lit) and the gradient rows, from the JSON of changes in .tg-data.
 // Prev/Next, slider, arrow keys, deep links #<id>-step-<k>; zoom and pan (wheel, drag,
-// pinch, keys); focus mode; AccumulateGrad steps folded or shown; node details.
+// pinch, keys); focus mode; AccumulateGrad steps folded or shown; node details; quiz mode
+// (the gradients hidden until the reader types them).
 (function () {
   "use strict";
   var READABLE_PX = 11;  // the smallest node text the default view allows
@@ -144,7 +145,10 @@
       Object.keys(data.base).forEach(function (nid) { texts[nid] = data.base[nid]; });
       for (var i = 0; i <= k; i++) {
         var d = list[i].d;
-        Object.keys(d).forEach(function (nid) { texts[nid] = d[nid]; });
+        var hidden = quiz ? unanswered(list[i]) : {};
+        Object.keys(d).forEach(function (nid) {
+          texts[nid] = hidden[nid] ? ["grad ?", "grad ? (asked at step " + i + ")"] : d[nid];
+        });
       }
       Object.keys(texts).forEach(function (nid) { setText(nid, texts[nid]); });
       var step = list[k];
@@ -185,6 +189,7 @@
           }
         }
       });
+      if (quiz) { renderQuiz(k); }
       if (focusBox.checked) { follow(false); }
       if (picked) { describe(picked); }
       if (updateHash && host.history.replaceState) {
@@ -195,6 +200,113 @@
           host.history.replaceState(null, "", url);
         } catch (err) { /* a sandboxed frame may refuse: the hash is only a convenience */ }
       }
+    }
+
+    // ---------------------------------------------------------------- quiz mode
+    // Each step asks for the gradients it changed; an answer is checked here against the
+    // engine's numbers (within 0.5% or 1e-4), a wrong try unlocks the hint (the local
+    // rule), Reveal shows the caption. Answered and revealed gradients appear on the graph.
+    var quiz = data.quiz ? { done: {}, tried: {}, revealed: {} } : null;
+    var panel = root.querySelector(".quiz-panel");
+
+    function unanswered(step) {
+      var out = {};
+      (step.q || []).forEach(function (q) { if (!quiz.done[q.k]) { out[q.n] = true; } });
+      return out;
+    }
+    function parseNumbers(text) {
+      var cleaned = text.replace(/\u2212/g, "-").replace(/[\[\]()]/g, " ").trim();
+      if (!cleaned) { return []; }
+      return cleaned.split(/[\s,;]+/).map(Number);
+    }
+    function matches(got, want) {
+      if (got.length !== want.length) { return false; }
+      for (var i = 0; i < want.length; i++) {
+        var off = Math.abs(got[i] - want[i]);
+        if (!isFinite(got[i]) || off > 5e-3 * Math.abs(want[i]) + 1e-4) {
+          return false;
+        }
+      }
+      return true;
+    }
+    function shown(v) {
+      return Math.abs(v) < 1e-4 && v !== 0 ? v.toExponential(3) : String(+v.toPrecision(6));
+    }
+    function stepFrames(k) {
+      return root.querySelectorAll(".steps." + mode + ' .frame[data-step="' + k + '"]');
+    }
+    function renderQuiz(k) {
+      var step = steps()[k];
+      var qs = step.q || [];
+      var revealed = quiz.revealed[mode + k] || qs.every(function (q) { return quiz.done[q.k]; });
+      Array.prototype.forEach.call(stepFrames(k), function (f) {
+        f.classList.toggle("revealed", revealed);
+      });
+      var total = 0, done = 0;
+      steps().forEach(function (s) {
+        (s.q || []).forEach(function (q) { total += 1; if (quiz.done[q.k]) { done += 1; } });
+      });
+      panel.textContent = "";
+      var head = document.createElement("div");
+      head.className = "quiz-score";
+      head.textContent = "Quiz: " + done + " / " + total + " gradients found";
+      panel.appendChild(head);
+      if (!qs.length) {
+        var none = document.createElement("p");
+        none.textContent = k === 0 ? "Press Next: backward starts at the output."
+                                   : "Nothing to find at this step.";
+        panel.appendChild(none);
+        return;
+      }
+      qs.forEach(function (q) {
+        var row = document.createElement("div");
+        row.className = "quiz-q";
+        row.setAttribute("data-node", q.n);
+        var label = document.createElement("label");
+        label.textContent = q.q + (q.w.length > 1 ? " (" + q.w.length + " numbers)" : "") + " = ";
+        var input = document.createElement("input");
+        input.type = "text";
+        input.className = "quiz-answer";
+        input.setAttribute("aria-label", q.q);
+        var check = document.createElement("button");
+        check.type = "button"; check.className = "quiz-check"; check.textContent = "Check";
+        var hint = document.createElement("button");
+        hint.type = "button"; hint.className = "quiz-hint"; hint.textContent = "Hint";
+        hint.disabled = !quiz.tried[q.k];
+        var reveal = document.createElement("button");
+        reveal.type = "button"; reveal.className = "quiz-reveal"; reveal.textContent = "Reveal";
+        var said = document.createElement("div");
+        said.className = "quiz-feedback";
+        if (quiz.done[q.k]) {
+          input.value = q.w.map(shown).join(", ");
+          input.disabled = true; check.disabled = true;
+          said.textContent = "\u2713 " + q.w.map(shown).join(", ");
+        }
+        function grade() {
+          if (matches(parseNumbers(input.value), q.w)) {
+            quiz.done[q.k] = true;
+            show(current, false);
+            return;
+          }
+          quiz.tried[q.k] = true;
+          hint.disabled = false;
+          said.textContent = "Not yet" +
+            (q.w.length > 1 ? " (" + q.w.length + " numbers, in order)" : "") + ".";
+        }
+        check.addEventListener("click", grade);
+        input.addEventListener("keydown", function (e) { if (e.key === "Enter") { grade(); } });
+        hint.addEventListener("click", function () { said.textContent = "Hint: " + q.h; });
+        reveal.addEventListener("click", function () {  // the caption answers them all
+          qs.forEach(function (other) { quiz.done[other.k] = true; });
+          quiz.revealed[mode + k] = true;
+          show(current, false);
+        });
+        label.appendChild(input);
+        row.appendChild(label);
+        row.appendChild(check); row.appendChild(hint); row.appendChild(reveal);
+        row.appendChild(said);
+        panel.appendChild(row);
+      });
     }
 
     function setMode(full) {

@@ -23,6 +23,7 @@ import warnings
 import numpy as np
 
 from tapegrad.dtypes import result_type
+from tapegrad.nn.functional.losses.ctc import ctc_loss
 from tapegrad.nn.functional.losses.elementwise import (
     BinaryCrossEntropy,
     BinaryCrossEntropyWithLogits,
@@ -30,6 +31,18 @@ from tapegrad.nn.functional.losses.elementwise import (
     MseLoss,
     SmoothL1Loss,
     XLogY,
+)
+from tapegrad.nn.functional.losses.likelihood import gaussian_nll_loss, poisson_nll_loss
+from tapegrad.nn.functional.losses.margin import (
+    cosine_embedding_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
 )
 from tapegrad.nn.functional.losses.nll import CrossEntropyIndices, NllLoss, NllLoss2d
 from tapegrad.ops._util import as_array, broadcast_shapes, wrap
@@ -58,13 +71,26 @@ from tapegrad.tensor import Tensor
 __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss",
     "cross_entropy",
+    "ctc_loss",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
     "huber_loss",
     "kl_div",
     "l1_loss",
+    "linear_cross_entropy",
+    "margin_ranking_loss",
     "mse_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
     "nll_loss",
+    "poisson_nll_loss",
     "smooth_l1_loss",
+    "soft_margin_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]
 
 
@@ -341,3 +367,48 @@ def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None,
     if reduction == "batchmean" and input.ndim != 0:
         reduced = reduced / input.shape[0]
     return reduced
+
+
+# ------------------------------------------------------------------ fused linear + CE
+def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *,
+                         linear_bias: Tensor | None = None, weight: Tensor | None = None,
+                         reduction: str = "mean", ignore_index: int | None = None,
+                         label_smoothing: float = 0.0, options: object = None) -> Tensor:
+    """``cross_entropy(linear(input, linear_weight, linear_bias), target, ...)``: the last
+    layer of a classifier and its loss in one call. ``linear_weight`` is (C, in_features) or
+    (C, d1, ..., dK, in_features) for a K-dimensional loss (logits (N, C, d1, ..., dK)).
+
+    torch can compute it in chunks of the batch (``options``) so that the (N, C) logits of a
+    large vocabulary never exist at once; the result is the same, and tapegrad, which keeps
+    things simple, accepts ``options`` and computes the logits whole."""
+    check_tensors("linear_cross_entropy", input=input, linear_weight=linear_weight,
+                  target=target)
+    if not 1 <= input.dim() <= 2:
+        raise RuntimeError(f"expected input with dimensionality 1 or 2, got {input.dim()}")
+    if linear_weight.dim() < 2:
+        raise RuntimeError("expected linear_weight with dimensionality at least 2, got "
+                           f"{linear_weight.dim()}")
+    batch, in_features = tuple(input.shape[:-1]), input.shape[-1]
+    if in_features != linear_weight.shape[-1]:
+        raise RuntimeError(
+            "expected equal input and linear_weight last dimensions (in_features), got "
+            f"{in_features} and {linear_weight.shape[-1]}, respectively")
+    classes, extra = linear_weight.shape[0], tuple(linear_weight.shape[1:-1])
+    if linear_bias is not None and tuple(linear_bias.shape) != (classes, *extra):
+        raise RuntimeError(f"expected linear_bias shape {(classes, *extra)}, got "
+                           f"{tuple(linear_bias.shape)}")
+    if extra and not batch:
+        raise RuntimeError(
+            f"K-dimensional loss defined by linear_weight shape {tuple(linear_weight.shape)} "
+            f"requires batched input, (N, {in_features}), got unbatched input with shape "
+            f"{tuple(input.shape)}")
+    logits_shape = (*batch, classes, *extra)
+    if tuple(target.shape) == logits_shape and ignore_index is not None:
+        raise RuntimeError("ignore_index cannot be specified when target contains probabilities")
+    logits = input @ linear_weight.reshape(-1, in_features).t()
+    logits = logits.reshape(logits_shape)
+    if linear_bias is not None:
+        logits = logits + linear_bias
+    return cross_entropy(logits, target, weight=weight,
+                         ignore_index=-100 if ignore_index is None else ignore_index,
+                         reduction=reduction, label_smoothing=label_smoothing)

@@ -61,6 +61,8 @@ class MseLoss(Function):
     Equals ``(x - y) ** 2`` then the reduction (checked in tests/ops/test_fused_composites.py).
     """
 
+    caption = ('2({x0} − {x1})·{g} / n : {s0} ({opts})',
+               '−2({x0} − {x1})·{g} / n : {s1} ({opts})')
     op_name = "mse_loss"
 
     @staticmethod
@@ -87,6 +89,8 @@ class SmoothL1Loss(Function):
     reduction (checked in tests/ops/test_fused_composites.py).
     """
 
+    caption = ('clamp(({x0} − {x1}) / β, ±1)·{g} / n : {s0}',
+               '−clamp(({x0} − {x1}) / β, ±1)·{g} / n : {s1}')
     op_name = "smooth_l1_loss"
 
     @staticmethod
@@ -120,6 +124,8 @@ class HuberLoss(Function):
     reduction (checked in tests/ops/test_fused_composites.py).
     """
 
+    caption = ('clamp({x0} − {x1}, ±δ)·{g} / n : {s0}',
+               '−clamp({x0} − {x1}, ±δ)·{g} / n : {s1}')
     op_name = "huber_loss"
 
     @staticmethod
@@ -153,6 +159,8 @@ class BinaryCrossEntropy(Function):
     nearer 0 or 1 the gradient is torch's floored formula above, not the clamp's.
     """
 
+    caption = ('(p − t) / (p(1 − p))·{g} / n : {s0}',
+               'log((1 − p)/p)·{g} / n : {s1}')
     op_name = "binary_cross_entropy"
 
     @staticmethod
@@ -204,6 +212,8 @@ class BinaryCrossEntropyWithLogits(Function):
     tests/ops/test_fused_composites.py).
     """
 
+    caption = ('(sigmoid({x0}) − {x1})·{g} / n : {s0}',
+               '−{x0}·{g} / n : {s1}')
     op_name = "binary_cross_entropy_with_logits"
 
     @staticmethod
@@ -254,6 +264,8 @@ class XLogY(Function):
     at x == 0 the value is 0 and the derivative follows torch's convention above.
     """
 
+    caption = ('{g}·log({x1}) : {s0}',
+               '{g}·{x0} / {x1} : {s1}')
     node_name = "XlogyBackward0"
     op_name = "xlogy"
 

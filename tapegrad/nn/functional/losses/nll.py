@@ -102,6 +102,8 @@ class NllLoss(Function):
     tests/ops/test_fused_composites.py).
     """
 
+    caption = ("−{g} at each target's log-probability, 0 elsewhere : {s0} ({opts})",
+               '0 (the targets have no gradient)')
     op_name = "nll_loss"
 
     @staticmethod
@@ -146,6 +148,8 @@ class NllLoss2d(NllLoss):
     tests/ops/test_fused_composites.py).
     """
 
+    caption = ("−{g} at each pixel's target log-probability, 0 elsewhere : {s0}",
+               '0 (the targets have no gradient)')
     node_name = "NllLoss2DBackward0"
     op_name = "nll_loss2d"
 
@@ -180,6 +184,8 @@ class CrossEntropyIndices(Function):
     log_softmax's composite (checked in tests/ops/test_fused_composites.py).
     """
 
+    caption = ('(softmax({x0}) − one-hot({x1}))·{g} / N over the batch : {s0} (reduction {opts})',
+               '0 (the targets have no gradient)')
     node_name = "NllLossBackward0"
     op_name = "cross_entropy"
 
