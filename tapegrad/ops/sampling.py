@@ -29,6 +29,7 @@ from tapegrad.autograd.function import Function, Node
 from tapegrad.device import move, resolve
 from tapegrad.ops._util import broadcast_shapes, wrap
 from tapegrad.ops.fill import begin_inplace, finish_inplace, writable, zeros_like
+from tapegrad.ops.out_arg import write_out
 from tapegrad.tensor import Tensor
 
 __all__ = ["bernoulli", "multinomial", "normal"]
@@ -208,23 +209,6 @@ class Drawn(Function):
                      for shape, dt in zip(ctx.shapes, ctx.dtypes, strict=True))
 
 
-def _into_out(result: Tensor, out: Tensor | None) -> Tensor:
-    """torch's ``out=``: write the result into ``out`` (which must not have several elements
-    on one memory location, since each element gets its own draw)."""
-    if out is None:
-        return result
-    strides = out._data.strides
-    if any(s == 0 and n > 1 for s, n in zip(strides, out._data.shape, strict=True)):
-        raise RuntimeError("unsupported operation: more than one element of the written-to "
-                           "tensor refers to a single memory location. Please clone() the "
-                           "tensor before performing the operation.")
-    if tuple(out.shape) != tuple(result.shape):
-        out._data = np.empty(result._data.shape, dtype=out._data.dtype)
-    np.copyto(out._data, result._data, casting="unsafe")
-    out._bump_version()
-    return out
-
-
 def bernoulli(input: Tensor, p: float | None = None, *, generator: Any = None,
               out: Tensor | None = None) -> Tensor:
     """Draw 0 or 1 per element: 1 with probability ``input[i]`` (or with ``p`` for every
@@ -234,7 +218,8 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator: Any = None,
     probs = _host(input) if p is None else np.full(input._data.shape, p)
     _check_probabilities(np.asarray(probs))
     values = (rng.random(input._data.shape) < probs).astype(input._data.dtype)
-    return _into_out(Drawn.apply(input, values=move(values, input.device)), out)
+    result = Drawn.apply(input, values=move(values, input.device))
+    return result if out is None else write_out("bernoulli", result, out, input)
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any = None,
@@ -271,13 +256,14 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
             result = result.to(device)
         if requires_grad:
             result.requires_grad_(True)
-        return _into_out(result, out)
+        return result if out is None else write_out("normal", result, out)
     dt = dtypes.result_type(*tensors)
     shape = broadcast_shapes(*(t._data.shape for t in tensors))
     m = _host(mean) if isinstance(mean, Tensor) else mean
     s = _host(std) if isinstance(std, Tensor) else std
     values = (m + s * rng.standard_normal(shape)).astype(dt.numpy)
-    return _into_out(Drawn.apply(mean, std, values=move(values, tensors[0].device)), out)
+    result = Drawn.apply(mean, std, values=move(values, tensors[0].device))
+    return result if out is None else write_out("normal", result, out, *tensors)
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
@@ -335,7 +321,8 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
             keys = rows / rng.exponential(1.0, rows.shape)
         picks = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
     result = picks.reshape(x.shape[:-1] + (num_samples,)).astype(np.int64)
-    return _into_out(wrap(move(result, input.device)), out)
+    result = wrap(move(result, input.device))
+    return result if out is None else write_out("multinomial", result, out, input)
 
 
 def _bernoulli_method(self: Tensor, p: float | None = None, *, generator: Any = None) -> Tensor:

@@ -204,3 +204,16 @@ def test_errors_match_torch(call, error, match):
     for lib in (tg, torch):
         with pytest.raises(error, match=match):
             call(lib)
+
+
+def test_out_argument_follows_torchs_rules():
+    out = tg.empty(3, dtype=tg.int64)
+    assert tg.multinomial(tg.ones(4), 3, out=out) is out and len(set(out.tolist())) == 3
+    out = tg.empty(2)
+    assert tg.normal(0.0, 1.0, (2,), out=out) is out
+    for lib in (tg, torch):
+        expanded = lib.rand(1).expand(6)
+        with pytest.raises(RuntimeError, match="unsupported operation"):
+            lib.bernoulli(lib.rand(6), out=expanded)
+        with pytest.raises(RuntimeError, match="Long tensor out"):
+            lib.multinomial(lib.ones(3), 2, out=lib.empty(2))
