@@ -28,6 +28,8 @@ NEEDS = {
                                  "torch==2.13.0, the CPU build)"),
     "adding-an-op.md": ("torch", "torch (bash scripts/setup_env.sh test installs "
                         "torch==2.13.0, the CPU build)"),
+    "first-wrong-gradient.md": ("torch", "torch (bash scripts/setup_env.sh test installs "
+                                "torch==2.13.0, the CPU build)"),
     "second-order.md": ("torch", "torch (bash scripts/setup_env.sh test installs "
                         "torch==2.13.0, the CPU build)"),
     "checking-your-code.md": ("torch", "torch (bash scripts/setup_env.sh test installs "

@@ -7,7 +7,7 @@ micrograd-style one-number version of the same idea.
 
 # Importing any tapegrad.ops module first runs tapegrad/ops/__init__.py, which installs the
 # Tensor methods, so the order of these imports does not matter.
-from tapegrad import autograd, cuda, datasets, dtypes, nn, ops, optim, utils
+from tapegrad import autograd, cuda, datasets, dtypes, linalg, nn, ops, optim, utils
 from tapegrad.autograd import (
     enable_grad,
     inference_mode,
@@ -28,6 +28,7 @@ from tapegrad.creation import (
     full,
     full_like,
     linspace,
+    logspace,
     ones,
     ones_like,
     rand,
@@ -39,6 +40,8 @@ from tapegrad.creation import (
     randperm,
     scalar_tensor,
     tensor,
+    tril_indices,
+    triu_indices,
     zeros,
     zeros_like,
 )
@@ -77,25 +80,39 @@ from tapegrad.nn.functional.normalization import (
     native_layer_norm,
 )
 from tapegrad.nn.functional.padding import constant_pad_nd
+from tapegrad.nn.functional.sampling import grid_sampler, grid_sampler_2d, grid_sampler_3d
 from tapegrad.ops.activation import *  # noqa: F403
 from tapegrad.ops.arithmetic import *  # noqa: F403
 from tapegrad.ops.clamp import *  # noqa: F403
+from tapegrad.ops.combining import *  # noqa: F403
 from tapegrad.ops.comparison import *  # noqa: F403
+from tapegrad.ops.complex_parts import *  # noqa: F403
 from tapegrad.ops.composite import *  # noqa: F403
+from tapegrad.ops.contraction import *  # noqa: F403
 from tapegrad.ops.dims import *  # noqa: F403
+from tapegrad.ops.distance import *  # noqa: F403
 from tapegrad.ops.elementwise import *  # noqa: F403
+from tapegrad.ops.fill import *  # noqa: F403
 from tapegrad.ops.index_select import *  # noqa: F403
 from tapegrad.ops.indexing import *  # noqa: F403
+from tapegrad.ops.indexing import slice_tensor as slice  # torch's aten.slice
 from tapegrad.ops.joining import *  # noqa: F403
 from tapegrad.ops.linalg import *  # noqa: F403
 from tapegrad.ops.masking import *  # noqa: F403
+from tapegrad.ops.matrix import *  # noqa: F403
 from tapegrad.ops.pointwise import *  # noqa: F403
 from tapegrad.ops.reduction import *  # noqa: F403
 from tapegrad.ops.sampling import *  # noqa: F403
+from tapegrad.ops.scan import *  # noqa: F403
 from tapegrad.ops.scatter import *  # noqa: F403
 from tapegrad.ops.setitem import *  # noqa: F403
 from tapegrad.ops.shape import *  # noqa: F403
 from tapegrad.ops.softmax import *  # noqa: F403
+from tapegrad.ops.sorting import *  # noqa: F403
+from tapegrad.ops.statistics import *  # noqa: F403
+from tapegrad.ops.strided import *  # noqa: F403
+from tapegrad.ops.view_copies import *  # noqa: F403
+from tapegrad.ops.view_scatter import *  # noqa: F403
 from tapegrad.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from tapegrad.scalar import Scalar
 from tapegrad.serialization import load, save

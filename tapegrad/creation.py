@@ -158,54 +158,6 @@ def empty(*size: Any, dtype: Any = None, device: Any = None,
     return _filled(_shape(size), 0, _dt(dtype), device, requires_grad)
 
 
-def _check_strides(size: tuple, stride: Any) -> None:
-    if len(tuple(stride)) != len(size):
-        raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality "
-                           f"of strides ({len(tuple(stride))})")
-
-
-def empty_strided(size: Any, stride: Any, *, dtype: Any = None, layout: Any = None,
-                  device: Any = None, requires_grad: bool = False,
-                  pin_memory: bool = False) -> Tensor:
-    """An uninitialised tensor of ``size`` laid out with ``stride`` in torch. tapegrad's
-    tensors are always C-contiguous, so the strides are checked (one per dim) and the
-    result is a contiguous tensor of zeros: same shape, dtype and (undefined) meaning."""
-    shape = _shape((size,))
-    _check_strides(shape, stride)
-    return _filled(shape, 0, _dt(dtype), device, requires_grad)
-
-
-def scalar_tensor(value: Any, *, dtype: Any = None, layout: Any = None, device: Any = None,
-                  requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
-    """A 0-d tensor holding ``value``, of the default float dtype unless ``dtype`` is given
-    (even for an integer or bool value, unlike `tensor`)."""
-    if isinstance(value, Tensor):
-        value = value.item()
-    return _filled((), value, _dt(dtype), device, requires_grad)
-
-
-def empty_permuted(size: Any, physical_layout: Any, *, dtype: Any = None, layout: Any = None,
-                   device: Any = None, requires_grad: bool = False,
-                   pin_memory: bool = False) -> Tensor:
-    """An uninitialised tensor of ``size`` whose dims torch stores in the order
-    ``physical_layout`` (a permutation of the dims). tapegrad checks the permutation and
-    returns a contiguous tensor of zeros (see `empty_strided`)."""
-    shape = _shape((size,))
-    order = [int(d) for d in physical_layout]
-    if len(order) != len(shape):
-        raise RuntimeError("Number of dimensions in size does not match the length of the "
-                           "physical_layout")
-    seen = set()
-    for d in order:
-        if not -max(len(shape), 1) <= d < max(len(shape), 1):
-            raise RuntimeError(f"Dimension out of range (expected to be in range of "
-                             f"[{-max(len(shape), 1)}, {max(len(shape), 1) - 1}], but got {d})")
-        if d % max(len(shape), 1) in seen:
-            raise RuntimeError("Duplicate dim not allowed")
-        seen.add(d % max(len(shape), 1))
-    return _filled(shape, 0, _dt(dtype), device, requires_grad)
-
-
 def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
     if dtype is None:
@@ -320,6 +272,30 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device:
     return _finish(np.linspace(start, end, int(steps)).astype(_dt(dtype)), requires_grad, device)
 
 
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the
+    exponent (``base ** linspace(start, end, steps)``)."""
+    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool):
+        raise TypeError("logspace() received an invalid combination of arguments - got "
+                        f"(..., steps={type(steps).__name__}): 'steps' must be int")
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    ends = [v for v in (start, end) if isinstance(v, Tensor)]
+    if any(v.ndim for v in ends):
+        raise RuntimeError("logspace only supports 0-dimensional start and end tensors, but got "
+                           f"{' and '.join(f'{v.ndim} dimension(s)' for v in ends)}.")
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+    exponents = np.linspace(float(start), float(end), int(steps))
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = np.power(float(base), exponents)
+    np_dt = _dt(dtype)
+    if np_dt.kind in "iub":
+        # torch rounds the exponents' powers toward zero into the integer dtype, wrapping
+        values = np.trunc(values).astype(np.int64).astype(np_dt)
+    return _finish(values.astype(np_dt), requires_grad, device)
+
+
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
     """The ``n`` x ``m`` (default ``n`` x ``n``) identity matrix."""
@@ -360,3 +336,81 @@ def randint(low: int, high: int | None = None, size: Any = None, *, generator: A
 def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = None) -> Tensor:
     rng = random.generator_of(generator)
     return _finish(rng.permutation(n).astype(_dt(dtype or dtypes.int64)), False, device)
+
+
+def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+    """A 0-d tensor holding the number ``s``, in the default float dtype unless ``dtype``
+    says otherwise (unlike ``tensor(3)``, which would be int64)."""
+    if isinstance(s, Tensor):
+        s = s.item()
+    np_dt = _dt(dtype)
+    value = np.asarray(s).astype(np_dt)  # C's cast, as torch: -5 as uint8 is 251
+    return _filled((), value, np_dt, device, requires_grad)
+
+
+def empty_strided(size: Any, stride: Any, *, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` whose memory layout has the given ``stride`` (in elements):
+    enough zeroed memory for the largest offset, viewed with those strides."""
+    shape, strides = _shape((tuple(size),)), tuple(int(s) for s in stride)
+    if len(shape) != len(strides):
+        raise RuntimeError(f"dimensionality of sizes ({len(shape)}) must match dimensionality "
+                           f"of strides ({len(strides)})")
+    np_dt = _dt(dtype)
+    span = 1 + sum((n - 1) * st for n, st in zip(shape, strides, strict=True)) if all(
+        shape) else 0
+    buf = np.zeros(max(span, 1), dtype=np_dt)
+    arr = np.ndarray(shape, np_dt, buffer=buf,
+                     strides=tuple(st * buf.itemsize for st in strides))
+    return _finish(arr, requires_grad, device)
+
+
+def empty_permuted(size: Any, physical_layout: Any, *, dtype: Any = None, device: Any = None,
+                   requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` whose dims are laid out in memory in the order
+    ``physical_layout`` (outermost first): ``empty_permuted((2, 3, 4), (0, 2, 1))`` stores
+    dim 1 innermost. Allocated in the physical order, then viewed back (a permutation)."""
+    shape = _shape((tuple(size),))
+    layout = [int(d) for d in physical_layout]
+    if len(layout) != len(shape):
+        raise RuntimeError("Number of dimensions in size does not match the length of the "
+                           "physical_layout")
+    seen = set()
+    for d in layout:
+        if not -len(shape) <= d < len(shape) or not shape and d not in (0, -1):
+            raise RuntimeError(f"Dimension out of range (expected to be in range of "
+                               f"[{-len(shape)}, {len(shape) - 1}], but got {d})")
+        if d % max(len(shape), 1) in seen:
+            raise RuntimeError("Duplicate dim not allowed")
+        seen.add(d % max(len(shape), 1))
+    layout = [d % max(len(shape), 1) for d in layout]
+    physical = np.zeros(tuple(shape[d] for d in layout), dtype=_dt(dtype))
+    return _finish(np.transpose(physical, np.argsort(layout)) if shape else physical,
+                   requires_grad, device)
+
+
+def _triangle_indices(row: int, col: int, offset: int, upper: bool, dtype: Any,
+                      device: Any) -> Tensor:
+    if row < 0:
+        raise RuntimeError(f"row must be non-negative, got{row}")
+    if col < 0:
+        raise RuntimeError(f"col must be non-negative, got{col}")
+    rows, cols = np.indices((row, col)).reshape(2, -1)
+    keep = cols - rows >= offset if upper else cols - rows <= offset
+    out = np.stack([rows[keep], cols[keep]]).astype(_dt(dtype or dtypes.int64))
+    return _finish(out.reshape(2, -1), False, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None,
+                 device: Any = None, layout: Any = None) -> Tensor:
+    """The (row, column) coordinates of the upper triangle of a ``row x col`` matrix, from
+    the diagonal ``offset`` up (offset > 0: above the main diagonal), as a 2 x N tensor
+    in row-major order: ``x[tuple(triu_indices(n, n))]`` reads the upper triangle."""
+    return _triangle_indices(row, col, offset, True, dtype, device)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None,
+                 device: Any = None, layout: Any = None) -> Tensor:
+    """The coordinates of the lower triangle (the diagonal ``offset`` and below)."""
+    return _triangle_indices(row, col, offset, False, dtype, device)

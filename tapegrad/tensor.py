@@ -28,6 +28,11 @@ class Size(tuple):
     def __repr__(self) -> str:
         return f"tapegrad.Size({list(self)})"
 
+    def __getitem__(self, index: Any) -> Any:
+        # a slice of a shape is a shape (torch: x.shape[1:] is a torch.Size)
+        out = tuple.__getitem__(self, index)
+        return Size(out) if isinstance(index, slice) else out
+
     def numel(self) -> int:
         n = 1
         for s in self:
@@ -261,13 +266,11 @@ class Tensor(Variable):
 
     def new_empty_strided(self, size: Any, stride: Any, dtype: Any = None, device: Any = None,
                           requires_grad: bool = False) -> Tensor:
-        """`new_empty` with torch's ``stride`` (checked, then ignored: results are always
-        C-contiguous here)."""
-        if len(tuple(stride)) != len(tuple(size)):
-            raise RuntimeError(f"dimensionality of sizes ({len(tuple(size))}) must match "
-                               f"dimensionality of strides ({len(tuple(stride))})")
-        return self.new_empty(tuple(size), dtype=dtype, device=device,
-                              requires_grad=requires_grad)
+        """``empty_strided`` with this tensor's dtype and device by default."""
+        from tapegrad.creation import empty_strided
+
+        return empty_strided(size, stride, dtype=dtype or self.dtype,
+                             device=device or self.device, requires_grad=requires_grad)
 
     def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
                  requires_grad: bool = False) -> Tensor:

@@ -16,7 +16,7 @@ LAYERS = {
     "autograd": 1,
     "formula": 1,
     "printing": 2, "tensor": 2, "creation": 2, "scalar": 2, "scalar_backward": 2, "pointwise": 2,
-    "ops": 3,
+    "ops": 3, "linalg": 3,
     "nn": 4, "optim": 4, "utils": 4, "datasets": 4, "serialization": 4,
     "viz": 5, "testing": 5,
     "cli": 6, "cli_commands": 6, "__main__": 6, "__init__": 6,

@@ -18,6 +18,7 @@ from tapegrad.nn.modules.activation import *  # noqa: F403
 from tapegrad.nn.modules.attention import *  # noqa: F403
 from tapegrad.nn.modules.batchnorm import *  # noqa: F403
 from tapegrad.nn.modules.conv import *  # noqa: F403
+from tapegrad.nn.modules.distance import *  # noqa: F403
 from tapegrad.nn.modules.dropout import *  # noqa: F403
 from tapegrad.nn.modules.linear import *  # noqa: F403
 from tapegrad.nn.modules.loss import *  # noqa: F403
@@ -28,4 +29,5 @@ from tapegrad.nn.modules.rnn import *  # noqa: F403
 from tapegrad.nn.modules.rnn_cells import *  # noqa: F403
 from tapegrad.nn.modules.sparse import *  # noqa: F403
 from tapegrad.nn.modules.transformer import *  # noqa: F403
+from tapegrad.nn.modules.upsampling import *  # noqa: F403
 from tapegrad.nn.parameter import Buffer, Parameter

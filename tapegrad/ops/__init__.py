@@ -9,7 +9,15 @@ copy_), `activation` (leaky_relu, hardtanh, gelu, silu, elu...: the rules with o
 stack, split...), `indexing` (x[...], select, narrow), `setitem` (x[...] = v, index_put),
 `scatter` (gather, scatter, take), `index_select` (index_select, index_add), `masking`
 (masked_fill, masked_select, nonzero), `composite` (tril, roll, hstack, var_mean...: made
-of the others), `sampling` (normal_, uniform_, bernoulli, multinomial...: random draws).
+of the others), `sorting` (sort, topk, median, quantile, unique, searchsorted...), `scan`
+(cumprod, cummax, cummin, logcumsumexp), `statistics` (histc, bincount, cov, diff,
+trapezoid...), `distance` (dist, cdist, cosine_similarity...), `matrix` (inv, det, solve,
+the SVD: public as ``tapegrad.linalg``), `combining` (meshgrid, cartesian_prod,
+block_diag...), `view_copies` (expand_copy, permute_copy...: each view op as a copy),
+`view_scatter` (select_scatter, diag_embed...: writes into a view of a copy), `strided`
+(as_strided, unfold), `contraction` (einsum, tensordot, kron), `complex_parts` (conj,
+real...: the identity on real tensors), `sampling` (normal_, uniform_, bernoulli,
+multinomial...: random draws). `host` runs the numpy-only ones for GPU tensors.
 
 Each family lists the Tensor methods it provides in a ``METHODS`` table; importing this
 package installs them on `tapegrad.Tensor`, so ``x.exp()`` is ``ops.pointwise.exp(x)``.
@@ -21,9 +29,13 @@ from tapegrad.ops import (
     activation,
     arithmetic,
     clamp,
+    combining,
     comparison,
+    complex_parts,
     composite,
+    contraction,
     dims,
+    distance,
     elementwise,
     fill,
     index_select,
@@ -31,20 +43,29 @@ from tapegrad.ops import (
     joining,
     linalg,
     masking,
+    matrix,
     pointwise,
     reduction,
     sampling,
+    scan,
     scatter,
     setitem,
     shape,
     softmax,
+    sorting,
+    statistics,
+    strided,
+    view_copies,
+    view_scatter,
 )
 from tapegrad.ops._numpy_names import accept_numpy_names
 from tapegrad.tensor import Tensor
 
 FAMILIES = (arithmetic, pointwise, elementwise, comparison, clamp, fill, activation,
             softmax, reduction, linalg, shape, dims, joining,
-            indexing, setitem, scatter, index_select, masking, composite, sampling)
+            indexing, setitem, scatter, index_select, masking, composite, sorting,
+            scan, statistics, matrix, distance, combining, view_copies, view_scatter,
+            strided, contraction, complex_parts, sampling)
 
 
 def _accept_numpy_names() -> None:

@@ -207,6 +207,8 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
         raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {condition.dtype.scalar_type}")
     if input is None and other is None:
+        if condition._data.ndim == 0:  # torch treats a 0-d condition as one element
+            return (wrap(np.zeros(1 if condition._data else 0, dtype=np.int64)),)
         return tuple(wrap(i.astype(np.int64)) for i in np.nonzero(condition._data))
     return Where.apply(condition, input, other)
 

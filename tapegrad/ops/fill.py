@@ -1,5 +1,5 @@
-"""In-place fills: ``zero_``, ``fill_``, ``copy_`` (part of the elementwise family), and the
-two helpers every in-place op of the family uses.
+"""In-place fills: ``zero_``, ``fill_``, ``copy_`` (part of the elementwise family), the
+two helpers every in-place op of the family uses, ``fill`` (out of place) and ``resize_``.
 
 An in-place op overwrites its input, so autograd must be told three things: the tensor
 is now at a new *version* (saved copies of the old value are stale, and backward will
@@ -171,6 +171,42 @@ def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     begin_inplace(self, broadcast_shapes(self._data.shape, src._data.shape), src)
     return Copy.apply(self, src)
 
-__all__: list[str] = []
+def fill(x: Tensor, value: Any) -> Tensor:
+    """``fill_`` out of place: a new tensor of ``x``'s shape and dtype holding ``value``
+    everywhere (``x`` gets gradient 0; a 0-d tensor ``value`` gets the sum of all)."""
+    return fill_(x.clone(), value)
 
-METHODS = {"zero_": zero_, "fill_": fill_, "copy_": copy_}
+
+def resize_(x: Tensor, *size: Any, memory_format: Any = None) -> Tensor:
+    """Give ``x`` a new shape *in place*, keeping its first elements (in memory order): a
+    smaller size keeps a prefix, a bigger one appends new elements (zeros here; torch
+    leaves them uninitialised). Not differentiable: torch refuses it on a tensor that
+    requires grad, since no gradient could flow through the changed storage."""
+    shape = tuple(int(s) for s in (size[0] if len(size) == 1 and not isinstance(
+        size[0], (int, np.integer)) else size))
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{min(shape)}: {list(shape)}")
+    if x._requires_grad and _state.grad_enabled:
+        raise RuntimeError("cannot resize variables that require grad")
+    n = int(np.prod(shape, dtype=np.int64))
+    flat = x._data.reshape(-1)
+    if n <= flat.size:
+        x._data = flat[:n].reshape(shape)
+    else:
+        grown = np.zeros(n, dtype=x._data.dtype)
+        grown[:flat.size] = flat
+        x._data = grown.reshape(shape)
+    x._bump_version()
+    return x
+
+
+def resize_as_(x: Tensor, other: Tensor, *, memory_format: Any = None) -> Tensor:
+    """``x.resize_(other.shape)``."""
+    return resize_(x, other._data.shape)
+
+
+__all__: list[str] = ["fill", "resize_as_", "zero_"]
+
+METHODS = {"zero_": zero_, "fill_": fill_, "copy_": copy_, "fill": fill, "resize_": resize_,
+           "resize_as_": resize_as_}

@@ -129,8 +129,10 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = wrap_dim(dim, nd)
     size = x._data.shape[d]
-    if isinstance(start, Tensor) and (start._data.ndim != 0 or start._data.dtype.kind not in "iu"):
-        raise RuntimeError("start must be an 0-dim integral Tensor.")
+    if isinstance(start, Tensor):
+        if start._data.ndim != 0 or start._data.dtype.kind not in "iu":
+            raise RuntimeError("start must be an 0-dim integral Tensor.")
+        start = int(start._data)
     start = int(start)
     if not -size <= start <= size:
         raise IndexError(
@@ -143,6 +145,21 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
         raise RuntimeError(
             f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     return Slice.apply(x, dim=d, start=start, stop=start + int(length), step=1)
+
+
+def slice_tensor(x: Tensor, dim: int = 0, start: int | None = None, end: int | None = None,
+                 step: int = 1) -> Tensor:
+    """torch's ``aten.slice``: ``x[start:end:step]`` along ``dim`` (a view), exported as
+    ``tapegrad.slice``. Bounds are clamped to the dim as Python slices are; the step must
+    be positive (a view cannot walk backwards in torch)."""
+    nd = x._data.ndim
+    if nd == 0:
+        raise RuntimeError("slice() cannot be applied to a 0-dim tensor.")
+    if step <= 0:
+        raise RuntimeError("slice step must be positive")
+    d = wrap_dim(dim, nd)
+    begin, stop, _ = slice(start, end, step).indices(x._data.shape[d])
+    return Slice.apply(x, dim=d, start=begin, stop=max(stop, begin), step=int(step))
 
 
 # ---------------------------------------------------------------- x[index]

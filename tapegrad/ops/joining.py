@@ -24,7 +24,7 @@ from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.views import ViewFunction
 from tapegrad.ops._util import contiguous, wrap, wrap_dim
 from tapegrad.ops.checks.tensor_args import require_tensors
-from tapegrad.ops.indexing import Slice
+from tapegrad.ops.indexing import Slice, SliceScatter
 from tapegrad.ops.out_arg import write_out
 from tapegrad.ops.shape import _view_of, reshape, unique_dims
 from tapegrad.tensor import Tensor, shape_from_args
@@ -105,6 +105,36 @@ class Split(ViewFunction):
 
 class SplitWithSizes(Split):
     op_name = "split"
+
+
+class TensorSplit(ViewFunction):
+    """Pieces ``x[start:stop]`` along ``dim`` for the given ``(start, stop)`` pairs (views).
+    The pieces of ``tensor_split`` with unsorted indices may overlap, so backward *adds*
+    each piece's gradient into zeros at its place (one ``slice_backward`` per piece)."""
+
+    op_name = "tensor_split"
+    caption = ("each piece's gradient put back at its place (overlaps add up) : "
+               "→ {s0} along {opts}",)
+
+    @staticmethod
+    def forward(ctx: Node, x: Tensor, bounds: tuple, dim: int) -> tuple:
+        ctx.dim, ctx.bounds, ctx.input_shape = dim, bounds, x._data.shape
+        lead = (slice(None),) * dim
+        return tuple(_view_of(x, x._data[lead + (slice(a, b), Ellipsis)]) for a, b in bounds)
+
+    @staticmethod
+    def backward(ctx: Node, *grads: Tensor) -> Tensor:
+        total = None
+        for (a, b), g in zip(ctx.bounds, grads, strict=True):
+            if g is None or b <= a:
+                continue
+            part = SliceScatter.apply(g, shape=ctx.input_shape, dim=ctx.dim, start=a, stop=b,
+                                      step=1)
+            total = part if total is None else total + part
+        if total is None:
+            ref = next(g for g in grads if g is not None)
+            total = wrap(np.zeros(ctx.input_shape, dtype=ref._data.dtype, like=ref._data))
+        return total
 
 
 class Unbind(ViewFunction):
@@ -256,6 +286,142 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     return split(x, -(-n // chunks), d)
 
 
+def split_with_sizes(x: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple:
+    """Pieces of the given sizes along ``dim`` (views); the sizes must add up to the dim."""
+    return split(x, [int(s) for s in split_sizes], dim)
+
+
+def unsafe_split(x: Tensor, split_size: int | Sequence[int], dim: int = 0) -> tuple:
+    """``split`` whose pieces torch does not track as views (it trusts the caller not to
+    write into them); here they are the ordinary views, which is at least as safe."""
+    return split(x, split_size, dim)
+
+
+def unsafe_chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """``chunk`` without view tracking in torch (see `unsafe_split`)."""
+    return chunk(x, chunks, dim)
+
+
+def _section_bounds(n: int, sections: int) -> list[tuple[int, int]]:
+    """``sections`` pieces as equal as possible: the first ``n % sections`` one longer."""
+    if sections <= 0:
+        raise RuntimeError(
+            f"number of sections must be larger than 0, got {sections}")
+    small, extra = divmod(n, sections)
+    bounds, start = [], 0
+    for i in range(sections):
+        stop = start + small + (1 if i < extra else 0)
+        bounds.append((start, stop))
+        start = stop
+    return bounds
+
+
+def tensor_split(x: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:
+    """Split into ``sections`` nearly equal pieces (an int: the first ``n % sections`` are
+    one longer), or at the given ``indices`` (a list: pieces ``x[:i0], x[i0:i1], ...,
+    x[ik:]``, indices clamped to the dim, a piece empty when its bounds cross). Views."""
+    if x._data.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a "
+                           "tensor with 0 dims")
+    spec = indices_or_sections
+    if isinstance(spec, Tensor):
+        if spec.dtype is not dtypes.int64:
+            raise RuntimeError(
+                "tensor_split expected tensor_indices_or_sections to have dtype of long, but "
+                f"got {spec.dtype.scalar_type}")
+        if spec._data.ndim > 1:
+            raise RuntimeError(
+                "tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
+                f"one-dimensional tensor, but got a tensor with {spec._data.ndim} dims")
+        spec = int(spec._data) if spec._data.ndim == 0 else [int(i) for i in spec._data]
+    d = wrap_dim(dim, x._data.ndim)
+    n = x._data.shape[d]
+    if isinstance(spec, (int, np.integer)):
+        bounds = _section_bounds(n, int(spec))
+    else:
+        bounds, start = [], 0
+        for i in [*map(int, spec), n]:
+            stop = min(max(i + n if i < 0 else i, 0), n)
+            bounds.append((start, max(stop, start)))
+            start = stop
+    return TensorSplit.apply(x, bounds=tuple(bounds), dim=d)
+
+
+def _split_along(name: str, x: Tensor, spec: Any, dim: int, min_dims: int) -> tuple:
+    """hsplit / vsplit / dsplit: ``tensor_split`` along one dim, but an int must divide it."""
+    if x._data.ndim < min_dims:
+        raise RuntimeError(
+            f"torch.{name} requires a tensor with at least {min_dims} dimension, but got a "
+            f"tensor with {x._data.ndim} dimensions!")
+    if not isinstance(spec, (int, np.integer, Tensor)) and not (
+            isinstance(spec, (list, tuple)) and all(isinstance(i, (int, np.integer))
+                                                    for i in spec)):
+        raise TypeError(f"{name}() received an invalid combination of arguments: "
+                        f"indices_or_sections must be an int or a list of ints, got {spec!r}")
+    if isinstance(spec, (int, np.integer)):
+        size = x._data.shape[dim]
+        if spec == 0 or size % spec:
+            raise RuntimeError(
+                f"torch.{name} attempted to split along dimension {dim}, but the size of the "
+                f"dimension {size} is not divisible by the split_size {spec}!")
+    return tensor_split(x, spec, dim)
+
+
+def hsplit(x: Tensor, indices_or_sections: Any) -> tuple:
+    """Split horizontally: along dim 1 (dim 0 for a 1-D tensor), like numpy's hsplit."""
+    return _split_along("hsplit", x, indices_or_sections, 1 if x._data.ndim > 1 else 0, 1)
+
+
+def vsplit(x: Tensor, indices_or_sections: Any) -> tuple:
+    """Split vertically: along dim 0 of a tensor with at least 2 dims."""
+    return _split_along("vsplit", x, indices_or_sections, 0, 2)
+
+
+def dsplit(x: Tensor, indices_or_sections: Any) -> tuple:
+    """Split in depth: along dim 2 of a tensor with at least 3 dims."""
+    return _split_along("dsplit", x, indices_or_sections, 2, 3)
+
+
+def repeat_interleave(x: Any, repeats: Any = None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    """Repeat each element (each slice along ``dim``; with no dim, of the flattened tensor)
+    ``repeats`` times, keeping copies side by side: ``[1, 2] -> [1, 1, 2, 2]`` (``repeat``
+    would give ``[1, 2, 1, 2]``). ``repeats`` is an int or one count per slice. It is an
+    ``index_select`` of the slices, so each slice's gradient is the sum over its copies.
+    With only a tensor of counts, it gives the indices repeated by them."""
+    if repeats is None:  # repeat_interleave(counts): arange(len(counts)) repeated
+        counts = x
+        if counts._data.ndim > 1:
+            raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+        return wrap(np.repeat(np.arange(counts._data.size, dtype=np.int64), counts._data))
+    if dim is None:
+        x, d = reshape(x, (-1,)), 0
+    else:
+        d = wrap_dim(dim, max(x._data.ndim, 1))
+    n = x._data.shape[d] if x._data.ndim else 1
+    if isinstance(repeats, Tensor):
+        if repeats.dtype.is_floating_point:
+            raise RuntimeError("repeat_interleave: repeats has to be Long or Int tensor")
+        counts = repeats._data.reshape(-1)
+        if repeats._data.ndim > 1:
+            raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+    else:
+        counts = np.asarray([int(repeats)])
+    if (counts < 0).any():
+        raise RuntimeError("Repeats must be non-negative")
+    if counts.size == 1:
+        counts = np.full(n, counts[0])
+    if counts.size != n:
+        raise RuntimeError("repeats must have the same size as input along dim, but got "
+                           f"repeats.size(0) = {counts.size} and input.size({d}) = {n}")
+    index = np.repeat(np.arange(n, dtype=np.int64), counts)
+    if output_size is not None and output_size != index.size:
+        raise RuntimeError("allocated size does not match required size")
+    if x._data.ndim == 0:
+        x = reshape(x, (1,))
+    return x.index_select(d, wrap(index))
+
+
 def unbind(x: Tensor, dim: int = 0) -> tuple:
     """The slices along ``dim`` as a tuple of views (``x[0], x[1], ...`` for dim 0)."""
     if x._data.ndim == 0:
@@ -300,9 +466,12 @@ def flip(x: Tensor, *dim_args: Any, dims: Any = None) -> Tensor:
 concat = concatenate = cat
 
 __all__ = ["cat", "concat", "concatenate", "stack", "split", "chunk", "unbind", "repeat",
-           "tile", "flip"]
+           "tile", "flip", "split_with_sizes", "unsafe_split", "unsafe_chunk", "tensor_split",
+           "hsplit", "vsplit", "dsplit", "repeat_interleave"]
 
 METHODS = {
     "split": split, "chunk": chunk, "unbind": unbind, "repeat": repeat, "tile": tile,
-    "flip": flip,
+    "flip": flip, "split_with_sizes": split_with_sizes, "unsafe_split": unsafe_split,
+    "unsafe_chunk": unsafe_chunk, "tensor_split": tensor_split, "hsplit": hsplit,
+    "vsplit": vsplit, "dsplit": dsplit, "repeat_interleave": repeat_interleave,
 }

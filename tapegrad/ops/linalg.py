@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from tapegrad import dtypes
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.views import ViewFunction
-from tapegrad.ops._util import as_array, wrap
+from tapegrad.ops._util import as_array, broadcast_shapes, wrap, wrap_dim
 from tapegrad.ops.checks.linalg import (
     check_addmm,
     check_bmm,
@@ -36,6 +37,8 @@ from tapegrad.ops.checks.linalg import (
     check_mv,
     check_tensor,
 )
+from tapegrad.ops.comparison import where
+from tapegrad.ops.joining import cat
 from tapegrad.ops.shape import _view_of
 from tapegrad.tensor import Tensor
 
@@ -86,6 +89,24 @@ def _mT(x: Tensor) -> Tensor:
     return x.transpose(-2, -1)
 
 
+def _H(x: Tensor) -> Tensor:
+    """``x.H``: the conjugate transpose of a matrix; tapegrad's dtypes are real, so it is
+    the transpose (a view)."""
+    if x.ndim != 2:
+        raise RuntimeError("tensor.H is only supported on matrices (2-D tensors). Got "
+                           f"{x.ndim}-D tensor.")
+    return x.transpose(0, 1)
+
+
+def adjoint(x: Tensor) -> Tensor:
+    """``x.mH``: the conjugate transpose of every matrix of a batch (for real tensors, the
+    transpose of the last two dims)."""
+    if x.ndim < 2:
+        raise RuntimeError("tensor.mH is only supported on matrices or batches of matrices. "
+                           f"Got {x.ndim}-D tensor.")
+    return x.transpose(-2, -1)
+
+
 def _transposed(x: Tensor) -> Tensor:
     """The transpose used inside backward formulas: ``t()`` for a matrix, as torch."""
     return T.apply(x) if x.ndim == 2 else x.transpose(-2, -1)
@@ -95,7 +116,9 @@ def _transposed(x: Tensor) -> Tensor:
 def _np_matmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     if x.ndim > 2 and y.ndim == 2:
         # a batch of matrices times one matrix is one big matrix product (one BLAS call)
-        out = np.matmul(x.reshape(-1, x.shape[-1]), y)
+        # (explicit row count: with a zero-size dim, -1 cannot be inferred)
+        rows = int(np.prod(x.shape[:-1]))
+        out = np.matmul(x.reshape(rows, x.shape[-1]), y)
         return out.reshape(x.shape[:-1] + (y.shape[-1],))
     return np.matmul(x, y)
 
@@ -238,7 +261,8 @@ class Matmul(Function):
             if len(b2_shape) == 2 and g2.ndim > 2:
                 # b was shared by the whole batch: fold the batch into the rows, one mm
                 k, p = b2_shape
-                grad_b = Mm.apply(T.apply(a2.reshape(-1, k)), g2.reshape(-1, p))
+                rows = int(np.prod(a2.shape[:-1]))
+                grad_b = Mm.apply(T.apply(a2.reshape(rows, k)), g2.reshape(rows, p))
             else:
                 grad_b = matmul(_transposed(a2), g2).sum_to_size(b2_shape)
             grad_b = _reshaped(grad_b, b_shape)
@@ -356,6 +380,127 @@ def addmm(bias: Tensor, a: Tensor, b: Tensor, *, beta: float = 1, alpha: float =
     return Addmm.apply(bias, a, b, beta=beta, alpha=alpha)
 
 
+# ---------------------------------------------------------------- more products
+# Each is a product above plus a scaled input, so they are composites: their gradients
+# are those of the product, the scaling and the sum.
+def _scaled_sum(name: str, x: Tensor, product: Tensor, beta: Any, alpha: Any) -> Tensor:
+    """``beta * x + alpha * product`` with torch's rules: ``x`` broadcasts to the
+    product's shape (never the other way), and ``beta == 0`` ignores ``x`` entirely (even
+    its NaNs); bools take ``and``/``or`` for ``*``/``+``."""
+    shape = tuple(product.shape)
+    try:
+        full = broadcast_shapes(tuple(x.shape), shape)
+    except RuntimeError:
+        full = None
+    if full != shape:
+        raise RuntimeError(f"The expanded size of the tensor ({shape[-1] if shape else 0}) must "
+                           f"match the existing size ({x.shape[-1] if x.ndim else 0}) at "
+                           f"non-singleton dimension {max(len(shape) - 1, 0)}.  Target sizes: "
+                           f"{list(shape)}.  Tensor sizes: {list(x.shape)}")
+    if product.dtype == dtypes.bool_:
+        alpha, beta = bool(alpha), bool(beta)
+    elif not product.dtype.is_floating_point:
+        alpha, beta = int(alpha), int(beta)  # integer tensors truncate the scalars, as torch
+    if product.dtype == dtypes.bool_:
+        out = product if alpha else product & False
+        return out if not beta else out | x.expand(shape)
+    out = product if alpha == 1 else product * alpha
+    if beta == 0:
+        # x is ignored, NaNs included; where() still gives it torch's zero gradient
+        return out + where(wrap(np.zeros((), dtype=bool)), x, x.new_zeros(()))
+    return (x if beta == 1 else x * beta) + out
+
+
+def addmv(x: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``beta * x + alpha * (mat @ vec)``: matrix-vector product plus a vector."""
+    return _scaled_sum("addmv", x, mv(mat, vec), beta, alpha)
+
+
+def addbmm(x: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1,
+           alpha: Any = 1) -> Tensor:
+    """``beta * x + alpha * sum_b (batch1[b] @ batch2[b])``: the batch of products summed
+    into one matrix."""
+    products = bmm(batch1, batch2)
+    return _scaled_sum("addbmm", x, products.sum(0, dtype=products.dtype), beta, alpha)
+
+
+def baddbmm(x: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1,
+            alpha: Any = 1) -> Tensor:
+    """``beta * x + alpha * (batch1 @ batch2)``, batch by batch."""
+    return _scaled_sum("baddbmm", x, bmm(batch1, batch2), beta, alpha)
+
+
+def addr(x: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``beta * x + alpha * outer(vec1, vec2)``: a rank-one update of a matrix."""
+    for v, name in ((vec1, "vec1"), (vec2, "vec2")):
+        if v.ndim != 1:
+            raise RuntimeError(f"addr: Expected 1-d argument {name}, but got {v.ndim}-d")
+    if vec1.dtype == dtypes.bool_:
+        product = vec1.reshape(-1, 1) & vec2
+    else:
+        product = outer(vec1, vec2)
+    return _scaled_sum("addr", x, product, beta, alpha)
+
+
+def vdot(a: Tensor, b: Tensor) -> Tensor:
+    """``sum_k conj(a_k) b_k``; for real tensors the same as `dot`."""
+    check_tensor(a, "vdot", 1)
+    check_tensor(b, "vdot", 2)
+    if a.dtype != b.dtype:
+        raise RuntimeError("dot : expected both vectors to have same dtype, but found "
+                           f"{a.dtype.scalar_type} and {b.dtype.scalar_type}")
+    return dot(a, b)
+
+
+# ---------------------------------------------------------------- cross product
+def _cross(a: Tensor, b: Tensor, d: int) -> Tensor:
+    """``a x b`` along dim ``d`` (of size 3): each component is a 2x2 determinant of the
+    other two, ``c_0 = a_1 b_2 - a_2 b_1`` and its cyclic shifts."""
+    shape = broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    a, b = a.expand(shape), b.expand(shape)
+    a0, a1, a2 = (a.narrow(d, i, 1) for i in range(3))
+    b0, b1, b2 = (b.narrow(d, i, 1) for i in range(3))
+    return cat([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
+
+
+def _check_cross(a: Tensor, b: Tensor, d: int, dim: int) -> None:
+    if a.shape[d] != 3 or b.shape[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                           f"{a.shape[d]} and {b.shape[d]}")
+
+
+def cross(a: Tensor, b: Tensor, dim: int | None = None) -> Tensor:
+    """The 3-D cross product along ``dim`` (if None: the first dim of size 3, a default
+    torch deprecates)."""
+    check_tensor(a, "cross", 1)
+    check_tensor(b, "cross", 2)
+    if a.ndim != b.ndim:
+        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions. "
+                           f"Got {a.ndim} and {b.ndim}")
+    shape = broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    if dim is None:
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.",
+                      UserWarning, stacklevel=2)
+        sizes = [i for i, n in enumerate(shape) if n == 3]
+        if not sizes:
+            raise RuntimeError("no dimension of size 3 in input")
+        dim = sizes[0]
+    d = wrap_dim(dim, len(shape))
+    _check_cross(a, b, d, dim)
+    return _cross(a, b, d)
+
+
+def _in_place(op: Any) -> Any:
+    """``x.op_(...)``: the out-of-place op on a copy of x, copied back into x (``copy_`` is
+    recorded, so the gradient reaches x's old value through the copy)."""
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return self.copy_(op(self.clone(), *args, **kwargs))
+
+    method.__name__ = method.__qualname__ = op.__name__ + "_"
+    method.__doc__ = f"In-place `{op.__name__}`: writes the result into self."
+    return method
+
+
 def _matmul_method(self: Tensor, other: Any) -> Any:
     return matmul(self, other) if isinstance(other, Tensor) else NotImplemented
 
@@ -366,11 +511,16 @@ def _rmatmul_method(self: Tensor, other: Any) -> Any:
 
 ger = outer  # torch's old name
 
-__all__ = ["matmul", "mm", "bmm", "dot", "mv", "outer", "ger", "addmm", "t"]
+__all__ = ["matmul", "mm", "bmm", "dot", "mv", "outer", "ger", "addmm", "t", "addmv", "addbmm",
+           "baddbmm", "addr", "vdot", "cross", "adjoint"]
 
 # Tensor methods this module provides (installed by tapegrad.ops).
 METHODS = {
     "matmul": matmul, "mm": mm, "bmm": bmm, "dot": dot, "mv": mv, "outer": outer,
     "ger": outer, "addmm": addmm, "t": t, "__matmul__": _matmul_method,
     "__rmatmul__": _rmatmul_method, "T": property(_T), "mT": property(_mT),
+    "addmv": addmv, "addbmm": addbmm, "baddbmm": baddbmm, "addr": addr, "vdot": vdot,
+    "cross": cross, "addmv_": _in_place(addmv), "addbmm_": _in_place(addbmm),
+    "baddbmm_": _in_place(baddbmm), "addr_": _in_place(addr),
+    "H": property(_H), "mH": property(adjoint), "adjoint": adjoint,
 }

@@ -143,6 +143,31 @@ def masked_select(x: Tensor, mask: Tensor, *, out: Tensor | None = None) -> Tens
     return write_out("masked_select", result, out, x, mask, exact_dtype=True)
 
 
+def masked_scatter(x: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """A copy of ``x`` (broadcast with ``mask``) whose positions where ``mask`` is True get
+    the first elements of ``source``, in order. Written as ``where(mask, spread, x)``, with
+    ``spread`` = those source elements put in place (masked_select's backward op), so the
+    gradient of ``source`` is the gradient read at the True positions, and ``x`` gets it
+    elsewhere."""
+    if mask.dtype.name != "bool":
+        raise RuntimeError("masked_scatter_ only supports boolean masks, but got mask with "
+                           f"dtype {mask.dtype.scalar_type}")
+    if source.dtype != x.dtype:
+        raise RuntimeError("masked_scatter: expected self and source to have same dtypes but "
+                           f"got {x.dtype.scalar_type} and {source.dtype.scalar_type}")
+    shape = broadcast_shapes(mask._data.shape, x._data.shape)
+    m = np.broadcast_to(mask._data, shape).copy()
+    count = int(m.sum())
+    if count > source._data.size:
+        raise RuntimeError("masked_scatter: expected source to have at least as many elements "
+                           f"as ones in mask, but got {source._data.size} elements and "
+                           f"{count} ones")
+    flat = source.reshape(-1)
+    part = flat[:count] if count != flat._data.size else flat
+    spread = MaskedScatter.apply(part, mask=m)
+    return where(wrap(m), spread, x)
+
+
 # ---------------------------------------------------------------- where the True elements are
 def nonzero(x: Tensor, *, as_tuple: bool = False) -> Tensor | tuple:
     """Indices of the non-zero elements: an (n, ndim) int64 tensor, or one 1-D tensor per
@@ -158,9 +183,34 @@ def argwhere(x: Tensor) -> Tensor:
     return nonzero(x)
 
 
-__all__ = ["masked_fill", "masked_select", "nonzero", "argwhere"]
+def nonzero_static(x: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    """``nonzero`` with a shape known in advance: exactly ``size`` rows, the first
+    non-zero positions, padded with rows of ``fill_value`` (compilers need fixed shapes)."""
+    if size < 0:
+        raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
+    found = np.argwhere(x._data).astype(np.int64)[:size]
+    out = np.full((size, x._data.ndim), fill_value, dtype=np.int64)
+    out[:len(found)] = found
+    return wrap(out)
+
+
+def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False,
+         invert: bool = False) -> Tensor:
+    """Which elements of ``elements`` occur in ``test_elements`` (either may be a number):
+    a bool tensor of ``elements``' shape (``invert=True``: which do not)."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError("isin() received an invalid combination of arguments: at least one "
+                        "of elements and test_elements must be a Tensor")
+    a = elements._data if isinstance(elements, Tensor) else np.asarray(elements)
+    b = test_elements._data if isinstance(test_elements, Tensor) else np.asarray(test_elements)
+    return wrap(np.isin(a, b, invert=invert))
+
+
+__all__ = ["masked_fill", "masked_select", "masked_scatter", "nonzero", "argwhere",
+           "nonzero_static", "isin"]
 
 METHODS = {
     "masked_fill": masked_fill, "masked_fill_": masked_fill_, "masked_select": masked_select,
-    "nonzero": nonzero, "argwhere": argwhere,
+    "nonzero": nonzero, "argwhere": argwhere, "masked_scatter": masked_scatter,
+    "nonzero_static": nonzero_static, "isin": isin,
 }

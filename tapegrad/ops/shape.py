@@ -69,7 +69,10 @@ class SumToSize(Function):
     @staticmethod
     def forward(ctx: Node, x: Tensor, shape: tuple) -> Tensor:
         ctx.input_shape = x._data.shape
-        return wrap(kernels.on(x._data).sum_to_shape(x._data, tuple(shape)))
+        out = kernels.on(x._data).sum_to_shape(x._data, tuple(shape))
+        if x._data.dtype.kind in "biu":  # an integer sum is int64, as torch's sum
+            out = out.astype(np.int64)
+        return wrap(out)
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> Tensor:
@@ -209,7 +212,11 @@ class Alias(ViewFunction):
 def sum_to_size(x: Tensor, *size: Any) -> Tensor:
     """Sum ``x`` down to ``size`` (which must broadcast to ``x.shape``)."""
     shape = shape_from_args(size)
-    if shape == x._data.shape:
+    have = x._data.shape
+    if len(shape) > len(have) or any(s not in (1, n) for s, n in zip(
+            shape[::-1], have[::-1], strict=False)):
+        raise RuntimeError(f"size {list(shape)} is not expandable to size {list(have)}")
+    if shape == have and shape:  # torch: an empty size always means "sum everything"
         return x
     lead = x._data.ndim - len(shape)
     if lead < 0 or any(s not in (1, d) for s, d in zip(shape, x._data.shape[lead:], strict=True)):

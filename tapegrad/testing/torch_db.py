@@ -250,6 +250,8 @@ class Converter:
                 raise OutOfScopeInput(f"a {name} tensor")
             if obj.ndim > 64:
                 raise Untranslatable(f"{obj.ndim} dims (a numpy array holds at most 64)")
+            if obj.device.type == "meta":  # shapes without values: tapegrad has no device
+                raise OutOfScopeInput("a tensor on torch's meta device")
             t = tg.Tensor._from_array(self._array(obj), requires_grad=obj.requires_grad)
             self.pairs[id(obj)] = (obj, t)
             return t

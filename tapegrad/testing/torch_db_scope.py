@@ -26,12 +26,18 @@ EXCLUDED_FAMILIES: tuple[tuple[str, str, tuple[str, ...], frozenset[str]], ...] 
     ("complex", "complex tensors: tapegrad's dtypes are real (floats, integers, bool)",
      (), frozenset({"complex", "polar", "view_as_complex", "view_as_real", "cfloat", "cdouble",
                     "chalf"})),
+    ("bfloat16", "brain floating point has no numpy dtype (it needs the ml_dtypes package, and "
+     "tapegrad's runtime deps are numpy, numba, graphviz and matplotlib); emulating it in "
+     "float32 would report float32 results as bfloat16", (), frozenset({"bfloat16"})),
     ("quantized", "quantized tensors are an inference-deployment format", ("quantized",),
      frozenset()),
     ("jiterator", "jiterator compiles CUDA kernels from C++ strings at run time",
      ("jiterator_",), frozenset()),
     ("private", "private ATen entry points (leading underscore or torch.ops.*), not torch's "
-     "public API", ("_", "torch."), frozenset()),
+     "public API", ("_", "torch."),
+     # its OpInfo calls torch.ops.aten.max_pool2d_with_indices_backward; the public form,
+     # max_pool2d(...).backward(), is the max_pool2d entry
+     frozenset({"max_pool2d_with_indices_backward"})),
     ("linalg", "matrix decompositions and solvers beyond vector_norm, matrix_norm, norm, "
      "vecdot, inv, det, solve, cross and multi_dot", (),
      frozenset({"cholesky", "cholesky_inverse", "cholesky_solve", "geqrf", "lu", "lu_solve",

@@ -1,4 +1,4 @@
-"""conv1d / conv2d / pad and the Conv1d / Conv2d layers, against torch.
+"""conv1d/2d/3d, conv_transpose1d/2d/3d, pad and the convolution layers, against torch.
 
 Values and the gradients of input, weight and bias are compared in float64 to rtol 1e-10
 (the only difference is the order of the sums inside the matrix products) and in float32 to
@@ -155,12 +155,20 @@ def test_gradcheck_conv1d(rng):
     assert gradcheck(lambda x, w, b: F.conv1d(x, w, b, stride=2, padding="valid"), (x, w, b))
 
 
-def test_double_backward_raises_clearly(rng):
-    x = tapegrad.tensor(rng.standard_normal((1, 2, 5, 5)), requires_grad=True)
-    w = tapegrad.tensor(rng.standard_normal((2, 2, 3, 3)), requires_grad=True)
-    (gx,) = tapegrad.autograd.grad(F.conv2d(x, w).pow(2).sum(), x, create_graph=True)
-    with pytest.raises(RuntimeError, match="once_differentiable"):
-        gx.sum().backward()
+def test_double_backward_matches_torch(rng):
+    """A gradient penalty on a convolutional critic: differentiate dL/dx again (w.r.t. the
+    weight and the input), as WGAN-GP does; every order is made of conv Functions."""
+    arrays = [rng.standard_normal((2, 2, 6, 5)), rng.standard_normal((3, 2, 3, 2)),
+              rng.standard_normal(3)]
+    grads = []
+    for lib, fn in ((tapegrad, F.conv2d), (torch, TF.conv2d)):
+        x, w, b = (lib.tensor(a, requires_grad=True) for a in arrays)
+        out = fn(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2)).tanh().sum()
+        (gx,) = lib.autograd.grad(out, x, create_graph=True)
+        penalty = (gx.pow(2).sum() - 1).pow(2)
+        grads.append([g.detach().numpy() for g in lib.autograd.grad(penalty, (x, w, b))])
+    for got, want in zip(*grads, strict=True):
+        np.testing.assert_allclose(got, want, **TOL[np.float64])
 
 
 def test_weight_modified_in_place_before_backward_raises(rng):
@@ -416,3 +424,98 @@ def test_conv_forward_hook_takes_other_parameters(rng):
     out = layer._conv_forward(x, w, None)
     expected = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), w)
     np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-12)
+
+
+# ------------------------------------------------ 3-d and transposed convolutions (issue 11)
+TRANSPOSED_CASES = [  # function, x shape, w shape, options
+    ("conv3d", (2, 4, 5, 6, 5), (6, 2, 2, 3, 2),
+     dict(stride=(2, 1, 1), padding=(1, 0, 1), dilation=(1, 2, 1), groups=2)),
+    ("conv3d", (3, 4, 4, 4), (2, 3, 3, 1, 2), dict(padding="same")),
+    ("conv_transpose1d", (2, 4, 5), (4, 3, 3), dict(stride=2, padding=1, output_padding=1)),
+    ("conv_transpose2d", (2, 4, 5, 4), (4, 3, 3, 2),
+     dict(stride=(2, 3), padding=(1, 0), output_padding=(1, 2), groups=2, dilation=(1, 2))),
+    ("conv_transpose2d", (2, 2, 4, 4), (2, 3, 3, 3), dict(output_padding=1, dilation=2)),
+    ("conv_transpose3d", (1, 2, 3, 4, 3), (2, 2, 2, 3, 2),
+     dict(stride=2, output_padding=(1, 0, 1), dilation=(1, 1, 2))),
+    ("conv_transpose3d", (2, 3, 2, 3), (2, 2, 2, 2, 2), dict(stride=(1, 2, 1))),
+]
+
+
+@pytest.mark.parametrize("name, x_shape, w_shape, options", TRANSPOSED_CASES)
+def test_conv3d_and_transposed_match_torch_to_second_order(rng, name, x_shape, w_shape,
+                                                           options):
+    """Values, first and second derivatives (of a gradient penalty) of every input."""
+    out_channels = w_shape[1] * options.get("groups", 1) if "transpose" in name else w_shape[0]
+    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape),
+              rng.standard_normal(out_channels)]
+    results = []
+    for lib, ns in ((tapegrad, F), (torch, TF)):
+        x, w, b = (lib.tensor(a, requires_grad=True) for a in arrays)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # 'same' with an even kernel warns about a copy
+            out = getattr(ns, name)(x, w, b, **options)
+        first = lib.autograd.grad(out.pow(2).sum(), (x, w, b), create_graph=True)
+        second = lib.autograd.grad(sum(g.pow(2).sum() for g in first), (x, w, b))
+        results.append([t.detach().numpy() for t in (out, *first, *second)])
+    for got, want in zip(*results, strict=True):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, **TOL[np.float64])
+
+
+def test_conv1d_same_padding_with_dilation(rng):
+    x, w = rng.standard_normal((2, 3, 9)), rng.standard_normal((4, 3, 4))
+    run_both("conv1d", x, w, rng.standard_normal(4), padding="same", dilation=3)
+
+
+def test_conv_transpose_layer_output_size_matches_torch(rng):
+    from tapegrad.nn import ConvTranspose2d
+
+    layer, tlayer = (ConvTranspose2d(3, 2, 3, stride=2, padding=1).double(),
+                     torch.nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1).double())
+    layer.load_state_dict({k: tapegrad.tensor(v.detach().numpy())
+                           for k, v in tlayer.state_dict().items()})
+    assert layer.weight.shape == (3, 2, 3, 3) and repr(layer) == repr(tlayer)
+    x = rng.standard_normal((1, 3, 4, 5))
+    for size in (None, (8, 10), (1, 2, 7, 9)):
+        got = layer(tapegrad.tensor(x), output_size=size)
+        want = tlayer(torch.tensor(x), output_size=size)
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(),
+                                   **TOL[np.float64])
+    with pytest.raises(ValueError, match="requested an output size"):
+        layer(tapegrad.tensor(x), output_size=(11, 9))
+
+
+@pytest.mark.parametrize("name", ["LazyConv3d", "LazyConvTranspose1d"])
+def test_lazy_layers_learn_in_channels(rng, name):
+    n = 3 if name.endswith("3d") else 1
+    layer = getattr(tapegrad.nn, name)(4, 2).double()  # the placeholder takes the dtype
+    assert layer.has_uninitialized_params()
+    x = tapegrad.tensor(rng.standard_normal((2, 5) + (4,) * n))
+    out = layer(x)
+    assert layer.in_channels == 5 and not layer.has_uninitialized_params()
+    expected = (5, 4, *(2,) * n) if "Transpose" in name else (4, 5, *(2,) * n)
+    assert tuple(layer.weight.shape) == expected and out.shape[1] == 4
+    # a state_dict loaded before the first forward gives the shapes instead
+    fresh = getattr(tapegrad.nn, name)(4, 2).double()
+    fresh.load_state_dict(layer.state_dict())
+    np.testing.assert_array_equal(fresh(x).detach().numpy(), out.detach().numpy())
+
+
+TRANSPOSED_ERRORS = [
+    lambda L, F: F.conv_transpose2d(L.ones(1, 4, 5, 5), L.ones(3, 2, 3, 3)),
+    lambda L, F: F.conv_transpose2d(L.ones(1, 3, 5, 5), L.ones(3, 2, 3, 3), output_padding=1),
+    lambda L, F: F.conv_transpose2d(L.ones(1, 3, 5, 5), L.ones(3, 2, 3, 3), bias=L.ones(3)),
+    lambda L, F: F.conv_transpose1d(L.ones(1, 3, 5, 5), L.ones(3, 2, 3)),
+    lambda L, F: F.conv_transpose3d(L.ones(1, 3, 1, 1, 1), L.ones(3, 2, 1, 1, 1), padding=1),
+    lambda L, F: F.conv3d(L.ones(1, 3, 2, 5, 5), L.ones(6, 3, 3, 3, 3)),
+    lambda L, F: F.conv3d(L.ones(1, 4, 5, 5, 5), L.ones(6, 3, 3, 3, 3)),
+]
+
+
+@pytest.mark.parametrize("call", TRANSPOSED_ERRORS)
+def test_transposed_and_3d_errors_match_torch_type(call):
+    with pytest.raises(Exception) as t_err:
+        call(torch, TF)
+    with pytest.raises(Exception) as g_err:
+        call(tapegrad, F)
+    assert type(g_err.value) is type(t_err.value)

@@ -404,9 +404,8 @@ def test_conv(rng, x_shape, w_shape, bias, options):
     arrays = [randn(rng, *x_shape), randn(rng, *w_shape)] + ([randn(rng, w_shape[0])] * bias)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # 'same' with an even kernel warns about the copy
-        # once_differentiable: no double backward through a convolution
-        check(lambda *a: conv(*a, **options), lambda *a: conv_composite(*a, **options), *arrays,
-              second_order=False)
+        # the backward is made of the three bilinear conv Functions: second order too
+        check(lambda *a: conv(*a, **options), lambda *a: conv_composite(*a, **options), *arrays)
 
 
 # ============================================================================ pooling

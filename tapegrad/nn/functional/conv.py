@@ -1,4 +1,4 @@
-"""nn.functional: ``conv1d``, ``conv2d`` and ``pad``.
+"""nn.functional: ``conv1d``, ``conv2d``, ``conv3d``, ``conv_transpose1d/2d/3d`` and ``pad``.
 
 A convolution layer slides a small weight tensor over the input and takes a dot product at
 every position (a cross-correlation: the kernel is not flipped)::
@@ -8,14 +8,29 @@ every position (a cross-correlation: the kernel is not flipped)::
 ``groups`` splits the channels into independent convolutions (``groups == in_channels`` is a
 *depthwise* convolution). The computation is im2col + one matrix product per sample (see
 `tapegrad.kernels.conv_reference`): ``out[n] = W @ cols[n]``, with ``cols[n]`` the receptive
-fields of sample ``n`` as columns. The output is linear in W and in x, so the gradients are
+fields of sample ``n`` as columns.
 
-    dL/dW = sum_n dL/dout[n] @ cols[n]^T      (each weight meets the inputs it multiplied)
-    dL/dx = col2im(W^T @ dL/dout)             (each field's gradient added back where it came from)
-    dL/db = dL/dout summed over batch and positions
+**Three bilinear maps.** Write ``C(x, w)`` for the convolution (without bias). It is linear
+in ``x`` and in ``w``, and its two gradients are two more bilinear maps::
 
-Backward is written with array kernels, not tensor ops, so it cannot be differentiated again
-(``once_differentiable``: double backward through a convolution raises a clear error).
+    dL/dx = T(g, w)   the *transposed* convolution of g = dL/dout: col2im(W^T @ g)
+    dL/dw = G(x, g)   sum_n g[n] @ cols[n]^T (each weight meets the inputs it multiplied)
+
+``T`` is exactly ``conv_transpose`` (an upsampling layer), and since each of the three is
+bilinear, each one's gradients are the other two again::
+
+    T(g, w):  d/dg = C(gg, w)     d/dw = G(gg, g)
+    G(x, g):  d/dx = T(g, gw)     d/dg = C(x, gw)
+
+So `_Conv`, `_ConvTranspose` and `_ConvWeightGrad` are three `Function` s whose backwards
+call each other: the gradient of a convolution can be differentiated again, to any order (a
+gradient penalty on a convolutional critic differentiates ``dL/dx`` with respect to the
+weights).
+
+**Any number of spatial dims.** The array kernels are 2-d (`tapegrad.kernels.conv_cpu`).
+A 1-d convolution runs as a 2-d one of height 1; a 3-d one (or more) is a sum over its first
+kernel axis of 2-d ones: tap ``p`` of that axis reads the depth slices ``i*s + p*d``, which
+become extra batch entries of a 2-d convolution with the weight slice ``w[:, :, p]``.
 """
 
 from __future__ import annotations
@@ -26,14 +41,20 @@ from typing import Any
 import numpy as np
 
 from tapegrad import kernels
-from tapegrad.autograd.function import Function, Node, once_differentiable
+from tapegrad.autograd.function import Function, Node
 from tapegrad.nn.functional.padding import pad
 from tapegrad.ops._util import contiguous, wrap
-from tapegrad.ops.checks.conv import check_conv, expand_ints, same_padding
+from tapegrad.ops.checks.conv import (
+    check_conv,
+    check_conv_transpose,
+    expand_ints,
+    same_padding,
+)
 from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.tensor import Tensor
 
-__all__ = ["conv1d", "conv2d", "pad"]
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "pad"]
 
 #: Convolutions build the im2col columns of this many bytes of samples at a time (a size that
 #: stays in a core's L2 cache; measured on LeNet-5 shapes, see benchmarks/conv_bench.py).
@@ -41,7 +62,7 @@ CHUNK_BYTES = 1 << 20
 
 
 class _Columns:
-    """How one convolution lays out its im2col columns (plain or, for stride 1, *wide*).
+    """How one 2-d convolution lays out its im2col columns (plain or, for stride 1, *wide*).
 
     Wide columns (`conv_reference.im2col_wide`) copy one long run per tap instead of one short
     run per output row, and give outputs ``W`` wide instead of ``OW``: the ``W - OW`` extra
@@ -84,106 +105,161 @@ class _Columns:
             yield lo, hi, self.im2col(x[lo:hi], buf[:hi - lo])
 
 
-class _Convolution(Function):
-    """Batched 1-d or 2-d convolution of an input already checked by `conv1d`/`conv2d`.
+# ------------------------------------------------------------------ 2-d array kernels
+# The batch is processed in chunks whose im2col columns fit in about `CHUNK_BYTES`: the
+# columns are written and read back while they are still in the CPU cache, instead of
+# round-tripping megabytes through memory (for LeNet's first layer the columns of a batch of
+# 32 are 7.5 MB). The weight gradient rebuilds the columns chunk by chunk rather than keeping
+# them from the forward.
 
-    forward(x, w, b, stride=, padding=, dilation=, groups=): ``x`` (N, C, [H,] W), symmetric
-    zero ``padding`` per spatial dim. 1-d inputs run as 2-d ones of height 1.
+def _forward_2d(x: np.ndarray, w: np.ndarray, stride: tuple, dilation: tuple,
+                groups: int) -> np.ndarray:
+    """``C(x, w)`` of a padded (N, C, H, W) ``x``: (N, O, OH, OW)."""
+    n = x.shape[0]
+    oc, cg, kh, kw = w.shape
+    plan = _Columns(x.shape, (kh, kw), stride, dilation)
+    out = np.empty((n, oc, plan.length), dtype=np.result_type(x, w), like=x)
+    wg = w.reshape(groups, oc // groups, cg * kh * kw)
+    for lo, hi, cols in plan.chunks(x, 0, n):
+        _grouped(wg, cols, groups, out[lo:hi])
+    oh, ow = plan.out_size
+    if plan.wide:  # drop the garbage columns
+        out = out.reshape(n, oc, oh, plan.width)[..., :ow]
+    return out.reshape(n, oc, oh, ow)
 
-    The batch is processed in chunks whose im2col columns fit in about `CHUNK_BYTES`: the
-    columns are written and read back while they are still in the CPU cache, instead of
-    round-tripping megabytes through memory (for LeNet's first layer the columns of a batch
-    of 32 are 7.5 MB). Backward rebuilds the columns chunk by chunk rather than keeping them.
 
-    Equals, per group, ``weight.reshape(oc, -1) @ cols + bias``, where ``cols`` stacks one
-    strided slice of the zero-padded input per kernel tap (im2col by slicing and ``stack``;
-    checked in tests/ops/test_fused_composites.py).
+def _widened(g: np.ndarray, plan: _Columns, groups: int) -> np.ndarray:
+    """The output gradient (N, O, OH, OW) laid out as the plan's columns: (N, G, O/G, L)."""
+    n, oc, oh, ow = g.shape
+    if plan.wide:  # zero gradient at the garbage columns
+        widened = np.zeros((n, oc, oh, plan.width), dtype=g.dtype, like=g)
+        widened[..., :ow] = g
+        g = widened
+    return contiguous(g).reshape(n, groups, oc // groups, plan.length)
+
+
+def _input_grad_2d(g: np.ndarray, w: np.ndarray, shape: tuple, stride: tuple,
+                   dilation: tuple, groups: int) -> np.ndarray:
+    """``T(g, w)``: the gradient of the padded input of ``shape`` (N, C, H, W)."""
+    oc = w.shape[0]
+    plan = _Columns(shape, w.shape[2:], stride, dilation)
+    n = shape[0]
+    g = _widened(g, plan, groups)
+    # dL/dcols[n, g] = W[g]^T @ dL/dout[n, g]; col2im adds each column back to its pixels
+    wt = w.reshape(groups, oc // groups, -1).transpose(0, 2, 1)
+    full = np.empty(shape, dtype=g.dtype, like=g)
+    step = _chunk_size(w[0].size * groups, plan.length, g.dtype.itemsize)
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
+        gcols = np.matmul(wt, g[lo:hi]).reshape(hi - lo, -1, plan.length)
+        plan.col2im(gcols, (hi - lo, *shape[1:]), full[lo:hi])
+    return full
+
+
+def _weight_grad_2d(x: np.ndarray, g: np.ndarray, w_shape: tuple, stride: tuple,
+                    dilation: tuple, groups: int) -> np.ndarray:
+    """``G(x, g)``: the weight gradient, of ``w_shape`` (O, C/G, KH, KW)."""
+    oc = w_shape[0]
+    plan = _Columns(x.shape, w_shape[2:], stride, dilation)
+    n = x.shape[0]
+    g = _widened(g, plan, groups)
+    # dL/dW[g] = sum_n dL/dout[n, g] @ cols[n, g]^T, the columns rebuilt chunk by chunk.
+    # Computed transposed (cols @ dL/dout^T): OpenBLAS runs these skinny products up to
+    # 1.7x faster with the long side first (measured on LeNet's second layer).
+    per_group = int(np.prod(w_shape[1:]))
+    acc = np.zeros((groups, per_group, oc // groups), dtype=g.dtype, like=g)
+    gt = g.transpose(0, 1, 3, 2)
+    for lo, hi, cols in plan.chunks(x, 0, n):
+        cols_g = cols.reshape(hi - lo, groups, -1, plan.length)
+        acc += np.matmul(cols_g, gt[lo:hi]).sum(axis=0)
+    return contiguous(acc.transpose(0, 2, 1)).reshape(w_shape)
+
+
+# ------------------------------------------------------------------ n-d on top of 2-d
+
+def _out_len(size: int, k: int, s: int, d: int) -> int:
+    return (size - d * (k - 1) - 1) // s + 1
+
+
+def _taps(x: np.ndarray, p: int, s: int, d: int, o: int) -> np.ndarray:
+    """The depth slices tap ``p`` of the first spatial axis reads, as extra batch entries:
+    (N, C, D, *rest) -> (N*o, C, *rest)."""
+    xs = x[:, :, p * d: p * d + s * (o - 1) + 1: s]
+    return np.moveaxis(xs, 2, 1).reshape(x.shape[0] * o, x.shape[1], *x.shape[3:])
+
+
+def _unbatch(y: np.ndarray, n: int, o: int) -> np.ndarray:
+    """(N*o, C, *rest) -> (N, C, o, *rest): the inverse of `_taps`' reshape."""
+    return np.moveaxis(y.reshape(n, o, *y.shape[1:]), 1, 2)
+
+
+def conv_forward(x: np.ndarray, w: np.ndarray, stride: tuple, dilation: tuple,
+                 groups: int) -> np.ndarray:
+    """``C(x, w)`` for a padded ``x`` (N, C, *S) with any number of spatial dims."""
+    k = x.ndim - 2
+    if k == 2:
+        return _forward_2d(x, w, stride, dilation, groups)
+    if k == 1:
+        return _forward_2d(x[:, :, None], w[:, :, None], (1, *stride), (1, *dilation),
+                           groups)[:, :, 0]
+    o = _out_len(x.shape[2], w.shape[2], stride[0], dilation[0])
+    out = None
+    for p in range(w.shape[2]):
+        part = conv_forward(_taps(x, p, stride[0], dilation[0], o), w[:, :, p], stride[1:],
+                            dilation[1:], groups)
+        out = part if out is None else out + part
+    if out is None:  # a zero-size kernel axis cannot happen (checked), but keep shapes right
+        raise RuntimeError("convolution with an empty kernel")
+    return contiguous(_unbatch(out, x.shape[0], o))
+
+
+def conv_input_grad(g: np.ndarray, w: np.ndarray, shape: tuple, stride: tuple,
+                    dilation: tuple, groups: int) -> np.ndarray:
+    """``T(g, w)``: the gradient of a padded input of ``shape`` given the output's ``g``.
+
+    ``g`` may be shorter than the convolution of ``shape`` would give (a transposed
+    convolution whose ``output_padding`` adds rows no window reaches): it is padded with
+    zeros to that length first.
     """
-
-    caption = ('{g} convolved back with the kernel (a transposed convolution) : '
-               '{s0} ← {sg} ⋆ {s1}',
-               '{x0} correlated with {g}, summed over the batch : {s1} ← {s0} ⋆ {sg}',
-               'Σ {g} over the batch and every position : {s2} = {sg} summed over every '
-               'dim but 1 (the bias was broadcast over the batch and every position)')
-    node_name = "ConvolutionBackward0"
-    op_name = "convolution"
-
-    @staticmethod
-    def forward(ctx: Node, input: Tensor, weight: Tensor, bias: Tensor | None,
-                stride: tuple, padding: tuple, dilation: tuple, groups: int) -> Tensor:
-        w = weight._data
-        one_d = input._data.ndim == 3
-        if one_d:  # (N, C, W) -> (N, C, 1, W): a 1-d convolution is a 2-d one of height 1
-            w = w[:, :, None]
-            stride, padding, dilation = (1, *stride), (0, *padding), (1, *dilation)
-        x = _padded(input._data, padding, one_d)
-        n = x.shape[0]
-        oc, cg, kh, kw = w.shape
-        plan = _Columns(x.shape, (kh, kw), stride, dilation)
-        out = np.empty((n, oc, plan.length), dtype=x.dtype, like=x)
-        wg = w.reshape(groups, oc // groups, cg * kh * kw)
-        for lo, hi, cols in plan.chunks(x, 0, n):
-            _grouped(wg, cols, groups, out[lo:hi])
-        oh, ow = plan.out_size
-        if plan.wide:  # drop the garbage columns
-            out = out.reshape(n, oc, oh, plan.width)[..., :ow]
-        out = out.reshape(n, oc, oh, ow)
-        if bias is not None:
-            out = np.add(out, bias._data[:, None, None])
-        ctx.geometry = (x.shape, padding, groups, one_d, plan)
-        ctx.save_for_backward(input, weight)
-        return wrap(contiguous(out[:, :, 0] if one_d else out))
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx: Node, grad: Tensor) -> tuple:
-        input, weight = ctx.saved_tensors
-        shape, padding, groups, one_d, plan = ctx.geometry
-        n, _, h, wd = shape
-        w = weight._data[:, :, None] if one_d else weight._data
-        oc = w.shape[0]
-        oh, ow = plan.out_size
-        g = grad._data.reshape(n, oc, oh, ow)
-        need_x, need_w, need_b = ctx.needs_input_grad
-        gx = gw = gb = None
-        if need_b:
-            gb = wrap(g.sum(axis=(0, 2, 3)))
-        if plan.wide:  # zero gradient at the garbage columns
-            widened = np.zeros((n, oc, oh, plan.width), dtype=g.dtype, like=g)
-            widened[..., :ow] = g
-            g = widened
-        g = contiguous(g).reshape(n, groups, oc // groups, plan.length)
-        if need_w:
-            # dL/dW[g] = sum_n dL/dout[n, g] @ cols[n, g]^T, the columns rebuilt chunk by chunk.
-            # Computed transposed (cols @ dL/dout^T): OpenBLAS runs these skinny products up to
-            # 1.7x faster with the long side first (measured on LeNet's second layer).
-            acc = np.zeros((groups, w[0].size, oc // groups), dtype=g.dtype, like=g)
-            gt = g.transpose(0, 1, 3, 2)
-            for lo, hi, cols in plan.chunks(_padded(input._data, padding, one_d), 0, n):
-                cols_g = cols.reshape(hi - lo, groups, -1, plan.length)
-                acc += np.matmul(cols_g, gt[lo:hi]).sum(axis=0)
-            gw = wrap(contiguous(acc.transpose(0, 2, 1)).reshape(weight._data.shape))
-        if need_x:
-            # dL/dcols[n, g] = W[g]^T @ dL/dout[n, g]; col2im adds each column back to its pixels
-            wt = w.reshape(groups, oc // groups, -1).transpose(0, 2, 1)
-            full = np.empty(shape, dtype=g.dtype, like=g)
-            step = _chunk_size(w[0].size * groups, plan.length, g.dtype.itemsize)
-            for lo in range(0, n, step):
-                hi = min(lo + step, n)
-                gcols = np.matmul(wt, g[lo:hi]).reshape(hi - lo, -1, plan.length)
-                plan.col2im(gcols, (hi - lo, *shape[1:]), full[lo:hi])
-            full = full[:, :, padding[0]: h - padding[0], padding[1]: wd - padding[1]]
-            gx = wrap(contiguous(full[:, :, 0] if one_d else full))
-        return gx, gw, gb
+    k = len(shape) - 2
+    natural = [_out_len(shape[2 + i], w.shape[2 + i], stride[i], dilation[i]) for i in range(k)]
+    if list(g.shape[2:]) != natural:
+        widths = [(0, 0), (0, 0)] + [(0, nat - have) for nat, have in zip(natural, g.shape[2:],
+                                                                            strict=True)]
+        g = np.pad(g, widths)
+    if k == 2:
+        return _input_grad_2d(g, w, shape, stride, dilation, groups)
+    if k == 1:
+        return _input_grad_2d(g[:, :, None], w[:, :, None], (*shape[:2], 1, shape[2]),
+                              (1, *stride), (1, *dilation), groups)[:, :, 0]
+    n, c, o = shape[0], shape[1], natural[0]
+    s, d = stride[0], dilation[0]
+    full = np.zeros(shape, dtype=g.dtype, like=g)
+    gs = np.moveaxis(g, 2, 1).reshape(n * o, g.shape[1], *g.shape[3:])
+    for p in range(w.shape[2]):
+        part = conv_input_grad(gs, w[:, :, p], (n * o, c, *shape[3:]), stride[1:],
+                               dilation[1:], groups)
+        full[:, :, p * d: p * d + s * (o - 1) + 1: s] += _unbatch(part, n, o)
+    return full
 
 
-def _padded(x: np.ndarray, padding: tuple, one_d: bool) -> np.ndarray:
-    """The input as (N, C, H, W) with its zero padding applied."""
-    if one_d:
-        x = x[:, :, None]
-    if any(padding):
-        x = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
-    return x
+def conv_weight_grad(x: np.ndarray, g: np.ndarray, w_shape: tuple, stride: tuple,
+                     dilation: tuple, groups: int) -> np.ndarray:
+    """``G(x, g)``: the weight gradient for a padded ``x`` and the output's gradient ``g``."""
+    k = x.ndim - 2
+    if k == 2:
+        return _weight_grad_2d(x, g, w_shape, stride, dilation, groups)
+    if k == 1:
+        return _weight_grad_2d(x[:, :, None], g[:, :, None], (*w_shape[:2], 1, w_shape[2]),
+                               (1, *stride), (1, *dilation), groups)[:, :, 0]
+    n, o = x.shape[0], g.shape[2]
+    gs = np.moveaxis(g, 2, 1).reshape(n * o, g.shape[1], *g.shape[3:])
+    out = np.empty(w_shape, dtype=g.dtype, like=g)
+    for p in range(w_shape[2]):
+        out[:, :, p] = conv_weight_grad(_taps(x, p, stride[0], dilation[0], o), gs,
+                                        (*w_shape[:2], *w_shape[3:]), stride[1:],
+                                        dilation[1:], groups)
+    return out
 
 
 def _chunk_size(rows: int, length: int, itemsize: int) -> int:
@@ -201,6 +277,157 @@ def _grouped(w: np.ndarray, cols: np.ndarray, groups: int, out: np.ndarray) -> N
                   out=out.reshape(n, groups, -1, length))
 
 
+def _padded(x: np.ndarray, padding: tuple) -> np.ndarray:
+    """``x`` (N, C, *S) with its symmetric zero padding applied."""
+    if any(padding):
+        x = np.pad(x, ((0, 0), (0, 0), *((p, p) for p in padding)))
+    return x
+
+
+def _crop(x: np.ndarray, padding: tuple) -> np.ndarray:
+    """The inverse of `_padded`: drop ``padding`` from both ends of each spatial dim."""
+    if any(padding):
+        x = x[(slice(None), slice(None),
+               *(slice(p, x.shape[2 + i] - p) for i, p in enumerate(padding)))]
+    return contiguous(x)
+
+
+# ------------------------------------------------------------------ the three Functions
+class _Conv(Function):
+    """``C(x, w) + b``: a batched convolution with any number of spatial dims, of an input
+    already checked by `conv1d`/`conv2d`/`conv3d`.
+
+    forward(x, w, b, stride=, padding=, dilation=, groups=): ``x`` (N, C, *S), symmetric
+    zero ``padding`` per spatial dim.
+
+    Equals, per group, ``weight.reshape(oc, -1) @ cols + bias``, where ``cols`` stacks one
+    strided slice of the zero-padded input per kernel tap (im2col by slicing and ``stack``;
+    checked, with second derivatives, in tests/ops/test_fused_composites.py).
+    """
+
+    caption = ('{g} convolved back with the kernel (a transposed convolution) : '
+               '{s0} ← {sg} ⋆ {s1}',
+               '{x0} correlated with {g}, summed over the batch : {s1} ← {s0} ⋆ {sg}',
+               'Σ {g} over the batch and every position : {s2} = {sg} summed over every '
+               'dim but 1 (the bias was broadcast over the batch and every position)')
+    node_name = "ConvolutionBackward0"
+    op_name = "convolution"
+
+    @staticmethod
+    def forward(ctx: Node, input: Tensor, weight: Tensor, bias: Tensor | None,
+                stride: tuple, padding: tuple, dilation: tuple, groups: int) -> Tensor:
+        out = conv_forward(_padded(input._data, padding), weight._data, stride, dilation,
+                           groups)
+        if bias is not None:
+            out = np.add(out, bias._data.reshape(-1, *(1,) * (out.ndim - 2)))
+        ctx.geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+        ctx.save_for_backward(input, weight)
+        return wrap(contiguous(out))
+
+    @staticmethod
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        input, weight = ctx.saved_tensors
+        geo = ctx.geometry
+        need_x, need_w, need_b = ctx.needs_input_grad
+        gx = (_ConvTranspose.apply(grad, weight, None, **geo, shape=input.shape) if need_x
+              else None)
+        gw = _ConvWeightGrad.apply(input, grad, **geo, shape=weight.shape) if need_w else None
+        gb = grad.sum(dim=(0, *range(2, grad.ndim))) if need_b else None
+        return gx, gw, gb
+
+
+class _ConvTranspose(Function):
+    """``T(g, w)``: the transposed convolution, i.e. the input gradient of `_Conv`.
+
+    forward(g, w, b, stride, padding, dilation, groups, shape=): the result has ``shape`` (the
+    convolution input's), plus the bias ``b`` (or None) per channel; ``w`` is the convolution's
+    weight (C_out, C_in/G, *K), so as a layer
+    of its own (``conv_transpose``) it maps ``C_out`` channels to ``C_in``. Every input
+    position spreads ``w``-weighted copies of itself over the window it feeds: an upsampling.
+
+    Equals the gradient of `_Conv`'s composite with respect to its input (checked in
+    tests/ops/test_fused_composites.py).
+    """
+
+    caption = ("{g} convolved with the kernel (a transposed convolution's gradient is a "
+               'convolution) : {s0} ← {sg} ⋆ {s1}',
+               '{g} correlated with {x0}, summed over the batch : {s1}',
+               'Σ {g} over the batch and every position : {s2}')
+    node_name = "ConvolutionBackward0"
+    op_name = "conv_transpose"
+
+    @staticmethod
+    def forward(ctx: Node, grad: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple,
+                padding: tuple, dilation: tuple, groups: int, shape: tuple) -> Tensor:
+        padded = (*shape[:2], *(s + 2 * p for s, p in zip(shape[2:], padding, strict=True)))
+        full = conv_input_grad(grad._data, weight._data, padded, stride, dilation, groups)
+        out = _crop(full, padding)
+        if bias is not None:
+            out = np.add(out, bias._data.reshape(-1, *(1,) * (out.ndim - 2)))
+        ctx.geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+        ctx.save_for_backward(grad, weight)
+        return wrap(out)
+
+    @staticmethod
+    def backward(ctx: Node, gg: Tensor) -> tuple:
+        grad, weight = ctx.saved_tensors
+        geo = ctx.geometry
+        need_g, need_w, need_b = ctx.needs_input_grad
+        d_grad = d_w = d_b = None
+        if need_g:
+            d_grad = _Conv.apply(gg, weight, None, **geo)
+            if tuple(d_grad.shape) != tuple(grad.shape):  # output_padding rows: not read
+                d_grad = d_grad[tuple(slice(0, n) for n in grad.shape)]
+        if need_w:
+            d_w = _ConvWeightGrad.apply(gg, grad, **geo, shape=weight.shape)
+        if need_b:
+            d_b = gg.sum(dim=(0, *range(2, gg.ndim)))
+        return d_grad, d_w, d_b
+
+
+class _ConvWeightGrad(Function):
+    """``G(x, g)``: the weight gradient of `_Conv` for input ``x`` and output gradient ``g``.
+
+    Equals the gradient of `_Conv`'s composite with respect to its weight (checked in
+    tests/ops/test_fused_composites.py).
+    """
+
+    caption = ('{x1} convolved back with the weight gradient\'s own gradient (a transposed '
+               'convolution) : {s0}',
+               '{x0} convolved with the weight gradient\'s own gradient : {s1}')
+    node_name = "ConvolutionBackwardBackward0"
+    op_name = "conv_weight_grad"
+
+    @staticmethod
+    def forward(ctx: Node, input: Tensor, grad: Tensor, stride: tuple, padding: tuple,
+                dilation: tuple, groups: int, shape: tuple) -> Tensor:
+        x = _padded(input._data, padding)
+        g = grad._data
+        k = g.ndim - 2
+        natural = [_out_len(x.shape[2 + i], shape[2 + i], stride[i], dilation[i])
+                   for i in range(k)]
+        if list(g.shape[2:]) != natural:  # output_padding rows of a transposed conv
+            g = np.pad(g, [(0, 0), (0, 0)] + [(0, a - b) for a, b in zip(natural, g.shape[2:],
+                                                                         strict=True)])
+        ctx.geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+        ctx.save_for_backward(input, grad)
+        return wrap(conv_weight_grad(x, g, tuple(shape), stride, dilation, groups))
+
+    @staticmethod
+    def backward(ctx: Node, gw: Tensor) -> tuple:
+        input, grad = ctx.saved_tensors
+        geo = ctx.geometry
+        need_x, need_g = ctx.needs_input_grad[:2]
+        d_x = _ConvTranspose.apply(grad, gw, None, **geo, shape=input.shape) if need_x else None
+        d_g = None
+        if need_g:
+            d_g = _Conv.apply(input, gw, None, **geo)
+            if tuple(d_g.shape) != tuple(grad.shape):
+                d_g = d_g[tuple(slice(0, n) for n in grad.shape)]
+        return d_x, d_g
+
+
+# ------------------------------------------------------------------ the public functions
 def _conv(fn: str, n: int, input: Tensor, weight: Tensor, bias: Tensor | None,
           stride: Any, padding: Any, dilation: Any, groups: int) -> Tensor:
     require_tensor(input, fn)
@@ -235,9 +462,16 @@ def _conv(fn: str, n: int, input: Tensor, weight: Tensor, bias: Tensor | None,
             padding = (0,) * n
         else:
             padding = tuple(left)
-    out = _Convolution.apply(input, weight, bias, stride=stride, padding=padding,
-                             dilation=dilation, groups=int(groups))
+    out = _Conv.apply(input, weight, bias, stride=stride, padding=padding,
+                      dilation=dilation, groups=int(groups))
     return out.squeeze(0) if unbatched else out
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+           stride: Any = 1, padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """3-d convolution of ``input`` (N, C, D, H, W) or (C, D, H, W) with ``weight``
+    (out_channels, C/groups, kD, kH, kW); options as in `conv2d`."""
+    return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
@@ -257,3 +491,55 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
     (out_channels, C/groups, k); options as in `conv2d`."""
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
+
+def _conv_transpose(fn: str, n: int, input: Tensor, weight: Tensor, bias: Tensor | None,
+                    stride: Any, padding: Any, output_padding: Any, groups: int,
+                    dilation: Any) -> Tensor:
+    require_tensor(input, fn)
+    require_tensor(weight, fn, "weight", 2)
+    stride = expand_ints(stride, n, "stride", fn)
+    padding = expand_ints(padding, n, "padding", fn)
+    output_padding = expand_ints(output_padding, n, "output_padding", fn)
+    dilation = expand_ints(dilation, n, "dilation", fn)
+    out_size = check_conv_transpose(fn, input, weight, bias, stride, padding, output_padding,
+                                    dilation, groups, n)
+    unbatched = input.ndim == n + 1
+    if unbatched:
+        input = input.unsqueeze(0)
+    shape = (input.shape[0], weight.shape[1] * groups, *out_size)
+    out = _ConvTranspose.apply(input, weight, bias, stride=stride, padding=padding,
+                               dilation=dilation, groups=int(groups), shape=shape)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
+                     groups: int = 1, dilation: Any = 1) -> Tensor:
+    """1-d transposed convolution of (N, C_in, L) or (C_in, L) with ``weight``
+    (C_in, C_out/groups, k): the input gradient of a `conv1d` with that weight, an upsampling
+    layer. Output length ``(L-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1``."""
+    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
+                     groups: int = 1, dilation: Any = 1) -> Tensor:
+    """2-d transposed convolution of (N, C_in, H, W) or (C_in, H, W) with ``weight``
+    (C_in, C_out/groups, kH, kW); sizes as in `conv_transpose1d`, per dim.
+
+    ``output_padding`` (smaller than the stride or the dilation) adds rows/columns at the
+    end that no input reaches: several input sizes give the same strided convolution output,
+    and it picks which one the transpose restores.
+    """
+    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
+                     groups: int = 1, dilation: Any = 1) -> Tensor:
+    """3-d transposed convolution of (N, C_in, D, H, W) or (C_in, D, H, W) with ``weight``
+    (C_in, C_out/groups, kD, kH, kW); sizes as in `conv_transpose1d`, per dim."""
+    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)

@@ -1,4 +1,6 @@
-"""nn.functional: max, average and adaptive pooling (1-d and 2-d).
+"""nn.functional: max, average and adaptive pooling (1-d and 2-d), and power-average
+(``lp_pool1d/2d/3d``) pooling. The 3-d and fractional pools and unpooling are in
+`tapegrad.nn.functional.pooling_nd`.
 
 Pooling summarises each window of a feature map by one number, shrinking it:
 
@@ -8,6 +10,8 @@ Pooling summarises each window of a feature map by one number, shrinking it:
 * ``avg_pool2d``: the mean; each element of the window receives ``grad / divisor``.
 * ``adaptive_*_pool2d``: you give the output size and the windows follow (output ``i`` of
   ``O`` over ``I`` inputs spans ``[floor(i*I/O), ceil((i+1)*I/O))``).
+* ``lp_pool2d``: the p-norm of each window, ``(sum x^p)^(1/p)``: p = 1 is sum pooling, large
+  p approaches max pooling. Written as torch does, from average pooling of ``x^p``.
 
 Output length per dim: ``floor((L + 2*padding - dilation*(k-1) - 1) / stride) + 1`` (rounded
 up instead with ``ceil_mode``, except that the last window must start inside the input or the
@@ -28,6 +32,7 @@ import numpy as np
 
 from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node
+from tapegrad.nn.functional.pooling_nd import avg_pool3d
 from tapegrad.ops._util import wrap
 from tapegrad.ops.checks.pooling import (
     adaptive_args,
@@ -40,7 +45,8 @@ from tapegrad.tensor import Tensor
 
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-    "avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d",
+    "avg_pool1d", "avg_pool2d", "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_pool1d",
+    "max_pool2d",
 ]
 
 
@@ -353,3 +359,41 @@ def adaptive_max_pool1d(input: Tensor, output_size: Any,
     if return_indices:
         return out[0].squeeze(-2), out[1].squeeze(-2)
     return out.squeeze(-2)
+
+
+def _lp(out: Tensor, norm_type: float, window: int) -> Tensor:
+    """``(window * mean(x^p))^(1/p)``; torch's ``sign * relu(abs)`` keeps a negative mean
+    (possible for odd p) at its sign, and its gradient at 0 at 0."""
+    return (out.sign() * out.abs().relu()).mul(window).pow(1.0 / norm_type)
+
+
+def _window(kernel_size: Any, n: int) -> int:
+    k = list(kernel_size) if isinstance(kernel_size, Sequence) else [kernel_size] * n
+    size = 1
+    for v in (k * n if len(k) == 1 else k):
+        size *= v
+    return size
+
+
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None,
+              ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling of (N, C, L) or (C, L): ``(sum over window of x^p)^(1/p)``."""
+    require_tensor(input, "lp_pool1d")
+    out = avg_pool1d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    return _lp(out, norm_type, _window(kernel_size, 1))
+
+
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None,
+              ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling of (N, C, H, W) or (C, H, W); see `lp_pool1d`."""
+    require_tensor(input, "lp_pool2d")
+    out = avg_pool2d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    return _lp(out, norm_type, _window(kernel_size, 2))
+
+
+def lp_pool3d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None,
+              ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling of (N, C, D, H, W) or (C, D, H, W); see `lp_pool1d`."""
+    require_tensor(input, "lp_pool3d")
+    out = avg_pool3d(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    return _lp(out, norm_type, _window(kernel_size, 3))

@@ -1,4 +1,5 @@
-"""torch's argument checks for convolutions, with its messages (conv1d, conv2d)."""
+"""torch's argument checks for convolutions, with its messages (conv1d/2d/3d and the
+transposed ones)."""
 
 from __future__ import annotations
 
@@ -87,3 +88,61 @@ def same_padding(weight: Tensor, dilation: tuple, n: int) -> tuple[list[int], li
     total = [dilation[i] * (weight.shape[2 + i] - 1) for i in range(n)]
     left = [t // 2 for t in total]
     return left, [t - lo for t, lo in zip(total, left, strict=True)]
+
+
+def check_conv_transpose(fn: str, input: Tensor, weight: Tensor, bias: Tensor | None,
+                         stride: tuple, padding: tuple, output_padding: tuple,
+                         dilation: tuple, groups: int, n: int) -> list[int]:
+    """torch's checks for an ``n``-d transposed convolution; returns the output's spatial
+    size, ``(L-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1`` per dim."""
+    if input.ndim not in (n + 1, n + 2):
+        raise RuntimeError(
+            f"Expected {n + 1}D (unbatched) or {n + 2}D (batched) input to {fn}, but got input "
+            f"of size: {list(input.shape)}")
+    if weight.ndim != n + 2:
+        raise RuntimeError("weight should have at least three dimensions" if weight.ndim < 3
+                           else f"Expected {n + 2}-dimensional weight for {n + 2}-dimensional "
+                           f"input, but got {weight.ndim}-dimensional weight of size "
+                           f"{list(weight.shape)} instead")
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"expected scalar type {input.dtype.scalar_type} but "
+                           f"found {weight.dtype.scalar_type}")
+    if bias is not None and bias.dtype != input.dtype:
+        raise RuntimeError(f"Input type ({_C_NAMES.get(input.dtype.name)}) and bias type "
+                           f"({_C_NAMES.get(bias.dtype.name)}) should be the same")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if any(p < 0 for p in output_padding):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    for i in range(n):
+        if output_padding[i] >= stride[i] and output_padding[i] >= dilation[i]:
+            raise RuntimeError(
+                f"output padding must be smaller than either stride or dilation, but got "
+                f"output_padding: {list(output_padding)}, stride: {list(stride)}, "
+                f"dilation: {list(dilation)}")
+    w = list(weight.shape)
+    if w[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size {w} instead")
+    shape = list(input.shape) if input.ndim == n + 2 else [1, *input.shape]
+    if shape[1] != w[0]:
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {w}, expected input{shape} to have {w[0]} "
+            f"channels, but got {shape[1]} channels instead")
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != w[1] * groups):
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {w}, expected bias to be 1-dimensional with "
+            f"{w[1] * groups} elements, but got bias of size {list(bias.shape)} instead")
+    out = [(shape[2 + i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (w[2 + i] - 1)
+           + output_padding[i] + 1 for i in range(n)]
+    if any(o <= 0 for o in out):
+        raise RuntimeError(
+            f"Given input size per channel: ({' x '.join(map(str, shape[2:]))}). Calculated "
+            f"output size per channel: ({' x '.join(map(str, out))}). Output size is too small")
+    return out

@@ -211,3 +211,82 @@ def adaptive_args(fn: str, x: Tensor, output_size: Any) -> tuple[int, int]:
         raise NotImplementedError(f'"{fn}" not implemented for '
                                   f"'{x.dtype.scalar_type}'")
     return sizes[0], sizes[1]
+
+
+_WORDS = {1: "one", 2: "two", 3: "three"}
+
+
+def _tuple_n(value: Any, n: int, message: str) -> tuple[int, ...]:
+    t = _ints(value, (1, n), message)
+    return t * n if len(t) == 1 else t
+
+
+def pool_nd_args(fn: str, x: Tensor, n: int, kernel_size: Any, stride: Any, padding: Any,
+                 dilation: Any, ceil_mode: bool) -> tuple:
+    """``(kernel, stride, padding, dilation, out_size)`` of an ``n``-d max/avg pool as
+    ``n``-tuples, checked like torch's ``max_pool3d`` / ``avg_pool3d``."""
+    require_tensor(x, fn)
+    word = _WORDS.get(n, str(n))
+    k = _tuple_n(kernel_size, n, f"{fn}: kernel_size must either be a single int, or a tuple "
+                                 f"of {word} ints")
+    if stride is None or (isinstance(stride, Sequence) and len(stride) == 0):
+        s = k
+    else:
+        s = _tuple_n(stride, n, f"{fn}: stride must either be omitted, a single int, or a "
+                                f"tuple of {word} ints")
+    p = _tuple_n(padding, n, f"{fn}: padding must either be a single int, or a tuple of "
+                             f"{word} ints")
+    d = _tuple_n(dilation, n, f"{fn}: dilation must be either a single int, or a tuple of "
+                              f"{word} ints")
+    if x.ndim not in (n + 1, n + 2):
+        raise RuntimeError(f"non-empty {n + 1}D or {n + 2}D (batch mode) tensor expected for "
+                           "input")
+    if any(v <= 0 for v in k):
+        raise RuntimeError(f"kernel size should be greater than zero, but got {list(k)}")
+    if any(v <= 0 for v in s):
+        raise RuntimeError(f"stride should be greater than zero, but got {list(s)}")
+    if any(v <= 0 for v in d):
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(d)}")
+    size = list(x.shape)[-n:]
+    out = tuple(output_size(size[i], k[i], p[i], s[i], d[i], ceil_mode) for i in range(n))
+    first = 1 if x.ndim == n + 2 else 0
+    if 0 in list(x.shape)[first:]:
+        raise RuntimeError(f"{fn}: Expected input's non-batch dimensions to have positive "
+                           f"length, but input has a shape of {list(x.shape)} and non-batch "
+                           f"dimension {list(x.shape)[first:].index(0) + first} has length zero!")
+    if any(o < 1 for o in out):
+        raise RuntimeError(f"Given input size: ({'x'.join(map(str, x.shape[-n - 1:]))}). "
+                           f"Calculated output size: "
+                           f"({'x'.join(map(str, (x.shape[-n - 1], *out)))}). Output size is "
+                           "too small")
+    return k, s, p, d, out
+
+
+def adaptive_nd_args(fn: str, x: Tensor, n: int, output_size: Any) -> tuple[int, ...]:
+    """The output size of an ``n``-d adaptive pool as an ``n``-tuple (``None`` entries take
+    the input's size), checked like torch."""
+    require_tensor(x, fn)
+    if isinstance(output_size, Sequence) and x.ndim <= len(output_size):
+        raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
+    sizes = list(output_size) if isinstance(output_size, Sequence) else [output_size] * n
+    if len(sizes) != n:
+        raise RuntimeError(f"{fn}: output_size must be {n}" if "avg" in fn
+                           else f"{fn}(): internal error: output_size.size() must be {n}")
+    if x.ndim not in (n + 1, n + 2):
+        raise RuntimeError(f"{fn}(): Expected {n + 1}D or {n + 2}D tensor, but got "
+                           f"{list(x.shape)}")
+    sizes = [x.shape[x.ndim - n + i] if v is None else int(v) for i, v in enumerate(sizes)]
+    if any(v < 0 for v in sizes):
+        if "max" in fn:
+            raise RuntimeError(f"Trying to create tensor with negative dimension "
+                               f"{min(sizes)}: {sizes}")
+        raise RuntimeError(f"{fn}: elements of output_size must be greater than or equal to 0 "
+                           f"but received {{{', '.join(map(str, sizes))}}}")
+    for dim in range(x.ndim - n, x.ndim):
+        if x.shape[dim] == 0:
+            raise RuntimeError(
+                f"{fn}(): Expected input to have non-zero size for non-batch dimensions, but "
+                f"input has sizes {list(x.shape)} with dimension {dim} being empty")
+    if not x.is_floating_point():
+        raise NotImplementedError(f'"{fn}" not implemented for \'{x.dtype.scalar_type}\'')
+    return tuple(sizes)

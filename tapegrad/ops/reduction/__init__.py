@@ -16,15 +16,24 @@ or None for every dim; ``()`` also means every dim. ``keepdim=True`` keeps each 
 dim as size 1.
 
 One module per kind: `sums` (sum, mean, prod, cumsum, logsumexp, all, any, count_nonzero),
-`minmax` (max, min, amax, amin, argmax, argmin), `norms` (var, std, norm), on the helpers
-of `axes` (which dims collapse, and putting them back).
+`minmax` (max, min, amax, amin, aminmax, argmax, argmin), `norms` (var, std, norm, renorm,
+vector_norm, matrix_norm), on the helpers of `axes` (which dims collapse, and putting them back).
 """
 
 from __future__ import annotations
 
 from tapegrad.ops.reduction import minmax, norms, sums
-from tapegrad.ops.reduction.minmax import amax, amin, argmax, argmin, max, min, return_types
-from tapegrad.ops.reduction.norms import norm, std, var
+from tapegrad.ops.reduction.minmax import (
+    amax,
+    amin,
+    aminmax,
+    argmax,
+    argmin,
+    max,
+    min,
+    return_types,
+)
+from tapegrad.ops.reduction.norms import norm, renorm, std, var
 from tapegrad.ops.reduction.sums import (
     all,
     any,
@@ -37,8 +46,8 @@ from tapegrad.ops.reduction.sums import (
 )
 
 __all__ = ["sum", "mean", "prod", "cumsum", "logsumexp", "all", "any", "count_nonzero",
-           "max", "min", "amax", "amin", "argmax", "argmin", "var", "std", "norm",
-           "return_types"]
+           "max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "var", "std", "norm",
+           "renorm", "return_types"]
 
 # Tensor methods this family provides (installed by tapegrad.ops).
 METHODS = {**sums.METHODS, **minmax.METHODS, **norms.METHODS}

@@ -46,6 +46,28 @@ def _return_type(name: str) -> type:
 
 return_types = types.SimpleNamespace(max=_return_type("max"), min=_return_type("min"))
 
+
+def register_return_type(name: str, fields: tuple[str, ...] = ("values", "indices")) -> type:
+    """A named tuple ``tapegrad.return_types.<name>`` (torch's ``torch.return_types``) with
+    these ``fields``, registered in `return_types` so that pickle finds it."""
+    if fields == ("values", "indices"):
+        cls = _return_type(name)
+    else:
+        base = collections.namedtuple(name, list(fields))
+
+        def __repr__(self) -> str:
+            parts = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self, strict=True))
+            return f"tapegrad.return_types.{name}(\n{parts})"
+
+        cls = type(name, (base,), {"__slots__": (), "__repr__": __repr__,
+                                   "__module__": __name__})
+        cls.__qualname__ = f"return_types.{name}"
+    setattr(return_types, name, cls)
+    return cls
+
+
+register_return_type("aminmax", ("min", "max"))
+
 _PICK = {"max": (np.max, np.argmax), "min": (np.min, np.argmin),
          "amax": (np.max, None), "amin": (np.min, None)}
 
@@ -316,6 +338,38 @@ def _amax_amin(name: str, function: Any, x: Tensor, dim: Any, keepdim: bool,
     return result if out is None else write_out(name, result, out, x, overlap_ok=True)
 
 
+def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False,
+            out: Any = None) -> Any:
+    """``(min, max)`` in one call: `amin` and `amax` over ``dim`` (one int, or every dim
+    if None), each with amin's/amax's gradient. ``out=(min, max)`` receives the results
+    (tensors of x's dtype)."""
+    if out is not None:
+        for o in out:
+            if o.dtype != x.dtype:
+                raise RuntimeError("Expected out tensor to have dtype "
+                                   f"{x.dtype.scalar_type.lower()}, but got "
+                                   f"{o.dtype.scalar_type.lower()} instead")
+        result = aminmax(x, dim=dim, keepdim=keepdim)
+        for o, r in zip(out, result, strict=True):
+            o.data = r
+        return return_types.aminmax(*out)
+    if dim is None:
+        if x._data.size == 0:
+            raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as "
+                               "the operation has no identity.")
+        axes: Any = ()
+    else:
+        d = wrap_dim(dim, x._data.ndim)
+        if x._data.ndim and x._data.shape[d] == 0:
+            raise _empty_dim("aminmax", d)
+        axes = d
+    lo, hi = amin(x, axes, keepdim), amax(x, axes, keepdim)
+    if dim is None and keepdim:
+        shape = (1,) * x._data.ndim
+        lo, hi = lo.reshape(shape), hi.reshape(shape)
+    return return_types.aminmax(lo, hi)
+
+
 def _arg_extreme(x: Tensor, dim: int | None, keepdim: bool, op: str) -> Tensor:
     data = x._data
     pick = np.argmax if op == "argmax" else np.argmin
@@ -348,6 +402,6 @@ def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
 
 
 METHODS = {"max": max, "min": min, "amax": amax, "amin": amin, "argmax": argmax,
-           "argmin": argmin}
+           "argmin": argmin, "aminmax": aminmax}
 
-__all__ = ["max", "min", "amax", "amin", "argmax", "argmin", "return_types"]
+__all__ = ["max", "min", "amax", "amin", "argmax", "argmin", "aminmax", "return_types"]

@@ -24,7 +24,9 @@ import numpy as np
 
 from tapegrad import dtypes
 from tapegrad.autograd.function import Function, Node
-from tapegrad.ops._util import as_array, wrap
+from tapegrad.ops._util import as_array, wrap, wrap_dim
+from tapegrad.ops.host import computed_on_host
+from tapegrad.ops.matrix import svdvals
 from tapegrad.ops.reduction.axes import (
     count,
     reduce_axes,
@@ -236,25 +238,120 @@ class VectorNorm(Function):
         return x * abs_x ** (p - 2) * scale
 
 
+def _norm_input(x: Tensor, dtype: Any, name: str) -> Tensor:
+    if dtype is None:
+        return x
+    dt = dtypes.to_dtype(dtype)
+    if np.promote_types(x._data.dtype, dt.numpy) != dt.numpy:
+        raise RuntimeError(
+            f"{name}: the dtype of the input ({x.dtype.scalar_type}) should be convertible "
+            f"without narrowing to the specified dtype ({dt.scalar_type})")
+    return x.to(dt)
+
+
+def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False, *,
+                dtype: Any = None) -> Tensor:
+    """``(sum_i |x_i|^ord)^(1/ord)`` over ``dim`` (every value if None): ord=2 is the
+    length of a vector, 1 the sum of absolute values, inf the largest one, 0 the count of
+    nonzeros. (``tapegrad.linalg.vector_norm``.)"""
+    if isinstance(ord, str):
+        raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {ord!r}")
+    return VectorNorm.apply(_norm_input(x, dtype, "linalg.vector_norm"), ord=float(ord),
+                            dim=dim, keepdim=keepdim)
+
+
+def _matrix_dims(A: Tensor, dim: Any) -> tuple[int, int]:
+    if A.ndim < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                           "dimensions.")
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    if len(dims) != 2:
+        raise RuntimeError("linalg.matrix_norm: dim must be a 2-tuple. Got "
+                           + " ".join(map(str, dims)))
+    d0, d1 = (wrap_dim(d, A.ndim) for d in dims)
+    if d0 == d1:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")
+    return d0, d1
+
+
+@computed_on_host
+def matrix_norm(A: Tensor, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool = False, *,
+                dtype: Any = None) -> Tensor:
+    """A norm of each matrix in the dims ``dim``: ``'fro'`` (the 2-norm of all entries),
+    ``'nuc'`` (the sum of the singular values), 2/-2 (the largest/smallest singular
+    value), 1/-1 (the largest/smallest column sum of absolute values), inf/-inf (the
+    same for rows). (``tapegrad.linalg.matrix_norm``.)"""
+    d0, d1 = _matrix_dims(A, dim)
+    if not A.is_floating_point():
+        raise RuntimeError("linalg.matrix_norm: Expected a floating point or complex tensor "
+                           f"as input. Got {A.dtype.scalar_type}")
+    A = _norm_input(A, dtype, "linalg.matrix_norm")
+    if ord == "fro":
+        return VectorNorm.apply(A, ord=2.0, dim=(d0, d1), keepdim=keepdim)
+    if ord == "nuc" or ord in (2, -2):
+        if A._data.size == 0 and ord != "nuc":
+            raise IndexError("linalg.matrix_norm: the matrix is empty, so it has no singular "
+                             "values")
+        s = svdvals(A.movedim((d0, d1), (-2, -1)))
+        if ord == "nuc":
+            out = s.sum(-1)
+        else:
+            out = s.amax(-1) if ord == 2 else s.amin(-1)
+        if keepdim:
+            for d in sorted((d0, d1)):
+                out = out.unsqueeze(d)
+        return out
+    if ord not in (1, -1, math.inf, -math.inf):
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    # 1: the largest column sum (sum down the rows, d0); inf: the largest row sum (d1)
+    summed, picked = (d0, d1) if abs(ord) == 1 else (d1, d0)
+    if A.shape[picked] == 0:
+        raise IndexError(f"linalg.matrix_norm: Expected reduction dim {picked} to have "
+                         "non-zero size.")
+    sums = VectorNorm.apply(A, ord=1.0, dim=summed, keepdim=True)
+    out = sums.amax(picked, keepdim=True) if ord > 0 else sums.amin(picked, keepdim=True)
+    return out if keepdim else out.squeeze((d0, d1))
+
+
+def linalg_norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *,
+                dtype: Any = None) -> Tensor:
+    """``tapegrad.linalg.norm``: a `matrix_norm` when ``dim`` is a 2-tuple (or, with no
+    ``dim``, when ``ord`` is given for a 2-D input), otherwise a `vector_norm` (with
+    neither, the 2-norm of all values)."""
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        if len(dims) == 2:
+            return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim, dtype=dtype)
+        if isinstance(ord, str):
+            raise RuntimeError(f"linalg.norm: If dim is specified, it mut be of length 1 or 2. "
+                               f"Got {list(dims)}")
+        return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
+    if ord is not None:
+        if A.ndim not in (1, 2):
+            raise RuntimeError("linalg.norm: If dim is not specified but ord is, the input must "
+                               f"be 1D or 2D. Got {A.ndim}D.")
+        if A.ndim == 2:
+            return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+        return vector_norm(A, ord, None, keepdim, dtype=dtype)
+    return vector_norm(A, 2, None, keepdim, dtype=dtype)
+
+
 def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False,
          dtype: Any = None) -> Tensor:
     """The p-norm over ``dim`` (all dims if None), as ``torch.norm``: ``'fro'`` (the
     default) is the 2-norm of the values, numbers give p-norms, ``inf``/``-inf`` the
-    largest/smallest absolute value."""
+    largest/smallest absolute value, ``'nuc'`` the nuclear norm of a matrix (the sum of
+    its singular values)."""
     if isinstance(p, str):
+        if p == "nuc":
+            return matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim,
+                               dtype=dtype)
         matrix_dims = dim is not None and not isinstance(dim, int) and len(dim) > 2
         if p != "fro" or matrix_dims:
             _matrix_norm_error(p, dim)
         p = 2.0
     p = 2.0 if p is None else float(p)
-    if dtype is not None:
-        dt = dtypes.to_dtype(dtype)
-        if np.promote_types(x._data.dtype, dt.numpy) != dt.numpy:
-            raise RuntimeError(
-                f"linalg.vector_norm: the dtype of the input ({x.dtype.scalar_type}) "
-                "should be convertible without narrowing to the specified dtype "
-                f"({dt.scalar_type})")
-        x = x.to(dt)
+    x = _norm_input(x, dtype, "linalg.vector_norm")
     return VectorNorm.apply(x, ord=p, dim=dim, keepdim=keepdim)
 
 
@@ -262,12 +359,36 @@ def _matrix_norm_error(p: str, dim: Any) -> None:
     if dim is not None and len(dim) != 2:
         raise RuntimeError(
             f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dim))}")
-    if p == "nuc":
-        raise NotImplementedError(
-            "norm(p='nuc') needs a singular value decomposition, which tapegrad does not have")
     raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
 
 
-METHODS = {"var": var, "std": std, "norm": norm}
+def renorm(x: Tensor, p: Any, dim: int, maxnorm: Any) -> Tensor:
+    """Rescale each slice ``x.select(dim, i)`` whose p-norm exceeds ``maxnorm`` down to
+    norm ``maxnorm`` (times ``maxnorm / (norm + 1e-7)``, as torch); the others unchanged.
+    The factor depends on x, and the gradient goes through it."""
+    if x.ndim <= 1:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {x.ndim} "
+                           "dimensions")
+    if float(p) <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if float(maxnorm) < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    if not x.is_floating_point():
+        raise RuntimeError(f"\"renorm_out\" not implemented for '{x.dtype.scalar_type}'")
+    d = wrap_dim(dim, x.ndim)
+    others = tuple(i for i in range(x.ndim) if i != d)
+    norms = VectorNorm.apply(x, ord=float(p), dim=others, keepdim=True)
+    over = norms > maxnorm
+    factor = float(maxnorm) / (norms + 1e-7)
+    return x * factor.where(over, x.new_ones(()))
 
-__all__ = ["var", "std", "norm"]
+
+def renorm_(x: Tensor, p: Any, dim: int, maxnorm: Any) -> Tensor:
+    """In-place `renorm`: writes the result into x (the gradient reaches x's old value
+    through the recorded copy)."""
+    return x.copy_(renorm(x.clone(), p, dim, maxnorm))
+
+
+METHODS = {"var": var, "std": std, "norm": norm, "renorm": renorm, "renorm_": renorm_}
+
+__all__ = ["var", "std", "norm", "renorm"]

@@ -33,6 +33,7 @@ from tapegrad.ops._util import wrap
 from tapegrad.ops.activation import logsigmoid
 from tapegrad.ops.checks.losses import check_tensors, get_reduction, reduce_tensor, resolve_legacy
 from tapegrad.ops.comparison import where
+from tapegrad.ops.distance import pairwise_distance
 from tapegrad.tensor import Tensor
 
 __all__ = [
@@ -221,13 +222,6 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     return reduce_tensor(loss, reduction)
 
 
-def _pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0,
-                                  eps: float = 1e-6) -> Tensor:
-    """``||x1 - x2 + eps||_p`` over the last dim: torch's ``pairwise_distance``, the triplet
-    loss's default distance (``eps`` keeps the norm's gradient finite when x1 == x2)."""
-    return (x1 - x2 + eps).norm(p, max(x1.dim(), x2.dim()) - 1)
-
-
 def _check_triplet(anchor: Tensor, positive: Tensor, negative: Tensor) -> None:
     a, p, n = anchor.dim(), positive.dim(), negative.dim()
     if not a == p == n:
@@ -250,7 +244,7 @@ def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative
     if margin <= 0:
         raise ValueError(f"margin must be greater than 0, got {margin}")
     _check_triplet(anchor, positive, negative)
-    distance = distance_function or _pairwise_distance
+    distance = distance_function or pairwise_distance
     d_pos = distance(anchor, positive)
     d_neg = distance(anchor, negative)
     if swap:
@@ -270,7 +264,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
     _check_triplet(anchor, positive, negative)
 
     def distance(x1: Tensor, x2: Tensor) -> Tensor:
-        return _pairwise_distance(x1, x2, p, eps)
+        return pairwise_distance(x1, x2, p, eps)
 
     return triplet_margin_with_distance_loss(anchor, positive, negative,
                                              distance_function=distance, margin=margin,
