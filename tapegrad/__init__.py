@@ -109,6 +109,7 @@ from tapegrad.ops.setitem import *  # noqa: F403
 from tapegrad.ops.shape import *  # noqa: F403
 from tapegrad.ops.softmax import *  # noqa: F403
 from tapegrad.ops.sorting import *  # noqa: F403
+from tapegrad.ops.special import *  # noqa: F403
 from tapegrad.ops.statistics import *  # noqa: F403
 from tapegrad.ops.strided import *  # noqa: F403
 from tapegrad.ops.view_copies import *  # noqa: F403

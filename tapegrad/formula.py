@@ -28,10 +28,15 @@ from typing import Any
 
 import numpy as np
 
+from tapegrad.kernels import special
+
 __all__ = ["Expr", "FLOAT_NAMESPACE", "FUNCTIONS", "chain", "constant", "diff",
            "float_function", "float_source", "safe_div", "safe_pow", "tensor_function", "total",
            "trace", "where",
-           "cos", "cosh", "erf", "exp", "log", "sigmoid", "sign", "sin", "sinh", "sqrt", "tanh"]
+           "register_tensor_function",
+           "cos", "cosh", "digamma", "erf", "exp", "floor", "i0", "i1", "lgamma", "log", "log1p",
+           "round_", "sigmoid", "sign", "sin", "sinh", "sqrt", "tanh", "tetragamma", "trigamma",
+           "trunc"]
 
 # Binding strength, to print and generate parentheses only where they are needed.
 _PRECEDENCE = {"where": 0, "or": 1, "and": 2, "cmp": 3, "add": 4, "sub": 4, "mul": 5,
@@ -182,6 +187,12 @@ def where(condition: Expr, a: Any, b: Any) -> Expr:
 #: domain and overflow errors become numpy's nan and inf, which is what torch gives.
 cos, cosh, erf, exp, log, sigmoid, sign, sin, sinh, sqrt, tanh = (_call(n) for n in (
     "cos", "cosh", "erf", "exp", "log", "sigmoid", "sign", "sin", "sinh", "sqrt", "tanh"))
+# the special functions' derivatives (lgamma' = digamma, digamma' = trigamma = ψ₁,
+# trigamma' = tetragamma = ψ₂, i0' = i1), log1p (mish's), and the steps floor and trunc
+# (fmod's and remainder's ∂/∂b = −trunc(a/b), −floor(a/b))
+lgamma, digamma, trigamma, tetragamma, i0, i1, log1p, floor, trunc, round_ = (
+    _call(n) for n in ("lgamma", "digamma", "trigamma", "tetragamma", "i0", "i1", "log1p",
+                       "floor", "trunc", "round"))
 
 
 def total(math_fn: Callable[[float], float], numpy_fn: Any) -> Callable[[float], float]:
@@ -229,12 +240,28 @@ def safe_pow(x: float, y: float) -> float:
         return float(np.power(np.float64(x), np.float64(y)))
 
 
+def _on_array(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[float], float]:
+    """An array function of `tapegrad.kernels.special` on one float."""
+    def one(x: float) -> float:
+        with np.errstate(all="ignore"):
+            return float(fn(np.float64(x)))
+
+    one.__name__ = getattr(fn, "__name__", "special")
+    return one
+
+
 FUNCTIONS: dict[str, Callable[[float], float]] = {
     "cos": total(math.cos, np.cos), "cosh": total(math.cosh, np.cosh), "erf": math.erf,
     "exp": total(math.exp, np.exp), "log": total(math.log, np.log), "sigmoid": _sigmoid,
     "sign": _sign, "tanh": math.tanh,
     "sin": total(math.sin, np.sin), "sinh": total(math.sinh, np.sinh),
     "sqrt": total(math.sqrt, np.sqrt),
+    "lgamma": _on_array(special.lgamma), "digamma": _on_array(special.digamma),
+    "trigamma": _on_array(lambda v: special.polygamma(1, v)),
+    "tetragamma": _on_array(lambda v: special.polygamma(2, v)),
+    "i0": _on_array(special.i0), "i1": _on_array(special.i1),
+    "log1p": total(math.log1p, np.log1p),
+    "floor": _on_array(np.floor), "trunc": _on_array(np.trunc), "round": _on_array(np.rint),
 }
 #: The names that float code generated from formulas calls.
 FLOAT_NAMESPACE = {f"_{k}": v for k, v in FUNCTIONS.items()} | {"_div": safe_div, "_pow": safe_pow}
@@ -330,6 +357,8 @@ def _py(e: Expr, src: dict[str, str], floats: bool) -> str:
     if op == "var":
         return src[args[0]]
     if op == "const":
+        if isinstance(args[0], float) and not math.isfinite(args[0]):
+            return f"float('{args[0]}')"  # nan, inf: no literal for them
         return repr(float(args[0]) if floats else args[0])
     if op == "call":
         return f"_{args[0]}({_py(args[1], src, floats)})"
@@ -414,7 +443,15 @@ def _derivative_of_call(name: str, u: Expr, e: Expr) -> Expr:
             "cosh": lambda: Expr("call", "sinh", u), "sqrt": lambda: 0.5 / e,
             "sign": lambda: _ZERO, "sigmoid": lambda: e * (1 - e), "tanh": lambda: 1 - e ** 2,
             "erf": lambda: Expr("const", 2 / math.sqrt(math.pi), "2/√π")
-            * Expr("call", "exp", -(u ** 2))}[name]()
+            * Expr("call", "exp", -(u ** 2)),
+            "log1p": lambda: 1 / (1 + u), "floor": lambda: _ZERO, "trunc": lambda: _ZERO,
+            "round": lambda: _ZERO,
+            "lgamma": lambda: Expr("call", "digamma", u),
+            "digamma": lambda: Expr("call", "trigamma", u),
+            "trigamma": lambda: Expr("call", "tetragamma", u),
+            "i0": lambda: Expr("call", "i1", u),
+            # I₁' = I₀ − I₁/x (the limit 1/2 at x = 0 is not needed by any formula here)
+            "i1": lambda: Expr("call", "i0", u) - Expr("call", "i1", u) / u}[name]()
 
 
 def _add(p: Expr, q: Expr) -> Expr:
@@ -474,6 +511,15 @@ def _method_or_float(name: str) -> Callable[[Any], Any]:
 
 
 _TENSOR_NAMESPACE = {f"_{name}": _method_or_float(name) for name in FUNCTIONS}
+
+
+def register_tensor_function(name: str, on_tensor: Callable[[Any], Any]) -> None:
+    """Say how a formula's ``name(...)`` runs on tensors when the Tensor has no method of
+    that name (``trigamma`` is ``polygamma(1, x)``; ``i1`` is a hidden op). The ops layer
+    registers these on import; formulas compile on first use, after that."""
+    on_float = FUNCTIONS[name]
+    _TENSOR_NAMESPACE[f"_{name}"] = lambda v: (
+        on_float(v) if isinstance(v, (int, float)) else on_tensor(v))
 
 
 def tensor_function(e: Expr, params: tuple[str, ...],

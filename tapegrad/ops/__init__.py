@@ -16,8 +16,9 @@ the SVD: public as ``tapegrad.linalg``), `combining` (meshgrid, cartesian_prod,
 block_diag...), `view_copies` (expand_copy, permute_copy...: each view op as a copy),
 `view_scatter` (select_scatter, diag_embed...: writes into a view of a copy), `strided`
 (as_strided, unfold), `contraction` (einsum, tensordot, kron), `complex_parts` (conj,
-real...: the identity on real tensors), `sampling` (normal_, uniform_, bernoulli,
-multinomial...: random draws). `host` runs the numpy-only ones for GPU tensors.
+real...: the identity on real tensors), `special` (polygamma, mvlgamma: special
+functions with an order), `sampling` (normal_, uniform_, bernoulli, multinomial...: random
+draws). `host` runs the numpy-only ones for GPU tensors.
 
 Each family lists the Tensor methods it provides in a ``METHODS`` table; importing this
 package installs them on `tapegrad.Tensor`, so ``x.exp()`` is ``ops.pointwise.exp(x)``.
@@ -53,6 +54,7 @@ from tapegrad.ops import (
     shape,
     softmax,
     sorting,
+    special,
     statistics,
     strided,
     view_copies,
@@ -65,7 +67,7 @@ FAMILIES = (arithmetic, pointwise, elementwise, comparison, clamp, fill, activat
             softmax, reduction, linalg, shape, dims, joining,
             indexing, setitem, scatter, index_select, masking, composite, sorting,
             scan, statistics, matrix, distance, combining, view_copies, view_scatter,
-            strided, contraction, complex_parts, sampling)
+            strided, contraction, complex_parts, special, sampling)
 
 
 def _accept_numpy_names() -> None:

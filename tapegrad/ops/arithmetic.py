@@ -27,7 +27,7 @@ from tapegrad.pointwise import RULES
 from tapegrad.tensor import Tensor
 
 
-def _binary_forward(np_op, a: Any, b: Any, true_division: bool = False) -> Tensor:
+def binary_forward(np_op, a: Any, b: Any, true_division: bool = False) -> Tensor:
     out_dtype, (x, y) = promoted(a, b)
     if true_division and not out_dtype.is_floating_point:
         # int / int is true division giving the default float dtype, as in torch
@@ -57,7 +57,7 @@ def _where(condition: Any, a: Any, b: Any) -> Any:
     return where(condition, a, b)
 
 
-class _Derivatives:
+class BinaryDerivatives:
     """One binary rule's two derivatives, compiled, and the variables each reads."""
 
     def __init__(self, name: str) -> None:
@@ -103,7 +103,7 @@ class _Derivatives:
         return tuple(out)
 
 
-_ADD, _SUB, _MUL, _DIV, _POW = (_Derivatives(n) for n in ("add", "sub", "mul", "div", "pow"))
+_ADD, _SUB, _MUL, _DIV, _POW = (BinaryDerivatives(n) for n in ("add", "sub", "mul", "div", "pow"))
 
 
 class Add(Function):
@@ -114,8 +114,8 @@ class Add(Function):
         ctx.alpha = alpha
         _ADD.save(ctx, a, b)
         if alpha != 1:
-            return _binary_forward(lambda x, y: x + alpha * y, a, b)
-        return _binary_forward(np.add, a, b)
+            return binary_forward(lambda x, y: x + alpha * y, a, b)
+        return binary_forward(np.add, a, b)
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> tuple:
@@ -130,8 +130,8 @@ class Sub(Function):
         ctx.alpha = alpha
         _SUB.save(ctx, a, b)
         if alpha != 1:
-            return _binary_forward(lambda x, y: x - alpha * y, a, b)
-        return _binary_forward(np.subtract, a, b)
+            return binary_forward(lambda x, y: x - alpha * y, a, b)
+        return binary_forward(np.subtract, a, b)
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> tuple:
@@ -144,7 +144,7 @@ class Mul(Function):
     @staticmethod
     def forward(ctx: Node, a: Any, b: Any) -> Tensor:
         _MUL.save(ctx, a, b)  # d/da reads b and d/db reads a: each kept only if needed
-        return _binary_forward(np.multiply, a, b)
+        return binary_forward(np.multiply, a, b)
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> tuple:
@@ -157,7 +157,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx: Node, a: Any, b: Any) -> Tensor:
         _DIV.save(ctx, a, b)  # d/da = 1/b reads b; d/db = −a/b² reads both
-        return _binary_forward(np.true_divide, a, b, true_division=True)
+        return binary_forward(np.true_divide, a, b, true_division=True)
 
     @staticmethod
     def backward(ctx: Node, grad: Tensor) -> tuple:
@@ -169,7 +169,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx: Node, a: Any, b: Any) -> Tensor:
-        out = _binary_forward(np.power, a, b)
+        out = binary_forward(np.power, a, b)
         _POW.save(ctx, a, b, out)  # d/db = y·log a reads the output
         return out
 
@@ -340,6 +340,62 @@ def rsub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
     return sub(b, a, alpha=alpha)
 
 
+def ldexp(input: Tensor, other: Tensor) -> Tensor:
+    """input · 2^other (made of mul and pow, as torch defines it; integers give floats)."""
+    for position, (argument, value) in enumerate((("input", input), ("other", other))):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"ldexp(): argument '{argument}' (position {position + 1}) must be "
+                            f"Tensor, not {type(value).__name__}")
+    return mul(input, pow(2.0, other))
+
+
+def float_power(input: Any, exponent: Any) -> Tensor:
+    """``input ** exponent`` computed in float64 whatever the dtypes (made of `to` and
+    `pow`: the gradient comes back to each input's own dtype)."""
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise TypeError("float_power(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    a = input.to(dtypes.float64) if isinstance(input, Tensor) else float(input)
+    b = exponent.to(dtypes.float64) if isinstance(exponent, Tensor) else float(exponent)
+    return pow(a, b)
+
+
+def float_power_(input: Tensor, exponent: Any) -> Tensor:
+    """In-place `float_power`: only a float64 tensor can hold the result."""
+    if input.dtype is not dtypes.float64:
+        raise RuntimeError(f"the base given to float_power_ has dtype {input.dtype.scalar_type} "
+                           "but the operation's result requires dtype Double")
+    return input.copy_(float_power(input.clone(), exponent))
+
+
+def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
+    """``input + weight · (end − input)``, the linear interpolation from input to end.
+
+    Made of differentiable ops, so ∂/∂input = 1 − weight, ∂/∂end = weight and ∂/∂weight =
+    end − input follow. For weight ≥ 1/2 it is computed from the other end,
+    ``end − (end − input)(1 − weight)``, as torch does: then weight = 1 gives exactly end."""
+    if not isinstance(input, Tensor) or not isinstance(end, Tensor):
+        raise TypeError("lerp(): argument 'end' must be Tensor")
+    if isinstance(weight, Tensor):
+        if weight.dtype != input.dtype:
+            raise RuntimeError(f"expected dtype {input.dtype.scalar_type.lower()} for `weight` "
+                               f"but got dtype {weight.dtype.scalar_type.lower()}")
+        diff = end - input
+        return where(weight.abs() < 0.5, input + weight * diff, end - diff * (1 - weight))
+    if input.dtype != end.dtype:
+        raise RuntimeError(f"expected dtype {input.dtype.scalar_type.lower()} for `end` but got "
+                           f"dtype {end.dtype.scalar_type.lower()}")
+    diff = end - input
+    if abs(weight) < 0.5:
+        return input + weight * diff
+    return end - diff * (1 - weight)
+
+
+def lerp_(input: Tensor, end: Tensor, weight: Any) -> Tensor:
+    """In-place `lerp`."""
+    return input.copy_(lerp(input.clone(), end, weight))
+
+
 def _reflected(fn, name: str | None = None):
     """``x.__radd__(y)`` is ``add(y, x)``. With ``name``, ``self`` must be a tensor (torch's
     C methods: ``Tensor.__radd__(2, x)`` is a TypeError); torch's Python-level ones
@@ -367,7 +423,7 @@ def _iop(inplace):
 
 
 __all__ = ["add", "sub", "mul", "div", "pow", "rsub", "true_divide", "multiply",
-           "subtract", "divide", "floor_divide"]
+           "subtract", "divide", "floor_divide", "ldexp", "float_power", "lerp"]
 true_divide = divide = div
 multiply, subtract = mul, sub
 
@@ -379,8 +435,9 @@ METHODS = {
     "__add__": add, "__radd__": _reflected(add, "__radd__"), "__sub__": sub,
     "__rsub__": _rsub_method, "__mul__": mul,
     "__rmul__": _reflected(mul, "__rmul__"), "__truediv__": div,
-    "__rtruediv__": _reflected(div), "__pow__": pow,
-    "__rpow__": _reflected(pow),
+    "__rtruediv__": _reflected(div), "__rdiv__": _reflected(div), "__pow__": pow,
+    "__rpow__": _reflected(pow), "ldexp": ldexp, "float_power": float_power,
+    "float_power_": float_power_, "lerp": lerp, "lerp_": lerp_,
     "__iadd__": _iop(add_), "__isub__": _iop(sub_), "__imul__": _iop(mul_),
     "__itruediv__": _iop(div_),
     "floor_divide": floor_divide, "__floordiv__": floor_divide,

@@ -109,6 +109,30 @@ def isfinite(input: Tensor) -> Tensor:
     return wrap(np.isfinite(d) if d.dtype.kind == "f" else np.ones(d.shape, np.bool_, like=d))
 
 
+def isposinf(input: Tensor) -> Tensor:
+    """True where the element is +inf."""
+    d = input._data
+    return wrap(np.isposinf(d) if d.dtype.kind == "f" else np.zeros(d.shape, np.bool_, like=d))
+
+
+def isneginf(input: Tensor) -> Tensor:
+    """True where the element is −inf."""
+    d = input._data
+    return wrap(np.isneginf(d) if d.dtype.kind == "f" else np.zeros(d.shape, np.bool_, like=d))
+
+
+def isreal(input: Tensor) -> Tensor:
+    """True where the imaginary part is 0: everywhere, since tapegrad's dtypes are real."""
+    d = input._data
+    return wrap(np.ones(d.shape, np.bool_, like=d))
+
+
+def signbit(input: Tensor) -> Tensor:
+    """True where the sign bit is set: x < 0, and also −0.0 and a NaN with its sign bit."""
+    d = input._data
+    return wrap(np.signbit(d) if d.dtype.kind != "b" else np.zeros(d.shape, np.bool_, like=d))
+
+
 # ------------------------------------------------------------------ logic and bits
 def logical_and(input: Tensor, other: Any) -> Tensor:
     """True where both are non-zero."""
@@ -216,7 +240,8 @@ def where(condition: Tensor, input: Any = None, other: Any = None) -> Any:
 
 __all__ = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
            "less_equal", "not_equal", "equal", "isclose", "allclose", "isnan", "isinf",
-           "isfinite", "logical_and", "logical_or", "logical_xor", "logical_not",
+           "isfinite", "isposinf", "isneginf", "isreal", "signbit", "logical_and", "logical_or",
+           "logical_xor", "logical_not",
            "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "where"]
 
 METHODS = {
@@ -224,7 +249,8 @@ METHODS = {
     "greater_equal": ge, "less": lt, "less_equal": le, "not_equal": ne, "equal": equal,
     "isclose": isclose, "allclose": allclose,
     "__eq__": _eq, "__ne__": _ne, "__lt__": _lt, "__le__": _le, "__gt__": _gt, "__ge__": _ge,
-    "isnan": isnan, "isinf": isinf, "isfinite": isfinite,
+    "isnan": isnan, "isinf": isinf, "isfinite": isfinite, "isposinf": isposinf,
+    "isneginf": isneginf, "isreal": isreal, "signbit": signbit,
     "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
     "logical_not": logical_not, "bitwise_and": bitwise_and, "bitwise_or": bitwise_or,
     "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not,

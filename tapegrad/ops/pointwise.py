@@ -32,12 +32,13 @@ import numpy as np
 from tapegrad import dtypes, kernels
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import _state
-from tapegrad.formula import Expr, chain, diff, tensor_function
-from tapegrad.ops._util import as_array, wrap
+from tapegrad.formula import Expr, chain, diff, register_tensor_function, tensor_function
+from tapegrad.ops._util import as_array, broadcast_shapes, wrap
+from tapegrad.ops.arithmetic import BinaryDerivatives, binary_forward
 from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.ops.comparison import where
 from tapegrad.ops.fill import begin_inplace, finish_inplace, recorded_clone, zeros_like
-from tapegrad.pointwise import UNARY, Unary
+from tapegrad.pointwise import BINARY_FUNCTIONS, UNARY, Binary, Unary
 from tapegrad.tensor import Tensor
 
 _G = Expr("var", "g")
@@ -199,8 +200,84 @@ def _public_inplace(name: str, function: type[Function]) -> Callable[[Tensor], T
     return op
 
 
+# ------------------------------------------------------------------ two-input functions
+def _dtype_check(rule: Binary, a: Any, b: Any) -> None:
+    """torch's refusal of a dtype the kernel does not accept (``hypot`` of integers), and
+    the rule's own check of the operands."""
+    if rule.check is not None:
+        rule.check(a, b)
+    if not rule.accepts:
+        return
+    for v in (a, b):
+        if isinstance(v, Tensor):
+            kind = v._data.dtype.kind
+            name = v.dtype.scalar_type
+        else:
+            kind = {bool: "b", int: "i", float: "f"}.get(type(v), "")
+            name = {"b": "Bool", "i": "Long", "f": "Double"}.get(kind, "")
+        if kind and kind not in rule.accepts:
+            raise NotImplementedError(f"\"{rule.kernel_name}\" not implemented for '{name}'")
+
+
+def binary_function_of(rule: Binary) -> type[Function]:
+    """The `Function` of a two-input rule: forward runs the rule's array function with
+    broadcasting and torch's type promotion; backward is grad · ∂y/∂a and grad · ∂y/∂b,
+    the rule's formulas compiled to tensor ops (so they differentiate again), each summed
+    back to its input's shape by the engine."""
+    derivatives = BinaryDerivatives(rule.name)
+
+    def forward(ctx: Node, a: Any, b: Any) -> Tensor:
+        _dtype_check(rule, a, b)
+        out = binary_forward(rule.forward, a, b, true_division=rule.to_float)
+        derivatives.save(ctx, a, b, out)
+        return out
+
+    def backward(ctx: Node, grad: Tensor) -> tuple:
+        return derivatives(ctx, grad)
+
+    return type(rule.class_name, (Function,), {
+        "__doc__": f"{rule.doc}   {rule.text()}", "__module__": __name__,
+        "node_name": rule.backward_name, "op_name": rule.name, "rule": rule,
+        "forward": staticmethod(forward), "backward": staticmethod(backward)})
+
+
+def _binary_public(rule: Binary, function: type[Function]) -> Callable[..., Tensor]:
+    def op(input: Any, other: Any) -> Tensor:  # torch's argument names
+        for position, (argument, value) in enumerate((("input", input), ("other", other))):
+            number_ok = "ab"[position] in rule.numbers and isinstance(
+                (other, input)[position], Tensor)  # a number beside a tensor, not two
+            if not isinstance(value, Tensor) and not (
+                    number_ok and isinstance(value, (bool, int, float))):
+                raise TypeError(f"{rule.name}(): argument '{argument}' (position "
+                                f"{position + 1}) must be Tensor, not {type(value).__name__}")
+        return function.apply(input, other)
+
+    op.__name__ = op.__qualname__ = rule.name
+    op.__doc__ = f"{rule.doc}\n\n{rule.text()}"
+    return op
+
+
+def _binary_inplace(rule: Binary, op: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """``x.atan2_(y)``: the op on a recorded copy of x (what backward saves stays intact),
+    written back into x by `copy_`, whose gradient flows to that copy."""
+    def method(input: Tensor, other: Any) -> Tensor:
+        require_tensor(input, f"{rule.name}_")
+        other_shape = other._data.shape if isinstance(other, Tensor) else ()
+        begin_inplace(input, broadcast_shapes(input._data.shape, other_shape), other)
+        out = op(recorded_clone(input), other)
+        if not np.can_cast(out._data.dtype, input._data.dtype, "same_kind"):
+            raise RuntimeError(f"result type {out.dtype.scalar_type} can't be cast to the "
+                               f"desired output type {input.dtype.scalar_type}")
+        return input.copy_(out)
+
+    method.__name__ = method.__qualname__ = f"{rule.name}_"
+    method.__doc__ = f"In-place ``{rule.name}``: writes the result into the tensor."
+    return method
+
+
 #: rule name -> its Function class (``FUNCTIONS["tanh"] is Tanh``)
 FUNCTIONS: dict[str, type[Function]] = {r.name: function_of(r) for r in UNARY}
+FUNCTIONS.update((r.name, binary_function_of(r)) for r in BINARY_FUNCTIONS)
 #: rule name -> ``tapegrad.<name>``; in-place forms under ``<name>_``
 OPS: dict[str, Callable[[Tensor], Tensor]] = {}
 #: rule name -> its in-place Function (``x.tanh_()``; ``F.leaky_relu(x, inplace=True)``)
@@ -210,16 +287,59 @@ for _rule in UNARY:
     if _rule.public:
         OPS[_rule.name] = _public(_rule.name, FUNCTIONS[_rule.name], _rule.doc)
         OPS[f"{_rule.name}_"] = _public_inplace(f"{_rule.name}_", INPLACE[_rule.name])
+for _binary in BINARY_FUNCTIONS:
+    OPS[_binary.name] = _binary_public(_binary, FUNCTIONS[_binary.name])
+    if _binary.inplace:
+        OPS[f"{_binary.name}_"] = _binary_inplace(_binary, OPS[_binary.name])
 
 # round(x, decimals=...) wraps the rule's plain form in `tapegrad.ops.elementwise`
 _PUBLIC = {name: op for name, op in OPS.items() if name not in ("round", "round_")}
-__all__ = [*_PUBLIC, "FUNCTIONS", "INPLACE", "absolute", "negative"]
+__all__ = [*_PUBLIC, "FUNCTIONS", "INPLACE", "absolute", "negative", "arctan2"]
 # The functions and classes made above, as this module's names (``pointwise.tanh``,
 # ``pointwise.Tanh``): generated, so they are bound here rather than written out.
 globals().update(_PUBLIC)
 globals().update((f.__name__, f) for f in FUNCTIONS.values())
 absolute, negative = OPS["abs"], OPS["neg"]
+arctan2 = OPS["atan2"]
+
+# What a formula's trigamma(x), tetragamma(x) and i1(x) run on tensors (see
+# `tapegrad.formula.register_tensor_function`): ψ₁ and ψ₂ are polygamma of order 1 and 2
+# (`tapegrad.ops.special`, imported later: looked up when a backward first runs), and
+# I₁ is a hidden rule of its own, differentiable again (I₁' = I₀ − I₁/x).
+
+
+def _polygamma(n: int) -> Callable[[Tensor], Tensor]:
+    def fn(x: Tensor) -> Tensor:
+        return x.polygamma(n)
+
+    return fn
+
+
+register_tensor_function("trigamma", _polygamma(1))
+register_tensor_function("tetragamma", _polygamma(2))
+register_tensor_function("i1", lambda x: FUNCTIONS["i1"].apply(x))
+# floor and trunc are steps: their derivative is 0 everywhere, so fmod's and remainder's
+# ∂/∂b = −trunc(a/b) is a constant to a second derivative (unrecorded: differentiating
+# through a/b would give 0·inf = nan where b = 0, where torch gives 0)
+register_tensor_function("floor", lambda x: x.detach().floor())
+register_tensor_function("trunc", lambda x: x.detach().trunc())
+register_tensor_function("round", lambda x: x.detach().round())
 
 # Tensor methods this family provides (installed by tapegrad.ops).
+def _reflected(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    def method(self: Tensor, other: Any) -> Tensor:
+        return fn(other, self)
+
+    return method
+
+
 METHODS = {**_PUBLIC, "__neg__": OPS["neg"], "__abs__": OPS["abs"], "absolute": OPS["abs"],
-           "negative": OPS["neg"]}
+           "negative": OPS["neg"], "arctan2": arctan2, "arctan2_": OPS["atan2_"],
+           "__mod__": OPS["remainder"], "__rmod__": _reflected(OPS["remainder"]),
+           "__imod__": OPS["remainder_"],
+           "__lshift__": OPS["bitwise_left_shift"],
+           "__rlshift__": _reflected(OPS["bitwise_left_shift"]),
+           "__ilshift__": OPS["bitwise_left_shift_"],
+           "__rshift__": OPS["bitwise_right_shift"],
+           "__rrshift__": _reflected(OPS["bitwise_right_shift"]),
+           "__irshift__": OPS["bitwise_right_shift_"]}

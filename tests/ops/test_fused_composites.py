@@ -34,7 +34,6 @@ from fused_check import check, close
 
 import tapegrad as tg
 import tapegrad.nn.functional as F
-from tapegrad.nn.functional.losses.elementwise import XLogY
 from tapegrad.nn.functional.rnn import gru_cell, lstm_cell, rnn_forward
 
 F64 = tg.float64
@@ -314,12 +313,6 @@ def test_binary_cross_entropy_with_logits(rng, reduction, weighted, pos_weighted
     _pair_check(lambda x, y, r: F.binary_cross_entropy_with_logits(
         x, y, None if w is None else tg.tensor(w), reduction=r,
         pos_weight=None if pw is None else tg.tensor(pw)), composite, x, y, reduction)
-
-
-def test_xlogy(rng):
-    """Away from x == 0 (where torch's derivative convention takes over): ``x log y``."""
-    x, y = rng.random((3, 4)) + 0.1, rng.random((3, 4)) + 0.1
-    check(XLogY.apply, lambda x, y: x * y.log(), x, y)
 
 
 @pytest.mark.parametrize("reduction", ["batchmean", "sum", "none"])

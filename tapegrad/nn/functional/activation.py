@@ -1,7 +1,7 @@
 """nn.functional activations: the ops of `tapegrad.ops` under torch's functional names.
 
-Only ``softmax``/``log_softmax`` add something: the legacy *implicit* ``dim`` (``dim=None``
-picks 0 for 0-, 1- and 3-d inputs, else 1, with torch's deprecation warning).
+Only ``softmax``/``log_softmax``/``softmin`` add something: the legacy *implicit* ``dim``
+(``dim=None`` picks 0 for 0-, 1- and 3-d inputs, else 1, with torch's deprecation warning).
 """
 
 from __future__ import annotations
@@ -11,9 +11,34 @@ from typing import Any
 
 from tapegrad.ops import activation as _act
 from tapegrad.ops import softmax as _softmax
-from tapegrad.ops.activation import elu, gelu, hardtanh, leaky_relu, logsigmoid, silu, softplus
+from tapegrad.ops.activation import (
+    celu,
+    celu_,
+    elu,
+    gelu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    logsigmoid,
+    mish,
+    prelu,
+    relu6,
+    rrelu,
+    rrelu_,
+    selu,
+    selu_,
+    silu,
+    softplus,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+    threshold_,
+)
 from tapegrad.ops.checks.tensor_args import require_tensor
-from tapegrad.ops.comparison import where
 from tapegrad.ops.pointwise import relu, relu_, sigmoid, tanh
 from tapegrad.tensor import Tensor
 
@@ -42,9 +67,21 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
     return _softmax.log_softmax(input, dim, dtype=dtype)
 
 
-def relu6(input: Tensor, inplace: bool = False) -> Tensor:
-    require_tensor(input, "relu6")
-    return hardtanh(input, 0.0, 6.0, inplace)
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+            dtype: Any = None) -> Tensor:
+    if dim is None:
+        dim = _implicit_dim("softmin", input.dim(), _stacklevel)
+    return _act.softmin(input, dim, dtype=dtype)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    require_tensor(input, "elu_")
+    return elu(input, alpha, True)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    require_tensor(input, "hardtanh_")
+    return hardtanh(input, min_val, max_val, True)
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -52,13 +89,8 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     return _act.leaky_relu(input, negative_slope, True)
 
 
-def threshold(input: Tensor, threshold: float, value: float,
-              inplace: bool = False) -> Tensor:
-    require_tensor(input, "threshold")
-    out = where(input > threshold, input, value)
-    return input.copy_(out) if inplace else out
-
-
-__all__ = ["elu", "gelu", "hardtanh", "leaky_relu", "leaky_relu_", "log_softmax", "logsigmoid",
-           "relu", "relu6", "relu_", "sigmoid", "silu", "softmax", "softplus", "tanh",
-           "threshold"]
+__all__ = ["celu", "celu_", "elu", "elu_", "gelu", "glu", "hardshrink", "hardsigmoid",
+           "hardswish", "hardtanh", "hardtanh_", "leaky_relu", "leaky_relu_", "log_softmax",
+           "logsigmoid", "mish", "prelu", "relu", "relu6", "relu_", "rrelu", "rrelu_", "selu",
+           "selu_", "sigmoid", "silu", "softmax", "softmin", "softplus", "softshrink",
+           "softsign", "tanh", "tanhshrink", "threshold", "threshold_"]

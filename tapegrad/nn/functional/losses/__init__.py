@@ -30,7 +30,6 @@ from tapegrad.nn.functional.losses.elementwise import (
     HuberLoss,
     MseLoss,
     SmoothL1Loss,
-    XLogY,
 )
 from tapegrad.nn.functional.losses.likelihood import gaussian_nll_loss, poisson_nll_loss
 from tapegrad.nn.functional.losses.margin import (
@@ -65,6 +64,7 @@ from tapegrad.ops.checks.losses import (
     weighted,
 )
 from tapegrad.ops.comparison import where
+from tapegrad.ops.pointwise import xlogy
 from tapegrad.ops.softmax import log_softmax
 from tapegrad.tensor import Tensor
 
@@ -362,7 +362,7 @@ def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None,
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        loss = XLogY.apply(target, target) - target * input
+        loss = xlogy(target, target) - target * input
     reduced = reduce_tensor(loss, mode)
     if reduction == "batchmean" and input.ndim != 0:
         reduced = reduced / input.shape[0]

@@ -252,35 +252,3 @@ class BinaryCrossEntropyWithLogits(Function):
             return (logsigmoid(-x) - logsigmoid(x) * p) * g
 
         return (*_pair(ctx, gx, target_grad), None, None)
-
-
-# ----------------------------------------------------------------------- KL divergence
-class XLogY(Function):
-    """z = x log y, with z = 0 where x == 0 (unless y is nan): so that 0 log 0 = 0.
-
-        dz/dx = log y   (0 where x == 0 and y <= 0)     dz/dy = x / y   (torch's formulas)
-
-    Equals ``x * y.log()`` where x != 0 (checked in tests/ops/test_fused_composites.py);
-    at x == 0 the value is 0 and the derivative follows torch's convention above.
-    """
-
-    caption = ('{g}·log({x1}) : {s0}',
-               '{g}·{x0} / {x1} : {s1}')
-    node_name = "XlogyBackward0"
-    op_name = "xlogy"
-
-    @staticmethod
-    def forward(ctx: Node, x: Tensor, y: Tensor) -> Tensor:
-        _, (xd, yd) = promoted(x, y)
-        with np.errstate(all="ignore"):
-            out = np.where((xd == 0) & ~np.isnan(yd), 0, xd * np.log(yd))
-        ctx.save_for_backward(x, y)
-        return wrap(as_array(out, np.result_type(xd, yd)))
-
-    @staticmethod
-    def backward(ctx: Node, grad: Tensor) -> tuple:
-        x, y = ctx.saved_tensors
-        nx, ny = ctx.needs_input_grad
-        gx = XLogY.apply(grad, y).masked_fill((x == 0) & (y <= 0), 0) if nx else None
-        gy = grad * x / y if ny else None
-        return gx, gy
