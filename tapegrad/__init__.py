@@ -34,6 +34,7 @@ from tapegrad.creation import (
     rand,
     rand_like,
     randint,
+    randint_like,
     randn,
     randn_like,
     randperm,
@@ -49,6 +50,9 @@ from tapegrad.dtypes import (
     bool_ as bool,  # torch.bool
 )
 from tapegrad.dtypes import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
     double,
     dtype,
     float16,
@@ -61,6 +65,8 @@ from tapegrad.dtypes import (
     int32,
     int64,
     long,
+    memory_format,
+    preserve_format,
     set_default_dtype,
     short,
     uint8,
@@ -96,6 +102,7 @@ from tapegrad.ops.masking import *  # noqa: F403
 from tapegrad.ops.matrix import *  # noqa: F403
 from tapegrad.ops.pointwise import *  # noqa: F403
 from tapegrad.ops.reduction import *  # noqa: F403
+from tapegrad.ops.sampling import *  # noqa: F403
 from tapegrad.ops.scan import *  # noqa: F403
 from tapegrad.ops.scatter import *  # noqa: F403
 from tapegrad.ops.setitem import *  # noqa: F403

@@ -115,6 +115,18 @@ def _dt(dtype: Any) -> np.dtype:
     return (dtypes.to_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()).numpy
 
 
+def _integer_fill(value: int, np_dtype: np.dtype) -> Any:
+    """``value`` as an element of an integer dtype, with torch's overflow rule: a signed type
+    takes its own range; an unsigned one also takes negatives down to ``-max``, wrapping
+    them as C does (``full_like(uint8 tensor, -9)`` is 247; -1000 is an error)."""
+    info = np.iinfo(np_dtype)
+    low = -info.max if np_dtype.kind == "u" else info.min
+    if not low <= value <= info.max:
+        c_name = "int" if np_dtype.name == "int32" else f"{np_dtype.name}_t"
+        raise RuntimeError(f"value cannot be converted to type {c_name} without overflow")
+    return np.array(value).astype(np_dtype)
+
+
 def _filled(shape: tuple, value: Any, np_dtype: np.dtype, device: Any,
             requires_grad: bool) -> Tensor:
     """A constant leaf made directly where it lives (no transfer for CUDA: a fill kernel)."""
@@ -122,6 +134,8 @@ def _filled(shape: tuple, value: Any, np_dtype: np.dtype, device: Any,
     if dev.type == "cuda":
         t = Tensor._from_array(CudaArray.full(shape, value, np_dtype))
     else:
+        if isinstance(value, int) and np_dtype.kind in "iu" and not isinstance(value, bool):
+            value = _integer_fill(value, np_dtype)
         t = Tensor._from_array(np.full(shape, value, dtype=np_dtype))
     if requires_grad:
         t.requires_grad = True
@@ -154,6 +168,9 @@ def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
 
 
 def _like(fn, t: Tensor, dtype: Any, requires_grad: bool, device: Any, *extra: Any) -> Tensor:
+    """The ``*_like`` factories: ``t``'s shape, dtype and device unless given. Their
+    ``memory_format=`` is accepted and ignored: tapegrad's results are always C-contiguous,
+    which is what torch's default ``preserve_format`` gives for a contiguous ``t``."""
     dtype = dtype if dtype is not None else t.dtype
     device = device if device is not None else t.device
     return fn(tuple(t._data.shape), *extra, dtype=dtype, device=device,
@@ -161,33 +178,47 @@ def _like(fn, t: Tensor, dtype: Any, requires_grad: bool, device: Any, *extra: A
 
 
 def zeros_like(t: Tensor, *, dtype: Any = None, device: Any = None,
-               requires_grad: bool = False) -> Tensor:
+               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     return _like(zeros, t, dtype, requires_grad, device)
 
 
 def ones_like(t: Tensor, *, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     return _like(ones, t, dtype, requires_grad, device)
 
 
 def empty_like(t: Tensor, *, dtype: Any = None, device: Any = None,
-               requires_grad: bool = False) -> Tensor:
+               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     return _like(empty, t, dtype, requires_grad, device)
 
 
 def full_like(t: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     return _like(full, t, dtype, requires_grad, device, fill_value)
 
 
 def rand_like(t: Tensor, *, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     return _like(rand, t, dtype, requires_grad, device)
 
 
 def randn_like(t: Tensor, *, dtype: Any = None, device: Any = None,
-               requires_grad: bool = False) -> Tensor:
+               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     return _like(randn, t, dtype, requires_grad, device)
+
+
+def randint_like(t: Tensor, low: int = 0, high: int | None = None, *, generator: Any = None,
+                 dtype: Any = None, device: Any = None, requires_grad: bool = False,
+                 memory_format: Any = None) -> Tensor:
+    """Integers in [low, high) shaped like ``t`` (and of its dtype unless ``dtype`` is
+    given); ``randint_like(t, high)`` draws from [0, high), as in torch."""
+    if high is None:
+        low, high = 0, low
+    dtype = dtype if dtype is not None else t.dtype
+    device = device if device is not None else t.device
+    rng = random.generator_of(generator)
+    arr = rng.integers(low, high, size=tuple(t._data.shape))
+    return _finish(arr.astype(_dt(dtype)), requires_grad, device)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, *, out: Tensor | None = None,

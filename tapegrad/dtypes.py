@@ -153,3 +153,24 @@ def _widen(a: dtype, b: dtype) -> dtype:
         # int64 tensor with float32 tensor -> float32 in torch (numpy would say float64)
         return a if a._category > b._category else b
     return _BY_NUMPY[np.promote_types(a.numpy, b.numpy)]
+
+
+class memory_format:  # torch.memory_format, lower-case like dtype
+    """How a tensor's elements are laid out in memory (torch.memory_format). tapegrad keeps
+    every result C-contiguous, so these are accepted wherever torch takes
+    ``memory_format=`` (``clone``, ``to``, ``contiguous``, ``float``..., the ``*_like``
+    factories) and change nothing: for ``contiguous_format`` and ``preserve_format`` (on a
+    contiguous tensor) that is exactly torch's result; ``channels_last`` gives the same
+    values in a different layout, so only strides would differ."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"tapegrad.{self.name}"
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")

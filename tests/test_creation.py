@@ -145,3 +145,53 @@ def test_numpy_scalars_inside_lists_keep_their_dtype_like_torch():
         assert tg.tensor(data).dtype.name == str(torch.tensor(data).dtype).replace("torch.", "")
 
 
+
+
+def test_integer_fill_overflow_follows_torch():
+    """An unsigned fill takes negatives down to -max, wrapping them (as C and torch do);
+    anything else out of range is torch's RuntimeError."""
+    import torch
+
+    for lib in (tg, torch):
+        np.testing.assert_array_equal(
+            lib.full_like(lib.zeros(2, dtype=lib.uint8), -9).numpy(), [247, 247])
+        np.testing.assert_array_equal(lib.full((1,), -128, dtype=lib.int8).numpy(), [-128])
+        with pytest.raises(RuntimeError, match="without overflow"):
+            lib.full((2,), 300, dtype=lib.int8)
+        np.testing.assert_array_equal(lib.full((1,), -129, dtype=lib.uint8).numpy(), [127])
+        with pytest.raises(RuntimeError, match="without overflow"):
+            lib.full((2,), -1000, dtype=lib.uint8)
+        with pytest.raises(RuntimeError, match="int without overflow"):
+            lib.full((2,), 2**40, dtype=lib.int32)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.empty_strided((2, 3), (1, 2), dtype=lib.float64).zero_(),
+    lambda lib: lib.empty_permuted((2, 3, 4), (0, 2, 1)).zero_(),
+    lambda lib: lib.ones(2).new_empty_strided((3, 2), (2, 1)).zero_(),
+])
+def test_strided_and_permuted_empties_have_torchs_shape_and_dtype(call):
+    got, want = call(tg), call(torch)
+    assert tuple(got.shape) == tuple(want.shape) and str(got.dtype)[9:] == str(want.dtype)[6:]
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda lib: lib.empty_strided((2, 3), (1,)), "must match dimensionality of strides"),
+    (lambda lib: lib.empty_permuted((2,), (0, 1)), "does not match the length"),
+    (lambda lib: lib.empty_permuted((2,), (3,)), "Dimension out of range"),
+    (lambda lib: lib.empty_permuted((2, 3), (0, 0)), "Duplicate dim"),
+])
+def test_strided_and_permuted_empties_errors(call, match):
+    for lib in (tg, torch):
+        with pytest.raises(RuntimeError, match=match):
+            call(lib)
+
+
+@pytest.mark.parametrize(("value", "kwargs"), [
+    (3.5, {}), (2, {}), (True, {}), (7, {"dtype": "int64"}), (1.5, {"dtype": "float64"})])
+def test_scalar_tensor(value, kwargs):
+    got = tg.scalar_tensor(value, **{k: getattr(tg, v) for k, v in kwargs.items()})
+    want = torch.scalar_tensor(value, **{k: getattr(torch, v) for k, v in kwargs.items()})
+    assert got.shape == () and str(got.dtype)[9:] == str(want.dtype)[6:]
+    assert got.item() == want.item()

@@ -17,7 +17,8 @@ block_diag...), `view_copies` (expand_copy, permute_copy...: each view op as a c
 `view_scatter` (select_scatter, diag_embed...: writes into a view of a copy), `strided`
 (as_strided, unfold), `contraction` (einsum, tensordot, kron), `complex_parts` (conj,
 real...: the identity on real tensors), `special` (polygamma, mvlgamma: special
-functions with an order). `host` runs the numpy-only ones for GPU tensors.
+functions with an order), `sampling` (normal_, uniform_, bernoulli, multinomial...: random
+draws). `host` runs the numpy-only ones for GPU tensors.
 
 Each family lists the Tensor methods it provides in a ``METHODS`` table; importing this
 package installs them on `tapegrad.Tensor`, so ``x.exp()`` is ``ops.pointwise.exp(x)``.
@@ -46,6 +47,7 @@ from tapegrad.ops import (
     matrix,
     pointwise,
     reduction,
+    sampling,
     scan,
     scatter,
     setitem,
@@ -58,13 +60,26 @@ from tapegrad.ops import (
     view_copies,
     view_scatter,
 )
+from tapegrad.ops._numpy_names import accept_numpy_names
 from tapegrad.tensor import Tensor
 
 FAMILIES = (arithmetic, pointwise, elementwise, comparison, clamp, fill, activation,
             softmax, reduction, linalg, shape, dims, joining,
             indexing, setitem, scatter, index_select, masking, composite, sorting,
             scan, statistics, matrix, distance, combining, view_copies, view_scatter,
-            strided, contraction, complex_parts, special)
+            strided, contraction, complex_parts, special, sampling)
+
+
+def _accept_numpy_names() -> None:
+    """Give every op with a ``dim``/``keepdim`` parameter torch's ``axis=``/``keepdims=``
+    aliases (see `tapegrad.ops._numpy_names`): its function, as ``tapegrad.<name>`` will
+    import it, and its Tensor method."""
+    for family in FAMILIES:
+        for name in getattr(family, "__all__", ()):
+            fn = getattr(family, name, None)
+            if callable(fn) and not isinstance(fn, type):
+                setattr(family, name, accept_numpy_names(fn))
+        family.METHODS = {k: accept_numpy_names(f) for k, f in family.METHODS.items()}
 
 
 def _install_tensor_methods() -> None:
@@ -73,4 +88,5 @@ def _install_tensor_methods() -> None:
             setattr(Tensor, name, fn)
 
 
+_accept_numpy_names()
 _install_tensor_methods()

@@ -22,7 +22,7 @@ from tapegrad.formula import Expr, array_function, chain, tensor_function
 from tapegrad.kernels.ieee import quiet, restore
 from tapegrad.ops._on_arrays import array_result, exact_arrays
 from tapegrad.ops._util import as_array, broadcast_shapes, check_inplace, promoted, wrap
-from tapegrad.ops.checks.tensor_args import require_self
+from tapegrad.ops.checks.tensor_args import require_self, require_tensor
 from tapegrad.ops.comparison import where
 from tapegrad.ops.fill import recorded_clone, zeros_like
 from tapegrad.pointwise import RULES
@@ -390,7 +390,9 @@ def pow(a: Any, b: Any) -> Tensor:  # torch's name
 
 
 def rsub(a: Any, b: Any, *, alpha: float = 1) -> Tensor:
-    """``b - alpha * a``: `sub` with its operands swapped."""
+    """``b - alpha * a``: `sub` with its operands swapped (``a`` must be a tensor, as in
+    torch; ``b`` may be a number)."""
+    require_tensor(a, "rsub")
     return sub(b, a, alpha=alpha)
 
 

@@ -137,6 +137,12 @@ class LRScheduler:
         self._step_count += 1
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        """Move to the next epoch (or to ``epoch``, by the closed form where there is one)
+        and write the new rates: ``step()`` without its call-order checks and warnings.
+        `SequentialLR` calls it to restart a scheduler at epoch 0."""
         self._get_lr_called_within_step = True
         try:
             if epoch is None:

@@ -346,7 +346,9 @@ def tapegrad_target(op: Any) -> Target:
     if isinstance(wrapper, types.FunctionType) and wrapper.__module__.startswith(
             "torch.testing"):
         last = op.name.rpartition(".")[2]  # T, view, item: the wrapper calls x.<last>
-        present = function is not None or has_method or hasattr(tg.Tensor, last)
+        inplace = getattr(op.inplace_variant, "__name__", None)  # cauchy: x.cauchy_
+        present = function is not None or has_method or hasattr(tg.Tensor, last) or (
+            inplace is not None and hasattr(tg.Tensor, inplace))
         return Target(_rebound(wrapper), present, "torch's wrapper, run on tapegrad")
     if function is not None:
         return Target(function, True, f"tapegrad.{op.name}")
@@ -808,6 +810,9 @@ def check_optimizer(name: str) -> Report:
                 case.note = "missing in tapegrad"
             else:
                 case.note = _trajectory(torch, tg, info.optim_cls, tg_cls, kwargs)
+                if case.note == "torch refused":  # Muon takes matrices only: a matrix problem
+                    case.note = _trajectory(torch, tg, info.optim_cls, tg_cls, kwargs,
+                                            matrix=True)
                 case.passed = not case.note
             if case.note != "torch refused":
                 report.cases.append(case)
@@ -816,10 +821,14 @@ def check_optimizer(name: str) -> Report:
     return report
 
 
-def _trajectory(torch: Any, tg: Any, t_cls: Any, g_cls: Any, kwargs: dict) -> str:
+def _trajectory(torch: Any, tg: Any, t_cls: Any, g_cls: Any, kwargs: dict,
+                matrix: bool = False) -> str:
+    """"" if 20 steps agree; ``matrix``: a (4, 3) weight and a (1, 3) bias instead of vectors,
+    for optimizers that take 2-d parameters only."""
     rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((6, 4)), rng.standard_normal(6)
-    w0, c0 = rng.standard_normal(4), rng.standard_normal(1)
+    out = (3,) if matrix else ()
+    a, b = rng.standard_normal((6, 4)), rng.standard_normal((6, *out))
+    w0, c0 = rng.standard_normal((4, *out)), rng.standard_normal((1, *out))
     t_w, t_c = torch.tensor(w0, requires_grad=True), torch.tensor(c0, requires_grad=True)
     t_a, t_b = torch.tensor(a), torch.tensor(b)
 

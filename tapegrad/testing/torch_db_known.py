@@ -15,8 +15,6 @@ KNOWN_FAILURES: dict[str, str] = {
     # ---- ops that exist and disagree
     'op:nn.functional.batch_norm:samples':
         'RuntimeError: batch_norm: expected at least a 2-D input, got 1-D',
-    'op:full_like:samples':
-        'OverflowError: Python integer -9 out of bounds for uint8',
     'op:amax:errors':
         'two error inputs have 65 dims: a numpy array holds at most 64, so tapegrad cannot '
         'build the input (torch builds it, and its op refuses it)',
@@ -24,18 +22,6 @@ KNOWN_FAILURES: dict[str, str] = {
         'two error inputs have 65 dims: a numpy array holds at most 64, so tapegrad cannot '
         'build the input (torch builds it, and its op refuses it)',
     # ---- ops tapegrad does not have
-    'op:cauchy:samples': 'missing: tapegrad has no cauchy',
-    'op:cauchy:errors': 'missing: tapegrad has no cauchy',
-    'op:exponential:samples': 'missing: tapegrad has no exponential',
-    'op:exponential:errors': 'missing: tapegrad has no exponential',
-    'op:geometric:samples': 'missing: tapegrad has no geometric',
-    'op:geometric:errors': 'missing: tapegrad has no geometric',
-    'op:log_normal:samples': 'missing: tapegrad has no log_normal',
-    'op:log_normal:errors': 'missing: tapegrad has no log_normal',
-    'op:normal.in_place:samples': 'missing: tapegrad has no normal',
-    'op:normal.in_place:errors': 'missing: tapegrad has no normal',
-    'op:uniform:samples': 'missing: tapegrad has no uniform',
-    'op:uniform:errors': 'missing: tapegrad has no uniform',
     'op:kthvalue:samples':
         "integer inputs with ties: torch's selection returns another of the tied indices (the "
         'values agree)',
@@ -81,13 +67,6 @@ KNOWN_FAILURES: dict[str, str] = {
     'op:sort:samples':
         "ties in a large int8/uint8/bool tensor with stable=False: torch's unstable sort orders "
         "tied indices its own way (tapegrad's sort is stable)",
-    'op:randint_like:samples': 'missing: tapegrad has no randint_like',
-    'op:multinomial:samples': 'missing: tapegrad has no multinomial',
-    'op:multinomial:errors': 'missing: tapegrad has no multinomial',
-    'op:normal:samples': 'missing: tapegrad has no normal',
-    'op:normal.number_mean:samples': 'missing: tapegrad has no normal',
-    'op:bernoulli:samples': 'missing: tapegrad has no bernoulli',
-    'op:bernoulli:errors': 'missing: tapegrad has no bernoulli',
     'op:logcumsumexp:samples':
         'float32 gradient with |x| up to 1e4: both libraries lose ~1e-3 to cancellation (each is '
         'that far from the float64 gradient)',
@@ -106,14 +85,4 @@ KNOWN_FAILURES: dict[str, str] = {
         'not compared: its constructor takes a torch TransformerEncoderLayer instance, and '
         'the runner translates tensors, dtypes and functions to tapegrad, not modules',
     # ---- modules tapegrad does not have
-    # ---- optimizers tapegrad does not have
-    'optimizer:Adadelta:samples': 'missing: tapegrad.optim has no Adadelta',
-    'optimizer:Adafactor:samples': 'missing: tapegrad.optim has no Adafactor',
-    'optimizer:Adamax:samples': 'missing: tapegrad.optim has no Adamax',
-    'optimizer:ASGD:samples': 'missing: tapegrad.optim has no ASGD',
-    'optimizer:LBFGS:samples': 'missing: tapegrad.optim has no LBFGS',
-    'optimizer:Muon:samples': 'missing: tapegrad.optim has no Muon',
-    'optimizer:NAdam:samples': 'missing: tapegrad.optim has no NAdam',
-    'optimizer:RAdam:samples': 'missing: tapegrad.optim has no RAdam',
-    'optimizer:Rprop:samples': 'missing: tapegrad.optim has no Rprop',
 }
