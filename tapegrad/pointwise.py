@@ -486,7 +486,7 @@ def _remainder(a: Any, b: Any) -> Any:
 
 def _xlogy(a: Any, b: Any) -> Any:
     """a·ln b, and 0 where a = 0 (unless b is nan)."""
-    return np.where((np.asarray(a) == 0) & ~np.isnan(b), 0, a * np.log(b))
+    return np.where(np.equal(a, 0) & ~np.isnan(b), 0, a * np.log(b))
 
 
 def _shift(left: bool) -> Callable[[Any, Any], Any]:

@@ -116,7 +116,7 @@ class Gather(Function):
     def forward(ctx: Node, x: Tensor, dim: int, index: np.ndarray) -> Tensor:
         ctx.input_shape, ctx.dim, ctx.index = x._data.shape, dim, index
         if index.size == 0:
-            return wrap(np.zeros(index.shape, dtype=x._data.dtype))
+            return wrap(np.zeros(index.shape, dtype=x._data.dtype, like=x._data))
         out = _as1d(x._data)[_grid(_as1d(index), dim)]
         return wrap(out.reshape(index.shape))
 
@@ -360,7 +360,8 @@ def gather(x: Tensor, dim: int, index: Tensor, *, out: Tensor | None = None) -> 
     result is empty), and a 0-d ``x`` counts as 1-D."""
     if isinstance(index, Tensor) and index._data.size == 0:
         d = wrap_dim(dim, max(x._data.ndim, 1))
-        result = Gather.apply(x, dim=d, index=np.zeros(index._data.shape, dtype=np.int64))
+        result = Gather.apply(x, dim=d, index=np.zeros(index._data.shape, dtype=np.int64,
+                                                               like=x._data))
     else:
         d, idx = _check_scatter_like("gather", x, dim, index, None, False)
         result = Gather.apply(x, dim=d, index=idx)

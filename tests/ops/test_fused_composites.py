@@ -799,6 +799,22 @@ def test_layer_norm_of_one_sample_differentiable_backward(rng):
                                    atol=1e-12)
 
 
+def test_grid_sample_nearest_zero_gradient(rng):
+    """Nearest sampling's grid gradient: the values pass, the grid gets exactly 0, as from
+    ``values + 0 * grid.detach().sum()`` (the grid in the graph, contributing nothing)."""
+    from tapegrad.nn.functional.sampling import _ZeroGradient
+
+    v, g = (tg.tensor(randn(rng, *s), requires_grad=True) for s in ((2, 3), (4, 2)))
+    out = _ZeroGradient.apply(v, g)
+    want = v + 0 * g.detach().sum()
+    close(out, want, "value")
+    cot = tg.tensor(randn(rng, 2, 3))
+    gv, gg = tg.autograd.grad(out, [v, g], cot)
+    (wv,) = tg.autograd.grad(want, [v], cot)
+    close(gv, wv, "grad of values")
+    assert gg.shape == g.shape and not np.any(gg.numpy())
+
+
 # ============================================================================ the statements
 def _fused_classes() -> list[type]:
     """Every Function subclass defined in nn.functional, the softmax ops, Logsumexp, and the
