@@ -392,6 +392,10 @@ def chain(derivative: Expr, grad: Expr) -> Expr:
         return -grad
     if k == 0:
         return Expr("const", 0)
+    if k is not None and math.isnan(k):
+        # g·nan is nan whatever g is (logit outside [0, 1]); kept a constant, so that the
+        # derivative with respect to g of the branch not taken is 0, not 0·nan
+        return Expr("const", k)
     if derivative.op == "where":
         cond, a, b = derivative.args
         return where(cond, chain(a, grad), chain(b, grad))

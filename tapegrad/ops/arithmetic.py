@@ -491,7 +491,7 @@ METHODS = {
     "__add__": add, "__radd__": _reflected(add, "__radd__"), "__sub__": sub,
     "__rsub__": _rsub_method, "__mul__": mul,
     "__rmul__": _reflected(mul, "__rmul__"), "__truediv__": div,
-    "__rtruediv__": _reflected(div), "__rdiv__": _reflected(div), "__pow__": pow,
+    "__rtruediv__": _reflected(div), "__rdiv__": _reflected(div, "__rdiv__"), "__pow__": pow,
     "__rpow__": _reflected(pow), "ldexp": ldexp, "float_power": float_power,
     "float_power_": float_power_, "lerp": lerp, "lerp_": lerp_,
     "__iadd__": _iop(add_), "__isub__": _iop(sub_), "__imul__": _iop(mul_),

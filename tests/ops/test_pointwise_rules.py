@@ -243,3 +243,18 @@ def test_each_scalar_and_tensor_op_comes_from_one_rule():
             assert getattr(tg.Scalar, rule.name).__doc__ == rule.doc
     assert math.isnan(tg.Scalar(-1.0).sqrt().data)  # math's ValueError becomes numpy's nan
     assert tg.Scalar(0.0).log().data == -math.inf
+
+
+def test_a_nan_branch_of_a_derivative_does_not_leak_into_its_gradient():
+    """logit's derivative is nan outside [0, 1]; the derivative of ``grad · f'(x)`` with
+    respect to grad must still be f'(x) inside (found by the database's second order
+    through the cotangent): torch float64 as the oracle."""
+    x = np.array([0.38, -0.5, 1.5, 0.9])
+    got = []
+    for lib in (tg, torch):
+        t = lib.tensor(x, dtype=lib.float64, requires_grad=True)
+        c = lib.tensor(np.ones(4), dtype=lib.float64, requires_grad=True)
+        (g,) = lib.autograd.grad(lib.logit(t), t, c, create_graph=True)
+        got.append([a.detach().numpy() for a in lib.autograd.grad(g.sum(), [t, c])])
+    for ours, theirs in zip(got[0], got[1], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
