@@ -289,6 +289,9 @@ class Converter:
         ``distance_function=nn.PairwiseDistance()``): tapegrad's module of the same name
         with the same options (the public attributes torch's ``__init__`` stored)."""
         tg_cls = getattr(self.tg.nn, type(obj).__name__, None)
+        if tg_cls is not None and type(obj).__name__ in ("TransformerEncoderLayer",
+                                                         "TransformerDecoderLayer"):
+            return self._transformer_layer(tg_cls, obj)
         if tg_cls is None or any(True for _ in obj.parameters()) or any(
                 True for _ in obj.buffers()):
             raise Untranslatable(f"a torch module ({type(obj).__name__}) as an argument")
@@ -298,6 +301,23 @@ class Converter:
             if not key.startswith("_"):
                 object.__setattr__(module, key, value)
         return module
+
+
+    def _transformer_layer(self, tg_cls: Any, obj: Any) -> Any:
+        """A transformer layer passed to ``TransformerEncoder``/``Decoder``: tapegrad's
+        layer built with the same configuration, read back from torch's (the runner then
+        copies the whole model's state_dict, this layer's weights included)."""
+        attention = obj.self_attn
+        activation = obj.activation
+        if isinstance(activation, self.torch.nn.Module):
+            activation = self._module(activation)
+        else:
+            activation = self(activation)
+        return tg_cls(attention.embed_dim, attention.num_heads,
+                      dim_feedforward=obj.linear1.out_features, dropout=obj.dropout.p,
+                      activation=activation, layer_norm_eps=obj.norm1.eps,
+                      batch_first=attention.batch_first, norm_first=obj.norm_first,
+                      bias=obj.linear1.bias is not None)
 
 
 def _resolve(root: Any, dotted: str) -> Any:

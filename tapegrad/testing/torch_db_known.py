@@ -71,15 +71,11 @@ KNOWN_FAILURES: dict[str, str] = {
         'float32 grid gradient of the large sample: sums over channels and corners in '
         'another order than torch; both float32 results are 1.4e-4 from the float64 one, '
         '2.4e-4 apart, past the stated float32 tolerance where the gradient is near 0',
-    'op:hash_tensor:samples': 'missing: tapegrad has no hash_tensor',
     'op:argsort:samples':
         "ties in a large int8/uint8/bool tensor with stable=False: torch's unstable sort orders "
         "tied indices its own way (tapegrad's is stable)",
     'op:linalg.norm.subgradients_at_zero:samples':
         'second derivative of the 2-norm at x = 0: torch gives NaN, tapegrad a finite value',
     # ---- modules that exist and disagree
-    'module:nn.TransformerEncoder:samples':
-        'not compared: its constructor takes a torch TransformerEncoderLayer instance, and '
-        'the runner translates tensors, dtypes and functions to tapegrad, not modules',
     # ---- modules tapegrad does not have
 }
