@@ -25,7 +25,10 @@ How the numbers are taken (why: see `workloads.py`):
   it), and the growth over the RSS at the loop's start;
 * cold start: ``import tapegrad`` and the demo's first training step in a fresh process,
   with an empty numba cache (``NUMBA_CACHE_DIR`` pointing at a new directory: every kernel
-  the step needs is compiled) and with a warm one; torch for scale.
+  the step needs is compiled) and with a warm one; torch for scale. Python's own bytecode
+  cache is allowed in every child (a ``PYTHONDONTWRITEBYTECODE`` of the caller's is
+  dropped): pip byte-compiles an installed package, so a user's import reads bytecode, and
+  an import that recompiles every source file would measure the compiler instead.
 
 With ``--device cuda`` tapegrad and torch run W2, W3, W4 and LSTM on the GPU (clocks read
 after synchronising); a library with no CUDA is skipped with its reason, and under the
@@ -152,6 +155,7 @@ class Runner:
 
     def env(self, w: Workload, mode: str, engine: str) -> dict[str, str]:
         env = thread_env(mode)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # see the module docstring (cold start)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         if engine == "tapegrad-empty":
             self.count += 1
