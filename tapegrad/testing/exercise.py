@@ -140,13 +140,20 @@ def _formula(e: TapeEntry) -> str:
     return rule.doc.split("\n\n")[0].replace("\n", " ") if rule is not None else ""
 
 
+def _as_input(x: Any) -> np.ndarray:
+    """A number or array as an input: floats in float64 (the grading is exact there),
+    integers (class labels, indices) kept as they are."""
+    a = np.asarray(x)
+    return a.astype(np.float64) if a.dtype.kind == "f" else a
+
+
 class Exercise:
     """A recorded program whose gradients you compute by hand (see `exercise`)."""
 
     def __init__(self, fn: Callable, inputs: tuple) -> None:
         self.fn = fn
-        self._leaves = [x if isinstance(x, Tensor) else
-                        tapegrad.tensor(np.asarray(x, dtype=np.float64)) for x in inputs]
+        self._leaves = [x if isinstance(x, Tensor) else tapegrad.tensor(_as_input(x))
+                        for x in inputs]
         for t in self._leaves:
             if t.dtype.is_floating_point:
                 t.requires_grad_(True)

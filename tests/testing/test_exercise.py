@@ -100,3 +100,16 @@ def test_the_root_package_offers_it_and_a_non_scalar_loss_is_refused():
     assert tapegrad.exercise is exercise
     with pytest.raises(ValueError, match=r"one-element tensor .* shape \[1, 2\]"):
         exercise(lambda x, w: x.mm(w), X, W1)
+
+
+def test_integer_inputs_stay_integers():
+    """Class labels are not differentiated: a classifier's loss is an exercise too."""
+    def classify(x, w, labels):
+        logits = x.mm(w)
+        loss = tapegrad.nn.functional.cross_entropy(logits, labels)
+        return loss
+
+    ex = exercise(classify, np.ones((3, 2)), np.full((2, 4), 0.1), np.array([0, 3, 1]))
+    assert "labels" not in ex.names and {"x", "w", "logits", "loss"} <= set(ex.names)
+    assert ex.verdict(ex.start(), "loss").ok  # the seed
+    assert ex.verdict(ex.start(), "w").status == "missing"
