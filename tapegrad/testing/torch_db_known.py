@@ -17,8 +17,6 @@ KNOWN_FAILURES: dict[str, str] = {
         "second order: torch's chunked form runs its backward without recording it, so its "
         'second derivative with respect to the input is absent (None); tapegrad differentiates '
         'the plain composite and gives the true, nonzero one',
-    'op:nn.functional.batch_norm:samples':
-        'RuntimeError: batch_norm: expected at least a 2-D input, got 1-D',
     'op:amax:errors':
         'two error inputs have 65 dims: a numpy array holds at most 64, so tapegrad cannot '
         'build the input (torch builds it, and its op refuses it)',

@@ -123,3 +123,21 @@ def test_circular_pad_rank_error():
         nn.CircularPad2d(1)(tapegrad.ones(3, 3))
     with pytest.raises(ValueError, match=r"expected 3D or 4D input \(got 2D input\)"):
         torch.nn.CircularPad2d(1)(torch.ones(3, 3))
+
+
+@pytest.mark.parametrize("case", [
+    lambda L: L.nn.functional.batch_norm(L.zeros(0), L.zeros(0), L.zeros(0), training=False),
+    lambda L: L.nn.functional.batch_norm(L.zeros(3), L.zeros(3), L.ones(3), training=False),
+    lambda L: L.nn.functional.batch_norm(L.zeros(0), None, None, training=True),
+    lambda L: L.nn.functional.batch_norm(L.zeros(3), None, None, training=True),
+    lambda L: L.nn.functional.batch_norm(L.zeros(3), None, None, training=False),
+])
+def test_batch_norm_of_a_1d_input_as_torch(case):
+    """torch reads a 1-D input as having no channel dim: only an empty one normalises."""
+    outcome = []
+    for lib in (torch, tapegrad):
+        try:
+            outcome.append(("ok", tuple(case(lib).shape)))
+        except Exception as exc:  # the exception type is what must agree
+            outcome.append((type(exc).__name__, str(exc)))
+    assert outcome[0] == outcome[1]

@@ -177,9 +177,20 @@ def batch_norm(input: Tensor, running_mean: Tensor | None,
         raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
     if eps < 0.0:
         raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
-    if input.dim() < 2:
-        raise RuntimeError(f"batch_norm: expected at least a 2-D input, got {input.dim()}-D")
-    channels = input.shape[1]
+    if input.dim() == 0:
+        raise RuntimeError("batch_norm: expected at least a 1-D input, got 0-D")
+    if input.dim() == 1:
+        # torch reads a 1-D input as a batch with no channel dim, so 0 channels: only an
+        # empty one (with empty buffers) is normalised, to itself
+        for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                        ("weight", weight), ("bias", bias)):
+            _check_channels(name, t, 0)
+        if input.numel() == 0 and (training or running_mean is not None):
+            return input.clone()
+        if training:
+            raise IndexError("Dimension out of range (expected to be in range of [-1, 0], "
+                             "but got 1)")
+    channels = input.shape[1] if input.dim() > 1 else 0
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         _check_channels(name, t, channels)
