@@ -367,9 +367,10 @@ class Function:
 _NO_GRAD = {n: (False,) * n for n in range(8)}
 
 
-def _record_one(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
-    """`_record` for the common case, as one straight line: one output, nothing modified in
-    place or marked non-differentiable. Same result as `_record`."""
+def _record_inputs(ctx: Node, args: tuple, kwargs: dict) -> None:
+    """The input half of a tape entry: one edge per argument (to its producer, its leaf's
+    AccumulateGrad, or nothing), its (shape, dtype), and the arguments as ``Node._args``
+    keeps them (None for a tensor the edge already reaches)."""
     edges = []
     meta = []
     kept = []
@@ -381,6 +382,8 @@ def _record_one(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
             data = a._data
             meta.append((data.shape, data.dtype))
             if a._requires_grad:
+                # apply() brought views up to date before forward; forward may have bumped
+                # the version since, so the edge is read as it was (no second sync)
                 node = a._grad_fn
                 if node is not None:
                     edges += (node, a._output_nr)
@@ -391,8 +394,6 @@ def _record_one(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
                 edges += (None, 0)
                 kept.append(a)
                 holds = True
-            if a is out:
-                out = out._alias()  # returning an input unchanged still makes a new output
         else:
             meta.append(None)
             kept.append(a)
@@ -403,6 +404,16 @@ def _record_one(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
         ctx._holds_tensors = False
     if kwargs:
         ctx._kwargs = kwargs
+
+
+def _record_one(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
+    """`_record` for the common case, as one straight line: one output, nothing modified in
+    place or marked non-differentiable. Same result as `_record`."""
+    _record_inputs(ctx, args, kwargs)
+    for a in args:
+        if a is out:
+            out = out._alias()  # returning an input unchanged still makes a new output
+            break
     if isinstance(out, Variable):
         data = out._data
         dt = data.dtype
@@ -435,35 +446,7 @@ def _record(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
     """Turn a finished forward call into a tape entry (see the module docstring)."""
     is_tuple = isinstance(out, tuple)
     outputs = list(out) if is_tuple else [out]
-    edges = []
-    meta = []
-    kept = []  # the arguments as `Node._args` keeps them
-    for a in args:
-        if isinstance(a, Variable):
-            if a._is_inference:
-                check_inference_for_record(a)
-            data = a._data
-            meta.append((data.shape, data.dtype))
-            if a._requires_grad:
-                # apply() brought views up to date before forward; forward may have bumped
-                # the version since, so the edge is read as it was (no second sync)
-                node = a._grad_fn
-                if node is not None:
-                    edges += (node, a._output_nr)
-                else:
-                    edges += (a._accumulator(), 0)
-                kept.append(None)
-            else:
-                edges += (None, 0)
-                kept.append(a)
-        else:
-            meta.append(None)
-            kept.append(a)
-    ctx._edges = tuple(edges)
-    ctx._input_meta = tuple(meta)
-    ctx._args = tuple(kept)
-    if kwargs:
-        ctx._kwargs = kwargs
+    _record_inputs(ctx, args, kwargs)
 
     dirty = ctx._dirty
     non_diff = ctx._non_differentiable

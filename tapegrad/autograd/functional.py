@@ -92,6 +92,32 @@ def _check_v(v: tuple, refs: tuple, fn_name: str) -> None:
                                f"{a.size()}.")
 
 
+_INDEPENDENT = ("The output of the user-provided function is independent of input {i}. "
+                "This is not allowed in strict mode.")
+
+
+def _vector(v: Any, refs: tuple, fn_name: str, which: str) -> tuple:
+    """``v`` as a tuple matching ``refs`` (the outputs for vjp, the inputs for the others),
+    or ones when it is omitted, which only a single one-element tensor allows."""
+    if v is not None:
+        _, v = _as_tuple(v, "v", fn_name)
+        _check_v(v, refs, fn_name)
+        return v
+    if len(refs) != 1 or refs[0].numel() != 1:
+        raise RuntimeError(f"The vector v can only be None if {which} a single Tensor with a "
+                           "single element.")
+    return (Variable._tensor_type._from_array(np.ones_like(refs[0]._data)),)
+
+
+def _check_outputs_require_grad(outputs: tuple) -> None:
+    """strict mode: every output must come out of the inputs differentiably."""
+    for i, o in enumerate(outputs):
+        if not o.requires_grad:
+            raise RuntimeError(f"Output {i} of the user-provided function does not require "
+                               "gradients. The outputs must be computed in a differentiable "
+                               "manner from the input when running in strict mode.")
+
+
 def _zeros_like(x: Variable) -> Variable:
     return Variable._tensor_type._from_array(np.zeros_like(x._data))
 
@@ -134,24 +160,11 @@ def vjp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
     is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vjp")
     inputs = _prepare(inputs, create_graph)
     is_outputs_tuple, outputs = _call(func, inputs, "vjp")
-    if v is not None:
-        _, v = _as_tuple(v, "v", "vjp")
-        _check_v(v, outputs, "vjp")
-    else:
-        if len(outputs) != 1 or outputs[0].numel() != 1:
-            raise RuntimeError("The vector v can only be None if the user-provided function "
-                               "returns a single Tensor with a single element.")
-        v = (Variable._tensor_type._from_array(np.ones_like(outputs[0]._data)),)
+    v = _vector(v, outputs, "vjp", "the user-provided function returns")
     if strict:
-        for i, o in enumerate(outputs):
-            if not o.requires_grad:
-                raise RuntimeError(f"Output {i} of the user-provided function does not "
-                                   "require gradients. The outputs must be computed in a "
-                                   "differentiable manner from the input when running in "
-                                   "strict mode.")
+        _check_outputs_require_grad(outputs)
     grads = _vjp_raw(outputs, inputs, v, create_graph)
-    grads = _fill(grads, inputs, strict, "The output of the user-provided function is "
-                  "independent of input {i}. This is not allowed in strict mode.")
+    grads = _fill(grads, inputs, strict, _INDEPENDENT)
     return (_finish(_untuple(is_outputs_tuple, outputs), create_graph),
             _finish(_untuple(is_inputs_tuple, grads), create_graph))
 
@@ -167,28 +180,14 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
     """
     is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
     inputs = _prepare(inputs, create_graph)
-    if v is not None:
-        _, v = _as_tuple(v, "v", "jvp")
-        _check_v(v, inputs, "jvp")
-    else:
-        if len(inputs) != 1 or inputs[0].numel() != 1:
-            raise RuntimeError("The vector v can only be None if the input to the "
-                               "user-provided function is a single Tensor with a single "
-                               "element.")
-        v = (Variable._tensor_type._from_array(np.ones_like(inputs[0]._data)),)
+    v = _vector(v, inputs, "jvp", "the input to the user-provided function is")
     is_outputs_tuple, outputs = _call(func, inputs, "jvp")
     if strict:
-        for i, o in enumerate(outputs):
-            if not o.requires_grad:
-                raise RuntimeError(f"Output {i} of the user-provided function does not "
-                                   "require gradients. The outputs must be computed in a "
-                                   "differentiable manner from the input when running in "
-                                   "strict mode.")
+        _check_outputs_require_grad(outputs)
     with enable_grad():
         dummies = tuple(_zeros_like(o).requires_grad_(True) for o in outputs)
         first = _vjp_raw(outputs, inputs, dummies, create_graph=True)  # uᵀJ, linear in u
-        first = _fill(first, inputs, strict, "The output of the user-provided function is "
-                      "independent of input {i}. This is not allowed in strict mode.")
+        first = _fill(first, inputs, strict, _INDEPENDENT)
         pairs = [(f, w) for f, w in zip(first, v, strict=True) if f.requires_grad]
         if pairs:
             second = grad([f for f, _ in pairs], dummies, [w for _, w in pairs],
@@ -334,15 +333,7 @@ def _hessian_product(func: Callable, inputs: Any, v: Any, create_graph: bool, st
                      fn_name: str) -> tuple:
     is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", fn_name)
     inputs = _prepare(inputs, create_graph)
-    if v is not None:
-        _, v = _as_tuple(v, "v", fn_name)
-        _check_v(v, inputs, fn_name)
-    else:
-        if len(inputs) != 1 or inputs[0].numel() != 1:
-            raise RuntimeError("The vector v can only be None if the input to the "
-                               "user-provided function is a single Tensor with a single "
-                               "element.")
-        v = (Variable._tensor_type._from_array(np.ones_like(inputs[0]._data)),)
+    v = _vector(v, inputs, fn_name, "the input to the user-provided function is")
     is_out_tuple, outputs = _call(func, inputs, fn_name)
     if is_out_tuple:
         raise RuntimeError(f"The function given to {fn_name} should return a single Tensor")

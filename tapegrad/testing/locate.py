@@ -50,7 +50,13 @@ import tapegrad
 from tapegrad.autograd.engine import BackwardStep
 from tapegrad.autograd.tape import Tape, TapeEntry, Value
 from tapegrad.tensor import Tensor
-from tapegrad.testing.oracle import GRAD_TOL, _grad_pairs, _prepare, import_torch
+from tapegrad.testing.oracle import (
+    GRAD_TOL,
+    _grad_pairs,
+    _prepare,
+    import_torch,
+    upstream_gradients,
+)
 from tapegrad.viz.graph import draw, render
 from tapegrad.viz.stepper import backprop_steps, step_of_entry, stepper_html
 
@@ -283,8 +289,7 @@ def first_wrong_gradient(
     pairs = _grad_pairs(got, want, torch)
     if not pairs:
         return None
-    rng = np.random.default_rng(seed)
-    seeds = [rng.standard_normal(tuple(w.shape)).astype(g._data.dtype) for g, w in pairs]
+    seeds = upstream_gradients(pairs, seed)
     # one scalar loss in each library, d loss / d output = the seed (as compare_with_torch)
     loss = sum(((g * Tensor._from_array(s.copy())).sum() for (g, _), s in zip(pairs, seeds,
                                                                               strict=True)),

@@ -38,7 +38,9 @@ from tapegrad.testing.oracle import (
     Row,
     _Comparer,
     _grad_pairs,
+    backward_both,
     import_torch,
+    upstream_gradients,
 )
 
 __all__ = ["compare_modules", "copy_torch_state"]
@@ -127,12 +129,7 @@ def compare_modules(tg_module: Any, torch_module: Any, *inputs: Any,
         pairs = _grad_pairs(got, want, torch)
         if not pairs:
             continue
-        rng = np.random.default_rng(seed)
-        seeds = [rng.standard_normal(tuple(w.shape)).astype(g._data.dtype) for g, w in pairs]
-        torch.autograd.backward([w for _, w in pairs],
-                                [torch.from_numpy(s.copy()) for s in seeds])
-        tapegrad.autograd.backward([g for g, _ in pairs],
-                                   [Tensor._from_array(s.copy()) for s in seeds])
+        backward_both(pairs, upstream_gradients(pairs, seed), torch)
         for name, g, t in leaves:
             cmp.value(f"{mode} grad {name}", "grad", g.grad, t.grad)
         mine = dict(tg_module.named_parameters())

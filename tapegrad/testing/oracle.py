@@ -302,6 +302,20 @@ def _input_names(fn: Callable[..., Any], n: int) -> list[str]:
     return [named[i] if i < len(named) else f"input{i}" for i in range(n)]
 
 
+def upstream_gradients(pairs: list[tuple[Tensor, Any]], seed: int) -> list[np.ndarray]:
+    """The random upstream gradient of each (tapegrad, torch) output pair, the same for
+    every check with this ``seed`` (so `first_wrong_gradient` replays a comparison)."""
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(tuple(w.shape)).astype(g._data.dtype) for g, w in pairs]
+
+
+def backward_both(pairs: list[tuple[Tensor, Any]], seeds: list[np.ndarray], torch: Any) -> None:
+    """Backward in both libraries from the same upstream gradients (copies for each)."""
+    torch.autograd.backward([w for _, w in pairs], [torch.from_numpy(s.copy()) for s in seeds])
+    tapegrad.autograd.backward([g for g, _ in pairs],
+                               [Tensor._from_array(s.copy()) for s in seeds])
+
+
 def compare_with_torch(
     fn: Callable[..., Any],
     *inputs: Any,
@@ -354,12 +368,7 @@ def compare_with_torch(
     if grad and leaves:
         pairs = _grad_pairs(got, want, torch)
         if pairs:
-            rng = np.random.default_rng(seed)
-            seeds = [rng.standard_normal(tuple(w.shape)).astype(g._data.dtype) for g, w in pairs]
-            torch.autograd.backward([w for _, w in pairs],
-                                    [torch.from_numpy(s.copy()) for s in seeds])
-            tapegrad.autograd.backward([g for g, _ in pairs],
-                                       [Tensor._from_array(s.copy()) for s in seeds])
+            backward_both(pairs, upstream_gradients(pairs, seed), torch)
             for name, tg, th in leaves:
                 cmp.value(f"grad {name}", "grad", tg._grad, th.grad)
     result = OracleResult(cmp.rows, got, want)

@@ -26,20 +26,16 @@ def expand_ints(value: Any, n: int, name: str, fn: str) -> tuple[int, ...]:
     return tuple(int(i) for i in items)
 
 
-def check_conv(fn: str, input: Tensor, weight: Tensor, bias: Tensor | None,
-                 stride: tuple, padding: tuple | str, dilation: tuple, groups: int,
-                 n: int) -> None:
-    """torch's argument checks for an ``n``-d convolution, with its messages."""
+def _check_input_dims(fn: str, input: Tensor, n: int) -> None:
     if input.ndim not in (n + 1, n + 2):
         raise RuntimeError(
             f"Expected {n + 1}D (unbatched) or {n + 2}D (batched) input to {fn}, but got input "
             f"of size: {list(input.shape)}")
-    k = weight.ndim - 2
-    for name, v in (("stride", stride), ("padding", padding), ("dilation", dilation)):
-        if not isinstance(v, str) and len(v) != k:
-            raise RuntimeError(
-                f"expected {name} to be a single integer value or a list of {k} values to "
-                f"match the convolution dimensions, but got {name}={list(v)}")
+
+
+def _check_dtypes_groups_strides(input: Tensor, weight: Tensor, bias: Tensor | None,
+                                 groups: int, stride: tuple, padding: tuple | str) -> None:
+    """The checks a convolution and a transposed one share, in torch's order."""
     if input.dtype != weight.dtype:
         raise RuntimeError(f"expected scalar type {input.dtype.scalar_type} but "
                            f"found {weight.dtype.scalar_type}")
@@ -52,6 +48,20 @@ def check_conv(fn: str, input: Tensor, weight: Tensor, bias: Tensor | None,
         raise RuntimeError("non-positive stride is not supported")
     if not isinstance(padding, str) and any(p < 0 for p in padding):
         raise RuntimeError("negative padding is not supported")
+
+
+def check_conv(fn: str, input: Tensor, weight: Tensor, bias: Tensor | None,
+                 stride: tuple, padding: tuple | str, dilation: tuple, groups: int,
+                 n: int) -> None:
+    """torch's argument checks for an ``n``-d convolution, with its messages."""
+    _check_input_dims(fn, input, n)
+    k = weight.ndim - 2
+    for name, v in (("stride", stride), ("padding", padding), ("dilation", dilation)):
+        if not isinstance(v, str) and len(v) != k:
+            raise RuntimeError(
+                f"expected {name} to be a single integer value or a list of {k} values to "
+                f"match the convolution dimensions, but got {name}={list(v)}")
+    _check_dtypes_groups_strides(input, weight, bias, groups, stride, padding)
     if any(d <= 0 for d in dilation):
         raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
     w = list(weight.shape)
@@ -95,27 +105,13 @@ def check_conv_transpose(fn: str, input: Tensor, weight: Tensor, bias: Tensor | 
                          dilation: tuple, groups: int, n: int) -> list[int]:
     """torch's checks for an ``n``-d transposed convolution; returns the output's spatial
     size, ``(L-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1`` per dim."""
-    if input.ndim not in (n + 1, n + 2):
-        raise RuntimeError(
-            f"Expected {n + 1}D (unbatched) or {n + 2}D (batched) input to {fn}, but got input "
-            f"of size: {list(input.shape)}")
+    _check_input_dims(fn, input, n)
     if weight.ndim != n + 2:
         raise RuntimeError("weight should have at least three dimensions" if weight.ndim < 3
                            else f"Expected {n + 2}-dimensional weight for {n + 2}-dimensional "
                            f"input, but got {weight.ndim}-dimensional weight of size "
                            f"{list(weight.shape)} instead")
-    if input.dtype != weight.dtype:
-        raise RuntimeError(f"expected scalar type {input.dtype.scalar_type} but "
-                           f"found {weight.dtype.scalar_type}")
-    if bias is not None and bias.dtype != input.dtype:
-        raise RuntimeError(f"Input type ({_C_NAMES.get(input.dtype.name)}) and bias type "
-                           f"({_C_NAMES.get(bias.dtype.name)}) should be the same")
-    if groups <= 0:
-        raise RuntimeError("non-positive groups is not supported")
-    if any(s <= 0 for s in stride):
-        raise RuntimeError("non-positive stride is not supported")
-    if any(p < 0 for p in padding):
-        raise RuntimeError("negative padding is not supported")
+    _check_dtypes_groups_strides(input, weight, bias, groups, stride, padding)
     if any(p < 0 for p in output_padding):
         raise RuntimeError("negative output_padding is not supported")
     if any(d <= 0 for d in dilation):
