@@ -179,6 +179,8 @@ def _local_vjp(calls: _Calls, call_nr: int, out_nr: int, grad: np.ndarray,
 
     def detach(a: Any) -> Any:
         if isinstance(a, torch.Tensor):
+            if id(a) in copies:  # one tensor used twice (``h * h``): one copy, so its
+                return copies[id(a)]  # gradient sums both uses
             c = a.detach().clone()
             if a.is_floating_point():
                 c.requires_grad_(True)

@@ -212,3 +212,27 @@ def test_compare_modules_says_where_a_layer_went_wrong():
     with pytest.raises(OracleMismatch) as info:
         compare_modules(Net().double(), TorchNet().double(), _inputs()[0], modes=("train",))
     assert "first wrong gradient" in str(info.value) and "ScaleBackward" in str(info.value)
+
+
+class HalfSquare(Function):  # d(h·h)/dh is 2h; this backward forgets the 2
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * x
+
+
+def test_an_input_torch_uses_twice_gets_both_uses():
+    """torch writes the square as ``h * h``: the local rule it is checked against must add
+    the gradient of both factors, or the forgotten 2 would look right."""
+    def fn(lib, x, w):
+        h = x @ w
+        return (HalfSquare.apply(h) if lib is tapegrad else h * h).mean(dim=0)
+
+    found = first_wrong_gradient(fn, *_inputs()[:2], pictures=False)
+    assert found is not None and found.backward_name == "HalfSquareBackward"
+    assert all(ours == pytest.approx(theirs / 2) for _, ours, theirs, _ in found.worst)
