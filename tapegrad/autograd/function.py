@@ -86,22 +86,30 @@ class ReleasedTensor(tuple):
 _new_tuple = tuple.__new__
 
 
-# Small tuples that many entries hold alike ((True, False) for needs_input_grad, the
-# (shape, dtype) metadata of same-shaped tensors) are shared rather than kept once per
-# entry. Each object an entry holds is visited by every full pass of Python's garbage
-# collector over the live graph, and a visit to an object shared by thousands of entries
-# is a cache hit where a visit to an entry's own copy is a miss: on a chain of 100,000
-# 0-d ops sharing these cut a full collection's time by a third. Bounded, so that a
-# program producing ever new shapes does not grow it without end.
+# Graphs of 0-d tensors are the ones that grow to 10^5 entries (micrograd-style programs,
+# a loss summed number by number). Every object an entry holds alone is visited by each
+# full pass of Python's garbage collector over the live graph, and such passes come every
+# time the graph grows by a quarter, so their entries share their metadata tuples instead
+# of holding a copy each: a full collection over a chain of 100,000 0-d ops took half the
+# time. (Shared only for 0-d arguments: looking the tuples up costs about 0.2 us per op,
+# which an n-d op, whose graphs stay short, does not get back.) The tables are bounded.
 _SHARED: dict[tuple, tuple] = {}
 _SHARED_MAX = 4096
+_SCALAR_META: dict = {}  # numpy dtype -> ((), dtype): a 0-d argument's (shape, dtype)
+_SCALAR_OUTPUT_META: dict = {}  # numpy dtype -> (((), dtype),): a 0-d op's _output_meta
 
 
-def _shared(t: tuple) -> tuple:
-    """The canonical copy of the tuple ``t`` (``t`` itself the first time)."""
-    found = _SHARED.get(t)
-    if found is not None:
-        return found
+def _scalar_meta(dt: Any) -> tuple:
+    return _SCALAR_META.setdefault(dt, ((), dt))
+
+
+def _scalar_output_meta(dt: Any) -> tuple:
+    return _SCALAR_OUTPUT_META.setdefault(dt, (_scalar_meta(dt),))
+
+
+def _share(t: tuple) -> tuple:
+    """Make ``t`` the shared copy of its value (while the table has room); the hot paths
+    spell the lookup out, ``_SHARED.get(t) or _share(t)``, to call this only on a miss."""
     if len(_SHARED) < _SHARED_MAX:
         _SHARED[t] = t
     return t
@@ -361,7 +369,7 @@ class Function:
                         continue
                 needs.append(False)
             if recording:
-                ctx.needs_input_grad = _shared(tuple(needs))
+                ctx.needs_input_grad = tuple(needs)
         if not recording:
             ctx.needs_input_grad = _NO_GRAD.get(len(args)) or (False,) * len(args)
         state.grad_enabled = False
@@ -396,12 +404,18 @@ def _record_inputs(ctx: Node, args: tuple, kwargs: dict) -> None:
     meta = []
     kept = []
     holds = False
+    scalars_only = True  # every tensor argument 0-d: its metadata is shared (see _SHARED)
     for a in args:
         if isinstance(a, Variable):
             if a._is_inference:
                 check_inference_for_record(a)
             data = a._data
-            meta.append((data.shape, data.dtype))
+            shape = data.shape
+            if shape:
+                meta.append((shape, data.dtype))
+                scalars_only = False
+            else:
+                meta.append(_SCALAR_META.get(data.dtype) or _scalar_meta(data.dtype))
             if a._requires_grad:
                 # apply() brought views up to date before forward; forward may have bumped
                 # the version since, so the edge is read as it was (no second sync)
@@ -419,7 +433,8 @@ def _record_inputs(ctx: Node, args: tuple, kwargs: dict) -> None:
             meta.append(None)
             kept.append(a)
     ctx._edges = tuple(edges)
-    ctx._input_meta = _shared(tuple(meta))
+    meta = tuple(meta)
+    ctx._input_meta = _SHARED.get(meta) or _share(meta) if scalars_only else meta
     ctx._args = tuple(kept)
     if not holds:
         ctx._holds_tensors = False
@@ -438,7 +453,9 @@ def _record_one(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
     if isinstance(out, Variable):
         data = out._data
         dt = data.dtype
-        ctx._output_meta = _shared(((data.shape, dt),))
+        shape = data.shape
+        ctx._output_meta = ((shape, dt),) if shape else (
+            _SCALAR_OUTPUT_META.get(dt) or _scalar_output_meta(dt))
         ctx._output_data = (data,)
         if dt.kind == "f":
             out._grad_fn = ctx
@@ -503,7 +520,7 @@ def _record(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
         o._requires_grad = True
         if old_fn is not None and o._retains_grad:
             _move_retained(o, old_fn)  # retain_grad() follows the tensor to its new value
-    ctx._output_meta = _shared(tuple(out_meta))
+    ctx._output_meta = tuple(out_meta)
     ctx._output_data = tuple(out_data)
     if ctx._to_save:
         ctx._saved = tuple(

@@ -223,16 +223,23 @@ def test_zero_dim_float_path_keeps_float32_and_reflected_ops_on_numpy():
     assert (1.0001 - x).item() == (1.0001 - torch.tensor(0.25, dtype=torch.float64)).item()
 
 
-def test_entries_share_their_small_metadata_tuples_and_the_table_is_bounded():
-    """Entries of same-shaped ops share one (shape, dtype) tuple and one needs_input_grad
-    tuple (fewer objects for the garbage collector to visit per entry), and a program that
-    makes ever new shapes does not grow the shared table past its bound."""
+def test_zero_dim_entries_share_their_metadata_tuples_and_the_table_is_bounded(monkeypatch):
+    """Entries of 0-d ops (the graphs that grow to 10^5 entries) share their (shape, dtype)
+    tuples, so Python's garbage collector has fewer objects to visit per entry; n-d
+    entries keep their own; the table of shared tuples stays within its bound."""
     from tapegrad.autograd import function
 
-    x = tg.ones(3, dtype=tg.float64, requires_grad=True)
+    x = tg.tensor(1.0, dtype=tg.float64, requires_grad=True)
     a, b = (x * 2.0).grad_fn, (x * 3.0).grad_fn
-    assert a._input_meta is b._input_meta and a._output_meta is b._output_meta
-    assert a.needs_input_grad is b.needs_input_grad == (True, False)
-    for n in range(function._SHARED_MAX + 50):
-        (tg.ones(n + 1, requires_grad=True) * 2.0).sum()
-    assert len(function._SHARED) <= function._SHARED_MAX
+    assert a._input_meta is b._input_meta == (((), np.dtype(np.float64)), None)
+    assert a._output_meta is b._output_meta == (((), np.dtype(np.float64)),)
+    v = tg.ones(3, dtype=tg.float64, requires_grad=True)
+    c = (v * 2.0).grad_fn
+    assert c._input_meta == (((3,), np.dtype(np.float64)), None)
+    assert c._output_meta == (((3,), np.dtype(np.float64)),)
+    bound = len(function._SHARED) + 5
+    monkeypatch.setattr(function, "_SHARED_MAX", bound)
+    for n in range(1, 30):  # 29 new argument lists of 0-d tensors: more than the room left
+        y = tg.stack([x] * (100 + n)).sum()
+    assert len(function._SHARED) == bound
+    assert y.grad_fn.next_functions[0][0]._input_meta == (((), np.dtype(np.float64)),) * 129
