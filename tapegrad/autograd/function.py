@@ -153,7 +153,11 @@ class Node:
     _args: tuple | None = ()
     _holds_tensors = True  # whether _args holds tensors (False: _release has nothing to do)
     _kwargs: dict = {}  # its keyword options (dim=, shape=...); never mutated in place
-    _output_data: tuple | None = ()
+    # The outputs' arrays (see `_output_data`): one output's array as it is, several as a
+    # tuple. (A tuple per entry would be one more object that lives as long as the graph
+    # and that each of Python's garbage collections visits.)
+    _kept_output: Any = None
+    _kept_outputs: tuple | None = ()
     _tensor_hooks: dict | None = None  # output_nr -> hooks registered on the output tensor
     _retained: dict | None = None  # output_nr -> weakref of a tensor that retains grad
     _pre_hooks: dict | None = None
@@ -201,6 +205,18 @@ class Node:
     def op_name(self) -> str:
         """Short forward name used in tape listings (``mul``, ``matmul``...)."""
         return self._op_name
+
+    @property
+    def _output_data(self) -> tuple | None:
+        """The outputs' arrays, one per output (None for an output that is not a tensor),
+        kept for listings and drawings; empty once backward released them."""
+        data = self._kept_output
+        return self._kept_outputs if data is None else (data,)
+
+    @_output_data.setter
+    def _output_data(self, arrays: tuple | None) -> None:
+        self._kept_output = None
+        self._kept_outputs = arrays
 
     @property
     def next_functions(self) -> tuple[tuple[Node | None, int], ...]:
@@ -258,7 +274,12 @@ class Node:
             else:
                 self._args = tuple([ReleasedTensor(a) if isinstance(a, Variable) else a
                                     for a in args])
-        self._output_data = None
+        # self._output_data = (), spelled out: writing only the attribute this entry already
+        # has (a new attribute after creation would give every node a dict of its own)
+        if self._kept_output is not None:
+            self._kept_output = None
+        else:
+            self._kept_outputs = ()
 
     def _run_backward(self, grads: list) -> tuple:
         """Call the Function's backward and return one gradient per forward argument."""
@@ -456,7 +477,7 @@ def _record_one(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
         shape = data.shape
         ctx._output_meta = ((shape, dt),) if shape else (
             _SCALAR_OUTPUT_META.get(dt) or _scalar_output_meta(dt))
-        ctx._output_data = (data,)
+        ctx._kept_output = data
         if dt.kind == "f":
             out._grad_fn = ctx
             out._output_nr = 0
