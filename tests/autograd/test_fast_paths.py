@@ -187,3 +187,59 @@ def test_powers_by_a_number_on_special_values(exponent):
         warnings.simplefilter("error")
         (plain,), (recorded,) = both_ways(lambda x: x ** exponent, x)
     assert_same(plain, recorded)
+
+
+# ------------------------------------------------------------------ 0-d float64 with a float
+SPECIAL = [0.0, -0.0, 1.0, -2.5, 1e308, -1e308, 5e-324, float("inf"), float("-inf"),
+           float("nan"), 1.0001]
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul"])
+def test_zero_dim_float64_with_a_float_matches_torch_bit_for_bit(op):
+    """``x * 1.0001`` on a 0-d float64 tensor computes with Python floats (the same IEEE
+    double operation); its values -- signed zeros, overflow to inf, subnormals, NaN -- and
+    its dtype, shape and gradient are torch's."""
+    for a in SPECIAL:
+        for b in SPECIAL:
+            x = tg.tensor(a, dtype=tg.float64, requires_grad=True)
+            xt = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+            y, yt = getattr(x, op)(b), getattr(xt, op)(b)
+            assert y.dtype == tg.float64 and y.shape == () and type(y._data) is np.ndarray
+            assert np.array_equal(y._data, yt.detach().numpy(), equal_nan=True), (op, a, b)
+            assert np.signbit(y._data) == np.signbit(yt.detach().numpy()), (op, a, b)
+            y.backward()
+            yt.backward()
+            assert np.array_equal(x.grad._data, xt.grad.numpy(), equal_nan=True), (op, a, b)
+
+
+def test_zero_dim_float_path_keeps_float32_and_reflected_ops_on_numpy():
+    """Only float64 takes the Python-float path: a float32 0-d tensor rounds to float32 as
+    torch does, and ``1.0001 - x`` (the number first) still subtracts in the right order."""
+    x32 = tg.tensor(1.1, dtype=tg.float32)
+    t32 = torch.tensor(1.1, dtype=torch.float32)
+    assert (x32 * 1.0001).item() == (t32 * 1.0001).item()
+    assert (x32 * 1.0001).dtype == tg.float32
+    x = tg.tensor(0.25, dtype=tg.float64)
+    assert (1.0001 - x).item() == (1.0001 - torch.tensor(0.25, dtype=torch.float64)).item()
+
+
+def test_zero_dim_entries_share_their_metadata_tuples_and_the_table_is_bounded(monkeypatch):
+    """Entries of 0-d ops (the graphs that grow to 10^5 entries) share their (shape, dtype)
+    tuples, so Python's garbage collector has fewer objects to visit per entry; n-d
+    entries keep their own; the table of shared tuples stays within its bound."""
+    from tapegrad.autograd import function
+
+    x = tg.tensor(1.0, dtype=tg.float64, requires_grad=True)
+    a, b = (x * 2.0).grad_fn, (x * 3.0).grad_fn
+    assert a._input_meta is b._input_meta == (((), np.dtype(np.float64)), None)
+    assert a._output_meta is b._output_meta == (((), np.dtype(np.float64)),)
+    v = tg.ones(3, dtype=tg.float64, requires_grad=True)
+    c = (v * 2.0).grad_fn
+    assert c._input_meta == (((3,), np.dtype(np.float64)), None)
+    assert c._output_meta == (((3,), np.dtype(np.float64)),)
+    bound = len(function._SHARED) + 5
+    monkeypatch.setattr(function, "_SHARED_MAX", bound)
+    for n in range(1, 30):  # 29 new argument lists of 0-d tensors: more than the room left
+        y = tg.stack([x] * (100 + n)).sum()
+    assert len(function._SHARED) == bound
+    assert y.grad_fn.next_functions[0][0]._input_meta == (((), np.dtype(np.float64)),) * 129
