@@ -89,22 +89,17 @@ _new_tuple = tuple.__new__
 # Graphs of 0-d tensors are the ones that grow to 10^5 entries (micrograd-style programs,
 # a loss summed number by number). Every object an entry holds alone is visited by each
 # full pass of Python's garbage collector over the live graph, and such passes come every
-# time the graph grows by a quarter, so their entries share their metadata tuples instead
-# of holding a copy each: a full collection over a chain of 100,000 0-d ops took half the
-# time. (Shared only for 0-d arguments: looking the tuples up costs about 0.2 us per op,
-# which an n-d op, whose graphs stay short, does not get back.) The tables are bounded.
+# time the graph grows by a quarter, so the entries of 0-d results share their metadata
+# tuples instead of holding a copy each: a full collection over a chain of 100,000 0-d ops
+# took half the time. (Only 0-d results: the lookup costs about 0.1 us per op, which an
+# n-d op, whose graphs stay short, would not get back.) The table is bounded.
 _SHARED: dict[tuple, tuple] = {}
 _SHARED_MAX = 4096
-_SCALAR_META: dict = {}  # numpy dtype -> ((), dtype): a 0-d argument's (shape, dtype)
 _SCALAR_OUTPUT_META: dict = {}  # numpy dtype -> (((), dtype),): a 0-d op's _output_meta
 
 
-def _scalar_meta(dt: Any) -> tuple:
-    return _SCALAR_META.setdefault(dt, ((), dt))
-
-
 def _scalar_output_meta(dt: Any) -> tuple:
-    return _SCALAR_OUTPUT_META.setdefault(dt, (_scalar_meta(dt),))
+    return _SCALAR_OUTPUT_META.setdefault(dt, (((), dt),))
 
 
 def _share(t: tuple) -> tuple:
@@ -425,37 +420,33 @@ def _record_inputs(ctx: Node, args: tuple, kwargs: dict) -> None:
     meta = []
     kept = []
     holds = False
-    scalars_only = True  # every tensor argument 0-d: its metadata is shared (see _SHARED)
     for a in args:
         if isinstance(a, Variable):
             if a._is_inference:
                 check_inference_for_record(a)
             data = a._data
-            shape = data.shape
-            if shape:
-                meta.append((shape, data.dtype))
-                scalars_only = False
-            else:
-                meta.append(_SCALAR_META.get(data.dtype) or _scalar_meta(data.dtype))
+            meta.append((data.shape, data.dtype))
             if a._requires_grad:
                 # apply() brought views up to date before forward; forward may have bumped
                 # the version since, so the edge is read as it was (no second sync)
                 node = a._grad_fn
                 if node is not None:
-                    edges += (node, a._output_nr)
+                    edges.append(node)
+                    edges.append(a._output_nr)
                 else:
-                    edges += (a._accumulator(), 0)
+                    edges.append(a._accumulator())
+                    edges.append(0)
                 kept.append(None)
             else:
-                edges += (None, 0)
+                edges.append(None)
+                edges.append(0)
                 kept.append(a)
                 holds = True
         else:
             meta.append(None)
             kept.append(a)
     ctx._edges = tuple(edges)
-    meta = tuple(meta)
-    ctx._input_meta = _SHARED.get(meta) or _share(meta) if scalars_only else meta
+    ctx._input_meta = tuple(meta)
     ctx._args = tuple(kept)
     if not holds:
         ctx._holds_tensors = False
@@ -474,9 +465,12 @@ def _record_one(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
     if isinstance(out, Variable):
         data = out._data
         dt = data.dtype
-        shape = data.shape
-        ctx._output_meta = ((shape, dt),) if shape else (
-            _SCALAR_OUTPUT_META.get(dt) or _scalar_output_meta(dt))
+        if data.shape:
+            ctx._output_meta = ((data.shape, dt),)
+        else:  # a 0-d result: share the metadata tuples (see _SHARED)
+            ctx._output_meta = _SCALAR_OUTPUT_META.get(dt) or _scalar_output_meta(dt)
+            meta = ctx._input_meta
+            ctx._input_meta = _SHARED.get(meta) or _share(meta)
         ctx._kept_output = data
         if dt.kind == "f":
             out._grad_fn = ctx
