@@ -42,6 +42,7 @@ import numpy as np
 
 from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node
+from tapegrad.kernels import threads
 from tapegrad.nn.functional.padding import pad
 from tapegrad.ops._util import contiguous, wrap
 from tapegrad.ops.checks.conv import (
@@ -58,7 +59,7 @@ __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
 
 #: Convolutions build the im2col columns of this many bytes of samples at a time (a size that
 #: stays in a core's L2 cache; measured on LeNet-5 shapes, see benchmarks/conv_bench.py).
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 4 << 20
 
 
 class _Columns:
@@ -120,8 +121,12 @@ def _forward_2d(x: np.ndarray, w: np.ndarray, stride: tuple, dilation: tuple,
     plan = _Columns(x.shape, (kh, kw), stride, dilation)
     out = np.empty((n, oc, plan.length), dtype=np.result_type(x, w), like=x)
     wg = w.reshape(groups, oc // groups, cg * kh * kw)
-    for lo, hi, cols in plan.chunks(x, 0, n):
-        _grouped(wg, cols, groups, out[lo:hi])
+
+    def samples(part: tuple[int, int]) -> None:
+        for lo, hi, cols in plan.chunks(x, *part):
+            _grouped(wg, cols, groups, out[lo:hi])
+
+    _by_samples(samples, x, n * oc * cg * kh * kw * plan.length)
     oh, ow = plan.out_size
     if plan.wide:  # drop the garbage columns
         out = out.reshape(n, oc, oh, plan.width)[..., :ow]
@@ -149,10 +154,14 @@ def _input_grad_2d(g: np.ndarray, w: np.ndarray, shape: tuple, stride: tuple,
     wt = w.reshape(groups, oc // groups, -1).transpose(0, 2, 1)
     full = np.empty(shape, dtype=g.dtype, like=g)
     step = _chunk_size(w[0].size * groups, plan.length, g.dtype.itemsize)
-    for lo in range(0, n, step):
-        hi = min(lo + step, n)
-        gcols = np.matmul(wt, g[lo:hi]).reshape(hi - lo, -1, plan.length)
-        plan.col2im(gcols, (hi - lo, *shape[1:]), full[lo:hi])
+
+    def samples(part: tuple[int, int]) -> None:
+        for lo in range(part[0], part[1], step):
+            hi = min(lo + step, part[1])
+            gcols = np.matmul(wt, g[lo:hi]).reshape(hi - lo, -1, plan.length)
+            plan.col2im(gcols, (hi - lo, *shape[1:]), full[lo:hi])
+
+    _by_samples(samples, g, n * w.size * plan.length)
     return full
 
 
@@ -167,11 +176,19 @@ def _weight_grad_2d(x: np.ndarray, g: np.ndarray, w_shape: tuple, stride: tuple,
     # Computed transposed (cols @ dL/dout^T): OpenBLAS runs these skinny products up to
     # 1.7x faster with the long side first (measured on LeNet's second layer).
     per_group = int(np.prod(w_shape[1:]))
-    acc = np.zeros((groups, per_group, oc // groups), dtype=g.dtype, like=g)
     gt = g.transpose(0, 1, 3, 2)
-    for lo, hi, cols in plan.chunks(x, 0, n):
-        cols_g = cols.reshape(hi - lo, groups, -1, plan.length)
-        acc += np.matmul(cols_g, gt[lo:hi]).sum(axis=0)
+
+    def samples(part: tuple[int, int]) -> np.ndarray:
+        acc = np.zeros((groups, per_group, oc // groups), dtype=g.dtype, like=g)
+        for lo, hi, cols in plan.chunks(x, *part):
+            cols_g = cols.reshape(hi - lo, groups, -1, plan.length)
+            acc += np.matmul(cols_g, gt[lo:hi]).sum(axis=0)
+        return acc
+
+    partial = _by_samples(samples, x, n * per_group * oc * plan.length)
+    acc = partial[0]
+    for more in partial[1:]:  # the parts' sums, added in order
+        acc += more
     return contiguous(acc.transpose(0, 2, 1)).reshape(w_shape)
 
 
@@ -260,6 +277,16 @@ def conv_weight_grad(x: np.ndarray, g: np.ndarray, w_shape: tuple, stride: tuple
                                         (*w_shape[:2], *w_shape[3:]), stride[1:],
                                         dilation[1:], groups)
     return out
+
+
+def _by_samples(samples: Any, x: np.ndarray, work: int) -> list:
+    """``samples((lo, hi))`` over the whole batch of ``x``: split into parts that run on
+    several threads (`tapegrad.kernels.threads`) when the work is large enough, else one call.
+    Each part writes its own samples' rows of the output, so the parts never overlap."""
+    n = x.shape[0]
+    if type(x) is not np.ndarray:  # device arrays: their kernels are already parallel
+        return [samples((0, n))]
+    return threads.parallel_map(samples, threads.split(n, threads.worth_splitting(n, work)))
 
 
 def _chunk_size(rows: int, length: int, itemsize: int) -> int:

@@ -1,0 +1,295 @@
+"""How many threads tapegrad's own kernels use, and the small pool that runs them.
+
+Most of a training step's arithmetic runs in a single thread: NumPy's BLAS parallelises only
+products it judges large, and numba's kernels here are serial. A convolution on a batch,
+though, is the same work repeated per sample, so two threads can each take half the batch.
+`parallel_map` does that: the caller runs the first part itself and the pool's workers the
+others, all at once.
+
+Why threads help although Python has a GIL: the work of each part is numba kernels compiled
+with ``nogil=True`` and NumPy matrix products, and both release the GIL while they run. The
+Python between two such calls holds it, so a part should be a few large calls, not many small
+ones: every time a thread takes the GIL back while another holds it, it sleeps until woken.
+
+Three rules keep the pool from costing more than it gains (each measured on the 2-core
+development machine):
+
+* **Only large work goes parallel.** Waking a sleeping worker and joining it costs 15-40 us
+  (more on a virtual machine, whose idle cores must be woken too), so callers split only work
+  that takes ~100 us or more (see `worth_splitting`).
+* **BLAS runs one thread inside a parallel region.** OpenBLAS would otherwise start its own
+  threads for the products of each part, and two pools of threads on two cores slow each
+  other. The region sets OpenBLAS's thread count to 1 and restores it afterwards, through the
+  library's ``openblas_set_num_threads`` (found with ctypes among the loaded libraries; when
+  it cannot be found, nothing is changed and the results are the same).
+* **Workers run on other cores than the caller.** When a sleeping worker is woken and every
+  core looks busy (the caller computing on one, OpenBLAS's idle threads spinning on the
+  others: they keep polling for ~0.1 s after each product), Linux tends to queue the worker
+  on the caller's own core, and the two halves then take turns: measured, a split LeNet
+  convolution took as long as the serial one. So before each region the workers are pinned
+  (``sched_setaffinity``, Linux only) to the allowed cores other than the caller's current
+  one; a spinning OpenBLAS thread there yields to them. The caller itself is never pinned.
+* **One region at a time.** A part that itself asks for a parallel region, or a second
+  Python thread asking while one runs, gets its parts run one after the other in the caller:
+  no deadlock, no oversubscription.
+
+The number of threads: `set_num_threads` (as ``torch.set_num_threads``), else the
+environment, read once: the smaller of ``OMP_NUM_THREADS`` and ``NUMBA_NUM_THREADS`` where set
+(what a user sets to run every library on one thread), else the number of CPUs this process
+may run on. With one thread nothing is ever split, and the results of a split equal the
+serial ones (each part computes its own samples; sums over parts are added in a fixed order).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["get_num_threads", "parallel_map", "set_num_threads", "split", "worth_splitting"]
+
+#: Work (multiply-adds, or element copies for memory-bound kernels) below which a split does
+#: not pay for waking the pool: ~2M multiply-adds take ~40 us on one core.
+MIN_WORK = 1 << 21
+
+_ENV = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def _from_environment() -> int:
+    counts = []
+    for name in _ENV:
+        value = os.environ.get(name, "").strip()
+        if value.isdigit() and int(value) > 0:
+            counts.append(int(value))
+    if counts:
+        return min(counts)
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+_state = {"threads": _from_environment()}
+
+
+def get_num_threads() -> int:
+    """The number of threads tapegrad's parallel kernels use (1: everything serial)."""
+    return _state["threads"]
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads in tapegrad's parallel kernels (``torch.set_num_threads``)."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"set_num_threads expects a positive integer, got {n!r}")
+    _state["threads"] = n
+
+
+def worth_splitting(items: int, work: float) -> int:
+    """How many parts to split ``items`` independent items (samples) into, for ``work``
+    multiply-adds in all: 1 (run serially) unless the work is large and there are threads."""
+    threads = _state["threads"]
+    if threads < 2 or items < 2 or work < MIN_WORK:
+        return 1
+    return min(threads, items, int(work // MIN_WORK))
+
+
+def split(items: int, parts: int) -> list[tuple[int, int]]:
+    """``items`` cut into ``parts`` contiguous ``(lo, hi)`` ranges of nearly equal size.
+
+    >>> split(5, 2)
+    [(0, 3), (3, 5)]
+    """
+    parts = max(1, min(parts, items))
+    bounds = [items * k // parts for k in range(parts + 1)]
+    return [(bounds[k], bounds[k + 1]) for k in range(parts)]
+
+
+# ---------------------------------------------------------------------------------------------
+# OpenBLAS's thread count, through ctypes (NumPy exposes no API for it).
+
+_PREFIXES = ("scipy_", "")
+_SUFFIXES = ("64_", "_64", "")
+
+
+def _loaded_openblas() -> list[str]:
+    """Paths of the OpenBLAS libraries this process may have loaded (NumPy's own first)."""
+    import numpy
+
+    base = os.path.dirname(numpy.__file__)
+    paths = []
+    for folder in (os.path.join(base, "..", "numpy.libs"), os.path.join(base, ".dylibs")):
+        paths += glob.glob(os.path.join(folder, "*openblas*"))
+    try:
+        with open("/proc/self/maps") as maps:
+            paths += [line.split()[-1] for line in maps if "openblas" in line.lower()]
+    except OSError:
+        pass
+    return list(dict.fromkeys(paths))
+
+
+def _find_blas_controls() -> tuple[Callable[[], int], Callable[[int], Any]] | None:
+    """OpenBLAS's ``(get_num_threads, set_num_threads)``, or None where not found."""
+    for path in _loaded_openblas():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in _PREFIXES:
+            for suffix in _SUFFIXES:
+                get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
+                set_ = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
+                if get is not None and set_ is not None:
+                    get.restype, get.argtypes = ctypes.c_int, []
+                    set_.restype, set_.argtypes = None, [ctypes.c_int]
+                    return get, set_
+    return None
+
+
+_blas: dict[str, Any] = {}
+
+
+def _blas_controls() -> tuple[Callable[[], int], Callable[[int], Any]] | None:
+    if "controls" not in _blas:
+        try:
+            _blas["controls"] = _find_blas_controls()
+        except Exception:  # any surprise here only costs the BLAS cap, never a result
+            _blas["controls"] = None
+    return _blas["controls"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The pool: persistent daemon threads, each handed one job at a time through two locks.
+
+# ---------------------------------------------------------------------------------------------
+# Where the workers run (Linux): the caller's current core, from glibc's sched_getcpu.
+
+def _find_getcpu() -> Callable[[], int] | None:
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    try:
+        getcpu = ctypes.CDLL(None).sched_getcpu
+    except (OSError, AttributeError):
+        return None
+    getcpu.restype, getcpu.argtypes = ctypes.c_int, []
+    return getcpu
+
+
+_getcpu: dict[str, Any] = {}
+
+
+def _place(workers: list[_Worker]) -> None:
+    """Pin each worker to one allowed core other than the caller's current one."""
+    if "fn" not in _getcpu:
+        _getcpu["fn"] = _find_getcpu()
+    getcpu = _getcpu["fn"]
+    if getcpu is None:
+        return
+    try:
+        here = getcpu()
+        others = sorted(os.sched_getaffinity(0) - {here})
+        if not others:
+            return
+        for k, worker in enumerate(workers):
+            worker.pin(others[k % len(others)])
+    except OSError:  # affinity refused (a container's policy): leave placement to Linux
+        _getcpu["fn"] = None
+
+
+class _Worker:
+    """One thread that runs ``fn(part)`` when `start` hands it a job; `join` waits for it.
+
+    Two plain locks do the handoff (the cheapest blocking primitive Python has): ``_go`` is
+    held while the worker is idle, ``_done`` while its job runs.
+    """
+
+    def __init__(self) -> None:
+        self._go = threading.Lock()
+        self._go.acquire()
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._job: tuple[Callable[[Any], Any], Any] | None = None
+        self._result: tuple[Any, BaseException | None] = (None, None)
+        self._cpu = -1  # the core it is pinned to (-1: none yet)
+        self._thread = threading.Thread(target=self._loop, name="tapegrad-worker", daemon=True)
+        self._thread.start()
+
+    def pin(self, cpu: int) -> None:
+        if cpu != self._cpu and self._thread.native_id is not None:
+            os.sched_setaffinity(self._thread.native_id, {cpu})
+            self._cpu = cpu
+
+    def _loop(self) -> None:
+        while True:
+            self._go.acquire()
+            fn, part = self._job  # type: ignore[misc]  # set by start()
+            try:
+                self._result = (fn(part), None)
+            except BaseException as exc:  # handed to the caller by join()
+                self._result = (None, exc)
+            self._job = None
+            self._done.release()
+
+    def start(self, fn: Callable[[Any], Any], part: Any) -> None:
+        self._job = (fn, part)
+        self._go.release()
+
+    def join(self) -> tuple[Any, BaseException | None]:
+        self._done.acquire()
+        result, self._result = self._result, (None, None)
+        return result
+
+
+_pool: dict[str, Any] = {"workers": [], "busy": threading.Lock()}
+
+
+def _reset_after_fork() -> None:
+    # A forked child has only the thread that forked: the parent's workers do not exist there.
+    _pool["workers"] = []
+    _pool["busy"] = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def parallel_map(fn: Callable[[Any], Any], parts: Sequence[Any]) -> list[Any]:
+    """``[fn(part) for part in parts]``, the parts run at once: the first in the calling
+    thread, the others in the pool's workers, with BLAS at one thread meanwhile.
+
+    Runs them one after the other instead when there is one part, when tapegrad is set to one
+    thread, or when another region is running (a nested call, or another Python thread's).
+    The first exception raised by a part is raised here, after every part has finished.
+    """
+    busy = _pool["busy"]
+    if len(parts) < 2 or _state["threads"] < 2 or not busy.acquire(blocking=False):
+        return [fn(part) for part in parts]
+    try:
+        workers = _pool["workers"]
+        while len(workers) < len(parts) - 1:
+            workers.append(_Worker())
+        _place(workers[:len(parts) - 1])
+        controls = _blas_controls()
+        blas_threads = controls[0]() if controls is not None else 1
+        if blas_threads > 1:
+            controls[1](1)  # type: ignore[index]
+        try:
+            for worker, part in zip(workers, parts[1:], strict=False):
+                worker.start(fn, part)
+            first: tuple[Any, BaseException | None]
+            try:
+                first = (fn(parts[0]), None)
+            except BaseException as exc:
+                first = (None, exc)
+            results = [first] + [worker.join() for worker in workers[:len(parts) - 1]]
+        finally:
+            if blas_threads > 1:
+                controls[1](blas_threads)  # type: ignore[index]
+    finally:
+        busy.release()
+    for _, exc in results:
+        if exc is not None:
+            raise exc
+    return [value for value, _ in results]

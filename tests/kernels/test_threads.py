@@ -1,0 +1,127 @@
+"""tapegrad.kernels.threads: the thread count, the batch split and the pool's guarantees."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from tapegrad.kernels import threads
+
+
+@pytest.fixture
+def two_threads(monkeypatch):
+    monkeypatch.setitem(threads._state, "threads", 2)
+
+
+def test_split_covers_every_item_once():
+    for items in range(0, 9):
+        for parts in range(1, 5):
+            ranges = threads.split(items, parts)
+            covered = [i for lo, hi in ranges for i in range(lo, hi)]
+            assert covered == list(range(items))
+            sizes = [hi - lo for lo, hi in ranges]
+            assert max(sizes, default=0) - min(sizes, default=0) <= 1
+
+
+def test_worth_splitting(monkeypatch):
+    monkeypatch.setitem(threads._state, "threads", 1)
+    assert threads.worth_splitting(32, 1e12) == 1  # one thread: never
+    monkeypatch.setitem(threads._state, "threads", 4)
+    assert threads.worth_splitting(32, threads.MIN_WORK - 1) == 1  # too little work
+    assert threads.worth_splitting(1, 1e12) == 1  # one sample
+    assert threads.worth_splitting(3, 1e12) == 3  # no more parts than samples
+    assert threads.worth_splitting(32, 2.5 * threads.MIN_WORK) == 2  # each part >= MIN_WORK
+    assert threads.worth_splitting(32, 1e12) == 4
+
+
+def test_set_num_threads_checks_its_argument(monkeypatch):
+    monkeypatch.setitem(threads._state, "threads", 1)
+    threads.set_num_threads(3)
+    assert threads.get_num_threads() == 3
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError):
+            threads.set_num_threads(bad)
+    assert threads.get_num_threads() == 3
+
+
+def test_thread_count_from_the_environment(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    assert threads._from_environment() == 2  # the smaller of the two
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "")
+    assert threads._from_environment() == 3
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.delenv("NUMBA_NUM_THREADS")
+    assert threads._from_environment() >= 1  # the CPUs this process may use
+
+
+def test_parallel_map_runs_parts_at_once_in_order(two_threads):
+    names = {}
+    barrier = threading.Barrier(2, timeout=10)  # passes only if both parts run at once
+
+    def part(k):
+        names[k] = threading.current_thread().name
+        barrier.wait()
+        return k * 10
+
+    assert threads.parallel_map(part, [1, 2]) == [10, 20]
+    assert names[1] == threading.current_thread().name  # the first part: the caller's
+    assert names[2] != names[1]
+
+
+def test_one_thread_runs_everything_in_the_caller(monkeypatch):
+    monkeypatch.setitem(threads._state, "threads", 1)
+    seen = threads.parallel_map(lambda k: threading.current_thread().name, [0, 1, 2])
+    assert seen == [threading.current_thread().name] * 3
+
+
+def test_nested_region_runs_serially(two_threads):
+    def inner(k):
+        return threading.current_thread().name
+
+    def outer(k):
+        return threads.parallel_map(inner, [0, 1])
+
+    first, second = threads.parallel_map(outer, [0, 1])
+    assert len(set(first)) == 1 and len(set(second)) == 1  # each inner region: one thread
+    assert first[0] != second[0]
+
+
+def test_exceptions_reach_the_caller_after_every_part(two_threads):
+    finished = []
+
+    def part(k):
+        if k == 1:
+            raise KeyError("boom")
+        finished.append(k)
+        return k
+
+    with pytest.raises(KeyError, match="boom"):
+        threads.parallel_map(part, [0, 1])
+    assert finished == [0]
+    assert threads.parallel_map(lambda k: k + 1, [0, 1]) == [1, 2]  # the pool still works
+
+
+def test_blas_runs_one_thread_inside_a_region_and_is_restored(two_threads):
+    controls = threads._blas_controls()
+    if controls is None:  # a NumPy without OpenBLAS: nothing to cap, results unaffected
+        assert threads.parallel_map(lambda k: k, [0, 1]) == [0, 1]
+        return
+    get, set_ = controls
+    before = get()
+    set_(2)
+    try:
+        inside = threads.parallel_map(lambda k: get(), [0, 1])
+        assert inside == [1, 1]
+        assert get() == 2
+    finally:
+        set_(before)
+
+
+def test_matmul_results_equal_in_a_region(two_threads, rng):
+    a = rng.standard_normal((4, 30, 40)).astype(np.float32)
+    b = rng.standard_normal((4, 40, 50)).astype(np.float32)
+    out = threads.parallel_map(lambda k: a[2 * k:2 * k + 2] @ b[2 * k:2 * k + 2], [0, 1])
+    np.testing.assert_array_equal(np.concatenate(out), a @ b)
