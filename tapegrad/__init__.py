@@ -46,6 +46,7 @@ from tapegrad.creation import (
     zeros_like,
 )
 from tapegrad.device import device
+from tapegrad.kernels.threads import get_num_threads, set_num_threads
 from tapegrad.dtypes import (
     bool_ as bool,  # torch.bool
 )
