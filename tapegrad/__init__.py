@@ -46,7 +46,6 @@ from tapegrad.creation import (
     zeros_like,
 )
 from tapegrad.device import device
-from tapegrad.kernels.threads import get_num_threads, set_num_threads
 from tapegrad.dtypes import (
     bool_ as bool,  # torch.bool
 )
@@ -74,6 +73,7 @@ from tapegrad.dtypes import (
 )
 from tapegrad.dtypes import float_ as float  # torch.float
 from tapegrad.dtypes import int_ as int  # torch.int
+from tapegrad.kernels.threads import get_num_threads, set_num_threads
 from tapegrad.nn.functional.dropout import native_dropout_backward
 from tapegrad.nn.functional.normalization import (
     native_batch_norm,
