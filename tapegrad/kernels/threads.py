@@ -49,11 +49,19 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["get_num_threads", "parallel_map", "set_num_threads", "split", "worth_splitting"]
+__all__ = ["blas_cap", "blas_restore", "get_num_threads", "parallel_map", "set_num_threads",
+           "split", "worth_splitting"]
 
 #: Work (multiply-adds, or element copies for memory-bound kernels) below which a split does
 #: not pay for waking the pool: ~2M multiply-adds take ~40 us on one core.
 MIN_WORK = 1 << 21
+
+#: Matrix products of fewer multiply-adds run BLAS on one thread (`blas_cap`). OpenBLAS
+#: itself threads products from 2**18 multiply-adds; measured here, below 2**21 its second
+#: thread gained nothing and sometimes lost (32x400 @ 400x120, LeNet's first linear layer:
+#: 37 us on one thread, 41 on two; its weight gradient 120x32 @ 32x400: 34 vs 92 us), while
+#: from 2**21 it gained a third (256x64 @ 64x128: 44 -> 31 us).
+BLAS_MIN_WORK = 1 << 21
 
 _ENV = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
 
@@ -109,6 +117,16 @@ def split(items: int, parts: int) -> list[tuple[int, int]]:
 
 # ---------------------------------------------------------------------------------------------
 # OpenBLAS's thread count, through ctypes (NumPy exposes no API for it).
+#
+# Why tapegrad touches it at all: after each threaded product, OpenBLAS's idle threads keep
+# polling for new work for ~0.1 s (a core each, yielding to other runnable threads), so in a
+# training step that runs a threaded product every few milliseconds they never sleep. Where
+# the products are small that buys nothing, and the polling thread takes the core the pool's
+# worker (or another process) needs: measured on LeNet-5, splitting the convolutions made the
+# step 10% slower with OpenBLAS's threads polling and 11% faster without them. So small
+# products run on one BLAS thread (`blas_cap`, around each product tapegrad makes), and the
+# count is put back right after: setting it wakes no thread, and NumPy code outside tapegrad
+# sees the count it had.
 
 _PREFIXES = ("scipy_", "")
 _SUFFIXES = ("64_", "_64", "")
@@ -158,6 +176,30 @@ def _blas_controls() -> tuple[Callable[[], int], Callable[[int], Any]] | None:
         except Exception:  # any surprise here only costs the BLAS cap, never a result
             _blas["controls"] = None
     return _blas["controls"]
+
+
+def blas_cap(work: float) -> int:
+    """Before a matrix product of ``work`` multiply-adds: put BLAS on one thread if the
+    product is small (`BLAS_MIN_WORK`) or tapegrad is set to one thread. Returns the count to
+    give `blas_restore` after the product (0: nothing was changed)."""
+    if work >= BLAS_MIN_WORK and _state["threads"] > 1:
+        return 0
+    controls = _blas_controls()
+    if controls is None:
+        return 0
+    before = controls[0]()
+    if before <= 1:
+        return 0
+    controls[1](1)
+    return before
+
+
+def blas_restore(count: int) -> None:
+    """Undo `blas_cap` (``count`` is what it returned)."""
+    if count:
+        controls = _blas_controls()
+        if controls is not None:
+            controls[1](count)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -125,3 +125,35 @@ def test_matmul_results_equal_in_a_region(two_threads, rng):
     b = rng.standard_normal((4, 40, 50)).astype(np.float32)
     out = threads.parallel_map(lambda k: a[2 * k:2 * k + 2] @ b[2 * k:2 * k + 2], [0, 1])
     np.testing.assert_array_equal(np.concatenate(out), a @ b)
+
+
+def test_small_products_cap_blas_and_restore_it(monkeypatch):
+    controls = threads._blas_controls()
+    if controls is None:  # no OpenBLAS found: nothing is capped
+        assert threads.blas_cap(1) == 0
+        return
+    get, set_ = controls
+    before = get()
+    monkeypatch.setitem(threads._state, "threads", 2)
+    try:
+        set_(2)
+        assert threads.blas_cap(threads.BLAS_MIN_WORK) == 0  # large: BLAS keeps its threads
+        assert get() == 2
+        count = threads.blas_cap(threads.BLAS_MIN_WORK - 1)  # small: one thread meanwhile
+        assert (count, get()) == (2, 1)
+        threads.blas_restore(count)
+        assert get() == 2
+        monkeypatch.setitem(threads._state, "threads", 1)  # tapegrad on one thread: always
+        count = threads.blas_cap(10 * threads.BLAS_MIN_WORK)
+        assert (count, get()) == (2, 1)
+        threads.blas_restore(count)
+        assert get() == 2
+    finally:
+        set_(before)
+
+
+def test_top_level_names():
+    import tapegrad
+
+    assert tapegrad.set_num_threads is threads.set_num_threads
+    assert tapegrad.get_num_threads is threads.get_num_threads

@@ -318,7 +318,14 @@ def _by_samples(samples: Any, x: np.ndarray, work: int) -> list:
     n = x.shape[0]
     if type(x) is not np.ndarray:  # device arrays: their kernels are already parallel
         return [samples((0, n))]
-    return threads.parallel_map(samples, threads.split(n, threads.worth_splitting(n, work)))
+    parts = threads.worth_splitting(n, work)
+    if parts > 1:
+        return threads.parallel_map(samples, threads.split(n, parts))
+    capped = threads.blas_cap(work / max(n, 1))  # one product per sample
+    try:
+        return [samples((0, n))]
+    finally:
+        threads.blas_restore(capped)
 
 
 def _chunk_size(rows: int, length: int, itemsize: int) -> int:
