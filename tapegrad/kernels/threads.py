@@ -44,7 +44,9 @@ from __future__ import annotations
 
 import ctypes
 import glob
+import itertools
 import os
+import queue
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -240,20 +242,51 @@ def _place(workers: list[_Worker]) -> None:
         _getcpu["fn"] = None
 
 
-class _Worker:
-    """One thread that runs ``fn(part)`` when `start` hands it a job; `join` waits for it.
+class _Job:
+    """One worker's share of a region: run ``fn(first)`` unless the caller cancelled it first.
 
-    Two plain locks do the handoff (the cheapest blocking primitive Python has): ``_go`` is
-    held while the worker is idle, ``_done`` while its job runs.
+    ``gate`` makes "start" (the worker) and "cancel" (the caller, done with every part before
+    the worker woke up) exclude each other, so exactly one of them happens; ``done`` is held
+    until a started job has finished.
     """
 
+    __slots__ = ("cancelled", "done", "error", "first", "fn", "gate", "started")
+
+    def __init__(self, fn: Callable[[int | None], BaseException | None],
+                 first: int | None) -> None:
+        self.fn, self.first = fn, first
+        self.gate = threading.Lock()
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.started = self.cancelled = False
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        with self.gate:
+            if self.cancelled:
+                return
+            self.started = True
+        try:
+            self.error = self.fn(self.first)
+        finally:
+            self.done.release()
+
+    def finish(self) -> BaseException | None:
+        """Wait for the job if it started, else cancel it; its exception, if any."""
+        with self.gate:
+            if not self.started:
+                self.cancelled = True
+                return None
+        self.done.acquire()
+        return self.error
+
+
+class _Worker:
+    """One thread that runs the `_Job` s put in its queue (a C queue: putting one wakes the
+    thread as cheaply as Python allows)."""
+
     def __init__(self) -> None:
-        self._go = threading.Lock()
-        self._go.acquire()
-        self._done = threading.Lock()
-        self._done.acquire()
-        self._job: tuple[Callable[[Any], Any], Any] | None = None
-        self._result: tuple[Any, BaseException | None] = (None, None)
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._cpu = -1  # the core it is pinned to (-1: none yet)
         self._thread = threading.Thread(target=self._loop, name="tapegrad-worker", daemon=True)
         self._thread.start()
@@ -265,23 +298,10 @@ class _Worker:
 
     def _loop(self) -> None:
         while True:
-            self._go.acquire()
-            fn, part = self._job  # type: ignore[misc]  # set by start()
-            try:
-                self._result = (fn(part), None)
-            except BaseException as exc:  # handed to the caller by join()
-                self._result = (None, exc)
-            self._job = None
-            self._done.release()
+            self._jobs.get().run()
 
-    def start(self, fn: Callable[[Any], Any], part: Any) -> None:
-        self._job = (fn, part)
-        self._go.release()
-
-    def join(self) -> tuple[Any, BaseException | None]:
-        self._done.acquire()
-        result, self._result = self._result, (None, None)
-        return result
+    def start(self, job: _Job) -> None:
+        self._jobs.put(job)
 
 
 _pool: dict[str, Any] = {"workers": [], "busy": threading.Lock()}
@@ -298,40 +318,61 @@ if hasattr(os, "register_at_fork"):
 
 
 def parallel_map(fn: Callable[[Any], Any], parts: Sequence[Any]) -> list[Any]:
-    """``[fn(part) for part in parts]``, the parts run at once: the first in the calling
-    thread, the others in the pool's workers, with BLAS at one thread meanwhile.
+    """``[fn(part) for part in parts]``, the parts run at once by the calling thread and up to
+    ``get_num_threads() - 1`` of the pool's workers, with BLAS at one thread meanwhile.
+
+    Each thread takes the next part not yet taken until none is left (the caller takes the
+    first), so a worker that wakes late, or shares its core with another process, leaves
+    more parts to the others: give a few more parts than threads to even the load out. A
+    worker that has not woken by the time every part is taken is not waited for. The results
+    come back in the parts' order whoever ran them.
 
     Runs them one after the other instead when there is one part, when tapegrad is set to one
     thread, or when another region is running (a nested call, or another Python thread's).
-    The first exception raised by a part is raised here, after every part has finished.
+    The first exception raised by a part is raised here, after every thread has stopped
+    (a thread stops taking parts after one of its own raised).
     """
     busy = _pool["busy"]
-    if len(parts) < 2 or _state["threads"] < 2 or not busy.acquire(blocking=False):
+    helpers = min(_state["threads"], len(parts)) - 1
+    if helpers < 1 or not busy.acquire(blocking=False):
         return [fn(part) for part in parts]
     try:
         workers = _pool["workers"]
-        while len(workers) < len(parts) - 1:
+        while len(workers) < helpers:
             workers.append(_Worker())
-        _place(workers[:len(parts) - 1])
+        workers = workers[:helpers]
+        _place(workers)
         controls = _blas_controls()
         blas_threads = controls[0]() if controls is not None else 1
         if blas_threads > 1:
             controls[1](1)  # type: ignore[index]
+        taken = itertools.count(1)  # next() is atomic under the GIL: each part runs once
+        results: list[Any] = [None] * len(parts)
+
+        def take(first: int | None) -> BaseException | None:
+            k = next(taken) if first is None else first
+            while k < len(parts):
+                try:
+                    results[k] = fn(parts[k])
+                except BaseException as exc:  # handed to the caller after the others stop
+                    return exc
+                k = next(taken)
+            return None
+
         try:
-            for worker, part in zip(workers, parts[1:], strict=False):
-                worker.start(fn, part)
-            first: tuple[Any, BaseException | None]
-            try:
-                first = (fn(parts[0]), None)
-            except BaseException as exc:
-                first = (None, exc)
-            results = [first] + [worker.join() for worker in workers[:len(parts) - 1]]
+            jobs = [_Job(take, None) for _ in workers]  # a worker takes parts when it wakes
+            for worker, job in zip(workers, jobs, strict=True):
+                worker.start(job)
+            # A worker that has not woken by the time the parts are all taken is not waited
+            # for (its job is cancelled): when its core is busy with another process, it may
+            # be milliseconds before it runs.
+            errors = [take(0)] + [job.finish() for job in jobs]
         finally:
             if blas_threads > 1:
                 controls[1](blas_threads)  # type: ignore[index]
     finally:
         busy.release()
-    for _, exc in results:
+    for exc in errors:
         if exc is not None:
             raise exc
-    return [value for value, _ in results]
+    return results

@@ -71,6 +71,14 @@ def test_parallel_map_runs_parts_at_once_in_order(two_threads):
     assert names[2] != names[1]
 
 
+def test_more_parts_than_threads_each_run_once_in_order(two_threads):
+    calls = []
+    results = threads.parallel_map(lambda k: calls.append(k) or k * k, list(range(10)))
+    assert results == [k * k for k in range(10)]
+    assert sorted(calls) == list(range(10))
+    assert len(threads._pool["workers"]) >= 1
+
+
 def test_one_thread_runs_everything_in_the_caller(monkeypatch):
     monkeypatch.setitem(threads._state, "threads", 1)
     seen = threads.parallel_map(lambda k: threading.current_thread().name, [0, 1, 2])
@@ -86,7 +94,27 @@ def test_nested_region_runs_serially(two_threads):
 
     first, second = threads.parallel_map(outer, [0, 1])
     assert len(set(first)) == 1 and len(set(second)) == 1  # each inner region: one thread
-    assert first[0] != second[0]
+
+
+def test_a_worker_that_wakes_late_is_not_waited_for(two_threads):
+    # a worker busy elsewhere has not started its job when the caller is done: the caller
+    # cancels the job instead of waiting, and the worker skips it when it gets there
+    release = threading.Event()
+    both = threading.Barrier(3, timeout=10)  # the region's two threads and this test
+
+    def slow(k):
+        both.wait()  # each part in its own thread: the worker is busy with one of them
+        release.wait(10)
+        return k
+
+    threading.Thread(target=threads.parallel_map, args=(slow, [0, 1])).start()
+    both.wait()
+    try:
+        job = threads._Job(lambda first: None, None)  # queued behind the busy part
+        threads._pool["workers"][0].start(job)
+        assert job.finish() is None and job.cancelled  # not started: cancelled, no wait
+    finally:
+        release.set()
 
 
 def test_exceptions_reach_the_caller_after_every_part(two_threads):

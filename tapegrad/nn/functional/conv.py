@@ -385,7 +385,9 @@ def _by_samples(samples: Any, x: np.ndarray, work: int) -> list:
         return [samples((0, n))]
     parts = threads.worth_splitting(n, work)
     if parts > 1:
-        return threads.parallel_map(samples, threads.split(n, parts))
+        # twice as many parts as threads: a worker that starts late (waking one costs ~20-30
+        # us) leaves its second part to the caller instead of making it wait
+        return threads.parallel_map(samples, threads.split(n, 2 * parts))
     capped = threads.blas_cap(work / max(n, 1))  # one product per sample
     try:
         return [samples((0, n))]
