@@ -12,7 +12,10 @@ from tapegrad.kernels import threads
 
 @pytest.fixture
 def two_threads(monkeypatch):
+    # tiny parts always lose time to the handoff: keep the back-off (tested on its own) out
     monkeypatch.setitem(threads._state, "threads", 2)
+    monkeypatch.setitem(threads._pool, "serial_until", 0.0)
+    monkeypatch.setattr(threads, "_judge", lambda wall, cpu: None)
 
 
 def test_split_covers_every_item_once():
@@ -185,3 +188,18 @@ def test_top_level_names():
 
     assert tapegrad.set_num_threads is threads.set_num_threads
     assert tapegrad.get_num_threads is threads.get_num_threads
+
+
+def test_regions_that_lose_time_switch_splitting_off_for_a_while(monkeypatch):
+    monkeypatch.setitem(threads._state, "threads", 2)
+    monkeypatch.setitem(threads._pool, "strikes", 0)
+    monkeypatch.setitem(threads._pool, "serial_until", 0.0)
+    threads._judge(wall=1.0, cpu=2.0)  # a gain: no strike
+    assert threads._pool["strikes"] == 0
+    for _ in range(threads.STRIKES):
+        threads._judge(wall=2.0, cpu=1.0)  # slower than serial
+    assert threads._pool["serial_until"] > 0
+    seen = threads.parallel_map(lambda k: threading.current_thread().name, [0, 1])
+    assert seen == [threading.current_thread().name] * 2  # backing off: all in the caller
+    monkeypatch.setitem(threads._pool, "serial_until", 0.0)
+    assert threads.parallel_map(lambda k: k, [0, 1]) == [0, 1]

@@ -125,6 +125,8 @@ def test_batch_split_across_threads_is_the_same(rng, monkeypatch, dtype):
     from tapegrad.kernels import threads
 
     monkeypatch.setattr(threads, "MIN_WORK", 1)
+    monkeypatch.setattr(threads, "_judge", lambda wall, cpu: None)  # tiny: always "slow"
+    monkeypatch.setitem(threads._pool, "serial_until", 0.0)
     cases = [((5, 4, 8, 9), (6, 2, 3, 3), {"groups": 2}),
              ((3, 3, 8, 9), (4, 3, 3, 3), {"stride": 2, "padding": 1}),
              ((4, 3, 10), (5, 3, 3), {}),
