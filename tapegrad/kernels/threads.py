@@ -2,33 +2,38 @@
 
 Most of a training step's arithmetic runs in a single thread: NumPy's BLAS parallelises only
 products it judges large, and numba's kernels here are serial. A convolution on a batch,
-though, is the same work repeated per sample, so two threads can each take half the batch.
-`parallel_map` does that: the caller runs the first part itself and the pool's workers the
-others, all at once.
+though, is the same work repeated per sample, so two threads can each take part of the
+batch. `parallel_map` does that: the caller and the pool's workers take the parts one by one
+until none is left.
 
 Why threads help although Python has a GIL: the work of each part is numba kernels compiled
 with ``nogil=True`` and NumPy matrix products, and both release the GIL while they run. The
 Python between two such calls holds it, so a part should be a few large calls, not many small
 ones: every time a thread takes the GIL back while another holds it, it sleeps until woken.
 
-Three rules keep the pool from costing more than it gains (each measured on the 2-core
-development machine):
+Each rule below keeps the pool from costing more than it gains (each was measured on the
+2-core development machine, a virtual machine, where waking a thread on an idle core costs
+~20-30 us and handing a part over and back ~50 us):
 
-* **Only large work goes parallel.** Waking a sleeping worker and joining it costs 15-40 us
-  (more on a virtual machine, whose idle cores must be woken too), so callers split only work
-  that takes ~100 us or more (see `worth_splitting`).
-* **BLAS runs one thread inside a parallel region.** OpenBLAS would otherwise start its own
-  threads for the products of each part, and two pools of threads on two cores slow each
-  other. The region sets OpenBLAS's thread count to 1 and restores it afterwards, through the
-  library's ``openblas_set_num_threads`` (found with ctypes among the loaded libraries; when
-  it cannot be found, nothing is changed and the results are the same).
+* **Only large work goes parallel** (`worth_splitting`): ~2M multiply-adds per part or more.
+* **BLAS runs one thread inside a region, and for small products everywhere.** OpenBLAS's
+  own threads would compete with the parts, and after each threaded product its idle
+  threads keep polling for work for ~0.1 s, a core each: in a training step that never
+  stops. See `blas_cap` for the numbers. The count is set through the library's
+  ``openblas_set_num_threads`` (found with ctypes among the loaded libraries; when it cannot
+  be found, nothing is changed and the results are the same).
 * **Workers run on other cores than the caller.** When a sleeping worker is woken and every
-  core looks busy (the caller computing on one, OpenBLAS's idle threads spinning on the
-  others: they keep polling for ~0.1 s after each product), Linux tends to queue the worker
-  on the caller's own core, and the two halves then take turns: measured, a split LeNet
-  convolution took as long as the serial one. So before each region the workers are pinned
-  (``sched_setaffinity``, Linux only) to the allowed cores other than the caller's current
-  one; a spinning OpenBLAS thread there yields to them. The caller itself is never pinned.
+  core looks busy, Linux tends to queue it on the caller's own core, and the two then take
+  turns: measured, a split LeNet convolution took as long as the serial one. So before each
+  region the workers are pinned (``sched_setaffinity``, Linux only) to the allowed cores
+  other than the caller's current one. The caller itself is never pinned.
+* **Nobody waits for a worker that has not started.** The caller takes parts too, and if
+  every part is taken before a worker woke up, that worker's job is cancelled.
+* **Busy machines fall back to serial.** When other processes occupy the other cores, a
+  worker waits for a core or is preempted while holding the GIL, and splitting loses (a
+  LeNet step: 8.5 ms split, 3.8 ms serial, with one of two cores taken). A region that took
+  longer than its parts' CPU time counts a strike; after two in a row, regions run serially
+  for a second (`_judge`).
 * **One region at a time.** A part that itself asks for a parallel region, or a second
   Python thread asking while one runs, gets its parts run one after the other in the caller:
   no deadlock, no oversubscription.
@@ -36,8 +41,9 @@ development machine):
 The number of threads: `set_num_threads` (as ``torch.set_num_threads``), else the
 environment, read once: the smaller of ``OMP_NUM_THREADS`` and ``NUMBA_NUM_THREADS`` where set
 (what a user sets to run every library on one thread), else the number of CPUs this process
-may run on. With one thread nothing is ever split, and the results of a split equal the
-serial ones (each part computes its own samples; sums over parts are added in a fixed order).
+may run on. With one thread nothing is ever split. A split gives the same results whichever
+thread runs a part (each part computes its own samples, and sums over parts are added in the
+parts' order); a sum split into parts may round differently from the serial sum.
 """
 
 from __future__ import annotations
