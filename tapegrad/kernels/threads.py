@@ -19,7 +19,7 @@ Each rule below keeps the pool from costing more than it gains (each was measure
 * **BLAS runs one thread inside a region, and for small products everywhere.** OpenBLAS's
   own threads would compete with the parts, and after each threaded product its idle
   threads keep polling for work for ~0.1 s, a core each: in a training step that never
-  stops. See `blas_cap` for the numbers. The count is set through the library's
+  stops (numbers at `BLAS_MIN_WORK`). The count is set through the library's
   ``openblas_set_num_threads`` (found with ctypes among the loaded libraries; when it cannot
   be found, nothing is changed and the results are the same).
 * **Workers run on other cores than the caller.** When a sleeping worker is woken and every
