@@ -71,6 +71,10 @@ MIN_WORK = 1 << 21
 #: 37 us on one thread, 41 on two; its weight gradient 120x32 @ 32x400: 34 vs 92 us), while
 #: from 2**21 it gained a third (256x64 @ 64x128: 44 -> 31 us).
 BLAS_MIN_WORK = 1 << 21
+#: OpenBLAS's own threshold (its default GEMM_MULTITHREAD_THRESHOLD of 4 x 65536
+#: multiply-adds): smaller products run on one thread without being asked, so `blas_cap`
+#: skips its two library calls for them (an MLP's last layer, every step).
+BLAS_SERIAL_WORK = 1 << 18
 
 _ENV = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
 
@@ -191,8 +195,8 @@ def blas_cap(work: float) -> int:
     """Before a matrix product of ``work`` multiply-adds: put BLAS on one thread if the
     product is small (`BLAS_MIN_WORK`) or tapegrad is set to one thread. Returns the count to
     give `blas_restore` after the product (0: nothing was changed)."""
-    if work >= BLAS_MIN_WORK and _state["threads"] > 1:
-        return 0
+    if work < BLAS_SERIAL_WORK or (work >= BLAS_MIN_WORK and _state["threads"] > 1):
+        return 0  # OpenBLAS runs it on one thread anyway, or may use its threads
     controls = _blas_controls()
     if controls is None:
         return 0

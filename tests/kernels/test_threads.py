@@ -169,6 +169,7 @@ def test_small_products_cap_blas_and_restore_it(monkeypatch):
     try:
         set_(2)
         assert threads.blas_cap(threads.BLAS_MIN_WORK) == 0  # large: BLAS keeps its threads
+        assert threads.blas_cap(threads.BLAS_SERIAL_WORK - 1) == 0  # OpenBLAS's own 1 thread
         assert get() == 2
         count = threads.blas_cap(threads.BLAS_MIN_WORK - 1)  # small: one thread meanwhile
         assert (count, get()) == (2, 1)
