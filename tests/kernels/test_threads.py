@@ -110,7 +110,8 @@ def test_a_worker_that_wakes_late_is_not_waited_for(two_threads):
         release.wait(10)
         return k
 
-    threading.Thread(target=threads.parallel_map, args=(slow, [0, 1])).start()
+    region = threading.Thread(target=threads.parallel_map, args=(slow, [0, 1]))
+    region.start()
     both.wait()
     try:
         job = threads._Job(lambda first: None, None)  # queued behind the busy part
@@ -118,6 +119,7 @@ def test_a_worker_that_wakes_late_is_not_waited_for(two_threads):
         assert job.finish() is None and job.cancelled  # not started: cancelled, no wait
     finally:
         release.set()
+        region.join(10)
 
 
 def test_exceptions_reach_the_caller_after_every_part(two_threads):
