@@ -32,7 +32,7 @@ Each rule below keeps the pool from costing more than it gains (each was measure
 * **Busy machines fall back to serial.** When other processes occupy the other cores, a
   worker waits for a core or is preempted while holding the GIL, and splitting loses (a
   LeNet step: 8.5 ms split, 3.8 ms serial, with one of two cores taken). A region that took
-  longer than its parts' CPU time counts a strike; after two in a row, regions run serially
+  longer than its parts' CPU time counts a strike; after three in a row, regions run serially
   for a second (`_judge`).
 * **One region at a time.** A part that itself asks for a parallel region, or a second
   Python thread asking while one runs, gets its parts run one after the other in the caller:
@@ -330,7 +330,7 @@ if hasattr(os, "register_at_fork"):
 
 #: After this many regions in a row that took longer than running their parts one after the
 #: other would have, regions run serially for `BACKOFF_SECONDS`, then are tried again.
-STRIKES = 2
+STRIKES = 3
 BACKOFF_SECONDS = 1.0
 
 
@@ -339,7 +339,8 @@ def _judge(wall: float, cpu: float) -> None:
     one thread would have taken). That happens when the machine's other cores are busy with
     other processes: a worker waits for a core, or is preempted while it holds the GIL and
     stalls the caller (measured on LeNet-5 with one core taken: 8.5 ms a step split, 3.8 ms
-    serial). Then splitting is switched off for a while."""
+    serial). Then splitting is switched off for a while. On an idle machine about one region
+    in 400 loses too (a hiccup), hence three in a row before backing off."""
     if wall <= cpu:
         _pool["strikes"] = 0
         return
