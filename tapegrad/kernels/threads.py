@@ -33,7 +33,7 @@ Each rule below keeps the pool from costing more than it gains (each was measure
   worker waits for a core or is preempted while holding the GIL, and splitting loses (a
   LeNet step: 8.5 ms split, 3.8 ms serial, with one of two cores taken). A region that took
   longer than its parts' CPU time counts a strike; after three in a row, regions run serially
-  for a second (`_judge`).
+  for a quarter of a second (`_judge`).
 * **One region at a time.** A part that itself asks for a parallel region, or a second
   Python thread asking while one runs, gets its parts run one after the other in the caller:
   no deadlock, no oversubscription.
@@ -329,9 +329,11 @@ if hasattr(os, "register_at_fork"):
 
 
 #: After this many regions in a row that took longer than running their parts one after the
-#: other would have, regions run serially for `BACKOFF_SECONDS`, then are tried again.
+#: other would have, regions run serially for `BACKOFF_SECONDS`, then are tried again (short:
+#: other processes come and go, and under steady load retrying costs three slow regions,
+#: ~1% of a LeNet step's time, per back-off).
 STRIKES = 3
-BACKOFF_SECONDS = 1.0
+BACKOFF_SECONDS = 0.25
 
 
 def _judge(wall: float, cpu: float) -> None:
