@@ -48,15 +48,15 @@ parts' order); a sum split into parts may round differently from the serial sum.
 
 from __future__ import annotations
 
-import ctypes
-import glob
 import itertools
 import os
-import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
+
+# ctypes, glob and queue are imported where first needed: `import tapegrad` stays as fast as
+# it was (they cost ~2.5 ms together), and a program that never splits never loads them.
 
 __all__ = ["blas_cap", "blas_restore", "get_num_threads", "parallel_map", "set_num_threads",
            "split", "worth_splitting"]
@@ -147,6 +147,8 @@ _SUFFIXES = ("64_", "_64", "")
 
 def _loaded_openblas() -> list[str]:
     """Paths of the OpenBLAS libraries this process may have loaded (NumPy's own first)."""
+    import glob
+
     import numpy
 
     base = os.path.dirname(numpy.__file__)
@@ -163,6 +165,8 @@ def _loaded_openblas() -> list[str]:
 
 def _find_blas_controls() -> tuple[Callable[[], int], Callable[[int], Any]] | None:
     """OpenBLAS's ``(get_num_threads, set_num_threads)``, or None where not found."""
+    import ctypes
+
     for path in _loaded_openblas():
         try:
             lib = ctypes.CDLL(path)
@@ -224,6 +228,8 @@ def blas_restore(count: int) -> None:
 def _find_getcpu() -> Callable[[], int] | None:
     if not hasattr(os, "sched_setaffinity"):
         return None
+    import ctypes
+
     try:
         getcpu = ctypes.CDLL(None).sched_getcpu
     except (OSError, AttributeError):
@@ -297,6 +303,8 @@ class _Worker:
     thread as cheaply as Python allows)."""
 
     def __init__(self) -> None:
+        import queue
+
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._cpu = -1  # the core it is pinned to (-1: none yet)
         self._thread = threading.Thread(target=self._loop, name="tapegrad-worker", daemon=True)
