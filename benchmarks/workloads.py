@@ -610,11 +610,14 @@ def reset_peak_rss() -> int | None:
 
 
 def threads_report() -> dict:
-    """The thread counts the engine really ran with: torch's intra-op threads, each BLAS/OpenMP
-    pool threadpoolctl finds loaded, numba's pool (only for libraries this process loaded)."""
+    """The thread counts the engine really ran with: torch's intra-op threads, tapegrad's
+    pool, each BLAS/OpenMP pool threadpoolctl finds loaded, numba's pool (only for libraries
+    this process loaded)."""
     out: dict[str, int] = {}
     if "torch" in sys.modules:
         out["torch"] = sys.modules["torch"].get_num_threads()
+    if "tapegrad" in sys.modules:
+        out["tapegrad"] = sys.modules["tapegrad"].get_num_threads()
     if "numba" in sys.modules:
         out["numba"] = sys.modules["numba"].get_num_threads()
     try:

@@ -73,6 +73,7 @@ from tapegrad.dtypes import (
 )
 from tapegrad.dtypes import float_ as float  # torch.float
 from tapegrad.dtypes import int_ as int  # torch.int
+from tapegrad.kernels.threads import get_num_threads, set_num_threads
 from tapegrad.nn.functional.dropout import native_dropout_backward
 from tapegrad.nn.functional.normalization import (
     native_batch_norm,

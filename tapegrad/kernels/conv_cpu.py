@@ -12,9 +12,11 @@ Design notes (measured on the 2-core development machine):
 * Copies go run by run: for stride 1 each output row of a tap is a contiguous run of an input
   row (or, in the wide layout, one run per tap for the whole plane), which LLVM turns into
   vector moves. Flat-index loops without slices measured 3-6x slower (no vectorisation).
-* The kernels are serial and release the GIL (``nogil``). The caller feeds them cache-sized
-  chunks of the batch, far below the size where a second thread pays for its start-up and
-  for competing with OpenBLAS's threads (see performance-notes.md).
+* The kernels are serial and release the GIL (``nogil``), so several Python threads can run
+  them at once: the convolutions (`tapegrad.nn.functional.conv`) split a large batch over
+  `tapegrad.kernels.threads`' pool, each part feeding these kernels cache-sized chunks of
+  its samples (a ``prange`` inside a kernel would start numba's own thread pool beside
+  OpenBLAS's and the pool's).
 * numba is imported lazily on the first call and the machine code is cached on disk
   (``cache=True``), like `tapegrad.kernels.cpu` (see `_jit.lazy_njit`).
 * Only float32/float64 are compiled; other dtypes (integer convolutions, which torch allows

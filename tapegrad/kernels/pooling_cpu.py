@@ -8,10 +8,11 @@ NumPy's pairwise sums by rounding.
 
 As in `conv_cpu`: numba is imported on first use and caches its machine code on disk
 (`_jit.lazy_njit`). The
-kernels are serial: pools are memory-bound and cheap next to the convolutions around them, and
-a parallel kernel would start numba's thread pool beside BLAS's (see performance-notes: two
-pools spinning on two cores slow both). dtypes other than float32/float64 take the NumPy
-reference.
+kernels are serial: pools are memory-bound and cheap next to the convolutions around them
+(LeNet-5's two pools take ~70 us of a ~3.5 ms step, less than waking a second thread costs
+twice), and a parallel kernel would start numba's thread pool beside BLAS's: measured in
+`tapegrad.kernels.cpu`, two pools of spinning threads on two cores slowed a training loop
+~10x. dtypes other than float32/float64 take the NumPy reference.
 """
 
 from __future__ import annotations
@@ -73,6 +74,51 @@ def _max_pool_py(x, kh, kw, sh, sw, ph, pw, dh, dw, out, idx):
                             best_i = r * w + c
                 out[b, i, j] = best
                 idx[b, i, j] = best_i
+
+
+def _max_pool_2x2_py(x, out, idx):
+    # The common CNN pool (kernel 2, stride 2, no padding or dilation, every window inside the
+    # plane) with the same results as _max_pool. Two things make it ~10x faster than
+    # _max_pool there (0.43 -> 0.04 ms on LeNet's first pool, 192 planes of 28x28):
+    # constant window bounds (runtime-sized 2-tap loops cost more than the comparisons), and
+    # a branch-free choice of the winner: each tap's test is a select, and the winner's
+    # offset in the window is a float select too, so LLVM vectorises the row loop. An int64
+    # select in the same loop (the index itself) stopped vectorisation in measurement, so
+    # the offsets go through a small float row and become indices in a second loop.
+    w = x.shape[2]
+    oh, ow = out.shape[1], out.shape[2]
+    zero = x.dtype.type(0)
+    one = x.dtype.type(1)
+    right = x.dtype.type(w)  # offset of the tap one row down
+    offset = np.empty(ow, x.dtype)
+    for b in range(x.shape[0]):
+        xb = x[b]
+        for i in range(oh):
+            top = xb[2 * i]
+            bottom = xb[2 * i + 1]
+            orow = out[b, i]
+            for j in range(ow):
+                # taps in scan order; "v > best or v != v" is max pooling's rule (first max
+                # wins, a NaN always wins)
+                best = top[2 * j]
+                v = top[2 * j + 1]
+                take = (v > best) | (v != v)
+                best = v if take else best
+                off = one if take else zero
+                v = bottom[2 * j]
+                take = (v > best) | (v != v)
+                best = v if take else best
+                off = right if take else off
+                v = bottom[2 * j + 1]
+                take = (v > best) | (v != v)
+                best = v if take else best
+                off = right + one if take else off
+                orow[j] = best
+                offset[j] = off
+            irow = idx[b, i]
+            start = 2 * i * w
+            for j in range(ow):
+                irow[j] = start + 2 * j + np.int64(offset[j])
 
 
 def _max_pool_bw_py(grad, idx, out):
@@ -178,6 +224,7 @@ _avg_range = lazy_njit(_avg_range_py)
 _avg_divisor = lazy_njit(_avg_divisor_py)
 _adaptive_range = lazy_njit(_adaptive_range_py)
 _max_pool = lazy_njit(_max_pool_py)
+_max_pool_2x2 = lazy_njit(_max_pool_2x2_py)
 _max_pool_bw = lazy_njit(_max_pool_bw_py)
 _avg_pool = lazy_njit(_avg_pool_py)
 _avg_pool_bw = lazy_njit(_avg_pool_bw_py)
@@ -195,7 +242,12 @@ def max_pool2d(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
     x = np.ascontiguousarray(x)
     out = np.empty((x.shape[0], *out_size), x.dtype)
     idx = np.empty((x.shape[0], *out_size), np.int64)
-    _max_pool(x, *kernel, *stride, *padding, *dilation, out, idx)
+    if (tuple(kernel) == tuple(stride) == (2, 2) and tuple(padding) == (0, 0)
+            and tuple(dilation) == (1, 1)
+            and 2 * out_size[0] <= x.shape[1] and 2 * out_size[1] <= x.shape[2]):
+        _max_pool_2x2(x, out, idx)  # no window reaches past the plane (ceil_mode may)
+    else:
+        _max_pool(x, *kernel, *stride, *padding, *dilation, out, idx)
     return out, idx
 
 

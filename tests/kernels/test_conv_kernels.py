@@ -154,6 +154,32 @@ def test_max_pool_matches_reference_and_torch(rng, dtype, case):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(6, 7, 9), (5, 8, 8), (3, 2, 3)])
+@pytest.mark.parametrize("ceil", [False, True])
+def test_max_pool_2x2_path_matches_reference_and_torch(rng, dtype, shape, ceil):
+    # kernel 2, stride 2, no padding: the branch-free kernel, unless ceil_mode gives a window
+    # that hangs over the edge (odd sizes), which takes the general one
+    x = rng.standard_normal(shape).astype(dtype)
+    x.flat[::7] = 0.0  # ties (ReLU outputs): the first maximum must win
+    x.flat[3::11] = np.nan  # NaN wins, the last of several NaNs in a window
+    x.flat[5::11] = np.nan
+    x[-1] = -np.inf  # an all -inf window reports its first pixel
+    out_size = tuple(_pool_out(n, 2, 2, 0, 1, ceil) for n in shape[1:])
+    out, idx = pooling_cpu.max_pool2d(x, (2, 2), (2, 2), (0, 0), (1, 1), out_size)
+    ref_out, ref_idx = pooling_reference.max_pool2d(x, (2, 2), (2, 2), (0, 0), (1, 1), out_size)
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(idx, ref_idx)
+    t_out, t_idx = TF.max_pool2d(torch.tensor(x)[None], 2, 2, 0, 1, ceil, return_indices=True)
+    np.testing.assert_array_equal(out, t_out[0].numpy())
+    np.testing.assert_array_equal(idx, t_idx[0].numpy())
+    if not ceil:  # the plain-Python body of the fast kernel, against the reference
+        py_out, py_idx = np.empty_like(out), np.empty_like(idx)
+        pooling_cpu._max_pool_2x2_py(x, py_out, py_idx)
+        np.testing.assert_array_equal(py_out, ref_out)
+        np.testing.assert_array_equal(py_idx, ref_idx)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("include_pad", [True, False])
 @pytest.mark.parametrize("divisor", [None, 3])
 @pytest.mark.parametrize("case", [((2, 2), (2, 2), (0, 0), False), ((3, 2), (2, 1), (1, 1), True),

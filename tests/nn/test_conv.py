@@ -117,6 +117,35 @@ def test_batch_processed_in_chunks_is_the_same(rng, monkeypatch, chunk_bytes):
         run_both("conv2d", x, w, rng.standard_normal(4), np.float64, rng, **kw)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_batch_split_across_threads_is_the_same(rng, monkeypatch, dtype):
+    # every convolution big enough to split (MIN_WORK = 1) over 2 threads: forward, input and
+    # weight gradients, grouped, strided, wide columns, 1-d and 3-d (which run 2-d ones),
+    # against torch and against the serial path
+    from tapegrad.kernels import threads
+
+    monkeypatch.setattr(threads, "MIN_WORK", 1)
+    monkeypatch.setattr(threads, "_judge", lambda wall, cpu: None)  # tiny: always "slow"
+    monkeypatch.setitem(threads._pool, "serial_until", 0.0)
+    cases = [((5, 4, 8, 9), (6, 2, 3, 3), {"groups": 2}),
+             ((3, 3, 8, 9), (4, 3, 3, 3), {"stride": 2, "padding": 1}),
+             ((4, 3, 10), (5, 3, 3), {}),
+             ((2, 2, 5, 6, 6), (3, 2, 2, 3, 3), {})]
+    for xs, ws, kw in cases:
+        x, w, b = rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])
+        fn = {4: "conv2d", 3: "conv1d", 5: "conv3d"}[len(xs)]
+        results = []
+        for count in (2, 1):
+            monkeypatch.setitem(threads._state, "threads", count)
+            out, _ = run_both(fn, x, w, b, dtype, np.random.default_rng(3), **kw)
+            results.append(out.detach().numpy())
+        np.testing.assert_array_equal(results[0], results[1])  # per-sample products: same
+    monkeypatch.setitem(threads._state, "threads", 2)  # and a transposed convolution
+    xs = rng.standard_normal((4, 3, 7, 7))
+    run_both("conv_transpose2d", xs, rng.standard_normal((3, 2, 3, 3)), None, dtype, rng,
+             stride=2)
+
+
 def test_integer_convolution_matches_torch(rng):
     x = rng.integers(-5, 5, (2, 3, 6, 6))
     w = rng.integers(-3, 3, (4, 3, 3, 3))

@@ -42,6 +42,8 @@ import numpy as np
 
 from tapegrad import kernels
 from tapegrad.autograd.function import Function, Node
+from tapegrad.autograd.grad_mode import _state as _grad_state
+from tapegrad.kernels import threads
 from tapegrad.nn.functional.padding import pad
 from tapegrad.ops._util import contiguous, wrap
 from tapegrad.ops.checks.conv import (
@@ -56,9 +58,11 @@ from tapegrad.tensor import Tensor
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "pad"]
 
-#: Convolutions build the im2col columns of this many bytes of samples at a time (a size that
-#: stays in a core's L2 cache; measured on LeNet-5 shapes, see benchmarks/conv_bench.py).
-CHUNK_BYTES = 1 << 20
+#: Convolutions build the im2col columns of this many bytes of samples at a time. On LeNet-5
+#: (one thread) 4 MB, within the shared L3 cache, ran its five convolution products 4% faster
+#: than 1 MB, a core's L2 here (2.07 vs 2.16 ms, 16 MB: 2.08): fewer Python calls per chunk
+#: loop. With the batch split over threads fewer calls also mean fewer GIL handoffs.
+CHUNK_BYTES = 4 << 20
 
 
 class _Columns:
@@ -110,22 +114,62 @@ class _Columns:
 # columns are written and read back while they are still in the CPU cache, instead of
 # round-tripping megabytes through memory (for LeNet's first layer the columns of a batch of
 # 32 are 7.5 MB). The weight gradient rebuilds the columns chunk by chunk rather than keeping
-# them from the forward.
+# them from the forward (keeping them saved only ~65 us of LeNet's 0.5 ms first-layer weight
+# gradient, for 11 MB held from forward to backward).
+#
+# Every sample is independent until the weight gradient sums over the batch, so a large
+# batch is split over threads (`_by_samples`, `tapegrad.kernels.threads`): each part runs the
+# chunk loop on its own samples and writes only their rows of the result; the weight
+# gradient's parts return partial sums, added in order. One-thread results are unchanged;
+# with a split, the forward and the input gradient are bitwise the same (one product per
+# sample either way) and the weight gradient differs by the order of its sum.
 
 def _forward_2d(x: np.ndarray, w: np.ndarray, stride: tuple, dilation: tuple,
-                groups: int) -> np.ndarray:
-    """``C(x, w)`` of a padded (N, C, H, W) ``x``: (N, O, OH, OW)."""
+                groups: int, bias: np.ndarray | None = None) -> np.ndarray:
+    """``C(x, w)`` of a padded (N, C, H, W) ``x``, plus ``bias`` per channel when given:
+    (N, O, OH, OW), C-contiguous for NumPy arrays.
+
+    On NumPy arrays each chunk's products go to a small buffer, and the chunk's rows of the
+    result are written from it while it is still in cache: wide columns dropped and the bias
+    added in that one pass (adding the bias to the sliced result afterwards cost 2x the
+    pass: a strided read of the whole output, 28 floats at a time for LeNet's first layer).
+    """
     n = x.shape[0]
     oc, cg, kh, kw = w.shape
     plan = _Columns(x.shape, (kh, kw), stride, dilation)
-    out = np.empty((n, oc, plan.length), dtype=np.result_type(x, w), like=x)
-    wg = w.reshape(groups, oc // groups, cg * kh * kw)
-    for lo, hi, cols in plan.chunks(x, 0, n):
-        _grouped(wg, cols, groups, out[lo:hi])
     oh, ow = plan.out_size
-    if plan.wide:  # drop the garbage columns
-        out = out.reshape(n, oc, oh, plan.width)[..., :ow]
-    return out.reshape(n, oc, oh, ow)
+    dtype = np.result_type(x, w)
+    wg = w.reshape(groups, oc // groups, cg * kh * kw)
+    work = n * oc * cg * kh * kw * plan.length
+    if type(x) is not np.ndarray or (bias is not None and bias.dtype != dtype):
+        out = np.empty((n, oc, plan.length), dtype=dtype, like=x)
+        for lo, hi, cols in plan.chunks(x, 0, n):
+            _grouped(wg, cols, groups, out[lo:hi])
+        if plan.wide:  # drop the garbage columns
+            out = out.reshape(n, oc, oh, plan.width)[..., :ow]
+        out = out.reshape(n, oc, oh, ow)
+        return out if bias is None else np.add(out, bias.reshape(-1, 1, 1))
+    out = np.empty((n, oc, oh, ow), dtype=dtype)
+    b = None if bias is None else bias.reshape(-1, 1, 1)
+
+    def samples(part: tuple[int, int]) -> None:
+        for lo, hi, cols in plan.chunks(x, *part):
+            if plan.wide:
+                y = np.empty((hi - lo, oc, plan.length), dtype=dtype)
+                _grouped(wg, cols, groups, y)
+                y = y.reshape(hi - lo, oc, oh, plan.width)[..., :ow]
+                if b is None:
+                    out[lo:hi] = y
+                else:
+                    np.add(y, b, out=out[lo:hi])
+            else:
+                y = out[lo:hi].reshape(hi - lo, oc, plan.length)
+                _grouped(wg, cols, groups, y)
+                if b is not None:
+                    np.add(out[lo:hi], b, out=out[lo:hi])
+
+    _by_samples(samples, x, work)
+    return out
 
 
 def _widened(g: np.ndarray, plan: _Columns, groups: int) -> np.ndarray:
@@ -138,41 +182,107 @@ def _widened(g: np.ndarray, plan: _Columns, groups: int) -> np.ndarray:
     return contiguous(g).reshape(n, groups, oc // groups, plan.length)
 
 
+def _input_grad_part(g: np.ndarray, w: np.ndarray, shape: tuple, plan: _Columns,
+                     groups: int, full: np.ndarray) -> Any:
+    """The input gradient of some samples, written into their rows of ``full``: a function
+    of ``(lo, hi)``. ``g`` is the output gradient laid out as columns (`_widened`)."""
+    oc = w.shape[0]
+    # dL/dcols[n, g] = W[g]^T @ dL/dout[n, g]; col2im adds each column back to its pixels
+    wt = w.reshape(groups, oc // groups, -1).transpose(0, 2, 1)
+    step = _chunk_size(w[0].size * groups, plan.length, g.dtype.itemsize)
+
+    def samples(part: tuple[int, int]) -> None:
+        for lo in range(part[0], part[1], step):
+            hi = min(lo + step, part[1])
+            gcols = np.matmul(wt, g[lo:hi]).reshape(hi - lo, -1, plan.length)
+            plan.col2im(gcols, (hi - lo, *shape[1:]), full[lo:hi])
+
+    return samples
+
+
+def _weight_grad_part(x: np.ndarray, g: np.ndarray, w_shape: tuple, plan: _Columns,
+                      groups: int) -> Any:
+    """The weight gradient summed over some samples, (G, C/G*KH*KW, O/G): a function of
+    ``(lo, hi)``. ``g`` is the output gradient laid out as columns (`_widened`)."""
+    oc = w_shape[0]
+    # dL/dW[g] = sum_n dL/dout[n, g] @ cols[n, g]^T, the columns rebuilt chunk by chunk.
+    # Computed transposed (cols @ dL/dout^T): OpenBLAS runs these skinny products up to
+    # 1.7x faster with the long side first (measured on LeNet's second layer).
+    per_group = int(np.prod(w_shape[1:]))
+    gt = g.transpose(0, 1, 3, 2)
+
+    def samples(part: tuple[int, int]) -> np.ndarray:
+        acc = np.zeros((groups, per_group, oc // groups), dtype=g.dtype, like=g)
+        for lo, hi, cols in plan.chunks(x, *part):
+            cols_g = cols.reshape(hi - lo, groups, -1, plan.length)
+            acc += np.matmul(cols_g, gt[lo:hi]).sum(axis=0)
+        return acc
+
+    return samples
+
+
+def _summed(partial: list, w_shape: tuple) -> np.ndarray:
+    """The weight gradient from the parts' sums (added in order), in ``w_shape``."""
+    acc = partial[0]
+    for more in partial[1:]:
+        acc += more
+    return contiguous(acc.transpose(0, 2, 1)).reshape(w_shape)
+
+
 def _input_grad_2d(g: np.ndarray, w: np.ndarray, shape: tuple, stride: tuple,
                    dilation: tuple, groups: int) -> np.ndarray:
     """``T(g, w)``: the gradient of the padded input of ``shape`` (N, C, H, W)."""
-    oc = w.shape[0]
     plan = _Columns(shape, w.shape[2:], stride, dilation)
-    n = shape[0]
-    g = _widened(g, plan, groups)
-    # dL/dcols[n, g] = W[g]^T @ dL/dout[n, g]; col2im adds each column back to its pixels
-    wt = w.reshape(groups, oc // groups, -1).transpose(0, 2, 1)
-    full = np.empty(shape, dtype=g.dtype, like=g)
-    step = _chunk_size(w[0].size * groups, plan.length, g.dtype.itemsize)
-    for lo in range(0, n, step):
-        hi = min(lo + step, n)
-        gcols = np.matmul(wt, g[lo:hi]).reshape(hi - lo, -1, plan.length)
-        plan.col2im(gcols, (hi - lo, *shape[1:]), full[lo:hi])
+    wide = _widened(g, plan, groups)
+    full = np.empty(shape, dtype=wide.dtype, like=wide)
+    samples = _input_grad_part(wide, w, shape, plan, groups, full)
+    _by_samples(samples, wide, shape[0] * w.size * plan.length)
     return full
 
 
 def _weight_grad_2d(x: np.ndarray, g: np.ndarray, w_shape: tuple, stride: tuple,
                     dilation: tuple, groups: int) -> np.ndarray:
     """``G(x, g)``: the weight gradient, of ``w_shape`` (O, C/G, KH, KW)."""
-    oc = w_shape[0]
     plan = _Columns(x.shape, w_shape[2:], stride, dilation)
-    n = x.shape[0]
-    g = _widened(g, plan, groups)
-    # dL/dW[g] = sum_n dL/dout[n, g] @ cols[n, g]^T, the columns rebuilt chunk by chunk.
-    # Computed transposed (cols @ dL/dout^T): OpenBLAS runs these skinny products up to
-    # 1.7x faster with the long side first (measured on LeNet's second layer).
-    per_group = int(np.prod(w_shape[1:]))
-    acc = np.zeros((groups, per_group, oc // groups), dtype=g.dtype, like=g)
-    gt = g.transpose(0, 1, 3, 2)
-    for lo, hi, cols in plan.chunks(x, 0, n):
-        cols_g = cols.reshape(hi - lo, groups, -1, plan.length)
-        acc += np.matmul(cols_g, gt[lo:hi]).sum(axis=0)
-    return contiguous(acc.transpose(0, 2, 1)).reshape(w_shape)
+    wide = _widened(g, plan, groups)
+    samples = _weight_grad_part(x, wide, w_shape, plan, groups)
+    work = x.shape[0] * int(np.prod(w_shape)) * plan.length
+    return _summed(_by_samples(samples, x, work), w_shape)
+
+
+def _backward_2d(x: np.ndarray, g: np.ndarray, w: np.ndarray, stride: tuple,
+                 dilation: tuple, groups: int, needs: tuple) -> tuple:
+    """A 2-d convolution's first-order backward straight on NumPy arrays, for a padded ``x``:
+    ``(T(g, w), G(x, g), g summed per channel)``, each None where ``needs`` says so.
+
+    The same formulas as `_ConvTranspose`, `_ConvWeightGrad` and the bias sum, but in one
+    pass over the batch: the output gradient is laid out as columns once for both products,
+    and a split batch wakes the thread pool once instead of twice (each wake-up and join
+    costs ~50 us on the 2-core development machine).
+    """
+    need_x, need_w, need_b = needs
+    plan = _Columns(x.shape, w.shape[2:], stride, dilation)
+    wide = _widened(g, plan, groups) if need_x or need_w else None
+    full = np.empty(x.shape, dtype=g.dtype) if need_x else None
+    input_part = _input_grad_part(wide, w, x.shape, plan, groups, full) if need_x else None
+    weight_part = _weight_grad_part(x, wide, w.shape, plan, groups) if need_w else None
+
+    def samples(part: tuple[int, int]) -> tuple:
+        if input_part is not None:
+            input_part(part)
+        gw = weight_part(part) if weight_part is not None else None
+        gb = g[part[0]:part[1]].sum(axis=(0, 2, 3)) if need_b else None
+        return gw, gb
+
+    work = x.shape[0] * w.size * plan.length * (int(need_x) + int(need_w))
+    parts = _by_samples(samples, x, work)
+    gw = _summed([p[0] for p in parts], w.shape) if need_w else None
+    gb = None
+    if need_b:
+        gb = parts[0][1]
+        for p in parts[1:]:
+            gb += p[1]
+    return full, gw, gb
 
 
 # ------------------------------------------------------------------ n-d on top of 2-d
@@ -194,14 +304,18 @@ def _unbatch(y: np.ndarray, n: int, o: int) -> np.ndarray:
 
 
 def conv_forward(x: np.ndarray, w: np.ndarray, stride: tuple, dilation: tuple,
-                 groups: int) -> np.ndarray:
-    """``C(x, w)`` for a padded ``x`` (N, C, *S) with any number of spatial dims."""
+                 groups: int, bias: np.ndarray | None = None) -> np.ndarray:
+    """``C(x, w)`` (plus ``bias`` per channel) for a padded ``x`` (N, C, *S) with any number
+    of spatial dims."""
     k = x.ndim - 2
     if k == 2:
-        return _forward_2d(x, w, stride, dilation, groups)
+        return _forward_2d(x, w, stride, dilation, groups, bias)
     if k == 1:
         return _forward_2d(x[:, :, None], w[:, :, None], (1, *stride), (1, *dilation),
-                           groups)[:, :, 0]
+                           groups, bias)[:, :, 0]
+    if bias is not None:
+        out = conv_forward(x, w, stride, dilation, groups)
+        return np.add(out, bias.reshape(-1, *(1,) * (out.ndim - 2)))
     o = _out_len(x.shape[2], w.shape[2], stride[0], dilation[0])
     out = None
     for p in range(w.shape[2]):
@@ -262,6 +376,25 @@ def conv_weight_grad(x: np.ndarray, g: np.ndarray, w_shape: tuple, stride: tuple
     return out
 
 
+def _by_samples(samples: Any, x: np.ndarray, work: int) -> list:
+    """``samples((lo, hi))`` over the whole batch of ``x``: split into parts that run on
+    several threads (`tapegrad.kernels.threads`) when the work is large enough, else one call.
+    Each part writes its own samples' rows of the output, so the parts never overlap."""
+    n = x.shape[0]
+    if type(x) is not np.ndarray:  # device arrays: their kernels are already parallel
+        return [samples((0, n))]
+    parts = threads.worth_splitting(n, work)
+    if parts > 1:
+        # twice as many parts as threads: a worker that starts late (waking one costs ~20-30
+        # us) leaves its second part to the caller instead of making it wait
+        return threads.parallel_map(samples, threads.split(n, 2 * parts))
+    capped = threads.blas_cap(work / max(n, 1))  # one product per sample
+    try:
+        return [samples((0, n))]
+    finally:
+        threads.blas_restore(capped)
+
+
 def _chunk_size(rows: int, length: int, itemsize: int) -> int:
     """Samples per chunk so that one chunk's columns take about `CHUNK_BYTES`."""
     return max(1, CHUNK_BYTES // max(1, rows * length * itemsize))
@@ -317,9 +450,7 @@ class _Conv(Function):
     def forward(ctx: Node, input: Tensor, weight: Tensor, bias: Tensor | None,
                 stride: tuple, padding: tuple, dilation: tuple, groups: int) -> Tensor:
         out = conv_forward(_padded(input._data, padding), weight._data, stride, dilation,
-                           groups)
-        if bias is not None:
-            out = np.add(out, bias._data.reshape(-1, *(1,) * (out.ndim - 2)))
+                           groups, None if bias is None else bias._data)
         ctx.geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
         ctx.save_for_backward(input, weight)
         return wrap(contiguous(out))
@@ -329,6 +460,18 @@ class _Conv(Function):
         input, weight = ctx.saved_tensors
         geo = ctx.geometry
         need_x, need_w, need_b = ctx.needs_input_grad
+        g = grad._data
+        if (not _grad_state.grad_enabled and g.ndim == 4 and type(g) is np.ndarray
+                and g.dtype == weight._data.dtype == input._data.dtype):
+            # First-order backward of a 2-d convolution (no graph is being built): the same
+            # formulas straight on the arrays, in one pass (`_backward_2d`). A graph (double
+            # backward) takes the Functions below, which can be differentiated again.
+            padding = geo["padding"]
+            gx, gw, gb = _backward_2d(_padded(input._data, padding), g, weight._data,
+                                      geo["stride"], geo["dilation"], geo["groups"],
+                                      (need_x, need_w, need_b))
+            return (None if gx is None else wrap(_crop(gx, padding)),
+                    None if gw is None else wrap(gw), None if gb is None else wrap(gb))
         gx = (_ConvTranspose.apply(grad, weight, None, **geo, shape=input.shape) if need_x
               else None)
         gw = _ConvWeightGrad.apply(input, grad, **geo, shape=weight.shape) if need_w else None

@@ -17,6 +17,7 @@ import numpy as np
 
 from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import _state
+from tapegrad.kernels import threads
 from tapegrad.ops._util import wrap
 from tapegrad.ops.checks.linalg import check_mm
 from tapegrad.ops.checks.tensor_args import require_tensor
@@ -41,7 +42,10 @@ class Linear(Function):
         # x's gradient reads the weight, the weight's reads x: keep only what is needed
         need = ctx.needs_input_grad
         ctx.save_for_backward(x if need[1] else None, weight if need[0] else None)
-        out = np.matmul(x._data, weight._data.T)
+        w = weight._data
+        capped = threads.blas_cap(x._data.size * w.shape[0])
+        out = np.matmul(x._data, w.T)
+        threads.blas_restore(capped)
         if bias is not None:
             out += bias._data
         return wrap(out)
@@ -57,8 +61,14 @@ class Linear(Function):
             # through three recorded-op calls per layer costs more than the BLAS work.
             g = grad._data
             rows = g.reshape(-1, g.shape[-1])
-            return (wrap(g @ weight._data) if need_x else None,
-                    wrap(rows.T @ x._data.reshape(-1, x._data.shape[-1])) if need_w else None,
+            # both products have the forward's size: rows x out x in multiply-adds
+            saved = weight if weight is not None else x
+            capped = (threads.blas_cap(rows.size * saved._data.shape[-1])
+                      if saved is not None else 0)
+            gx = g @ weight._data if need_x else None
+            gw = rows.T @ x._data.reshape(-1, x._data.shape[-1]) if need_w else None
+            threads.blas_restore(capped)
+            return (None if gx is None else wrap(gx), None if gw is None else wrap(gw),
                     wrap(rows.sum(axis=0)) if need_b else None)
         grad_x = matmul(grad, weight) if need_x else None
         grad_w = grad_b = None
