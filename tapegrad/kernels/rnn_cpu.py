@@ -17,6 +17,10 @@ Design notes (measured on the 2-core development machine):
   product ``h' = o tanh(c')``. Backward has no
   transcendental function (the derivatives are functions of the saved activations) and is
   a single pass.
+* A single float32 pass with its own vectorisable exp and tanh (Cephes' ``expf``
+  polynomial with the power of two built from the exponent bits, ``tanhf``'s polynomial
+  below 0.625) was tried: 16 us against 17 us for the passes above, within 2 ulp. Not
+  worth a second implementation of two functions NumPy already has.
 * The loops run over one hidden unit's four gates at a time, row by row: each gate block of
   a row is a contiguous run, so LLVM vectorises the four streams.
 * Typed constants (``dtype.type(1)``) keep float32 arithmetic in float32, as NumPy's is.
