@@ -316,13 +316,15 @@ def tape_names(*outputs):
 
 
 def test_one_tape_entry_per_layer_and_direction_and_per_cell_step():
-    """nn.LSTM records one fused entry per layer and direction (not per step); a loop over
-    LSTMCell records one entry per step."""
+    """nn.LSTM and nn.GRU record one fused entry per layer and direction (not per step); a
+    loop over LSTMCell records one entry per step."""
     lstm = LSTM(3, 4, num_layers=2, bidirectional=True)
     out, (h, c) = lstm(tapegrad.randn(5, 2, 3))
     names = tape_names(out, h, c)
     assert names.count("LSTMLayerBackward") == 4
     assert "LSTMStepBackward" not in names
+    out, h = GRU(3, 4, num_layers=3)(tapegrad.randn(5, 2, 3))
+    assert tape_names(out, h).count("GRULayerBackward") == 3
     cell, h, c = LSTMCell(3, 4), tapegrad.zeros(2, 4), tapegrad.zeros(2, 4)
     for _ in range(5):
         h, c = cell(tapegrad.randn(2, 3), (h, c))

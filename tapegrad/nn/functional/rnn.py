@@ -304,43 +304,156 @@ class GRUStep(Function):
     @staticmethod
     def forward(ctx: Node, gi: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None,
                 w_t: np.ndarray = None) -> Tensor:
-        a = gi._data
-        b = np.matmul(h._data, w_t)
-        if b_hh is not None:
-            b += b_hh._data
-        hs = a.shape[-1] // 3
-        rz = _sigmoid(a[..., :2 * hs] + b[..., :2 * hs])
-        r, z = rz[..., :hs], rz[..., hs:]
-        n = np.tanh(a[..., 2 * hs:] + r * b[..., 2 * hs:])
-        ctx.rz, ctx.n, ctx.gh_n = rz, n, b[..., 2 * hs:]
+        gh = _gru_gh(h._data, w_t, b_hh)
+        rz, n, h_new = _gru_gates(gi._data, gh, h._data)
+        ctx.rz, ctx.n, ctx.gh_n = rz, n, gh[..., 2 * n.shape[-1]:]
         ctx.save_for_backward(gi, h, w_hh, b_hh)
-        return wrap(n + z * (h._data - n))
+        return wrap(h_new)
 
     @staticmethod
     def backward(ctx: Node, dh: Tensor) -> tuple:
         gi, h, w_hh, b_hh = ctx.saved_tensors
         if is_grad_enabled():
             return _gru_backward_graph(ctx, gi, h, w_hh, b_hh, dh)
-        rz, n = ctx.rz, ctx.n
-        hs = n.shape[-1]
-        r, z = rz[..., :hs], rz[..., hs:]
-        d = dh._data
-        dn = d * (1 - z) * (1 - n * n)  # gradient at tanh's input
-        dgi = np.empty(rz.shape[:-1] + (3 * hs,), dtype=n.dtype, like=n)
-        dgi[..., :hs] = dn * ctx.gh_n * r * (1 - r)
-        dgi[..., hs:2 * hs] = d * (h._data - n) * z * (1 - z)
-        dgi[..., 2 * hs:] = dn
-        dgh = dgi.copy()
-        dgh[..., 2 * hs:] *= r
+        n = ctx.n
+        dgi = np.empty(n.shape[:-1] + (3 * n.shape[-1],), dtype=n.dtype, like=n)
+        dgh = _empty_like(dgi)
+        direct = _gru_gates_backward(dh._data, h._data, ctx.rz, n, ctx.gh_n, dgi, dgh)
         need = ctx.needs_input_grad
         dh_prev = None
         if need[1]:
-            dh_prev = d * z
+            dh_prev = direct
             dh_prev += np.matmul(dgh, w_hh._data)
         return (wrap(dgi) if need[0] else None,
                 None if dh_prev is None else wrap(dh_prev),
                 wrap(np.matmul(dgh.T, h._data)) if need[2] else None,
                 wrap(dgh.sum(axis=0)) if need[3] else None)
+
+
+def _gru_gh(h: np.ndarray, w_t: np.ndarray, b_hh: Tensor | None) -> np.ndarray:
+    """``gh = h W_hh^T + b_hh`` (a new array)."""
+    gh = np.matmul(h, w_t)
+    if b_hh is not None:
+        gh += b_hh._data
+    return gh
+
+
+def _gru_gates(gi: np.ndarray, gh: np.ndarray, h: np.ndarray) -> tuple:
+    """The GRU cell's pointwise half: ``(rz, n, h')`` (module docstring)."""
+    hs = gi.shape[-1] // 3
+    rz = _sigmoid(gi[..., :2 * hs] + gh[..., :2 * hs])
+    r, z = rz[..., :hs], rz[..., hs:]
+    n = np.tanh(gi[..., 2 * hs:] + r * gh[..., 2 * hs:])
+    return rz, n, n + z * (h - n)
+
+
+def _gru_gates_backward(d: np.ndarray, h: np.ndarray, rz: np.ndarray, n: np.ndarray,
+                        gh_n: np.ndarray, dgi: np.ndarray, dgh: np.ndarray) -> np.ndarray:
+    """Back through `_gru_gates` from ``d`` (the gradient reaching h'): writes the gradients
+    of gi and gh into ``dgi``, ``dgh`` and returns ``d z``, the part of h's gradient that
+    skips the matrix product (the rest is ``dgh W_hh``)."""
+    hs = n.shape[-1]
+    r, z = rz[..., :hs], rz[..., hs:]
+    dn = d * (1 - z) * (1 - n * n)  # gradient at tanh's input
+    dgi[..., :hs] = dn * gh_n * r * (1 - r)
+    dgi[..., hs:2 * hs] = d * (h - n) * z * (1 - z)
+    dgi[..., 2 * hs:] = dn
+    dgh[..., :2 * hs] = dgi[..., :2 * hs]
+    dgh[..., 2 * hs:] = dn * r
+    return d * z
+
+
+# ------------------------------------------------------------------ fused GRU layer
+class GRULayer(Function):
+    """(gi, h0, W_hh, b_hh) -> (output, h_n): one direction of one GRU layer over a whole
+    sequence in one tape entry, as `LSTMLayer` is for the LSTM.
+
+    ``gi`` (L, N, 3H) is ``x W_ih^T + b_ih`` for every step. Forward keeps every step's
+    (r, z), n and ``gh_n`` (the n block of ``h W_hh^T + b_hh``, which the reset gate
+    multiplies) and the states; backward walks the steps in reverse with the step formulas
+    of `GRUStep`, then ``dW_hh = dgh^T @ h_prev`` over all L*N rows at once and ``db_hh``
+    is ``dgh`` summed over them.
+
+    Equals running `GRUStep` step by step, as `_gru_steps` does (checked in
+    tests/ops/test_fused_composites.py).
+    """
+
+    caption = ("∂L/∂input through the GRU layer's gates at every step : {s0}",)
+    node_name = "GRULayerBackward"
+    op_name = "gru_layer"
+
+    @staticmethod
+    def forward(ctx: Node, gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None,
+                reverse: bool = False) -> tuple[Tensor, Tensor]:
+        gd = gi._data
+        steps, batch, width = gd.shape
+        hidden = width // 3
+        w_t = contiguous(w_hh._data.T)
+        hs = np.empty((steps + 1, batch, hidden), dtype=gd.dtype, like=gd)
+        rzs = np.empty((steps, batch, 2 * hidden), dtype=gd.dtype, like=gd)
+        ns = np.empty((steps, batch, hidden), dtype=gd.dtype, like=gd)
+        gh_ns = np.empty((steps, batch, hidden), dtype=gd.dtype, like=gd)
+        hs[steps if reverse else 0] = h0._data  # state slots as in LSTMLayer
+        for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+            prev, new = (t + 1, t) if reverse else (t, t + 1)
+            gh = _gru_gh(hs[prev], w_t, b_hh)
+            rzs[t], ns[t], hs[new] = _gru_gates(gd[t], gh, hs[prev])
+            gh_ns[t] = gh[:, 2 * hidden:]
+        out = wrap(hs[:steps] if reverse else hs[1:])
+        ctx.buffers = (hs, rzs, ns, gh_ns)
+        ctx.reverse = reverse
+        ctx.save_for_backward(gi, h0, w_hh, b_hh, out)  # out: see LSTMLayer
+        return out, wrap(hs[0 if reverse else steps].copy())
+
+    @staticmethod
+    def backward(ctx: Node, d_out: Tensor, d_hn: Tensor) -> tuple:
+        gi, h0, w_hh, b_hh, _ = ctx.saved_tensors
+        reverse = ctx.reverse
+        if is_grad_enabled():
+            inputs = (gi, h0, w_hh, b_hh)
+            need = [n and t is not None for n, t in zip(ctx.needs_input_grad, inputs,
+                                                          strict=True)]
+            replay = _gru_steps(gi, h0, w_hh, b_hh, reverse)
+            grads = iter(autograd_grad(replay, [t for t, n in zip(inputs, need, strict=True)
+                                                if n],
+                                       (d_out, d_hn), create_graph=True, allow_unused=True))
+            return tuple(next(grads) if n else None for n in need)
+        hs, rzs, ns, gh_ns = ctx.buffers
+        steps, batch, hidden = ns.shape
+        w = w_hh._data
+        dgi = np.empty((steps, batch, 3 * hidden), dtype=ns.dtype, like=ns)
+        dgh = _empty_like(dgi)
+        rec = _empty_like(hs[0])  # the gradient reaching h from the step after it
+        rec[...] = d_hn._data
+        do = d_out._data
+        for t in (range(steps) if reverse else range(steps - 1, -1, -1)):
+            prev = t + 1 if reverse else t
+            rec = _gru_gates_backward(do[t] + rec, hs[prev], rzs[t], ns[t], gh_ns[t],
+                                      dgi[t], dgh[t])
+            rec += np.matmul(dgh[t], w)
+        need = ctx.needs_input_grad
+        rows = dgh.reshape(steps * batch, 3 * hidden)
+        dw_hh = db_hh = None
+        if need[2]:
+            h_prev = hs[1:] if reverse else hs[:steps]
+            dw_hh = wrap(np.matmul(rows.T, h_prev.reshape(steps * batch, hidden)))
+        if b_hh is not None and need[3]:
+            db_hh = wrap(rows.sum(axis=0))
+        return (wrap(dgi) if need[0] else None, wrap(rec) if need[1] else None, dw_hh,
+                db_hh)
+
+
+def _gru_steps(gi: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, reverse: bool
+               ) -> tuple[Tensor, Tensor]:
+    """What `GRULayer` computes, as one `GRUStep` entry per step: its composite, and its
+    graph when a backward must be differentiable."""
+    steps = gi.shape[0]
+    w_t = _c_order_t(w_hh)
+    outputs: list = [None] * steps
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        h = GRUStep.apply(gi[t], h, w_hh, b_hh, w_t=w_t)
+        outputs[t] = h
+    return stack(outputs, 0), h
 
 
 def _gru_backward_graph(ctx: Node, gi: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None,
@@ -413,16 +526,15 @@ def _direction(mode: str, inp: Tensor, h: Tensor, c: Tensor | None, weights: lis
     proj = proj.reshape(steps, batch, proj.shape[1])
     if mode == "LSTM":
         return LSTMLayer.apply(proj, h, c, w_hh, w_hr, reverse=reverse)
-    proj_t = proj.unbind(0)
-    w_t = _c_order_t(w_hh) if mode == "GRU" else None
+    if mode == "GRU":
+        out, h = GRULayer.apply(proj, h, w_hh, b_hh, reverse=reverse)
+        return out, h, None
+    proj_t = proj.unbind(0)  # plain RNN: two ordinary ops per step
     w_hh_t = w_hh.t()
     outputs: list = [None] * steps
     for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-        if mode == "GRU":
-            h = GRUStep.apply(proj_t[t], h, w_hh, b_hh, w_t=w_t)
-        else:  # plain RNN: two ordinary ops per step
-            pre = addmm(proj_t[t], h, w_hh_t)
-            h = tanh(pre) if mode == "RNN_TANH" else relu(pre)
+        pre = addmm(proj_t[t], h, w_hh_t)
+        h = tanh(pre) if mode == "RNN_TANH" else relu(pre)
         outputs[t] = h
     return stack(outputs, 0), h, c
 
