@@ -8,8 +8,8 @@ Every op that calls a kernel spells it the same way::
 `CPU`, which is `NUMBA` (the compiled kernels) unless ``TAPEGRAD_JIT=0`` chose `REFERENCE`
 (the plain numpy ones) at import. Each backend gathers the functions of every kernel family
 (elementwise and softmax, convolution, pooling, normalisation, optimizer updates, the
-LSTM cell's gates): the families are written as separate modules, one per concept, but a
-caller never picks one.
+LSTM and GRU cells' gates): the families are written as separate modules, one per concept,
+but a caller never picks one.
 
 A backend imports a family's module the first time one of its kernels is asked for, so
 ``import tapegrad`` loads no convolution or CUDA code it does not use, and numba itself is

@@ -1,5 +1,5 @@
-"""LSTM cell kernels: numba (`rnn_cpu`) against the NumPy reference, and the reference
-against torch's ``lstm_cell`` (forward values, and gradients by torch's autograd).
+"""LSTM and GRU cell kernels: numba (`rnn_cpu`) against the NumPy reference, and the reference
+against the cells written with torch's ops (values, and gradients by torch's autograd).
 
 Tolerances: the two backends do the same IEEE operations per element in the same order
 (no sums), but NumPy's SIMD exp/tanh may round differently on the first or last elements
@@ -102,3 +102,62 @@ def test_reference_matches_torch(rng, dtype):
     dgates, dc_prev = run_backward(ref, dh, dc, act, c, tc)
     np.testing.assert_allclose(dgates, gates_t.grad.numpy(), **TORCH_TOL[dtype])
     np.testing.assert_allclose(dc_prev, c_t.grad.numpy(), **TORCH_TOL[dtype])
+
+
+# ------------------------------------------------------------------ GRU
+def gru_inputs(rng, n, hs, dtype, scale=3.0):
+    """The two products (with biases), the previous state, the gradient reaching h'."""
+    def draw(*shape):
+        return (rng.standard_normal(shape) * scale).astype(dtype)
+    return draw(n, 3 * hs), draw(n, 3 * hs), draw(n, hs), draw(n, hs)
+
+
+def run_gru_forward(module, gi, gh, h):
+    rz = np.full((h.shape[0], 2 * h.shape[1]), np.nan, h.dtype)
+    n, h_new = np.full(h.shape, np.nan, h.dtype), np.full(h.shape, np.nan, h.dtype)
+    assert module.gru_cell_forward_(gi, gh, h, rz, n, h_new) is None
+    return rz, n, h_new
+
+
+def run_gru_backward(module, dh, h, rz, n, gh):
+    dh = dh.copy()
+    dgi, dgh = (np.full(gh.shape, np.nan, gh.dtype) for _ in range(2))
+    assert module.gru_cell_backward_(dh, h, rz, n, gh, dgi, dgh) is None
+    return dh, dgi, dgh
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_gru_numba_matches_reference(rng, dtype, shape):
+    gi, gh, h, dh = gru_inputs(rng, *shape, dtype)
+    if gi.shape[0]:
+        gi[0, :3] = [0, 40, -40][:gi.shape[1]]
+    fwd_j, fwd_r = run_gru_forward(jit, gi, gh, h), run_gru_forward(ref, gi, gh, h)
+    for got, want in zip(fwd_j, fwd_r, strict=True):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, **TOL[dtype])
+    rz, n, _ = fwd_r
+    for got, want in zip(run_gru_backward(jit, dh, h, rz, n, gh),
+                         run_gru_backward(ref, dh, h, rz, n, gh), strict=True):
+        np.testing.assert_allclose(got, want, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gru_reference_matches_torch(rng, dtype):
+    """The GRU cell written with torch's sigmoid/tanh; its gradients by torch's autograd
+    (the kernel leaves ``dh' z`` for h: the product with W_hh is the caller's)."""
+    gi, gh, h, dh = gru_inputs(rng, 5, 6, dtype)
+    rz, n, h_new = run_gru_forward(ref, gi, gh, h)
+    gi_t, gh_t, h_t = (torch.tensor(a, requires_grad=True) for a in (gi, gh, h))
+    ir, iz, i_n = gi_t.chunk(3, 1)
+    hr, hz, h_n = gh_t.chunk(3, 1)
+    r_t, z_t = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
+    n_t = torch.tanh(i_n + r_t * h_n)
+    out_t = (1 - z_t) * n_t + z_t * h_t
+    for got, want in [(rz, torch.cat([r_t, z_t], 1)), (n, n_t), (h_new, out_t)]:
+        np.testing.assert_allclose(got, want.detach().numpy(), **TORCH_TOL[dtype])
+    (out_t * torch.tensor(dh)).sum().backward()
+    dh_direct, dgi, dgh = run_gru_backward(ref, dh, h, rz, n, gh)
+    np.testing.assert_allclose(dgi, gi_t.grad.numpy(), **TORCH_TOL[dtype])
+    np.testing.assert_allclose(dgh, gh_t.grad.numpy(), **TORCH_TOL[dtype])
+    np.testing.assert_allclose(dh_direct, h_t.grad.numpy(), **TORCH_TOL[dtype])

@@ -1,4 +1,4 @@
-"""CUDA twins of `tapegrad.kernels.rnn_reference`: the LSTM cell's pointwise half.
+"""CUDA twins of `tapegrad.kernels.rnn_reference`: the LSTM and GRU cells' pointwise half.
 
 Here they *are* the reference: its NumPy calls (``np.exp``, ``np.tanh``, ``np.where``,
 ``+=``, slice assignment) run on `CudaArray`s unchanged, each one an elementwise kernel
@@ -15,3 +15,5 @@ __all__ = list(rnn_reference.__all__)
 
 lstm_cell_forward_ = rnn_reference.lstm_cell_forward_
 lstm_cell_backward_ = rnn_reference.lstm_cell_backward_
+gru_cell_forward_ = rnn_reference.gru_cell_forward_
+gru_cell_backward_ = rnn_reference.gru_cell_backward_

@@ -61,16 +61,12 @@ from tapegrad.autograd.function import Function, Node
 from tapegrad.autograd.grad_mode import is_grad_enabled
 from tapegrad.nn.functional.dropout import dropout
 from tapegrad.nn.functional.linear import linear
-from tapegrad.ops._util import as_array, contiguous, wrap
+from tapegrad.ops._util import contiguous, wrap
 from tapegrad.ops.checks.tensor_args import require_tensor
 from tapegrad.ops.joining import cat, stack
 from tapegrad.ops.linalg import addmm, mm
 from tapegrad.ops.pointwise import relu, sigmoid, tanh
 from tapegrad.tensor import Tensor
-
-
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    return as_array(kernels.on(a).sigmoid(a), a.dtype)
 
 
 def _empty_like(a: np.ndarray) -> np.ndarray:
@@ -304,9 +300,14 @@ class GRUStep(Function):
     @staticmethod
     def forward(ctx: Node, gi: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None,
                 w_t: np.ndarray = None) -> Tensor:
-        gh = _gru_gh(h._data, w_t, b_hh)
-        rz, n, h_new = _gru_gates(gi._data, gh, h._data)
-        ctx.rz, ctx.n, ctx.gh_n = rz, n, gh[..., 2 * n.shape[-1]:]
+        gh = np.matmul(h._data, w_t)
+        if b_hh is not None:
+            gh += b_hh._data
+        hd = contiguous(h._data)
+        rz = np.empty(gh.shape[:-1] + (2 * hd.shape[-1],), dtype=gh.dtype, like=gh)
+        n, h_new = _empty_like(hd), _empty_like(hd)
+        kernels.on(gh).gru_cell_forward_(contiguous(gi._data), gh, hd, rz, n, h_new)
+        ctx.rz, ctx.n, ctx.gh = rz, n, gh
         ctx.save_for_backward(gi, h, w_hh, b_hh)
         return wrap(h_new)
 
@@ -315,10 +316,12 @@ class GRUStep(Function):
         gi, h, w_hh, b_hh = ctx.saved_tensors
         if is_grad_enabled():
             return _gru_backward_graph(ctx, gi, h, w_hh, b_hh, dh)
-        n = ctx.n
-        dgi = np.empty(n.shape[:-1] + (3 * n.shape[-1],), dtype=n.dtype, like=n)
-        dgh = _empty_like(dgi)
-        direct = _gru_gates_backward(dh._data, h._data, ctx.rz, n, ctx.gh_n, dgi, dgh)
+        gh = ctx.gh
+        dgi, dgh = _empty_like(gh), _empty_like(gh)
+        direct = _empty_like(ctx.n)
+        direct[...] = dh._data  # the kernel turns it into dh' z
+        kernels.on(gh).gru_cell_backward_(direct, contiguous(h._data), ctx.rz, ctx.n, gh,
+                                          dgi, dgh)
         need = ctx.needs_input_grad
         dh_prev = None
         if need[1]:
@@ -330,49 +333,16 @@ class GRUStep(Function):
                 wrap(dgh.sum(axis=0)) if need[3] else None)
 
 
-def _gru_gh(h: np.ndarray, w_t: np.ndarray, b_hh: Tensor | None) -> np.ndarray:
-    """``gh = h W_hh^T + b_hh`` (a new array)."""
-    gh = np.matmul(h, w_t)
-    if b_hh is not None:
-        gh += b_hh._data
-    return gh
-
-
-def _gru_gates(gi: np.ndarray, gh: np.ndarray, h: np.ndarray) -> tuple:
-    """The GRU cell's pointwise half: ``(rz, n, h')`` (module docstring)."""
-    hs = gi.shape[-1] // 3
-    rz = _sigmoid(gi[..., :2 * hs] + gh[..., :2 * hs])
-    r, z = rz[..., :hs], rz[..., hs:]
-    n = np.tanh(gi[..., 2 * hs:] + r * gh[..., 2 * hs:])
-    return rz, n, n + z * (h - n)
-
-
-def _gru_gates_backward(d: np.ndarray, h: np.ndarray, rz: np.ndarray, n: np.ndarray,
-                        gh_n: np.ndarray, dgi: np.ndarray, dgh: np.ndarray) -> np.ndarray:
-    """Back through `_gru_gates` from ``d`` (the gradient reaching h'): writes the gradients
-    of gi and gh into ``dgi``, ``dgh`` and returns ``d z``, the part of h's gradient that
-    skips the matrix product (the rest is ``dgh W_hh``)."""
-    hs = n.shape[-1]
-    r, z = rz[..., :hs], rz[..., hs:]
-    dn = d * (1 - z) * (1 - n * n)  # gradient at tanh's input
-    dgi[..., :hs] = dn * gh_n * r * (1 - r)
-    dgi[..., hs:2 * hs] = d * (h - n) * z * (1 - z)
-    dgi[..., 2 * hs:] = dn
-    dgh[..., :2 * hs] = dgi[..., :2 * hs]
-    dgh[..., 2 * hs:] = dn * r
-    return d * z
-
-
 # ------------------------------------------------------------------ fused GRU layer
 class GRULayer(Function):
     """(gi, h0, W_hh, b_hh) -> (output, h_n): one direction of one GRU layer over a whole
     sequence in one tape entry, as `LSTMLayer` is for the LSTM.
 
     ``gi`` (L, N, 3H) is ``x W_ih^T + b_ih`` for every step. Forward keeps every step's
-    (r, z), n and ``gh_n`` (the n block of ``h W_hh^T + b_hh``, which the reset gate
-    multiplies) and the states; backward walks the steps in reverse with the step formulas
-    of `GRUStep`, then ``dW_hh = dgh^T @ h_prev`` over all L*N rows at once and ``db_hh``
-    is ``dgh`` summed over them.
+    ``gh = h W_hh^T + b_hh`` (the reset gate multiplies its n block), (r, z), n and the
+    states; backward walks the steps in reverse with the step formulas of `GRUStep`, then
+    ``dW_hh = dgh^T @ h_prev`` over all L*N rows at once and ``db_hh`` is ``dgh`` summed
+    over them.
 
     Equals running `GRUStep` step by step, as `_gru_steps` does (checked in
     tests/ops/test_fused_composites.py).
@@ -385,22 +355,25 @@ class GRULayer(Function):
     @staticmethod
     def forward(ctx: Node, gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None,
                 reverse: bool = False) -> tuple[Tensor, Tensor]:
-        gd = gi._data
+        gd = contiguous(gi._data)
         steps, batch, width = gd.shape
         hidden = width // 3
+        k = kernels.on(gd)
         w_t = contiguous(w_hh._data.T)
+        bias = None if b_hh is None else b_hh._data
         hs = np.empty((steps + 1, batch, hidden), dtype=gd.dtype, like=gd)
+        ghs = np.empty((steps, batch, width), dtype=gd.dtype, like=gd)
         rzs = np.empty((steps, batch, 2 * hidden), dtype=gd.dtype, like=gd)
         ns = np.empty((steps, batch, hidden), dtype=gd.dtype, like=gd)
-        gh_ns = np.empty((steps, batch, hidden), dtype=gd.dtype, like=gd)
         hs[steps if reverse else 0] = h0._data  # state slots as in LSTMLayer
         for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
             prev, new = (t + 1, t) if reverse else (t, t + 1)
-            gh = _gru_gh(hs[prev], w_t, b_hh)
-            rzs[t], ns[t], hs[new] = _gru_gates(gd[t], gh, hs[prev])
-            gh_ns[t] = gh[:, 2 * hidden:]
+            gh = np.matmul(hs[prev], w_t, out=ghs[t])
+            if bias is not None:
+                gh += bias
+            k.gru_cell_forward_(gd[t], gh, hs[prev], rzs[t], ns[t], hs[new])
         out = wrap(hs[:steps] if reverse else hs[1:])
-        ctx.buffers = (hs, rzs, ns, gh_ns)
+        ctx.buffers = (hs, ghs, rzs, ns)
         ctx.reverse = reverse
         ctx.save_for_backward(gi, h0, w_hh, b_hh, out)  # out: see LSTMLayer
         return out, wrap(hs[0 if reverse else steps].copy())
@@ -418,19 +391,21 @@ class GRULayer(Function):
                                                 if n],
                                        (d_out, d_hn), create_graph=True, allow_unused=True))
             return tuple(next(grads) if n else None for n in need)
-        hs, rzs, ns, gh_ns = ctx.buffers
+        hs, ghs, rzs, ns = ctx.buffers
         steps, batch, hidden = ns.shape
+        k = kernels.on(ns)
         w = w_hh._data
-        dgi = np.empty((steps, batch, 3 * hidden), dtype=ns.dtype, like=ns)
-        dgh = _empty_like(dgi)
+        dgi, dgh = _empty_like(ghs), _empty_like(ghs)
         rec = _empty_like(hs[0])  # the gradient reaching h from the step after it
         rec[...] = d_hn._data
+        dh = _empty_like(hs[0])
         do = d_out._data
         for t in (range(steps) if reverse else range(steps - 1, -1, -1)):
             prev = t + 1 if reverse else t
-            rec = _gru_gates_backward(do[t] + rec, hs[prev], rzs[t], ns[t], gh_ns[t],
-                                      dgi[t], dgh[t])
-            rec += np.matmul(dgh[t], w)
+            np.add(do[t], rec, out=dh)
+            k.gru_cell_backward_(dh, hs[prev], rzs[t], ns[t], ghs[t], dgi[t], dgh[t])
+            np.matmul(dgh[t], w, out=rec)
+            rec += dh  # dh' z: the part that skips the product
         need = ctx.needs_input_grad
         rows = dgh.reshape(steps * batch, 3 * hidden)
         dw_hh = db_hh = None
