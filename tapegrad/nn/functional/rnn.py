@@ -210,8 +210,9 @@ class LSTMLayer(Function):
         proj, h0, c0, w_hh, w_hr, _ = ctx.saved_tensors
         reverse = ctx.reverse
         if is_grad_enabled():
-            return _lstm_layer_backward_graph(ctx, proj, h0, c0, w_hh, w_hr, reverse,
-                                              d_out, d_hn, d_cn)
+            return _differentiate_replay(ctx, (proj, h0, c0, w_hh, w_hr),
+                                         _lstm_steps(proj, h0, c0, w_hh, w_hr, reverse),
+                                         (d_out, d_hn, d_cn))
         act, tc, hs, cs, raw = ctx.buffers
         steps, batch, width = act.shape
         k = kernels.on(act)
@@ -264,18 +265,14 @@ def _lstm_steps(proj: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, w_hr: Tensor |
     return stack(outputs, 0), h, c
 
 
-def _lstm_layer_backward_graph(ctx: Node, proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
-                               w_hr: Tensor | None, reverse: bool, d_out: Tensor,
-                               d_hn: Tensor, d_cn: Tensor) -> tuple:
-    """The layer's backward, recorded (create_graph=True): replay the forward as `LSTMStep`
-    entries (whose own backward is recorded as tensor ops) and differentiate the replay."""
-    inputs = (proj, h0, c0, w_hh, w_hr)
+def _differentiate_replay(ctx: Node, inputs: tuple, replay: tuple, grads: tuple) -> tuple:
+    """A fused layer's backward, recorded (create_graph=True): ``replay`` is its forward run
+    again as one entry per step (whose own backwards record tensor ops), and the gradients
+    of the inputs backward needs are taken through it, graph and all."""
     need = [n and t is not None for n, t in zip(ctx.needs_input_grad, inputs, strict=True)]
     wanted = [t for t, n in zip(inputs, need, strict=True) if n]
-    replay = _lstm_steps(proj, h0, c0, w_hh, w_hr, reverse)
-    grads = iter(autograd_grad(replay, wanted, (d_out, d_hn, d_cn), create_graph=True,
-                               allow_unused=True))
-    return tuple(next(grads) if n else None for n in need)
+    found = iter(autograd_grad(replay, wanted, grads, create_graph=True, allow_unused=True))
+    return tuple(next(found) if n else None for n in need)
 
 
 # ------------------------------------------------------------------ fused GRU step
@@ -383,14 +380,9 @@ class GRULayer(Function):
         gi, h0, w_hh, b_hh, _ = ctx.saved_tensors
         reverse = ctx.reverse
         if is_grad_enabled():
-            inputs = (gi, h0, w_hh, b_hh)
-            need = [n and t is not None for n, t in zip(ctx.needs_input_grad, inputs,
-                                                          strict=True)]
-            replay = _gru_steps(gi, h0, w_hh, b_hh, reverse)
-            grads = iter(autograd_grad(replay, [t for t, n in zip(inputs, need, strict=True)
-                                                if n],
-                                       (d_out, d_hn), create_graph=True, allow_unused=True))
-            return tuple(next(grads) if n else None for n in need)
+            return _differentiate_replay(ctx, (gi, h0, w_hh, b_hh),
+                                         _gru_steps(gi, h0, w_hh, b_hh, reverse),
+                                         (d_out, d_hn))
         hs, ghs, rzs, ns = ctx.buffers
         steps, batch, hidden = ns.shape
         k = kernels.on(ns)
