@@ -1,4 +1,4 @@
-"""Recurrent networks as functions: fused LSTM/GRU steps, a fused LSTM layer, the loop over time.
+"""Recurrent networks as functions: fused LSTM/GRU steps and layers, the loop over time.
 
 A recurrent layer applies the same cell at every time step, feeding each step's hidden
 state into the next. The work splits in two:
@@ -17,19 +17,24 @@ recording and differentiating them costs more than the arithmetic. Two levels of
   record, and it is how to read a recurrence as autograd sees it: one entry per time step,
   the Python loop differentiated like any program, ``W_hh``'s gradient the sum of every
   step's contribution, added up by the engine.
-* **one layer, one entry**: `LSTMLayer` runs the whole loop over time inside one `Function`
-  (one per layer and direction of ``nn.LSTM``), the way cuDNN and torch's fused RNN kernels
-  do. Its forward keeps every step's gate activations and cell states in a few (L, N, ...)
-  buffers; its backward runs the time loop in reverse through the same step formulas, and
-  what does not depend on the recurrence is done once for the whole sequence: ``W_hh``'s
-  gradient is *one* matrix product ``dgates^T @ h_prev`` over all L*N rows instead of L
-  products and L additions, and the gradient of the input projection is the ``dgates``
-  buffer itself (no per-step slices to cut and stack). No per-step tape entries, no
-  per-step gradient tensors. The gate arithmetic itself is one kernel call each way
-  (`tapegrad.kernels.rnn_reference`, compiled in `tapegrad.kernels.rnn_cpu`).
+* **one layer, one entry**: `LSTMLayer` and `GRULayer` run the whole loop over time inside
+  one `Function` (one per layer and direction of ``nn.LSTM`` / ``nn.GRU``), the way cuDNN
+  and torch's fused RNN kernels do. Forward keeps every step's gate activations and states
+  in a few (L, N, ...) buffers; backward runs the time loop in reverse through the same
+  step formulas, and what does not depend on the recurrence is done once for the whole
+  sequence: ``W_hh``'s gradient is *one* matrix product ``dgates^T @ h_prev`` over all
+  L*N rows instead of L products and L additions, and the gradient of the input projection
+  is the ``dgates`` buffer itself (no per-step slices to cut and stack). No per-step tape
+  entries, no per-step gradient tensors. The gate arithmetic is one kernel call each way
+  per step (`tapegrad.kernels.rnn_reference`, compiled in `tapegrad.kernels.rnn_cpu`),
+  shared with the step Functions.
 
-The plain RNN stays two ordinary ops per step (``addmm``, ``tanh``); the GRU, one `GRUStep`
-per step.
+Measured on the benchmark's LSTM(32, 128), 32 steps of batch 32, one thread: the per-step
+entries with NumPy gate arithmetic took ~12 ms per training step, the fused layer with the
+kernels ~8 ms, of which ~6 ms are the matrix products themselves.
+
+The plain RNN stays two ordinary ops per step (``addmm``, ``tanh``): its step has little
+pointwise work to fuse.
 
 LSTM (gates packed i, f, g, o)::
 
