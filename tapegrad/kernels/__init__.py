@@ -2,10 +2,10 @@
 
 Each kernel family is written twice, as a plain numpy reference (the definition, written to
 be read: ``reference.py``, ``conv_reference.py``, ``pooling_reference.py``,
-``norm_reference.py``, ``optim_reference.py``) and as compiled numba code with the same
-functions (``cpu.py``, ``conv_cpu.py``...), plus CUDA kernels in `tapegrad.kernels.cuda`.
-Ops never pick a module: they ask for the backend of their array's device,
-``kernels.on(x._data).softmax(x._data, axis)`` (see `tapegrad.kernels.backend`). The
+``norm_reference.py``, ``optim_reference.py``, ``rnn_reference.py``) and as compiled numba
+code with the same functions (``cpu.py``, ``conv_cpu.py``...), plus CUDA kernels in
+`tapegrad.kernels.cuda`. Ops never pick a module: they ask for the backend of their array's
+device, ``kernels.on(x._data).softmax(x._data, axis)`` (see `tapegrad.kernels.backend`). The
 numba results equal the references up to the order of additions in sums (`reference`
 states the tolerance).
 

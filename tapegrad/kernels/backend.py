@@ -7,8 +7,9 @@ Every op that calls a kernel spells it the same way::
 `on` looks at the array and returns its device's `Backend`: `CUDA` for a `CudaArray`, else
 `CPU`, which is `NUMBA` (the compiled kernels) unless ``TAPEGRAD_JIT=0`` chose `REFERENCE`
 (the plain numpy ones) at import. Each backend gathers the functions of every kernel family
-(elementwise and softmax, convolution, pooling, normalisation, optimizer updates): the
-families are written as separate modules, one per concept, but a caller never picks one.
+(elementwise and softmax, convolution, pooling, normalisation, optimizer updates, the
+LSTM and GRU cells' gates): the families are written as separate modules, one per concept,
+but a caller never picks one.
 
 A backend imports a family's module the first time one of its kernels is asked for, so
 ``import tapegrad`` loads no convolution or CUDA code it does not use, and numba itself is
@@ -29,7 +30,7 @@ from .half import F16, Float32Kernels
 __all__ = ["Backend", "CPU", "CUDA", "HALF", "NUMBA", "REFERENCE", "on"]
 
 #: the kernel families, in the same order for every backend
-FAMILIES = ("elementwise", "conv", "pooling", "norm", "optim")
+FAMILIES = ("elementwise", "conv", "pooling", "norm", "optim", "rnn")
 
 
 class Backend:
@@ -62,10 +63,12 @@ class Backend:
         return f"<kernels backend {self.name!r}>"
 
 
-NUMBA = Backend("numba", ("cpu", "conv_cpu", "pooling_cpu", "norm_cpu", "optim_cpu"))
+NUMBA = Backend("numba", ("cpu", "conv_cpu", "pooling_cpu", "norm_cpu", "optim_cpu",
+                          "rnn_cpu"))
 REFERENCE = Backend("reference", ("reference", "conv_reference", "pooling_reference",
-                                  "norm_reference", "optim_reference"))
-CUDA = Backend("cuda", ("cuda.core", "cuda.conv", "cuda.pooling", "cuda.norm", "cuda.optim"))
+                                  "norm_reference", "optim_reference", "rnn_reference"))
+CUDA = Backend("cuda", ("cuda.core", "cuda.conv", "cuda.pooling", "cuda.norm", "cuda.optim",
+                        "cuda.rnn"))
 #: the CPU backend in use: decided once, at import, from ``TAPEGRAD_JIT``
 CPU = NUMBA if _jit.ENABLED else REFERENCE
 #: float16 arrays on the CPU: the CPU kernels in float32 (numba has no half type; torch

@@ -47,6 +47,9 @@ LAYERS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     "GRU": (lambda: nn.GRU(3, 4, batch_first=True), (2, 2, 3)),
     "LSTM": (lambda: nn.LSTM(3, 4, num_layers=2), (2, 2, 3)),
     "LSTMCell": (lambda: nn.LSTMCell(3, 4), (2, 3)),
+    "GRUCell": (lambda: nn.GRUCell(3, 4), (2, 3)),
+    "LSTM proj_size, bidirectional": (lambda: nn.LSTM(3, 4, proj_size=2, bidirectional=True),
+                                      (3, 2, 3)),
     "MultiheadAttention": (lambda: nn.MultiheadAttention(4, 2), (3, 2, 4)),
 }
 

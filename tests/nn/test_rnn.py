@@ -302,16 +302,40 @@ def test_fused_steps_gradcheck_and_double_backward(rng):
             close(p.grad, tparams[name].grad, "float64", f"{kind} second-order grad of {name}")
 
 
-def test_one_tape_entry_per_step():
-    lstm = LSTM(3, 4)
-    out, _ = lstm(tapegrad.randn(5, 2, 3))
-    seen, stack = set(), [out.grad_fn]
-    names = []
-    while stack:
-        node = stack.pop()
+def tape_names(*outputs):
+    """The class names of every tape entry the outputs reach."""
+    seen, todo, names = set(), [o.grad_fn for o in outputs], []
+    while todo:
+        node = todo.pop()
         if node is None or node in seen:
             continue
         seen.add(node)
         names.append(type(node).__name__)
-        stack.extend(n for n, _ in node.next_functions)
-    assert names.count("LSTMStepBackward") == 5
+        todo.extend(n for n, _ in node.next_functions)
+    return names
+
+
+def test_one_tape_entry_per_layer_and_direction_and_per_cell_step():
+    """nn.LSTM and nn.GRU record one fused entry per layer and direction (not per step); a
+    loop over LSTMCell records one entry per step."""
+    lstm = LSTM(3, 4, num_layers=2, bidirectional=True)
+    out, (h, c) = lstm(tapegrad.randn(5, 2, 3))
+    names = tape_names(out, h, c)
+    assert names.count("LSTMLayerBackward") == 4
+    assert "LSTMStepBackward" not in names
+    out, h = GRU(3, 4, num_layers=3)(tapegrad.randn(5, 2, 3))
+    assert tape_names(out, h).count("GRULayerBackward") == 3
+    cell, h, c = LSTMCell(3, 4), tapegrad.zeros(2, 4), tapegrad.zeros(2, 4)
+    for _ in range(5):
+        h, c = cell(tapegrad.randn(2, 3), (h, c))
+    assert tape_names(h).count("LSTMStepBackward") == 5
+
+
+def test_fused_layer_refuses_a_modified_output():
+    """The layer's output is a view of what its backward reads: writing into it in place
+    must make backward raise (torch's saved-tensor version check), not give wrong grads."""
+    lstm = LSTM(3, 4)
+    out, _ = lstm(tapegrad.randn(5, 2, 3))
+    out.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()

@@ -705,6 +705,35 @@ def test_recurrence_over_a_sequence(rng, mode):
         check(fused, composite, *arrays)
 
 
+def test_lstm_layer_with_projection(rng):
+    """proj_size: each step's h is projected by W_hr before it is output and fed back;
+    both directions, and W_hr's gradient sums every step's share."""
+    steps, batch, n_in, hidden, out = 3, 2, 3, 4, 2
+    shapes = [(4 * hidden, n_in), (4 * hidden, out), (4 * hidden,), (4 * hidden,),
+              (out, hidden)] * 2
+    arrays = [randn(rng, steps, batch, n_in), randn(rng, 2, batch, out),
+              randn(rng, 2, batch, hidden)] + [randn(rng, *s) for s in shapes]
+
+    def fused(x, h0, c0, *w):
+        return rnn_forward("LSTM", x, h0, c0, [list(w[:5]), list(w[5:])], 1, 0.0, False, True)
+
+    def composite(x, h0, c0, *w):
+        outs, hs, cs = [], [], []
+        for d, order in ((0, range(steps)), (1, range(steps - 1, -1, -1))):
+            w_ih, w_hh, b_ih, b_hh, w_hr = w[5 * d: 5 * d + 5]
+            h, c, ys = h0[d], c0[d], [None] * steps
+            for t in order:
+                h, c = lstm_cell_composite(x[t], h, c, w_ih, w_hh, b_ih, b_hh)
+                h = h @ w_hr.t()
+                ys[t] = h
+            outs.append(tg.stack(ys, 0))
+            hs.append(h)
+            cs.append(c)
+        return tg.cat(outs, 2), tg.stack(hs, 0), tg.stack(cs, 0)
+
+    check(fused, composite, *arrays)
+
+
 # ============================================================================ embedding, dropout
 @pytest.mark.parametrize("indices, padding_idx", [
     (np.array([[0, 2, 2], [4, 1, 0]]), None), (np.array([1, 3, 1, 0]), 1), (np.array([3]), -2)])

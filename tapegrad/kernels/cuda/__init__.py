@@ -17,7 +17,8 @@ unchanged and every numpy call they make lands on a kernel here:
 * ``random.py``      -- uniform numbers drawn on the GPU (dropout masks);
 * ``core.py``, ``conv.py``, ``pooling.py``, ``norm.py``, ``optim.py`` -- the same functions as the
   CPU kernel modules (``kernels.reference``, ``conv_reference``...), as CUDA kernels (the
-  row-per-block ones share ``row_kernels.py``);
+  row-per-block ones share ``row_kernels.py``); ``rnn.py`` runs ``rnn_reference`` itself,
+  its numpy calls landing on the kernels above;
   `tapegrad.kernels.on` picks the module that matches an array's device.
 
 Nothing here imports numba.cuda at import time: ``runtime.numba_cuda()`` does, on first use.

@@ -14,8 +14,9 @@ Shapes (D = 2 if bidirectional else 1, H_out = proj_size or hidden_size):
 Parameters carry torch's names (``weight_ih_l0``, ``bias_hh_l1_reverse``, ...) with the
 gates packed in torch's order (LSTM i, f, g, o; GRU r, z, n), so a torch state_dict loads
 as is. All start uniform in +-1/sqrt(hidden_size). The computation is in
-`tapegrad.nn.functional.rnn` (one matrix product for the whole input sequence, then a loop
-over time steps with a fused cell per step).
+`tapegrad.nn.functional.rnn`: one matrix product for the whole input sequence, then the loop
+over time steps, which for the LSTM and GRU runs inside one fused tape entry per layer and
+direction (the plain RNN records two ops per step).
 """
 
 from __future__ import annotations

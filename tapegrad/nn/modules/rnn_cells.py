@@ -1,7 +1,9 @@
 """Single-step recurrent cells: `RNNCell`, `LSTMCell`, `GRUCell`.
 
-A cell computes one time step, ``h' = cell(x, h)``; the loop over time is yours to write
-(which is how the sequence layers in `tapegrad.nn.modules.rnn` are built). Inputs are
+A cell computes one time step, ``h' = cell(x, h)``; the loop over time is yours to write,
+and autograd records one entry per step (the sequence layers in `tapegrad.nn.modules.rnn`
+run the same cells with the whole loop fused into one entry; see
+`tapegrad.nn.functional.rnn`). Inputs are
 (N, input_size) or unbatched (input_size,); the state defaults to zeros. Parameters:
 ``weight_ih`` (gates * hidden, input), ``weight_hh`` (gates * hidden, hidden),
 ``bias_ih``, ``bias_hh``, all uniform in +-1/sqrt(hidden_size), as in torch.
