@@ -231,6 +231,8 @@ class LSTMLayer(Function):
         dc[...] = d_cn._data
         dh = _empty_like(hs[0])
         do = d_out._data
+        need = ctx.needs_input_grad
+        last = steps - 1 if reverse else 0  # the step backward reaches last: it read h0
         for t in (range(steps) if reverse else range(steps - 1, -1, -1)):
             prev = t + 1 if reverse else t
             np.add(do[t], rec, out=dh)
@@ -239,8 +241,8 @@ class LSTMLayer(Function):
                 dh_raw = np.matmul(dh, wr)
             k.lstm_cell_backward_(dh if wr is None else dh_raw, dc, act[t], cs[prev], tc[t],
                                   dgates[t])
-            np.matmul(dgates[t], w, out=rec)
-        need = ctx.needs_input_grad
+            if t != last or need[1]:  # (h0's gradient: only when h0 wants one)
+                np.matmul(dgates[t], w, out=rec)
         rows = steps * batch
         dw_hh = dw_hr = None
         if need[3]:
