@@ -186,6 +186,43 @@ def test_small_products_cap_blas_and_restore_it(monkeypatch):
         set_(before)
 
 
+def test_a_failed_product_in_linear_leaves_blas_as_it_was(monkeypatch):
+    """``F.linear`` caps BLAS around a small product; a product that fails (here: out of
+    memory) must still put the count back, forward and backward."""
+    import importlib
+
+    import tapegrad
+
+    # (the module: `tapegrad.nn.functional.linear` itself is the function)
+    linear_module = importlib.import_module("tapegrad.nn.functional.linear")
+
+    calls = []
+    monkeypatch.setattr(threads, "blas_cap", lambda work: calls.append("cap") or 7)
+    monkeypatch.setattr(threads, "blas_restore", lambda count: calls.append(("restore", count)))
+    x = tapegrad.randn(4, 3, requires_grad=True)
+    w = tapegrad.randn(2, 3, requires_grad=True)
+    y = tapegrad.nn.functional.linear(x, w)
+    assert calls == ["cap", ("restore", 7)]
+
+    class FailingNumpy:  # numpy, except that products run out of memory
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+        @staticmethod
+        def matmul(*args, **kwargs):
+            raise MemoryError("no memory for the product")
+
+    monkeypatch.setattr(linear_module, "np", FailingNumpy())
+    calls.clear()
+    with pytest.raises(MemoryError):
+        tapegrad.nn.functional.linear(x, w)
+    assert calls == ["cap", ("restore", 7)]
+    calls.clear()
+    monkeypatch.setattr(linear_module, "np", np)
+    y.sum().backward()  # backward's two products: one cap, one restore around them
+    assert calls == ["cap", ("restore", 7)]
+
+
 def test_top_level_names():
     import tapegrad
 

@@ -44,8 +44,10 @@ class Linear(Function):
         ctx.save_for_backward(x if need[1] else None, weight if need[0] else None)
         w = weight._data
         capped = threads.blas_cap(x._data.size * w.shape[0])
-        out = np.matmul(x._data, w.T)
-        threads.blas_restore(capped)
+        try:
+            out = np.matmul(x._data, w.T)
+        finally:  # (a failed product, e.g. out of memory, must not leave BLAS capped)
+            threads.blas_restore(capped)
         if bias is not None:
             out += bias._data
         return wrap(out)
@@ -65,9 +67,11 @@ class Linear(Function):
             saved = weight if weight is not None else x
             capped = (threads.blas_cap(rows.size * saved._data.shape[-1])
                       if saved is not None else 0)
-            gx = g @ weight._data if need_x else None
-            gw = rows.T @ x._data.reshape(-1, x._data.shape[-1]) if need_w else None
-            threads.blas_restore(capped)
+            try:
+                gx = g @ weight._data if need_x else None
+                gw = rows.T @ x._data.reshape(-1, x._data.shape[-1]) if need_w else None
+            finally:
+                threads.blas_restore(capped)
             return (None if gx is None else wrap(gx), None if gw is None else wrap(gw),
                     wrap(rows.sum(axis=0)) if need_b else None)
         grad_x = matmul(grad, weight) if need_x else None
