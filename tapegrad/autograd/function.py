@@ -465,8 +465,9 @@ def _record_one(ctx: Node, args: tuple, kwargs: dict, out: Any) -> Any:
     if isinstance(out, Variable):
         data = out._data
         dt = data.dtype
-        if data.shape:
-            ctx._output_meta = ((data.shape, dt),)
+        shape = data.shape  # (a new tuple at each read: read once)
+        if shape:
+            ctx._output_meta = ((shape, dt),)
         else:  # a 0-d result: share the metadata tuples (see _SHARED)
             ctx._output_meta = _SCALAR_OUTPUT_META.get(dt) or _scalar_output_meta(dt)
             meta = ctx._input_meta

@@ -136,8 +136,9 @@ def _fill(grads: tuple, refs: tuple, strict: bool, message: str) -> tuple:
 
 
 def _vjp_raw(outputs: tuple, inputs: tuple, v: tuple, create_graph: bool) -> tuple:
-    """Σ_k v_kᵀ·∂out_k/∂inputs (None for an input no output depends on)."""
-    pairs = [(o, g) for o, g in zip(outputs, v, strict=True) if o.requires_grad]
+    """Σ_k v_kᵀ·∂out_k/∂inputs (None for an input no output depends on; an output that is
+    None or needs no grad contributes nothing)."""
+    pairs = [(o, g) for o, g in zip(outputs, v, strict=True) if o is not None and o.requires_grad]
     if not pairs:
         return (None,) * len(inputs)
     return grad([o for o, _ in pairs], inputs, [g for _, g in pairs], create_graph=create_graph,
@@ -188,12 +189,7 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         dummies = tuple(_zeros_like(o).requires_grad_(True) for o in outputs)
         first = _vjp_raw(outputs, inputs, dummies, create_graph=True)  # uᵀJ, linear in u
         first = _fill(first, inputs, strict, _INDEPENDENT)
-        pairs = [(f, w) for f, w in zip(first, v, strict=True) if f.requires_grad]
-        if pairs:
-            second = grad([f for f, _ in pairs], dummies, [w for _, w in pairs],
-                          create_graph=create_graph, retain_graph=True, allow_unused=True)
-        else:
-            second = (None,) * len(dummies)
+        second = _vjp_raw(first, dummies, v, create_graph)  # the vjp of u ↦ uᵀJ with v: J·v
     result = _fill(second, outputs, strict, "The gradient with respect to the input is "
                    "independent of entry {i} in the grad_outputs when using the double "
                    "backward trick to compute forward mode gradients. This is not allowed "
@@ -358,13 +354,7 @@ def _hessian_product(func: Callable, inputs: Any, v: Any, create_graph: bool, st
         else:  # H·v: the vjp, with v, of u ↦ uᵀ·∂jac/∂x (linear in the dummy u)
             dummies = tuple(_zeros_like(x).requires_grad_(True) for x in inputs)
             first = _vjp_raw(jac, inputs, dummies, create_graph=True)
-            pairs = [(f, w) for f, w in zip(first, v, strict=True)
-                     if f is not None and f.requires_grad]
-            if pairs:
-                result = grad([f for f, _ in pairs], dummies, [w for _, w in pairs],
-                              create_graph=create_graph, retain_graph=True, allow_unused=True)
-            else:
-                result = (None,) * len(inputs)
+            result = _vjp_raw(first, dummies, v, create_graph)
     result = _fill(result, inputs, strict, "The hessian of the user-provided function with "
                    "respect to input {i} is independent of the input. This is not allowed "
                    "in strict mode.")

@@ -68,12 +68,8 @@ def binary_forward(np_op, a: Any, b: Any, true_division: bool = False) -> Tensor
         raise
     finally:
         restore(token)
-    if type(result) is not np.ndarray:
-        # numpy gives a 0-d op's result as a numpy scalar; a tensor's storage is an array
-        result = np.asarray(result, dtype=np_dt) if type(result) is np_dt.type else as_array(
-            result, np_dt)
-    elif result.dtype != np_dt:
-        result = result.astype(np_dt)
+    if type(result) is not np.ndarray or result.dtype != np_dt:
+        result = as_array(result, np_dt)
     return wrap(result)
 
 

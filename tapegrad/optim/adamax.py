@@ -11,24 +11,9 @@ from tapegrad.creation import zeros_like
 from tapegrad.tensor import Tensor
 
 from ._elementwise import ElementwiseOptimizer, lerp_
+from .adam import check_betas
 
 __all__ = ["Adamax"]
-
-
-def check_betas(lr: Any, betas: tuple, eps: float, weight_decay: float) -> None:
-    """The argument checks Adam's family shares (torch's messages)."""
-    if isinstance(lr, Tensor) and lr.numel() != 1:
-        raise ValueError("Tensor lr must be 1-element")
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
 
 
 class Adamax(ElementwiseOptimizer):

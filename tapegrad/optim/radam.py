@@ -11,7 +11,7 @@ from tapegrad.creation import zeros_like
 from tapegrad.tensor import Tensor
 
 from ._elementwise import ElementwiseOptimizer, lerp_
-from .adamax import check_betas
+from .adam import check_betas
 
 __all__ = ["RAdam"]
 
